@@ -1,0 +1,369 @@
+"""The registry: regions, users with a role and a region, households, members, income and assets."""
+
+from decimal import Decimal
+
+import pghistory
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Region(models.Model):
+    """An administrative region with its 12-digit code (GB/T 2260 + township and village digits).
+
+    The code is hierarchical: 32 province, 3211 city, 321102 county, 321102001 township,
+    321102001001 village. A region's subtree is every code that starts with its prefix.
+    """
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省")
+        CITY = "city", _("市")
+        COUNTY = "county", _("县/区")
+        TOWNSHIP = "township", _("乡镇/街道")
+        VILLAGE = "village", _("村/社区")
+
+    PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+
+    code = models.CharField(_("行政区划代码"), max_length=12, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    level = models.CharField(_("层级"), max_length=10, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{12}$"), name="region_code_12_digits"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def prefix(self) -> str:
+        return self.code[: self.PREFIX_LENGTH[self.level]]
+
+    @property
+    def city_code(self) -> str:
+        return self.code[:4]
+
+
+class User(AbstractUser):
+    """A staff user: one role, one region; everything they see is scoped to the region's subtree."""
+
+    class Role(models.TextChoices):
+        CASEWORKER = "caseworker", _("乡镇经办人")
+        GRID_WORKER = "grid_worker", _("网格员")
+        COUNTY_APPROVER = "county_approver", _("县级审批人")
+        FINANCE = "finance", _("财务人员")
+        AUDITOR = "auditor", _("审计人员")
+        ADMIN = "admin", _("管理员")
+
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.CASEWORKER)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    @property
+    def region_prefix(self) -> str:
+        """The code prefix of the user's subtree; '' (everything) only for superusers."""
+        if self.region_id is None:
+            return "" if self.is_superuser else "-"  # "-" matches no code
+        return self.region.prefix
+
+
+@pghistory.track()
+class Household(models.Model):
+    """A household (户) registered in a village, paid into its bank account."""
+
+    class HukouType(models.TextChoices):
+        URBAN = "urban", _("城镇")
+        RURAL = "rural", _("农村")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("在册")
+        CLOSED = "closed", _("已注销")
+
+    village = models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        related_name="households",
+        limit_choices_to={"level": Region.Level.VILLAGE},
+        verbose_name=_("村/社区"),
+    )
+    # The village code, kept beside the foreign key so region scoping and batch reads are one
+    # indexed prefix match with no join.
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    address = models.CharField(_("地址"), max_length=200)
+    hukou_type = models.CharField(_("户籍类型"), max_length=10, choices=HukouType.choices)
+    head = models.ForeignKey(
+        "Member",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("户主"),
+    )
+    bank_name = models.CharField(_("开户银行"), max_length=100, blank=True)
+    bank_account_holder = models.CharField(_("账户户名"), max_length=50, blank=True)
+    bank_account_number = models.CharField(_("银行账号"), max_length=30, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("家庭")
+        verbose_name_plural = _("家庭")
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["region_code"],
+                name="household_region_like",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.address}"
+
+    def save(self, *args, **kwargs):
+        # Derived, never entered: keeps the denormalised scope key in step with the village.
+        self.region_code = Region.objects.values_list("code", flat=True).get(pk=self.village_id)
+        super().save(*args, **kwargs)
+
+
+@pghistory.track()
+class Member(models.Model):
+    """A person's membership of a household. One person (ID number) is active in one household."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    class Relation(models.TextChoices):
+        HEAD = "head", _("户主")
+        SPOUSE = "spouse", _("配偶")
+        CHILD = "child", _("子女")
+        PARENT = "parent", _("父母")
+        GRANDCHILD = "grandchild", _("孙子女")
+        GRANDPARENT = "grandparent", _("祖父母")
+        SIBLING = "sibling", _("兄弟姐妹")
+        OTHER = "other", _("其他")
+
+    class DisabilityCategory(models.TextChoices):
+        NONE = "", _("无")
+        VISUAL = "visual", _("视力")
+        HEARING = "hearing", _("听力")
+        SPEECH = "speech", _("言语")
+        PHYSICAL = "physical", _("肢体")
+        INTELLECTUAL = "intellectual", _("智力")
+        MENTAL = "mental", _("精神")
+        MULTIPLE = "multiple", _("多重")
+
+    class WorkAbility(models.TextChoices):
+        FULL = "full", _("有劳动能力")
+        PARTIAL = "partial", _("部分丧失劳动能力")
+        NONE = "none", _("无劳动能力")
+
+    class Schooling(models.TextChoices):
+        NONE = "none", _("未上学")
+        PRESCHOOL = "preschool", _("学前")
+        PRIMARY = "primary", _("小学")
+        JUNIOR = "junior", _("初中")
+        SENIOR = "senior", _("高中/中职")
+        COLLEGE = "college", _("大专及以上")
+        LEFT = "left", _("已离校")
+
+    class Employment(models.TextChoices):
+        EMPLOYED = "employed", _("就业")
+        FLEXIBLE = "flexible", _("灵活就业")
+        FARMING = "farming", _("务农")
+        UNEMPLOYED = "unemployed", _("失业")
+        RETIRED = "retired", _("退休")
+        STUDENT = "student", _("在校")
+        NOT_APPLICABLE = "na", _("不适用")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("家庭")
+    )
+    name = models.CharField(_("姓名"), max_length=50)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    birth_date = models.DateField(_("出生日期"), editable=False)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
+    relation = models.CharField(_("与户主关系"), max_length=12, choices=Relation.choices)
+    disability_category = models.CharField(
+        _("残疾类别"), max_length=12, choices=DisabilityCategory.choices, blank=True, default=""
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        _("残疾等级"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+    )
+    serious_illness = models.BooleanField(_("重病"), default=False)
+    work_ability = models.CharField(
+        _("劳动能力"), max_length=10, choices=WorkAbility.choices, default=WorkAbility.FULL
+    )
+    schooling = models.CharField(
+        _("就学"), max_length=10, choices=Schooling.choices, default=Schooling.NONE
+    )
+    employment = models.CharField(
+        _("就业"), max_length=12, choices=Employment.choices, default=Employment.NOT_APPLICABLE
+    )
+    is_alive = models.BooleanField(_("在世"), default=True)
+    death_date = models.DateField(_("死亡日期"), null=True, blank=True)
+    # False once the person has moved out (see MemberMove) or the household is closed.
+    is_active = models.BooleanField(_("有效成员"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("家庭成员")
+        verbose_name_plural = _("家庭成员")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=Q(is_active=True),
+                name="one_active_household_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(disability_grade__isnull=True)
+                | Q(disability_grade__gte=1, disability_grade__lte=4),
+                name="disability_grade_1_to_4",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_alive=True) | Q(death_date__isnull=False),
+                name="dead_member_has_death_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IncomeType(models.TextChoices):
+    """Income types of DOMAIN.md; COUNTED_INCOME lists the ones the means test counts."""
+
+    WAGES = "wages", _("工资性收入")
+    BUSINESS = "business", _("经营性收入")
+    PENSION = "pension", _("养老金")
+    RENT = "rent", _("财产租金")
+    SUPPORT = "support", _("赡养/抚养/扶养费")
+    OTHER_COUNTED = "other_counted", _("其他计入收入")
+    EXEMPT_PENSION = "exempt_pension", _("豁免的养老金")
+    SPECIAL_CARE = "special_care", _("优抚待遇")
+    FAMILY_PLANNING = "family_planning", _("计划生育奖励")
+    SCHOLARSHIP = "scholarship", _("奖学金/助学金")
+    BRAVERY = "bravery", _("见义勇为奖励")
+    OTHER_ASSISTANCE = "other_assistance", _("其他救助金")
+    DISABILITY_SUBSIDY = "disability_subsidy", _("残疾人两项补贴")
+    MEDICAL_DEDUCTION = "medical_deduction", _("必要医疗/护理/康复支出(扣减)")
+
+
+COUNTED_INCOME = frozenset(
+    {
+        IncomeType.WAGES,
+        IncomeType.BUSINESS,
+        IncomeType.PENSION,
+        IncomeType.RENT,
+        IncomeType.SUPPORT,
+        IncomeType.OTHER_COUNTED,
+    }
+)
+# Necessary medical, nursing and rehabilitation costs of a disabled or seriously ill member.
+DEDUCTED_COSTS = frozenset({IncomeType.MEDICAL_DEDUCTION})
+
+
+@pghistory.track()
+class IncomeItem(models.Model):
+    """One income (or deductible cost) of a member: monthly amount over a period of validity."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="incomes", verbose_name=_("成员")
+    )
+    type = models.CharField(_("收入类型"), max_length=20, choices=IncomeType.choices)
+    monthly_amount = models.DecimalField(_("月收入"), **MONEY)
+    valid_from = models.DateField(_("起始日期"))
+    valid_to = models.DateField(_("截止日期"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("收入")
+        verbose_name_plural = _("收入")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_amount__gte=Decimal("0")), name="income_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="income_period_ordered",
+            ),
+        ]
+
+    @property
+    def is_counted(self) -> bool:
+        return self.type in COUNTED_INCOME
+
+
+@pghistory.track()
+class Asset(models.Model):
+    """A household asset declared or found in the economic check."""
+
+    class Kind(models.TextChoices):
+        DEPOSIT = "deposit", _("存款")
+        SECURITIES = "securities", _("有价证券")
+        VEHICLE = "vehicle", _("机动车")
+        HOUSE = "house", _("房产")
+        BUSINESS = "business", _("经营性资产")
+        OTHER = "other", _("其他")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="assets", verbose_name=_("家庭")
+    )
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    value = models.DecimalField(_("价值"), **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("资产")
+        verbose_name_plural = _("资产")
+        ordering = ["id"]
+
+
+class MemberMove(models.Model):
+    """The recorded move of a person from one household to another (append-only)."""
+
+    from_member = models.OneToOneField(
+        Member, on_delete=models.PROTECT, related_name="moved_out", verbose_name=_("原成员记录")
+    )
+    to_member = models.OneToOneField(
+        Member, on_delete=models.PROTECT, related_name="moved_in", verbose_name=_("新成员记录")
+    )
+    moved_on = models.DateField(_("迁移日期"))
+    reason = models.CharField(_("原因"), max_length=200)
+    moved_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("成员迁移")
+        verbose_name_plural = _("成员迁移")
+        ordering = ["id"]

@@ -1,0 +1,190 @@
+"""Casework: enrolments (what payments read) and the dynamic adjustments that change them.
+
+Referrals, applications, reviews and temporary relief are added beside these.
+"""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.models import MONEY, Household, Member
+
+
+class Category(models.TextChoices):
+    """What a person or household is covered for. Payments compute one rule per category."""
+
+    DIBAO = "dibao", _("低保")
+    SINGLE_DIBAO = "single_dibao", _("单人保")
+    TEKUN = "tekun", _("特困供养")
+    ORPHAN_INSTITUTION = "orphan_institution", _("集中供养孤儿")
+    ORPHAN_COMMUNITY = "orphan_community", _("散居孤儿")
+    UNSUPPORTED_CHILD = "unsupported_child", _("事实无人抚养儿童")
+    GUARDIAN_UNABLE_CHILD = "guardian_unable_child", _("父母无力履行监护职责儿童")
+    ILL_DISABLED_CHILD = "ill_disabled_child", _("重病重残儿童")
+    MARGINAL = "marginal", _("低保边缘家庭")
+
+
+# Categories that cover one member rather than the whole household.
+MEMBER_CATEGORIES = frozenset(
+    {
+        Category.SINGLE_DIBAO,
+        Category.TEKUN,
+        Category.ORPHAN_INSTITUTION,
+        Category.ORPHAN_COMMUNITY,
+        Category.UNSUPPORTED_CHILD,
+        Category.GUARDIAN_UNABLE_CHILD,
+        Category.ILL_DISABLED_CHILD,
+    }
+)
+
+
+class CareLevel(models.TextChoices):
+    """特困 self-care ability, which sets the care allowance."""
+
+    SELF_CARE = "self_care", _("生活自理")
+    PARTIAL = "partial", _("部分失能")
+    FULL = "full", _("完全失能")
+
+
+class ReviewClass(models.TextChoices):
+    """How often an enrolment is reviewed (DOMAIN.md: periodic review)."""
+
+    STABLE = "stable", _("A类 稳定(每年)")
+    ABLE_TO_WORK = "able_to_work", _("B类 有劳动能力(每半年)")
+    OTHER = "other", _("C类 其他(按市规定)")
+
+
+@pghistory.track()
+class Enrolment(models.Model):
+    """Coverage of a household (or one member) under a category from a month: what payments read.
+
+    Months are stored as the first day of the month. ``end_month`` is the last month paid.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("在保")
+        GRADUAL_EXIT = "gradual_exit", _("渐退")
+        SUSPENDED = "suspended", _("暂停")
+        STOPPED = "stopped", _("停保")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("家庭")
+    )
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrolments",
+        verbose_name=_("保障对象(单人)"),
+    )
+    # Copied from the household, so scoping and the batch's keyset chunks need no join.
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    category = models.CharField(_("类别"), max_length=24, choices=Category.choices)
+    status = models.CharField(
+        _("状态"), max_length=14, choices=Status.choices, default=Status.ACTIVE
+    )
+    start_month = models.DateField(_("起始月份"))
+    end_month = models.DateField(_("终止月份"), null=True, blank=True)
+    review_class = models.CharField(
+        _("复核类别"), max_length=14, choices=ReviewClass.choices, default=ReviewClass.STABLE
+    )
+    care_level = models.CharField(
+        _("护理等级"), max_length=10, choices=CareLevel.choices, blank=True, default=""
+    )
+    # Gradual exit (渐退): the last approved amount is kept until this month, then it stops.
+    gradual_exit_amount = models.DecimalField(_("渐退期金额"), null=True, blank=True, **MONEY)
+    gradual_exit_until = models.DateField(_("渐退截止月份"), null=True, blank=True)
+    next_review_due = models.DateField(_("下次复核日期"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("保障记录")
+        verbose_name_plural = _("保障记录")
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["region_code"],
+                name="enrolment_region_like",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "category"],
+                condition=Q(
+                    member__isnull=True, status__in=["active", "gradual_exit", "suspended"]
+                ),
+                name="one_open_household_enrolment_per_category",
+            ),
+            models.UniqueConstraint(
+                fields=["member", "category"],
+                condition=Q(
+                    member__isnull=False, status__in=["active", "gradual_exit", "suspended"]
+                ),
+                name="one_open_member_enrolment_per_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_month__isnull=True) | Q(end_month__gte=models.F("start_month")),
+                name="enrolment_months_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        # Derived, never entered: keeps the denormalised scope key in step with the household.
+        self.region_code = Household.objects.values_list("region_code", flat=True).get(
+            pk=self.household_id
+        )
+        super().save(*args, **kwargs)
+
+
+class Adjustment(models.Model):
+    """An immutable record of a dynamic adjustment (动态调整) to an enrolment.
+
+    Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    class Kind(models.TextChoices):
+        NEW = "new", _("新增")
+        INCREASE = "increase", _("增发")
+        DECREASE = "decrease", _("减发")
+        STOP = "stop", _("停发")
+        RESUME = "resume", _("恢复")
+        GRADUAL_EXIT = "gradual_exit", _("渐退")
+        MOVE = "move", _("迁移")
+        REVIEW_CONFIRMED = "review_confirmed", _("复核维持")
+
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("保障记录")
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    kind = models.CharField(_("调整类型"), max_length=20, choices=Kind.choices)
+    reason_code = models.CharField(_("原因代码"), max_length=40)
+    reason_text = models.TextField(_("原因说明"))
+    effective_month = models.DateField(_("生效月份"))
+    amount_before = models.DecimalField(_("调整前金额"), null=True, blank=True, **MONEY)
+    amount_after = models.DecimalField(_("调整后金额"), null=True, blank=True, **MONEY)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("动态调整")
+        verbose_name_plural = _("动态调整")
+        ordering = ["id"]
+        triggers = [
+            pgtrigger.Protect(
+                name="adjustment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]

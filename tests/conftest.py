@@ -1,0 +1,62 @@
+"""Shared fixtures: a small region tree, users of each role, and the service switches.
+
+Tests marked ``postgres`` need PostgreSQL (row locks, COPY, triggers). In the embedded SQLite mode
+they are skipped; with DOUDI_REQUIRE_SERVICES=1 (CI) they must run, so a skip is an error.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+from beneficiaries.models import Region, User
+
+REQUIRE_SERVICES = os.environ.get("DOUDI_REQUIRE_SERVICES") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if REQUIRE_SERVICES:
+        if not settings.IS_POSTGRES:
+            raise pytest.UsageError("DOUDI_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
+        if not settings.CELERY_BROKER_URL:
+            raise pytest.UsageError("DOUDI_REQUIRE_SERVICES=1 but CELERY_BROKER_URL is not set")
+        return
+    for item in items:
+        if "postgres" in item.keywords and not settings.IS_POSTGRES:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "broker" in item.keywords and not settings.CELERY_BROKER_URL:
+            item.add_marker(pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL"))
+
+
+def _region(code: str, name: str, level: str, parent: Region | None) -> Region:
+    return Region.objects.create(code=code, name=name, level=level, parent=parent)
+
+
+@pytest.fixture
+def regions(db) -> dict[str, Region]:
+    """Jiangsu → Zhenjiang (京口区: two townships) and Changzhou (天宁区: one township)."""
+    r: dict[str, Region] = {}
+    r["jiangsu"] = _region("320000000000", "江苏省", "province", None)
+    r["zhenjiang"] = _region("321100000000", "镇江市", "city", r["jiangsu"])
+    r["jingkou"] = _region("321102000000", "京口区", "county", r["zhenjiang"])
+    r["town_a"] = _region("321102001000", "正东路街道", "township", r["jingkou"])
+    r["village_a1"] = _region("321102001001", "北府社区", "village", r["town_a"])
+    r["village_a2"] = _region("321102001002", "宝塔路社区", "village", r["town_a"])
+    r["town_b"] = _region("321102002000", "健康路街道", "township", r["jingkou"])
+    r["village_b1"] = _region("321102002001", "花山湾社区", "village", r["town_b"])
+    r["changzhou"] = _region("320400000000", "常州市", "city", r["jiangsu"])
+    r["tianning"] = _region("320402000000", "天宁区", "county", r["changzhou"])
+    r["town_c"] = _region("320402001000", "天宁街道", "township", r["tianning"])
+    r["village_c1"] = _region("320402001001", "东门社区", "village", r["town_c"])
+    return r
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str, region: Region | None, username: str | None = None, **extra) -> User:
+        username = username or f"{role}-{region.code if region else 'all'}-{User.objects.count()}"
+        return User.objects.create_user(
+            username=username, password="pw-for-tests", role=role, region=region, **extra
+        )
+
+    return make
