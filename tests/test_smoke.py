@@ -2,3 +2,13 @@ def test_the_schema_lists_the_api(client):
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"openapi" in response.content
+
+
+def test_factories_build_a_household_with_a_valid_member(regions):
+    from beneficiaries.idnumbers import parse_resident_id
+    from tests.factories import HouseholdFactory, MemberFactory
+
+    household = HouseholdFactory(village=regions["village_a1"])
+    member = MemberFactory(household=household)
+    assert household.region_code == "321102001001"
+    assert parse_resident_id(member.id_number).birth_date == member.birth_date
