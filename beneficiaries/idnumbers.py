@@ -1,6 +1,7 @@
 """Resident ID numbers (GB 11643-1999), checked with python-stdnum, and bank account numbers."""
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -34,11 +35,28 @@ def parse_resident_id(value: str) -> ResidentId:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def area_code_for(region_code: str, year: int) -> str:
+    """The area code an ID of someone born in ``year`` in this region can carry.
+
+    Area codes have lifetimes (丹徒区 321112 exists from 2002): stdnum refuses an ID whose area
+    did not exist in the birth year, so fall back to the city, then the province.
+    """
+    for candidate in (region_code[:6], region_code[:4] + "00", region_code[:2] + "0000"):
+        probe = f"{candidate}{year:04d}0101001"
+        if ric.is_valid(probe + ric.calc_check_digit(probe + "0")):
+            return candidate
+    raise ValueError(f"no area code valid in {year} for {region_code}")
+
+
 def make_resident_id(area_code: str, birth_date: datetime.date, sequence: int, sex: str) -> str:
-    """Build a valid ID: 6-digit area, birth date, 3-digit order code (odd for men), check digit."""
+    """Build a valid ID: area valid in the birth year, birth date, order code (odd for men), check.
+
+    Distinct ``sequence`` values below 500 give distinct IDs for one area and birth date.
+    """
     order = sequence % 500 * 2 + (1 if sex == "M" else 0)
-    order = min(order, 999)
-    body = f"{area_code[:6]}{birth_date:%Y%m%d}{order:03d}"
+    area = area_code_for(area_code[:6], birth_date.year)
+    body = f"{area}{birth_date:%Y%m%d}{order:03d}"
     return body + ric.calc_check_digit(body + "0")  # stdnum expects a check-digit slot
 
 
