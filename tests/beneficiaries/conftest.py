@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from rest_framework.test import APIClient
 
 from beneficiaries import services
 from beneficiaries.idnumbers import make_resident_id
@@ -45,3 +46,15 @@ def household(regions, caseworker, new_id):
     )
     household.refresh_from_db()
     return household
+
+
+@pytest.fixture
+def api():
+    """An API client logged in as the given user: ``api(user).get(...)``."""
+
+    def login(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return login
