@@ -9,6 +9,12 @@ from beneficiaries import services
 from beneficiaries.idnumbers import make_resident_id
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # make_user hashes a password per user; PBKDF2 made each fixture take over a second.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def caseworker(regions, make_user):
     return make_user("caseworker", regions["town_a"], username="cw_a")
