@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries.models import Region
+from beneficiaries.selectors import scope
 from casework.models import Enrolment
 from payments.engine import render_explanation
 from payments.models import PriceIndex, Standard
@@ -154,9 +155,7 @@ class ExplainEnrolmentView(APIView):
         query = ExplainQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         month = query.validated_data["month"]
-        enrolment = get_object_or_404(
-            Enrolment.objects.filter(region_code__startswith=request.user.region_prefix), pk=pk
-        )
+        enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
         result = explain_enrolment(enrolment=enrolment, month=month)
         return Response(
             {
