@@ -12,10 +12,16 @@ from rest_framework.views import APIView
 from beneficiaries.models import Member, Region
 from beneficiaries.selectors import scope
 from casework.models import Enrolment
-from payments.engine import render_explanation
+from config.exceptions import DomainError
+from payments.engine import MissingParameter, render_explanation
 from payments.models import PriceIndex, Standard
 from payments.parameters import CATALOGUE
-from payments.selectors import explain_enrolment, price_indices_visible_to, standards_visible_to
+from payments.selectors import (
+    explain_enrolment,
+    explain_price_subsidy,
+    price_indices_visible_to,
+    standards_visible_to,
+)
 from payments.standards import add_standard, can_maintain, record_price_index
 
 
@@ -175,7 +181,14 @@ class ExplainEnrolmentView(APIView):
         query.is_valid(raise_exception=True)
         month = query.validated_data["month"]
         enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
-        result = explain_enrolment(enrolment=enrolment, month=month)
+        try:
+            result = explain_enrolment(enrolment=enrolment, month=month)
+            subsidy = explain_price_subsidy(enrolment=enrolment, month=month)
+        except MissingParameter as missing:
+            raise DomainError(
+                _("该月没有生效的保障标准，无法计算：%(detail)s") % {"detail": missing},
+                field="month",
+            )
         names = dict(
             Member.objects.filter(pk__in=[m for m, _ in result.members]).values_list("pk", "name")
         )
@@ -198,5 +211,11 @@ class ExplainEnrolmentView(APIView):
                 ],
                 "versions": result.versions,
                 "text": render_explanation(result),
+                "price_subsidy": subsidy
+                and {
+                    "amount": str(subsidy.amount),
+                    "steps": subsidy.explanation(),
+                    "versions": subsidy.versions,
+                },
             }
         )
