@@ -18,7 +18,9 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+import pghistory
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -480,7 +482,7 @@ def import_households(
         validator.errors.sort(key=lambda error: error.row)
         return ImportResult(errors=validator.errors)
     try:
-        return _write(validator.groups.values())
+        return _write(validator.groups.values(), by=by, filename=filename)
     except IntegrityError:
         # Someone registered one of these people since the check: report it like the check.
         validator.errors.clear()
@@ -490,9 +492,21 @@ def import_households(
         return ImportResult(errors=validator.errors)
 
 
-@transaction.atomic
-def _write(groups: Iterable[HouseholdGroup]) -> ImportResult:
-    groups = list(groups)
+def _write(groups: Iterable[HouseholdGroup], *, by: User, filename: str) -> ImportResult:
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            return _insert(list(groups))
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks plus the history triggers' per-row exception blocks
+            # make a bulk insert quadratic (14 s for 18,000 members, 0.6 s without): check keys
+            # per statement, and set the settings the triggers would otherwise fail to read.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
+        with pghistory.context(import_file=filename, imported_by=by.pk):
+            return _insert(list(groups))
+
+
+def _insert(groups: list[HouseholdGroup]) -> ImportResult:
     households = Household.objects.bulk_create(
         Household(
             village=group.village,
@@ -523,10 +537,11 @@ def _write(groups: Iterable[HouseholdGroup]) -> ImportResult:
         )
         for household, person in people
     )
-    for member in members:
-        if member.relation == Member.Relation.HEAD:
-            member.household.head = member
-    Household.objects.bulk_update(households, ["head"])
+    # One UPDATE with a correlated subquery: bulk_update's CASE grows with the square of the rows.
+    heads = Member.objects.filter(household=OuterRef("pk"), relation=Member.Relation.HEAD)
+    Household.objects.filter(pk__in=[h.pk for h in households]).update(
+        head=Subquery(heads.values("pk")[:1])
+    )
     incomes = IncomeItem.objects.bulk_create(
         IncomeItem(
             member=member,

@@ -268,3 +268,30 @@ def test_setting_the_head_changes_the_previous_heads_relation(household, casewor
     assert household.head == spouse
     assert old_head.relation == "spouse"
     assert Member.objects.get(pk=spouse.pk).relation == "head"
+
+
+def test_an_id_from_an_unknown_county_is_refused_not_a_crash(household, caseworker):
+    """stdnum raises KeyError for a known province with an unknown county (12 3456)."""
+    from stdnum.cn import ric
+
+    body = "12345619800517001"
+    number = body + ric.calc_check_digit(body + "0")
+    with pytest.raises(DomainError) as error:
+        services.add_member(
+            household=household, name="李四", id_number=number, relation="child", by=caseworker
+        )
+    assert error.value.field == "id_number"
+    assert household.members.count() == 1
+
+
+def test_an_area_code_used_before_it_existed_is_refused(household, caseworker):
+    """丹徒区 (321112) exists from 2002: an ID of someone born there in 1990 cannot be real."""
+    from stdnum.cn import ric
+
+    body = "32111219900101001"
+    number = body + ric.calc_check_digit(body + "0")
+    with pytest.raises(DomainError):
+        services.add_member(
+            household=household, name="李四", id_number=number, relation="child", by=caseworker
+        )
+    assert household.members.count() == 1
