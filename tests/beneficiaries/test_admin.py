@@ -80,15 +80,12 @@ def test_a_household_added_in_the_admin_goes_through_the_service(regions, staff)
 
 
 def test_a_duplicate_person_added_in_the_admin_is_a_form_error_naming_the_household(
-    regions, household, caseworker, staff
+    empty_household, regions, household, caseworker, staff
 ):
-    other = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
     response = staff("caseworker", regions["town_a"]).post(
         "/admin/beneficiaries/member/add/",
         {
-            "household": other.pk,
+            "household": empty_household.pk,
             "name": "王伟",
             "id_number": household.head.id_number,
             "relation": "head",
@@ -100,7 +97,7 @@ def test_a_duplicate_person_added_in_the_admin_is_a_form_error_naming_the_househ
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert f"#{household.pk} 北府路1号" in errors["id_number"][0]
-    assert not other.members.exists()
+    assert not empty_household.members.exists()
 
 
 def test_an_auditor_may_view_but_not_add_or_change(regions, household, staff):
