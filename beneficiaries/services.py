@@ -246,7 +246,12 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
     name = changes.pop("name", None)
     id_number = changes.pop("id_number", None)
     relation = changes.pop("relation", None)
-    clean = check_member_attributes(changes)
+    # Grade and category are checked together, whichever of them changes.
+    current = {
+        "disability_category": member.disability_category,
+        "disability_grade": member.disability_grade,
+    }
+    check_member_attributes({**current, **changes})
     if name is not None:
         if not name.strip():
             raise DomainError(_("请填写姓名"), field="name", code="required")
@@ -266,7 +271,7 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
         member.id_number = resident.number
         member.birth_date = resident.birth_date
         member.sex = resident.sex
-    for field, value in clean.items():
+    for field, value in changes.items():
         setattr(member, field, value)
     return _save_member(member)
 

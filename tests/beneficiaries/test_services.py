@@ -290,3 +290,14 @@ def test_an_area_code_used_before_it_existed_is_refused(household, caseworker):
             household=household, name="李四", id_number=number, relation="child", by=caseworker
         )
     assert household.members.count() == 1
+
+
+def test_a_disability_grade_is_checked_with_the_members_category(household, caseworker):
+    head = household.head
+    services.update_member(member=head, by=caseworker, disability_category="visual")
+    services.update_member(member=head, by=caseworker, disability_grade=2)
+    with pytest.raises(DomainError) as error:
+        services.update_member(member=head, by=caseworker, disability_category="")
+    assert error.value.field == "disability_category"
+    head.refresh_from_db()
+    assert (head.disability_category, head.disability_grade) == ("visual", 2)
