@@ -323,28 +323,41 @@ class _Validator:
         return code
 
     def person(self, number: int, values: dict, group: HouseholdGroup) -> None:
-        id_number = (values.get("id_number") or "").upper()
-        person = group.people.get(id_number) if id_number else None
-        if person is None:
-            person = PersonRow(row=number, values=values)
-            # Rows without a readable ID still count for the one-head check.
-            group.people.setdefault(id_number or f"row {number}", person)
-            if id_number:
-                try:
-                    person.resident = services.check_resident_id(id_number)
-                except DomainError as problem:
-                    self.error(number, "id_number", problem.message)
-                seen = self.person_rows.get(id_number)
-                if seen is not None:
-                    self.error(
-                        number,
-                        "id_number",
-                        _("身份证号与第%(row)s行重复(户编号 %(key)s)")
-                        % {"row": seen[0], "key": seen[1]},
-                    )
-                else:
-                    self.person_rows[id_number] = (number, group.key)
-            self.member_values(number, values, person)
+        raw = values.get("id_number") or ""
+        resident = None
+        if raw:
+            try:
+                resident = services.check_resident_id(raw)
+            except DomainError as problem:
+                self.error(number, "id_number", problem.message)
+        # The number as stored (spaces and a lower-case x normalised); rows without a readable
+        # ID still count for the one-head check.
+        key = resident.number if resident else raw.upper() or f"row {number}"
+        person = group.people.get(key)
+        if person is not None and values.get("name") == person.values.get("name"):
+            self.income(number, values, person)  # the same person again: a further income
+            return
+        if person is not None:
+            self.error(
+                number,
+                "id_number",
+                _("身份证号与第%(row)s行重复(户编号 %(key)s)")
+                % {"row": person.row, "key": group.key},
+            )
+            return
+        person = group.people[key] = PersonRow(row=number, values=values, resident=resident)
+        if resident:
+            seen = self.person_rows.get(key)
+            if seen is not None:
+                self.error(
+                    number,
+                    "id_number",
+                    _("身份证号与第%(row)s行重复(户编号 %(key)s)")
+                    % {"row": seen[0], "key": seen[1]},
+                )
+            else:
+                self.person_rows[key] = (number, group.key)
+        self.member_values(number, values, person)
         self.income(number, values, person)
 
     def member_values(self, number: int, values: dict, person: PersonRow) -> None:

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook, load_workbook
 
+from beneficiaries import services
 from beneficiaries.imports import COLUMNS, import_households
 from beneficiaries.models import Household, IncomeItem, Member
 
@@ -333,7 +334,7 @@ def test_a_registration_racing_the_import_comes_back_as_a_report(
     monkeypatch, regions, caseworker, good_rows
 ):
     """Someone registers a person between the file's check and its write: the constraint holds."""
-    from beneficiaries import imports, services
+    from beneficiaries import imports
 
     original = imports._Validator.people_registered_elsewhere
     calls = []
@@ -362,3 +363,28 @@ def test_a_registration_racing_the_import_comes_back_as_a_report(
     assert [(e.row, e.column) for e in result.errors] == [(2, "身份证号")]
     assert "抢先路1号" in result.errors[0].message
     assert list(Household.objects.values_list("address", flat=True)) == ["抢先路1号"]
+
+
+def test_two_names_with_one_id_in_a_household_are_refused(regions, caseworker, good_rows):
+    good_rows[4][HEADER.index("身份证号")] = good_rows[2][HEADER.index("身份证号")]
+    result = import_households(content=xlsx(good_rows), filename="r.xlsx", by=caseworker)
+    assert [(e.row, e.column) for e in result.errors] == [(6, "身份证号")]
+    assert "第4行" in result.errors[0].message
+    assert not Household.objects.exists()
+
+
+def test_an_id_with_a_lower_case_x_is_still_found_registered(
+    regions, household, caseworker, new_id
+):
+    number = next(n for n in iter(new_id, None) if n.endswith("X"))
+    services.add_member(
+        household=household, name="王芳", id_number=number, relation="child", by=caseworker
+    )
+    rows = [
+        row(household_key="H1", village_code="321102001002", address="a", hukou_type="城镇",
+            name="王芳", id_number=number.lower(), relation="户主"),
+    ]  # fmt: skip
+    result = import_households(content=xlsx(rows), filename="r.xlsx", by=caseworker)
+    assert [(e.row, e.column) for e in result.errors] == [(2, "身份证号")]
+    assert f"#{household.pk}" in result.errors[0].message
+    assert Household.objects.count() == 1
