@@ -18,13 +18,13 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-import pghistory
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import services
+from beneficiaries.bulk import bulk_history_context
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region, User
 from beneficiaries.selectors import covers
 from config.exceptions import DomainError
@@ -506,17 +506,8 @@ def import_households(
 
 
 def _write(groups: Iterable[HouseholdGroup], *, by: User, filename: str) -> ImportResult:
-    with transaction.atomic():
-        if connection.vendor != "postgresql":
-            return _insert(list(groups))
-        with connection.cursor() as cursor:
-            # Deferred foreign-key checks plus the history triggers' per-row exception blocks
-            # make a bulk insert quadratic (14 s for 18,000 members, 0.6 s without): check keys
-            # per statement, and set the settings the triggers would otherwise fail to read.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SELECT set_config('pgtrigger.ignore', '{}', true)")
-        with pghistory.context(import_file=filename, imported_by=by.pk):
-            return _insert(list(groups))
+    with transaction.atomic(), bulk_history_context(import_file=filename, imported_by=by.pk):
+        return _insert(list(groups))
 
 
 def _insert(groups: list[HouseholdGroup]) -> ImportResult:

@@ -388,3 +388,16 @@ def test_an_id_with_a_lower_case_x_is_still_found_registered(
     assert [(e.row, e.column) for e in result.errors] == [(2, "身份证号")]
     assert f"#{household.pk}" in result.errors[0].message
     assert Household.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_history_rows_of_an_import_name_the_file_and_the_user(regions, caseworker, good_rows):
+    from django.apps import apps
+
+    result = import_households(content=xlsx(good_rows), filename="roll.xlsx", by=caseworker)
+    assert result.ok
+    events = apps.get_model("beneficiaries", "MemberEvent").objects.select_related("pgh_context")
+    contexts = {(e.pgh_context.metadata["import_file"], e.pgh_context.metadata["imported_by"])
+                for e in events.filter(pgh_label="insert")}  # fmt: skip
+    assert contexts == {("roll.xlsx", caseworker.pk)}
+    assert events.filter(pgh_label="insert").count() == 4
