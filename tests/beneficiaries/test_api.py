@@ -2,6 +2,9 @@
 
 import datetime
 
+import pytest
+from django.test import Client
+
 from beneficiaries import services
 from beneficiaries.models import Household, IncomeItem, Member, MemberMove
 from tests.factories import EnrolmentFactory
@@ -231,3 +234,14 @@ def test_the_api_docs_page_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.parametrize(
+    "path", ["households/", "members/", "incomes/", "assets/", "member-moves/", "regions/"]
+)
+def test_the_browsable_api_renders(regions, household, caseworker, path):
+    client = Client()
+    client.force_login(caseworker)
+    response = client.get(f"/api/{path}", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"<html" in response.content
