@@ -3,9 +3,10 @@
 import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from .dates import first_of_month
-from .models import Enrolment, ReliefCase, ReliefInstalment
+from .models import CLOSED_STATES, Application, Enrolment, ReliefCase, ReliefInstalment
 
 
 def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet[Enrolment]:
@@ -37,3 +38,16 @@ def relief_instalments_due(
         paid_batch__isnull=True,
         relief__status=ReliefCase.Status.APPROVED,
     ).order_by("id")
+
+
+def scoped(queryset: QuerySet, *, user) -> QuerySet:
+    return queryset.filter(region_code__startswith=user.region_prefix)
+
+
+def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySet[Application]:
+    """Open applications whose current step is past its deadline."""
+    today = today or timezone.localdate()
+    return scoped(
+        Application.objects.exclude(state__in=CLOSED_STATES).filter(step_due__lt=today),
+        user=user,
+    ).order_by("step_due", "id")
