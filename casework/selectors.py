@@ -5,6 +5,8 @@ import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from beneficiaries.selectors import scope
+
 from .dates import first_of_month
 from .models import CLOSED_STATES, Application, Enrolment, ReliefCase, ReliefInstalment
 
@@ -40,14 +42,10 @@ def relief_instalments_due(
     ).order_by("id")
 
 
-def scoped(queryset: QuerySet, *, user) -> QuerySet:
-    return queryset.filter(region_code__startswith=user.region_prefix)
-
-
 def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySet[Application]:
     """Open applications whose current step is past its deadline."""
     today = today or timezone.localdate()
-    return scoped(
+    return scope(
         Application.objects.exclude(state__in=CLOSED_STATES).filter(step_due__lt=today),
         user=user,
     ).order_by("step_due", "id")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.idnumbers import parse_resident_id
 from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.selectors import covers
 from config.exceptions import Conflict, DomainError
 
 from . import parameters, workflow
@@ -269,7 +270,7 @@ def gradual_exit(
         months = int(
             parameters.parameter(
                 region_code=enrolment.region_code,
-                component="casework.gradual_exit_months",
+                component="gradual_exit_months",
                 on=effective_month,
             )
         )
@@ -456,14 +457,10 @@ class DuplicateCase(Conflict):
         }
 
 
-def _in_scope(*, user: User, region_code: str) -> bool:
-    return region_code.startswith(user.region_prefix)
-
-
 def _require(*, user: User, roles: set[str], region_code: str) -> None:
     if user.role not in roles:
         raise Conflict(_("您的角色不能办理此事项。"), code="role")
-    if not _in_scope(user=user, region_code=region_code):
+    if not covers(user, region_code):
         raise Conflict(_("该事项不在您的辖区内。"), code="scope")
 
 
@@ -702,7 +699,7 @@ def move_application(
     role, and each move is recorded as a ``CaseStep`` with its comment and attachments.
     Approval enrols from the month after (DOMAIN.md: payment from the month after approval)."""
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if not _in_scope(user=by, region_code=application.region_code):
+    if not covers(by, application.region_code):
         raise Conflict(_("该申请不在您的辖区内。"), code="scope")
     why_not = workflow.refusal_reason(
         application=application,
