@@ -1,0 +1,754 @@
+"""Casework writes: enrolments and their dynamic adjustments (动态调整), deaths.
+
+Every change that affects who is paid or how much writes one immutable ``Adjustment`` with the
+reason, the effective month and the monthly amount before and after (DOMAIN.md: dynamic
+adjustment; a stop always carries a reason the household can be told).
+"""
+
+import datetime
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.idnumbers import parse_resident_id
+from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.selectors import covers
+from config.exceptions import Conflict, DomainError
+
+from . import parameters, workflow
+from .dates import add_months, add_working_days, first_of_month, next_month
+from .models import (
+    CLOSED_STATES,
+    MEMBER_CATEGORIES,
+    Adjustment,
+    Application,
+    CareLevel,
+    CaseState,
+    CaseStep,
+    Category,
+    Enrolment,
+    Objection,
+    Referral,
+    ReliefInstalment,
+    ReviewClass,
+    StepAttachment,
+)
+
+OPEN_STATUSES = (
+    Enrolment.Status.ACTIVE,
+    Enrolment.Status.GRADUAL_EXIT,
+    Enrolment.Status.SUSPENDED,
+)
+ZERO = Decimal("0.00")
+
+
+def monthly_amount(*, enrolment: Enrolment, month: datetime.date) -> Decimal | None:
+    """What the payments engine computes for the enrolment in the month (None until it exists)."""
+    return None
+
+
+def review_due(*, enrolment: Enrolment, after: datetime.date) -> datetime.date:
+    """The next periodic review: stable yearly, able to work every 6 months, others as the city
+    sets (DOMAIN.md: periodic review); intervals are parameters."""
+    months = parameters.parameter(
+        region_code=enrolment.region_code,
+        component=f"casework.review_months.{enrolment.review_class}",
+        on=after,
+    )
+    return add_months(first_of_month(after), int(months))
+
+
+def _record(
+    *,
+    enrolment: Enrolment,
+    kind: str,
+    reason_code: str,
+    reason_text: str,
+    effective_month: datetime.date,
+    amount_before: Decimal | None,
+    amount_after: Decimal | None,
+    by: User,
+    approved_by: User | None,
+) -> Adjustment:
+    if not reason_code or not str(reason_text).strip():
+        raise DomainError(_("调整必须写明原因。"), field="reason_text")
+    return Adjustment.objects.create(
+        enrolment=enrolment,
+        region_code=enrolment.region_code,
+        kind=kind,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        effective_month=effective_month,
+        amount_before=amount_before,
+        amount_after=amount_after,
+        proposed_by=by,
+        approved_by=approved_by or by,
+    )
+
+
+def _locked(enrolment: Enrolment) -> Enrolment:
+    return Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+
+
+def check_coverage(
+    *, household: Household, category: str, member: Member | None, care_level: str
+) -> None:
+    """Member categories (单人保, 特困, children) name a living member of the household; the
+    household categories do not; only 特困 carries a care level, and it must."""
+    if category not in Category.values:
+        raise DomainError(_("未知的保障类别。"), field="category")
+    if category in MEMBER_CATEGORIES:
+        if member is None:
+            raise DomainError(_("该类别须指定保障的家庭成员。"), field="member")
+        if member.household_id != household.pk or not member.is_active:
+            raise DomainError(_("该成员不在此家庭中。"), field="member")
+        if not member.is_alive:
+            raise DomainError(_("该成员已死亡。"), field="member")
+    elif member is not None:
+        raise DomainError(_("该类别按户保障,不指定成员。"), field="member")
+    if category == Category.TEKUN and care_level not in CareLevel.values:
+        raise DomainError(_("特困供养须评定护理等级。"), field="care_level")
+    if category != Category.TEKUN and care_level:
+        raise DomainError(_("只有特困供养评定护理等级。"), field="care_level")
+
+
+@transaction.atomic
+def enrol(
+    *,
+    household: Household,
+    category: str,
+    start_month: datetime.date,
+    by: User,
+    member: Member | None = None,
+    care_level: str = "",
+    review_class: str = ReviewClass.STABLE,
+    reason_code: str = "approved",
+    reason_text: str = "",
+    approved_by: User | None = None,
+) -> Enrolment:
+    """Cover a household (or one of its members) under a category from a month, with a NEW
+    adjustment. Member categories (单人保, 特困, children) name the member; 特困 needs a care
+    level."""
+    start_month = first_of_month(start_month)
+    check_coverage(household=household, category=category, member=member, care_level=care_level)
+    open_same = Enrolment.objects.filter(
+        household=household, member=member, category=category, status__in=OPEN_STATUSES
+    )
+    if open_same.exists():
+        raise Conflict(_("该对象已在此类别中保障,不能重复纳入。"), code="already_enrolled")
+    enrolment = Enrolment(
+        household=household,
+        member=member,
+        category=category,
+        start_month=start_month,
+        care_level=care_level,
+        review_class=review_class,
+    )
+    enrolment.region_code = household.region_code
+    enrolment.next_review_due = review_due(enrolment=enrolment, after=start_month)
+    enrolment.save()
+    _record(
+        enrolment=enrolment,
+        kind=Adjustment.Kind.NEW,
+        reason_code=reason_code,
+        reason_text=reason_text or str(_("审批纳入保障")),
+        effective_month=start_month,
+        amount_before=None,
+        amount_after=monthly_amount(enrolment=enrolment, month=start_month),
+        by=by,
+        approved_by=approved_by,
+    )
+    return enrolment
+
+
+@transaction.atomic
+def stop(
+    *,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None = None,
+) -> Enrolment:
+    """停发: nothing is paid from the effective month on; the last month paid is the one before."""
+    enrolment = _locked(enrolment)
+    if enrolment.status not in OPEN_STATUSES:
+        raise Conflict(_("该保障已停止。"), code="not_open")
+    effective_month = first_of_month(effective_month)
+    last_paid = add_months(effective_month, -1)
+    before = monthly_amount(enrolment=enrolment, month=last_paid)
+    enrolment.status = Enrolment.Status.STOPPED
+    # Stopped before its first month, it was never in force: no end month is recorded.
+    enrolment.end_month = last_paid if last_paid >= enrolment.start_month else None
+    enrolment.next_review_due = None
+    enrolment.save()
+    _record(
+        enrolment=enrolment,
+        kind=Adjustment.Kind.STOP,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        effective_month=effective_month,
+        amount_before=before,
+        amount_after=ZERO,
+        by=by,
+        approved_by=approved_by,
+    )
+    return enrolment
+
+
+@transaction.atomic
+def resume(
+    *,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None = None,
+) -> Enrolment:
+    """恢复: a stopped or suspended enrolment is paid again from the effective month."""
+    enrolment = _locked(enrolment)
+    if enrolment.status not in (Enrolment.Status.STOPPED, Enrolment.Status.SUSPENDED):
+        raise Conflict(_("只有已停发或暂停的保障才能恢复。"), code="not_stopped")
+    if enrolment.member_id and not enrolment.member.is_alive:
+        raise Conflict(_("保障对象已死亡,不能恢复。"), code="member_dead")
+    effective_month = first_of_month(effective_month)
+    clash = Enrolment.objects.filter(
+        household=enrolment.household_id,
+        member=enrolment.member_id,
+        category=enrolment.category,
+        status__in=OPEN_STATUSES,
+    ).exclude(pk=enrolment.pk)
+    if clash.exists():
+        raise Conflict(_("该对象在此类别中已有有效保障。"), code="already_enrolled")
+    enrolment.status = Enrolment.Status.ACTIVE
+    enrolment.end_month = None
+    enrolment.start_month = min(enrolment.start_month, effective_month)
+    enrolment.next_review_due = review_due(enrolment=enrolment, after=effective_month)
+    enrolment.save()
+    _record(
+        enrolment=enrolment,
+        kind=Adjustment.Kind.RESUME,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        effective_month=effective_month,
+        amount_before=ZERO,
+        amount_after=monthly_amount(enrolment=enrolment, month=effective_month),
+        by=by,
+        approved_by=approved_by,
+    )
+    return enrolment
+
+
+@transaction.atomic
+def gradual_exit(
+    *,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    amount: Decimal | None = None,
+    months: int | None = None,
+    approved_by: User | None = None,
+) -> Enrolment:
+    """渐退: income rose above the standard through work; the last approved amount is kept for
+    ``months`` (parameter, default 6; longer where a member is severely disabled or seriously
+    ill), then the enrolment ends (DOMAIN.md rule 7)."""
+    enrolment = _locked(enrolment)
+    if enrolment.status != Enrolment.Status.ACTIVE:
+        raise Conflict(_("只有在保状态的保障才能渐退。"), code="not_active")
+    effective_month = first_of_month(effective_month)
+    if months is None:
+        months = int(
+            parameters.parameter(
+                region_code=enrolment.region_code,
+                component="gradual_exit_months",
+                on=effective_month,
+            )
+        )
+    if months < 1:
+        raise DomainError(_("渐退期至少一个月。"), field="months")
+    if amount is None:
+        amount = monthly_amount(enrolment=enrolment, month=add_months(effective_month, -1))
+    if amount is None:
+        raise DomainError(_("须写明渐退期金额。"), field="amount")
+    enrolment.status = Enrolment.Status.GRADUAL_EXIT
+    enrolment.gradual_exit_amount = amount
+    enrolment.gradual_exit_until = add_months(effective_month, months - 1)
+    enrolment.end_month = enrolment.gradual_exit_until
+    enrolment.save()
+    _record(
+        enrolment=enrolment,
+        kind=Adjustment.Kind.GRADUAL_EXIT,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        effective_month=effective_month,
+        amount_before=amount,
+        amount_after=amount,
+        by=by,
+        approved_by=approved_by,
+    )
+    return enrolment
+
+
+def _amount_change(
+    *,
+    kind: str,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None,
+) -> Adjustment:
+    enrolment = _locked(enrolment)
+    if enrolment.status not in (Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT):
+        raise Conflict(_("该保障不在发放中。"), code="not_in_force")
+    effective_month = first_of_month(effective_month)
+    return _record(
+        enrolment=enrolment,
+        kind=kind,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        effective_month=effective_month,
+        amount_before=monthly_amount(enrolment=enrolment, month=add_months(effective_month, -1)),
+        amount_after=monthly_amount(enrolment=enrolment, month=effective_month),
+        by=by,
+        approved_by=approved_by,
+    )
+
+
+@transaction.atomic
+def increase(
+    *,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None = None,
+) -> Adjustment:
+    """增发: the household's facts changed (income fell, a member joined, a supplement applies)
+    and the amount computed from the effective month rises; the engine computes both amounts."""
+    return _amount_change(
+        kind=Adjustment.Kind.INCREASE,
+        enrolment=enrolment,
+        effective_month=effective_month,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        by=by,
+        approved_by=approved_by,
+    )
+
+
+@transaction.atomic
+def decrease(
+    *,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None = None,
+) -> Adjustment:
+    """减发: the amount computed from the effective month falls (income rose, a member died or
+    left)."""
+    return _amount_change(
+        kind=Adjustment.Kind.DECREASE,
+        enrolment=enrolment,
+        effective_month=effective_month,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        by=by,
+        approved_by=approved_by,
+    )
+
+
+@transaction.atomic
+def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
+    """Record a member's death and adjust, from the next month, every enrolment it affects:
+    the member's own enrolments stop; a household enrolment stops when no living member is left
+    and is otherwise reduced (DOMAIN.md: an overpayment after a death is recovered, so the change
+    must not wait for the next review)."""
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    if not member.is_alive:
+        raise Conflict(_("该成员的死亡已登记。"), code="already_dead")
+    if died_on > datetime.date.today():
+        raise DomainError(_("死亡日期不能晚于今天。"), field="died_on")
+    effective = next_month(died_on)
+    # The amounts before are computed while the member still counts.
+    household_enrolments = list(
+        Enrolment.objects.filter(
+            household=member.household_id, member__isnull=True, status__in=OPEN_STATUSES
+        )
+    )
+    befores = {
+        e.pk: monthly_amount(enrolment=e, month=add_months(effective, -1))
+        for e in household_enrolments
+    }
+    member.is_alive = False
+    member.death_date = died_on
+    member.save(update_fields=["is_alive", "death_date", "updated_at"])
+    reason = str(_("成员死亡(%(date)s)")) % {"date": died_on.isoformat()}
+    for enrolment in Enrolment.objects.filter(member=member, status__in=OPEN_STATUSES):
+        stop(
+            enrolment=enrolment,
+            effective_month=effective,
+            reason_code="death",
+            reason_text=f"{member.name} {reason}",
+            by=by,
+        )
+    survivors = Member.objects.filter(household=member.household_id, is_active=True, is_alive=True)
+    for enrolment in household_enrolments:
+        text = f"{member.name} {reason}"
+        if not survivors.exists():
+            stop(
+                enrolment=enrolment,
+                effective_month=effective,
+                reason_code="death",
+                reason_text=text,
+                by=by,
+            )
+        elif enrolment.status != Enrolment.Status.SUSPENDED:
+            _record(
+                enrolment=enrolment,
+                kind=Adjustment.Kind.DECREASE,
+                reason_code="death",
+                reason_text=text,
+                effective_month=effective,
+                amount_before=befores[enrolment.pk],
+                amount_after=monthly_amount(enrolment=enrolment, month=effective),
+                by=by,
+                approved_by=by,
+            )
+    return member
+
+
+def mark_relief_instalments_paid(*, instalment_ids: list[int], batch_id: int) -> int:
+    """Called by payroll in the transaction that writes the batch's relief_instalment lines, so an
+    instalment is taken into exactly one batch. Returns how many were claimed; an instalment
+    already claimed by another batch is left alone (conditional update)."""
+    return ReliefInstalment.objects.filter(pk__in=instalment_ids, paid_batch__isnull=True).update(
+        paid_batch_id=batch_id, paid_at=timezone.now()
+    )
+
+
+class DuplicateCase(Conflict):
+    """The same person already has an open flag or case: it is shown instead of duplicated."""
+
+    def __init__(self, message, *, existing):
+        super().__init__(message, code="duplicate")
+        self.existing = existing
+
+    def as_data(self) -> dict:
+        kind = "referral" if isinstance(self.existing, Referral) else "application"
+        status = self.existing.status if kind == "referral" else self.existing.state
+        return {
+            **super().as_data(),
+            "existing": {"type": kind, "id": self.existing.pk, "status": status},
+        }
+
+
+def _require(*, user: User, roles: set[str], region_code: str) -> None:
+    if user.role not in roles:
+        raise Conflict(_("您的角色不能办理此事项。"), code="role")
+    if not covers(user, region_code):
+        raise Conflict(_("该事项不在您的辖区内。"), code="scope")
+
+
+def _open_case_for_person(
+    *, id_number: str, name: str, village: Region
+) -> Referral | Application | None:
+    """An open flag or application for the person: by ID number, or by name and village when the
+    ID number is not known."""
+    open_referrals = Referral.objects.filter(status=Referral.Status.OPEN)
+    open_applications = Application.objects.exclude(state__in=CLOSED_STATES)
+    if id_number:
+        people = Member.objects.filter(id_number=id_number, is_active=True)
+        referral = open_referrals.filter(id_number=id_number).first()
+    else:
+        people = Member.objects.filter(name=name, household__village=village, is_active=True)
+        referral = open_referrals.filter(name=name, village=village).first()
+    if referral:
+        return referral
+    return (
+        open_applications.filter(
+            Q(member__in=people) | Q(member__isnull=True, household__members__in=people)
+        )
+        .distinct()
+        .first()
+    )
+
+
+@transaction.atomic
+def flag_candidate(
+    *, name: str, village: Region, reason: str, by: User, id_number: str = "", note: str = ""
+) -> Referral:
+    """A grid worker flags a person who may need help (主动发现). A flag or case already open for
+    the same person is returned in the error, never duplicated."""
+    _require(user=by, roles={User.Role.GRID_WORKER}, region_code=village.code)
+    if village.level != Region.Level.VILLAGE:
+        raise DomainError(_("请选择村/社区。"), field="village")
+    if reason not in Referral.Reason.values:
+        raise DomainError(_("未知的原因。"), field="reason")
+    if id_number:
+        try:
+            id_number = parse_resident_id(id_number).number
+        except ValidationError as error:
+            raise DomainError(error.messages[0], field="id_number")
+    existing = _open_case_for_person(id_number=id_number, name=name, village=village)
+    if existing is not None:
+        raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)
+    return Referral.objects.create(
+        name=name, id_number=id_number, village=village, reason=reason, note=note, flagged_by=by
+    )
+
+
+def _claim_referral(*, referral: Referral, by: User, **changes) -> Referral:
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=referral.region_code)
+    claimed = Referral.objects.filter(pk=referral.pk, status=Referral.Status.OPEN).update(
+        handled_by=by, handled_at=timezone.now(), updated_at=timezone.now(), **changes
+    )
+    if not claimed:
+        raise Conflict(_("该线索已处理。"), code="referral_closed")
+    referral.refresh_from_db()
+    return referral
+
+
+@transaction.atomic
+def reject_referral(*, referral: Referral, reason: str, by: User) -> Referral:
+    """The township caseworker declines a flag; the grid worker sees the reason."""
+    if not reason.strip():
+        raise DomainError(_("须写明不予受理的理由。"), field="reason")
+    return _claim_referral(
+        referral=referral, by=by, status=Referral.Status.REJECTED, rejection_reason=reason
+    )
+
+
+@transaction.atomic
+def convert_referral(
+    *,
+    referral: Referral,
+    household: Household,
+    category: str,
+    by: User,
+    member: Member | None = None,
+    care_level: str = "",
+    review_class: str = ReviewClass.STABLE,
+    comment: str = "",
+) -> Application:
+    """The township caseworker turns a flag into an application, linked to it."""
+    application = submit_application(
+        household=household,
+        category=category,
+        member=member,
+        care_level=care_level,
+        review_class=review_class,
+        comment=comment or referral.note,
+        by=by,
+    )
+    _claim_referral(
+        referral=referral, by=by, status=Referral.Status.CONVERTED, application=application
+    )
+    return application
+
+
+def _step_deadline(*, application: Application, component: str) -> datetime.date:
+    days = parameters.parameter(
+        region_code=application.region_code, component=component, on=timezone.localdate()
+    )
+    return add_working_days(timezone.localdate(), int(days))
+
+
+def _record_step(
+    *,
+    application: Application,
+    from_state: str,
+    by: User,
+    comment: str,
+    attachments: Iterable[UploadedFile],
+) -> CaseStep:
+    step = CaseStep.objects.create(
+        application=application,
+        from_state=from_state,
+        to_state=application.state,
+        actor=by,
+        comment=comment,
+    )
+    for upload in attachments:
+        StepAttachment.objects.create(step=step, file=upload, name=upload.name[:200])
+    return step
+
+
+@transaction.atomic
+def submit_application(
+    *,
+    household: Household,
+    category: str,
+    by: User,
+    member: Member | None = None,
+    care_level: str = "",
+    review_class: str = ReviewClass.STABLE,
+    comment: str = "",
+    attachments: Iterable[UploadedFile] = (),
+) -> Application:
+    """The township caseworker takes an application. The review opinion is due within the
+    working days set by ``casework.review_working_days`` (Jiangsu: 15)."""
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
+    check_coverage(household=household, category=category, member=member, care_level=care_level)
+    if review_class not in ReviewClass.values:
+        raise DomainError(_("未知的复核类别。"), field="review_class")
+    existing = (
+        Application.objects.filter(household=household, member=member, category=category)
+        .exclude(state__in=CLOSED_STATES)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateCase(_("该对象已有同类别未办结的申请。"), existing=existing)
+    application = Application(
+        household=household,
+        member=member,
+        category=category,
+        care_level=care_level,
+        review_class=review_class,
+        submitted_by=by,
+        submitted_on=timezone.localdate(),
+    )
+    application.region_code = household.region_code
+    application.step_due = _step_deadline(
+        application=application, component="casework.review_working_days"
+    )
+    application.save()
+    _record_step(
+        application=application, from_state="", by=by, comment=comment, attachments=attachments
+    )
+    return application
+
+
+def _approval_delegated(application: Application) -> bool:
+    return bool(
+        parameters.parameter(
+            region_code=application.region_code,
+            component="casework.township_approves",
+            on=timezone.localdate(),
+        )
+    )
+
+
+def _enter(*, application: Application, target: str, comment: str, by: User) -> None:
+    """What entering a step means, beyond the table: deadlines, notice, refusal, enrolment."""
+    today = timezone.localdate()
+    if target == CaseState.PUBLIC_NOTICE:
+        days = parameters.parameter(
+            region_code=application.region_code, component="casework.notice_days", on=today
+        )
+        application.notice_ends = today + datetime.timedelta(days=int(days))
+        application.step_due = None
+    elif target == CaseState.APPROVAL:
+        if today < application.notice_ends:
+            raise Conflict(
+                str(_("公示期至%(date)s结束,期满后才能报送审批。"))
+                % {"date": application.notice_ends.isoformat()},
+                code="notice_running",
+            )
+        application.step_due = _step_deadline(
+            application=application, component="casework.decision_working_days"
+        )
+    elif target in CLOSED_STATES:
+        application.step_due = None
+    if target in (CaseState.APPROVAL, CaseState.APPROVED):
+        if application.objections.filter(resolved_at__isnull=True).exists():
+            raise Conflict(_("公示期间的异议尚未核实处理,不能审批。"), code="open_objection")
+    if target == CaseState.REFUSED:
+        if not comment.strip():
+            raise DomainError(_("不予批准须写明理由。"), field="comment")
+        application.refusal_reason = comment
+    if target == CaseState.APPROVED:
+        application.enrolment = enrol(
+            household=application.household,
+            member=application.member,
+            category=application.category,
+            care_level=application.care_level,
+            review_class=application.review_class,
+            start_month=next_month(today),
+            reason_code="application_approved",
+            reason_text=str(_("申请 #%(id)s 审批通过")) % {"id": application.pk},
+            by=application.submitted_by,
+            approved_by=by,
+        )
+
+
+@transaction.atomic
+def move_application(
+    *,
+    application: Application,
+    to: str,
+    by: User,
+    comment: str = "",
+    attachments: Iterable[UploadedFile] = (),
+) -> Application:
+    """The one function that moves a case: the move must be in ``workflow.MOVES`` for the user's
+    role, and each move is recorded as a ``CaseStep`` with its comment and attachments.
+    Approval enrols from the month after (DOMAIN.md: payment from the month after approval)."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not covers(by, application.region_code):
+        raise Conflict(_("该申请不在您的辖区内。"), code="scope")
+    why_not = workflow.refusal_reason(
+        application=application,
+        target=to,
+        user=by,
+        delegated=_approval_delegated(application),
+    )
+    if why_not:
+        raise Conflict(why_not, code="illegal_move")
+    source = application.state
+    _enter(application=application, target=to, comment=comment, by=by)
+    application.state = to
+    application.save()
+    _record_step(
+        application=application,
+        from_state=source,
+        by=by,
+        comment=comment,
+        attachments=attachments,
+    )
+    return application
+
+
+@transaction.atomic
+def raise_objection(
+    *, application: Application, content: str, by: User, raised_by_name: str = ""
+) -> Objection:
+    """Objections are taken while the notice runs (公示期间); each must be resolved."""
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=application.region_code)
+    if application.state != CaseState.PUBLIC_NOTICE:
+        raise Conflict(_("只有公示期间才能登记异议。"), code="not_in_notice")
+    if not content.strip():
+        raise DomainError(_("须写明异议内容。"), field="content")
+    return Objection.objects.create(
+        application=application, content=content, raised_by_name=raised_by_name, recorded_by=by
+    )
+
+
+@transaction.atomic
+def resolve_objection(*, objection: Objection, resolution: str, by: User) -> Objection:
+    """Record how an objection was checked and settled."""
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=objection.application.region_code)
+    if not resolution.strip():
+        raise DomainError(_("须写明核实处理结果。"), field="resolution")
+    now = timezone.now()
+    resolved = Objection.objects.filter(pk=objection.pk, resolved_at__isnull=True).update(
+        resolution=resolution, resolved_by=by, resolved_at=now
+    )
+    if not resolved:
+        raise Conflict(_("该异议已处理。"), code="objection_resolved")
+    objection.refresh_from_db()
+    return objection
