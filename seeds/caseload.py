@@ -25,11 +25,6 @@ from beneficiaries.idnumbers import make_resident_id
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region
 from casework.models import CareLevel, Category, Enrolment, ReviewClass
 
-FIRST_SEQUENCE = 100
-SEQUENCES_PER_DAY = 400
-# Rough monthly standards, only to shape synthetic incomes below, around and above the means-test
-# line; the payments engine reads the real values from payments.Standard.
-SHAPING_STANDARD = {"3211": 875, "3204": 1020}
 EARLIEST_START = datetime.date(2015, 1, 1)
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程"
@@ -144,21 +139,26 @@ class HouseholdDraft:
 
 @dataclass
 class IdSlots:
-    """Hands out (birth date, make_resident_id sequence) pairs never handed out before."""
+    """Hands out (birth date, make_resident_id sequence) pairs never handed out before.
+
+    The generator takes sequences 100–499 (order codes 200–999); the demo loader 0–99.
+    """
 
     taken: dict[str, int] = field(default_factory=dict)
+    first_sequence: int = 100
+    sequences_per_day: int = 400
 
     def take(self, year: int, sex: str) -> tuple[datetime.date, int]:
         while year > 1900:
             key = f"{year}{sex}"
             slot = self.taken.get(key, 0)
             days = 366 if calendar.isleap(year) else 365
-            if slot < days * SEQUENCES_PER_DAY:
+            if slot < days * self.sequences_per_day:
                 self.taken[key] = slot + 1
                 # 97 is prime to 365 and 366: consecutive slots land on days spread over the year.
                 day = slot * 97 % days
                 birth = datetime.date(year, 1, 1) + datetime.timedelta(days=day)
-                return birth, FIRST_SEQUENCE + slot // days
+                return birth, self.first_sequence + slot // days
             year -= 1  # this year and sex are full: the person is born a year earlier
         raise RuntimeError("no free resident-ID slot left")
 
@@ -188,13 +188,15 @@ class Drafter:
         as_of: datetime.date,
         slots: IdSlots,
         serial: int,
+        standard: int,
     ):
         self.rng = random.Random(seed)
         self.villages = villages
         self.as_of = as_of.replace(day=1)
         self.slots = slots
         self.serial = serial
-        self.standard = SHAPING_STANDARD.get(villages[0].code[:4], 900)
+        # The city's monthly standard: incomes are drawn below, around and above it.
+        self.standard = standard
         self.months_enrollable = (
             (self.as_of.year - EARLIEST_START.year) * 12 + self.as_of.month - EARLIEST_START.month
         )

@@ -18,6 +18,7 @@ from psycopg import sql
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.models import Enrolment
 from config.exceptions import Conflict
+from payments.parameters import load_standards
 from seeds.caseload import (
     ENROLMENT_FIELDS,
     HOUSEHOLD_FIELDS,
@@ -30,7 +31,7 @@ from seeds.caseload import (
     merge_slots,
 )
 from seeds.models import GeneratedCaseload
-from seeds.regions import load_regions, villages_of
+from seeds.regions import city_standard, load_regions, villages_of
 
 # The pghistory snapshot triggers of the tracked models. The generator writes synthetic benchmark
 # data, not changes a user made, so it writes no history: a million households would otherwise
@@ -151,6 +152,7 @@ def generate_caseload(
     """
     as_of = (as_of or timezone.localdate()).replace(day=1)
     load_regions()
+    load_standards()
     villages = villages_of(city_code)
     if not villages:
         raise Conflict(f"no villages under city {city_code}")
@@ -169,6 +171,7 @@ def generate_caseload(
         as_of=as_of,
         slots=slots,
         serial=max((end for _, end in earlier), default=0),
+        standard=city_standard(city_code, as_of),
     )
     run = GeneratedCaseload.objects.create(
         city_code=city_code, seed=seed, as_of=as_of, households=0, members=0, incomes=0,
@@ -192,6 +195,11 @@ def generate_caseload(
                         cursor.execute("SET LOCAL session_replication_role = replica")
                 for name in ("household", "member", "income", "enrolment"):
                     write_rows(by_table[name], rows[name])
+                if skip_triggers:
+                    # Back to normal before anything else runs in this transaction (a caller's
+                    # outer transaction included): later writes keep their history and checks.
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL session_replication_role = origin")
                 run.households += len(rows["household"])
                 run.members += len(rows["member"])
                 run.incomes += len(rows["income"])

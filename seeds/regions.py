@@ -5,11 +5,13 @@ digits follow the statistical-code convention (streets 001–099, towns 100+, co
 villages 201+) and are illustrative where the real code was not at hand.
 """
 
+import datetime
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from beneficiaries.models import Region
+from payments.parameters import resolve_parameters
 
 REGIONS_FILE = Path(__file__).resolve().parent / "data" / "regions.json"
 
@@ -44,6 +46,12 @@ def load_regions(path: Path = REGIONS_FILE) -> int:
             region.save()
             written += 1
     return written
+
+
+def city_standard(city_code: str, month: datetime.date) -> int:
+    """The city's dibao standard in force in the month, in yuan: seeds draw incomes around it."""
+    params = resolve_parameters(region_code=f"{city_code:0<12}", month=month)
+    return int(params.value("standard"))
 
 
 def villages_of(prefix: str) -> list[Region]:

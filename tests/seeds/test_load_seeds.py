@@ -1,11 +1,13 @@
+import datetime
 import io
 
 import pytest
 from django.core.management import call_command
 
 from beneficiaries.models import Region, User
+from payments.models import Standard
 from seeds.demo_users import DEMO_PASSWORD, DEMO_USERS
-from seeds.regions import load_regions
+from seeds.regions import city_standard, load_regions
 
 ZHENJIANG_COUNTIES = {"321102", "321111", "321112", "321181", "321182", "321183"}
 CHANGZHOU_COUNTIES = {"320402", "320404", "320411", "320412", "320413", "320481"}
@@ -21,6 +23,7 @@ def snapshot() -> tuple:
     return (
         list(Region.objects.values_list("id", "code", "name", "level", "parent_id")),
         list(User.objects.values_list("id", "username", "password", "role", "region_id")),
+        list(Standard.objects.values_list("id", "region_id", "component", "category", "value")),
     )
 
 
@@ -78,6 +81,14 @@ def test_running_load_seeds_twice_changes_nothing(db):
     output = run("load_seeds")
     assert snapshot() == before
     assert "regions written: 0" in output and "demo users created: 0" in output
+    assert "standards created: 0" in output
+
+
+def test_load_seeds_loads_the_city_standards_of_the_domain(db):
+    run("load_seeds")
+    assert city_standard("3211", datetime.date(2024, 6, 1)) == 840
+    assert city_standard("3211", datetime.date(2024, 8, 1)) == 875
+    assert city_standard("3204", datetime.date(2024, 8, 1)) == 1020
 
 
 def test_load_seeds_refuses_demo_users_on_a_real_deployment(db, settings, monkeypatch):

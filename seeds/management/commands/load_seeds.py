@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from payments.parameters import load_standards
 from seeds.demo_users import create_demo_users
 from seeds.regions import load_regions
 
@@ -31,6 +32,7 @@ class Command(BaseCommand):
                 )
             else:
                 self.stdout.write(f"demo users created: {create_demo_users()}")
+            self.stdout.write(f"standards created: {load_standards()}")
 
     @staticmethod
     def _real_deployment() -> bool:
