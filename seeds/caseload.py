@@ -136,6 +136,10 @@ class HouseholdDraft:
     members: list[PersonDraft]
     enrolments: list[EnrolmentDraft]
 
+    @property
+    def bank_account_holder(self) -> str:
+        return self.members[0].name
+
 
 @dataclass
 class IdSlots:
@@ -613,11 +617,11 @@ def household_rows(
                 rows["income"].append(
                     (next(income_ids), member_id, type_, amount, valid_from, valid_to, "", now)
                 )
-        head = draft.members[0]
         rows["household"].append(
             (
                 household_id, draft.village.pk, code, draft.address, draft.hukou_type,
-                ids_of_members[0], draft.bank_name, head.name, draft.bank_account_number,
+                ids_of_members[0], draft.bank_name, draft.bank_account_holder,
+                draft.bank_account_number,
                 Household.Status.ACTIVE, now, now,
             )
         )  # fmt: skip
