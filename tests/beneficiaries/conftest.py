@@ -9,6 +9,12 @@ from beneficiaries import services
 from beneficiaries.idnumbers import make_resident_id
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # make_user hashes a password per user; PBKDF2 made each fixture take over a second.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def caseworker(regions, make_user):
     return make_user("caseworker", regions["town_a"], username="cw_a")
@@ -58,3 +64,11 @@ def api():
         return client
 
     return login
+
+
+@pytest.fixture
+def empty_household(regions, caseworker):
+    """A second household of township A (another village), without members yet."""
+    return services.register_household(
+        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
+    )
