@@ -49,3 +49,14 @@ def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySe
         Application.objects.exclude(state__in=CLOSED_STATES).filter(step_due__lt=today),
         user=user,
     ).order_by("step_due", "id")
+
+
+def relief_documents_overdue(*, user, today: datetime.date | None = None) -> QuerySet[ReliefCase]:
+    """Pay-first cases (先行救助) whose documents were not completed in time."""
+    today = today or timezone.localdate()
+    return scope(
+        ReliefCase.objects.filter(
+            pay_first=True, documents_completed_at__isnull=True, documents_due__lt=today
+        ),
+        user=user,
+    ).order_by("documents_due", "id")
