@@ -60,3 +60,15 @@ def relief_documents_overdue(*, user, today: datetime.date | None = None) -> Que
         ),
         user=user,
     ).order_by("documents_due", "id")
+
+
+def reviews_due(*, user, on: datetime.date | None = None) -> QuerySet[Enrolment]:
+    """Enrolments in force whose periodic review is due on or before the day."""
+    on = on or timezone.localdate()
+    return scope(
+        Enrolment.objects.filter(
+            status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT],
+            next_review_due__lte=on,
+        ),
+        user=user,
+    ).order_by("next_review_due", "id")
