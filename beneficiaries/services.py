@@ -433,3 +433,19 @@ def move_member(
         )
     member.is_active = False
     return new_member
+
+
+def create_user(*, username: str, password: str, role: str, region: Region | None, **extra) -> User:
+    """Create a staff user with a role and a region (seeds, and administrators via the admin).
+
+    Role users get ``is_staff`` so they can log in to the admin, where their rights come from
+    the role and their region subtree (``beneficiaries.admin.ScopedAdminMixin``), not from
+    Django's per-model permissions. Everyone but a superuser needs a region: without one they
+    would see nothing.
+    """
+    _choice(role, User.Role, field="role")
+    if region is None and not extra.get("is_superuser"):
+        raise DomainError(_("请选择所属区划"), field="region", code="required")
+    return User.objects.create_user(
+        username=username, password=password, role=role, region=region, is_staff=True, **extra
+    )

@@ -3,9 +3,16 @@
 import datetime
 
 import pytest
+from rest_framework.test import APIClient
 
 from beneficiaries import services
 from beneficiaries.idnumbers import make_resident_id
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # make_user hashes a password per user; PBKDF2 made each fixture take over a second.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -45,3 +52,15 @@ def household(regions, caseworker, new_id):
     )
     household.refresh_from_db()
     return household
+
+
+@pytest.fixture
+def api():
+    """An API client logged in as the given user: ``api(user).get(...)``."""
+
+    def login(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return login
