@@ -21,6 +21,7 @@ from beneficiaries.models import Household, Member, Region, User
 from beneficiaries.selectors import covers
 from config.exceptions import Conflict, DomainError
 from payments import engine
+from payments.selectors import explain_enrolment, facts_for_enrolment
 
 from . import parameters, workflow
 from .dates import add_months, add_working_days, first_of_month, next_month
@@ -52,8 +53,12 @@ ZERO = Decimal("0.00")
 
 
 def monthly_amount(*, enrolment: Enrolment, month: datetime.date) -> Decimal | None:
-    """What the payments engine computes for the enrolment in the month (None until it exists)."""
-    return None
+    """What the payments engine computes for the enrolment in the month, from that month's facts
+    and parameters; None where the region has no standard in force (nothing can be computed)."""
+    try:
+        return explain_enrolment(enrolment=enrolment, month=month).amount
+    except engine.MissingParameter:
+        return None
 
 
 def review_due(*, enrolment: Enrolment, after: datetime.date) -> datetime.date:
@@ -270,12 +275,9 @@ def gradual_exit(
         raise Conflict(_("只有在保状态的保障才能渐退。"), code="not_active")
     effective_month = first_of_month(effective_month)
     if months is None:
-        months = int(
-            parameters.parameter(
-                region_code=enrolment.region_code,
-                component="gradual_exit_months",
-                on=effective_month,
-            )
+        _facts, household = facts_for_enrolment(enrolment=enrolment, month=effective_month)
+        months = engine.gradual_exit_months(
+            household, parameters.params(region_code=enrolment.region_code, on=effective_month)
         )
     if months < 1:
         raise DomainError(_("渐退期至少一个月。"), field="months")
@@ -379,8 +381,8 @@ def decrease(
 def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
     """Record a member's death and adjust, from the next month, every enrolment it affects:
     the member's own enrolments stop; a household enrolment stops when no living member is left
-    and is otherwise reduced (DOMAIN.md: an overpayment after a death is recovered, so the change
-    must not wait for the next review)."""
+    and is otherwise recomputed for the survivors (DOMAIN.md: an overpayment after a death is
+    recovered, so the change must not wait for the next review)."""
     member = Member.objects.select_for_update().get(pk=member.pk)
     if not member.is_alive:
         raise Conflict(_("该成员的死亡已登记。"), code="already_dead")
@@ -421,14 +423,19 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
                 by=by,
             )
         elif enrolment.status != Enrolment.Status.SUSPENDED:
+            before = befores[enrolment.pk]
+            after = monthly_amount(enrolment=enrolment, month=effective)
+            # Usually less is paid; but when the member who died had the income, the survivors'
+            # per-capita gap grows, and the record must say so.
+            rises = before is not None and after is not None and after > before
             _record(
                 enrolment=enrolment,
-                kind=Adjustment.Kind.DECREASE,
+                kind=Adjustment.Kind.INCREASE if rises else Adjustment.Kind.DECREASE,
                 reason_code="death",
                 reason_text=text,
                 effective_month=effective,
-                amount_before=befores[enrolment.pk],
-                amount_after=monthly_amount(enrolment=enrolment, month=effective),
+                amount_before=before,
+                amount_after=after,
                 by=by,
                 approved_by=by,
             )

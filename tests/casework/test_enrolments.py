@@ -1,11 +1,12 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 
 from casework import selectors, services
 from casework.models import Adjustment, Enrolment
 from config.exceptions import Conflict, DomainError
-from tests.factories import MemberFactory
+from tests.factories import IncomeItemFactory, MemberFactory
 
 AUG = datetime.date(2024, 8, 1)
 SEP = datetime.date(2024, 9, 1)
@@ -265,3 +266,77 @@ def test_in_force_is_scoped_by_region_prefix(household, family, caseworker):
     )
     assert enrolment in in_force(AUG, prefix="321102001")
     assert enrolment not in in_force(AUG, prefix="3204")
+
+
+@pytest.fixture
+def three_adults(household):
+    """DOMAIN.md worked example: Zhenjiang, a household of 3 with total counted income 900."""
+    head = MemberFactory(household=household, name="周一")
+    IncomeItemFactory(member=head, monthly_amount=Decimal("900"))
+    spouse = MemberFactory(household=household, name="吴二", relation="spouse", sex_code="F")
+    brother = MemberFactory(household=household, name="周三", relation="sibling")
+    return {"head": head, "spouse": spouse, "brother": brother}
+
+
+def test_the_new_adjustment_carries_the_engine_amount(household, three_adults, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    new = enrolment.adjustments.get()
+    assert (new.amount_before, new.amount_after) == (None, Decimal("1725"))
+
+
+def test_death_adjustment_records_the_amounts_before_and_after(household, three_adults, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.record_death(
+        member=three_adults["spouse"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
+    adjustment = enrolment.adjustments.get(reason_code="death")
+    # (875 − 900 ÷ 2) × 2 = 850 from September.
+    assert adjustment.kind == Adjustment.Kind.DECREASE
+    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), Decimal("850"))
+
+
+def test_death_of_the_earner_raises_the_survivors_amount(household, three_adults, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.record_death(
+        member=three_adults["head"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
+    adjustment = enrolment.adjustments.get(reason_code="death")
+    assert adjustment.kind == Adjustment.Kind.INCREASE
+    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), Decimal("1750"))
+
+
+def test_gradual_exit_keeps_the_last_amount_by_default(household, three_adults, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业后收入超过标准",
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.gradual_exit_amount == Decimal("1725")
+    assert enrolment.gradual_exit_until == datetime.date(2025, 2, 1)
+
+
+def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.stop(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="moved",
+        reason_text="迁出本市",
+        by=caseworker,
+    )
+    stop = enrolment.adjustments.get(kind="stop")
+    assert (stop.amount_before, stop.amount_after) == (Decimal("1725"), Decimal("0"))

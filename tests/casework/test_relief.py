@@ -13,10 +13,8 @@ from payments.models import PaymentBatch
 THIS_MONTH = first_of_month(timezone.localdate())
 
 
-@pytest.fixture(autouse=True)
-def zhenjiang_standard(set_parameter):
-    # Township limit 3 × 875 = 2625; county cap 15 × 875 = 13125 (engine catalogue defaults).
-    set_parameter("zhenjiang", "standard", 875)
+# Zhenjiang's standard is 875 (seeded): the township approves up to 3 × 875 = 2625, the county
+# up to 15 × 875 = 13125.
 
 
 def propose(household, caseworker, **kwargs):
