@@ -191,7 +191,7 @@ def stop(
         raise Conflict(_("该保障已停止。"), code="not_open")
     effective_month = first_of_month(effective_month)
     last_paid = add_months(effective_month, -1)
-    before = monthly_amount(enrolment=enrolment, month=last_paid)
+    before = monthly_amount(enrolment=enrolment, month=effective_month)
     enrolment.status = Enrolment.Status.STOPPED
     # Stopped before its first month, it was never in force: no end month is recorded.
     enrolment.end_month = last_paid if last_paid >= enrolment.start_month else None
@@ -389,16 +389,13 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
     if died_on > datetime.date.today():
         raise DomainError(_("死亡日期不能晚于今天。"), field="died_on")
     effective = next_month(died_on)
-    # The amounts before are computed while the member still counts.
+    # The amounts before are those of the effective month computed while the member counts.
     household_enrolments = list(
         Enrolment.objects.filter(
             household=member.household_id, member__isnull=True, status__in=OPEN_STATUSES
         )
     )
-    befores = {
-        e.pk: monthly_amount(enrolment=e, month=add_months(effective, -1))
-        for e in household_enrolments
-    }
+    befores = {e.pk: monthly_amount(enrolment=e, month=effective) for e in household_enrolments}
     member.is_alive = False
     member.death_date = died_on
     member.save(update_fields=["is_alive", "death_date", "updated_at"])
@@ -738,6 +735,7 @@ def raise_objection(
     *, application: Application, content: str, by: User, raised_by_name: str = ""
 ) -> Objection:
     """Objections are taken while the notice runs (公示期间); each must be resolved."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
     _require(user=by, roles={User.Role.CASEWORKER}, region_code=application.region_code)
     if application.state != CaseState.PUBLIC_NOTICE:
         raise Conflict(_("只有公示期间才能登记异议。"), code="not_in_notice")
