@@ -589,16 +589,19 @@ def _floor(gap: Decimal, r: _Rules, steps: list) -> Decimal:
     return gap
 
 
+def _may_be_supplemented(member: MemberFacts, size: int, r: _Rules) -> bool:
+    """A quick test before the details: could this member fall in any supplement class?"""
+    return (
+        size == 1
+        or member.serious_illness
+        or member.disability_grade is not None
+        or not r.minor_age <= member.age < r.elderly_age
+    )
+
+
 def _any_supplement(members: tuple[MemberFacts, ...], size: int, r: _Rules) -> bool:
-    """Whether some member may fall in a supplement class (a quick test before the details)."""
-    if size == 1:
-        return True
     for member in members:
-        if (
-            member.serious_illness
-            or member.disability_grade is not None
-            or not r.minor_age <= member.age < r.elderly_age
-        ):
+        if _may_be_supplemented(member, size, r):
             return True
     return False
 
@@ -657,6 +660,9 @@ def _with_supplements(
     amounts = []
     supplemented = []
     for position, member in enumerate(members, 1):
+        if not _may_be_supplemented(member, size, r):
+            amounts.append((member.member_id, each))
+            continue
         amount, step = _member_amount(member, position, size, base, r)
         if step is None:
             amounts.append((member.member_id, each))
