@@ -345,17 +345,19 @@ class Drafter:
             if head_age < 50 and rng.random() < 0.25:
                 relation, age = Member.Relation.PARENT, between(rng, head_age + 20, head_age + 35)
             elif head_age >= 55 and rng.random() < 0.5:
-                relation, age = Member.Relation.GRANDCHILD, between(rng, 1, 17)
+                relation, age = Member.Relation.GRANDCHILD, between(rng, 2, 17)
             else:
                 relation, age = (
                     Member.Relation.CHILD,
-                    between(rng, 1, max(1, min(head_age - 20, 35))),
+                    between(rng, 2, max(2, min(head_age - 20, 35))),
                 )
             people.append(self.person(age=age, relation=relation, village=village, surname=surname))
         return people
 
     # ---- enrolments ---------------------------------------------------------------------------
     def start_month(self, covered: Sequence[PersonDraft]) -> datetime.date:
+        """A past month, after the youngest covered person's birth (everyone is at least two, so
+        the month after their birth is before ``as_of``)."""
         start = _month(EARLIEST_START, between(self.rng, 0, self.months_enrollable - 1))
         born = max(p.birth_date for p in covered)
         return max(start, _month(born.replace(day=1), 1))
@@ -496,7 +498,7 @@ class Drafter:
         category = CHILD_CATEGORY(rng)
         if category == Category.ORPHAN_INSTITUTION:
             child = self.person(
-                age=between(rng, 1, 16), relation=Member.Relation.HEAD, village=village
+                age=between(rng, 2, 16), relation=Member.Relation.HEAD, village=village
             )
             people = [child]
         else:
@@ -504,7 +506,7 @@ class Drafter:
                 age=between(rng, 58, 80), relation=Member.Relation.HEAD, village=village
             )
             child = self.person(
-                age=between(rng, 1, 16),
+                age=between(rng, 2, 16),
                 relation=Member.Relation.GRANDCHILD,
                 village=village,
                 surname=guardian.name[0],

@@ -359,3 +359,17 @@ def test_generate_caseload_command_prints_households_per_second(db):
     assert "households: 12" in out.getvalue()
     assert "households/s:" in out.getvalue()
     assert Household.objects.count() == 12
+
+
+def test_every_drafted_enrolment_starts_in_the_past_and_after_the_birth():
+    january = datetime.date(2026, 1, 1)
+    villages = [Region(id=1, code="320402001001", name="东门社区", level="village")]
+    drafter = Drafter(
+        villages=villages, seed=5, as_of=january, slots=IdSlots(), serial=0, standard=1020
+    )
+    for draft in drafter.households(3000):
+        for e in draft.enrolments:
+            covered = draft.members if e.member_index is None else [draft.members[e.member_index]]
+            assert e.start_month < january
+            assert all(e.start_month > p.birth_date for p in covered)
+            assert e.next_review_due > january
