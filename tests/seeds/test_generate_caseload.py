@@ -251,6 +251,15 @@ def test_copy_path_writes_valid_rows_without_history_and_keeps_sequences_ahead(a
     assert Household.pgh_event_model.objects.filter(pgh_obj_id=newest.pk).count() == 1
 
 
+@pytest.mark.postgres
+def test_without_superuser_rights_history_triggers_are_still_skipped(db, monkeypatch):
+    monkeypatch.setattr("seeds.generator.can_skip_triggers", lambda: False)
+    generate(households=40)
+    assert_caseload_follows_the_rules("3211")
+    for model in (Household, Member, IncomeItem, Enrolment):
+        assert not model.pgh_event_model.objects.exists()
+
+
 def test_the_same_seed_gives_the_same_caseload_and_another_seed_another(db):
     generate(households=40)
     first = content("3211")
