@@ -382,3 +382,15 @@ def test_every_drafted_enrolment_starts_in_the_past_and_after_the_birth():
             assert e.start_month < january
             assert all(e.start_month > p.birth_date for p in covered)
             assert e.next_review_due > january
+
+
+def test_the_engine_explains_every_generated_enrolment(db):
+    from payments.selectors import explain_enrolment
+
+    generate(households=120)
+    for enrolment in Enrolment.objects.select_related("household"):
+        amount = explain_enrolment(enrolment=enrolment, month=AS_OF).amount
+        if enrolment.category == Category.MARGINAL:
+            assert amount == 0  # no monthly cash for marginal families (DOMAIN.md)
+        else:
+            assert amount > 0, enrolment.category
