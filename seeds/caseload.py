@@ -23,6 +23,7 @@ from django.db import models
 
 from beneficiaries.idnumbers import make_resident_id
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region
+from casework.dates import add_months, next_month
 from casework.models import CareLevel, Category, Enrolment, ReviewClass
 
 EARLIEST_START = datetime.date(2015, 1, 1)
@@ -176,11 +177,6 @@ def merge_slots(states: Sequence[dict[str, int]]) -> dict[str, int]:
     return merged
 
 
-def _month(value: datetime.date, months: int) -> datetime.date:
-    total = value.year * 12 + value.month - 1 + months
-    return datetime.date(total // 12, total % 12 + 1, 1)
-
-
 class Drafter:
     """Drafts one household after another from a single seeded random stream."""
 
@@ -280,13 +276,13 @@ class Drafter:
         self, person: PersonDraft, type_: str, amount: int, *, expired: bool = False
     ) -> None:
         rng = self.rng
-        valid_from = _month(self.as_of, -between(rng, 2, 72))
+        valid_from = add_months(self.as_of, -between(rng, 2, 72))
         valid_to = None
         if expired:
-            valid_to = _month(self.as_of, -1) - datetime.timedelta(days=between(rng, 1, 200))
+            valid_to = add_months(self.as_of, -1) - datetime.timedelta(days=between(rng, 1, 200))
             valid_from = min(valid_from, valid_to.replace(day=1))
         elif rng.random() < 0.1:
-            valid_to = _month(self.as_of, between(rng, 2, 24)) - datetime.timedelta(days=1)
+            valid_to = add_months(self.as_of, between(rng, 2, 24)) - datetime.timedelta(days=1)
         person.incomes.append((type_, f"{amount}.00", valid_from, valid_to))
 
     def counted_income(self, people: Sequence[PersonDraft], total: int) -> None:
@@ -358,9 +354,9 @@ class Drafter:
     def start_month(self, covered: Sequence[PersonDraft]) -> datetime.date:
         """A past month, after the youngest covered person's birth (everyone is at least two, so
         the month after their birth is before ``as_of``)."""
-        start = _month(EARLIEST_START, between(self.rng, 0, self.months_enrollable - 1))
+        start = add_months(EARLIEST_START, between(self.rng, 0, self.months_enrollable - 1))
         born = max(p.birth_date for p in covered)
-        return max(start, _month(born.replace(day=1), 1))
+        return max(start, next_month(born))
 
     def enrolment(
         self,
@@ -373,7 +369,7 @@ class Drafter:
         """An enrolment in force since ``start_month``, reviewed every 6 or 12 months since."""
         period = 6 if review_class == ReviewClass.ABLE_TO_WORK else 12
         elapsed = (self.as_of.year - start_month.year) * 12 + self.as_of.month - start_month.month
-        due = _month(start_month, (elapsed // period + 1) * period)
+        due = add_months(start_month, (elapsed // period + 1) * period)
         return EnrolmentDraft(category, member_index, start_month, review_class, due, care_level)
 
     def review_class(self, people: Sequence[PersonDraft]) -> str:
@@ -413,7 +409,10 @@ class Drafter:
                 self.counted_income(people, per_capita * len(people))
                 enrolments.append(
                     self.enrolment(
-                        Category.DIBAO, None, self.start_month(people), self.review_class(people)
+                        Category.DIBAO,
+                        None,
+                        self.start_month(people),
+                        self.review_class(people),
                     )
                 )
                 minors = [i for i, p in enumerate(people) if p.age < 17]
@@ -433,7 +432,10 @@ class Drafter:
                 self.counted_income(people, per_capita * len(people))
                 enrolments.append(
                     self.enrolment(
-                        Category.MARGINAL, None, self.start_month(people), self.review_class(people)
+                        Category.MARGINAL,
+                        None,
+                        self.start_month(people),
+                        self.review_class(people),
                     )
                 )
             else:  # single_dibao: one ill or severely disabled member of a family above the line
