@@ -185,16 +185,30 @@ def stop(
     by: User,
     approved_by: User | None = None,
 ) -> Enrolment:
-    """停发: nothing is paid from the effective month on; the last month paid is the one before."""
+    """停发: nothing is paid from the effective month on; the last month paid is the one before.
+
+    A stop from a later month keeps the status until that month comes (``end_month`` already
+    bounds the payments), so a batch computed in between still pays the months before it;
+    ``close_ended_enrolments`` then sets the status."""
     enrolment = _locked(enrolment)
     if enrolment.status not in OPEN_STATUSES:
         raise Conflict(_("该保障已停止。"), code="not_open")
+    if enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is not None:
+        raise Conflict(
+            str(_("已安排自%(month)s起停发。"))
+            % {"month": add_months(enrolment.end_month, 1).strftime("%Y-%m")},
+            code="stop_pending",
+        )
     effective_month = first_of_month(effective_month)
     last_paid = add_months(effective_month, -1)
     before = monthly_amount(enrolment=enrolment, month=effective_month)
-    enrolment.status = Enrolment.Status.STOPPED
-    # Stopped before its first month, it was never in force: no end month is recorded.
-    enrolment.end_month = last_paid if last_paid >= enrolment.start_month else None
+    if last_paid < enrolment.start_month:
+        # Stopped before its first month, it was never in force: no end month is recorded.
+        enrolment.end_month = None
+    else:
+        enrolment.end_month = min(last_paid, enrolment.end_month or last_paid)
+    if enrolment.end_month is None or effective_month <= first_of_month(timezone.localdate()):
+        enrolment.status = Enrolment.Status.STOPPED
     enrolment.next_review_due = None
     enrolment.save()
     _record(
@@ -212,6 +226,39 @@ def stop(
 
 
 @transaction.atomic
+def close_ended_enrolments(*, today: datetime.date | None = None) -> int:
+    """Mark stopped the enrolments whose last month has passed: stops recorded ahead and gradual
+    exits that ran their course (DOMAIN.md rule 7: "then stops"); the end of a gradual exit is
+    recorded as a STOP adjustment. Safe to run any number of times (the beat runs it daily)."""
+    this_month = first_of_month(today or timezone.localdate())
+    ended = list(
+        Enrolment.objects.select_for_update()
+        .filter(
+            status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT],
+            end_month__lt=this_month,
+        )
+        .only("pk", "region_code", "status", "end_month", "gradual_exit_amount")
+    )
+    Adjustment.objects.bulk_create(
+        Adjustment(
+            enrolment=enrolment,
+            region_code=enrolment.region_code,
+            kind=Adjustment.Kind.STOP,
+            reason_code="gradual_exit_ended",
+            reason_text=str(_("渐退期满")),
+            effective_month=add_months(enrolment.end_month, 1),
+            amount_before=enrolment.gradual_exit_amount,
+            amount_after=ZERO,
+        )
+        for enrolment in ended
+        if enrolment.status == Enrolment.Status.GRADUAL_EXIT
+    )
+    return Enrolment.objects.filter(pk__in=[enrolment.pk for enrolment in ended]).update(
+        status=Enrolment.Status.STOPPED, next_review_due=None, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
 def resume(
     *,
     enrolment: Enrolment,
@@ -221,9 +268,13 @@ def resume(
     by: User,
     approved_by: User | None = None,
 ) -> Enrolment:
-    """恢复: a stopped or suspended enrolment is paid again from the effective month."""
+    """恢复: a stopped or suspended enrolment is paid again from the effective month (a stop
+    recorded ahead is cancelled the same way)."""
     enrolment = _locked(enrolment)
-    if enrolment.status not in (Enrolment.Status.STOPPED, Enrolment.Status.SUSPENDED):
+    stop_pending = enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is not None
+    if enrolment.status not in (Enrolment.Status.STOPPED, Enrolment.Status.SUSPENDED) and not (
+        stop_pending
+    ):
         raise Conflict(_("只有已停发或暂停的保障才能恢复。"), code="not_stopped")
     if enrolment.member_id and not enrolment.member.is_alive:
         raise Conflict(_("保障对象已死亡,不能恢复。"), code="member_dead")
@@ -965,7 +1016,7 @@ def review_enrolment(
             approved_by=by,
         )
     enrolment.refresh_from_db()
-    if enrolment.status in (Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT):
+    if enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is None:
         Enrolment.objects.filter(pk=enrolment.pk).update(
             next_review_due=review_due(enrolment=enrolment, after=today)
         )

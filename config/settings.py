@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -166,6 +167,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task's visibility timeout must outlast its longest chunk, or Redis hands it out twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Before the month's batches are drafted: enrolments past their last month become stopped.
+CELERY_BEAT_SCHEDULE["casework-close-ended-enrolments"] = {
+    "task": "casework.tasks.close_ended_enrolments",
+    "schedule": crontab(minute=30, hour=0),
+}
 
 LOGGING = {
     "version": 1,

@@ -2,8 +2,10 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from casework import selectors, services
+from casework.dates import add_months, first_of_month
 from casework.models import Adjustment, Enrolment
 from config.exceptions import Conflict, DomainError
 from tests.factories import IncomeItemFactory, MemberFactory
@@ -80,23 +82,99 @@ def test_enrol_refuses_inconsistent_coverage(
     assert not Adjustment.objects.exists()
 
 
-def test_stop_ends_payment_before_the_effective_month(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, caseworker):
+    this_month = first_of_month(timezone.localdate())
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=this_month, by=caseworker
+    )
     services.stop(
         enrolment=enrolment,
-        effective_month=datetime.date(2024, 10, 1),
+        effective_month=add_months(this_month, 2),
         reason_code="income_above_standard",
         reason_text="收入超过标准",
         by=caseworker,
     )
     enrolment.refresh_from_db()
-    assert enrolment.status == Enrolment.Status.STOPPED
-    assert enrolment.end_month == SEP
-    assert enrolment in in_force(SEP)
-    assert enrolment not in in_force(datetime.date(2024, 10, 1))
+    assert enrolment.status == Enrolment.Status.ACTIVE
+    assert enrolment.end_month == add_months(this_month, 1)
+    assert enrolment.next_review_due is None
+    assert enrolment in in_force(add_months(this_month, 1))
+    assert enrolment not in in_force(add_months(this_month, 2))
     stop = enrolment.adjustments.get(kind=Adjustment.Kind.STOP)
-    assert stop.amount_after == 0
+    assert (stop.effective_month, stop.amount_after) == (add_months(this_month, 2), 0)
     assert stop.reason_text == "收入超过标准"
+    with pytest.raises(Conflict):
+        services.stop(
+            enrolment=enrolment,
+            effective_month=this_month,
+            reason_code="r",
+            reason_text="再停",
+            by=caseworker,
+        )
+
+    assert services.close_ended_enrolments(today=add_months(this_month, 1)) == 0
+    assert services.close_ended_enrolments(today=add_months(this_month, 2)) == 1
+    assert services.close_ended_enrolments(today=add_months(this_month, 2)) == 0
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
+    assert enrolment.adjustments.count() == 2
+
+
+def test_a_stop_from_a_past_month_takes_effect_at_once(household, family, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.stop(
+        enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="迁出", by=caseworker
+    )
+    enrolment.refresh_from_db()
+    assert (enrolment.status, enrolment.end_month) == (Enrolment.Status.STOPPED, AUG)
+
+
+def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, family, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业",
+        amount=1725,
+        by=caseworker,
+    )
+    services.close_ended_enrolments(today=datetime.date(2025, 2, 28))
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.GRADUAL_EXIT
+    services.close_ended_enrolments(today=datetime.date(2025, 3, 1))
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
+    stop = enrolment.adjustments.get(kind="stop")
+    assert (stop.effective_month, stop.reason_code) == (
+        datetime.date(2025, 3, 1),
+        "gradual_exit_ended",
+    )
+    assert (stop.amount_before, stop.amount_after) == (1725, 0)
+
+
+def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
+    this_month = first_of_month(timezone.localdate())
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=this_month, by=caseworker
+    )
+    services.stop(
+        enrolment=enrolment,
+        effective_month=add_months(this_month, 1),
+        reason_code="r",
+        reason_text="外出",
+        by=caseworker,
+    )
+    services.resume(
+        enrolment=enrolment,
+        effective_month=add_months(this_month, 1),
+        reason_code="r",
+        reason_text="未外出",
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.end_month is None
+    assert enrolment in in_force(add_months(this_month, 5))
 
 
 def test_a_stop_needs_a_reason(household, family, caseworker):
@@ -210,7 +288,6 @@ def test_death_of_the_last_member_stops_the_household_enrolment(household, casew
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
     assert enrolment.end_month == AUG
-    assert enrolment in in_force(AUG)
     assert enrolment not in in_force(SEP)
     assert enrolment.adjustments.get(kind="stop").effective_month == SEP
 
