@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.idnumbers import parse_resident_id
-from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.models import Household, Member, MemberMove, Region, User
 from beneficiaries.selectors import covers
 from config.exceptions import Conflict, DomainError
 from payments import engine
@@ -190,6 +190,29 @@ def stop(
     A stop from a later month keeps the status until that month comes (``end_month`` already
     bounds the payments), so a batch computed in between still pays the months before it;
     ``close_ended_enrolments`` then sets the status."""
+    return _end(
+        enrolment=enrolment,
+        kind=Adjustment.Kind.STOP,
+        effective_month=effective_month,
+        amount_before=monthly_amount(enrolment=enrolment, month=first_of_month(effective_month)),
+        reason_code=reason_code,
+        reason_text=reason_text,
+        by=by,
+        approved_by=approved_by,
+    )
+
+
+def _end(
+    *,
+    enrolment: Enrolment,
+    kind: str,
+    effective_month: datetime.date,
+    amount_before: Decimal | None,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None = None,
+) -> Enrolment:
     enrolment = _locked(enrolment)
     if enrolment.status not in OPEN_STATUSES:
         raise Conflict(_("该保障已停止。"), code="not_open")
@@ -201,7 +224,6 @@ def stop(
         )
     effective_month = first_of_month(effective_month)
     last_paid = add_months(effective_month, -1)
-    before = monthly_amount(enrolment=enrolment, month=effective_month)
     if last_paid < enrolment.start_month:
         # Stopped before its first month, it was never in force: no end month is recorded.
         enrolment.end_month = None
@@ -213,11 +235,11 @@ def stop(
     enrolment.save()
     _record(
         enrolment=enrolment,
-        kind=Adjustment.Kind.STOP,
+        kind=kind,
         reason_code=reason_code,
         reason_text=reason_text,
         effective_month=effective_month,
-        amount_before=before,
+        amount_before=amount_before,
         amount_after=ZERO,
         by=by,
         approved_by=approved_by,
@@ -441,53 +463,152 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
         raise DomainError(_("死亡日期不能晚于今天。"), field="died_on")
     effective = next_month(died_on)
     # The amounts before are those of the effective month computed while the member counts.
-    household_enrolments = list(
-        Enrolment.objects.filter(
-            household=member.household_id, member__isnull=True, status__in=OPEN_STATUSES
-        )
-    )
-    befores = {e.pk: monthly_amount(enrolment=e, month=effective) for e in household_enrolments}
+    household_enrolments = _open_household_enrolments(member.household_id)
+    own_enrolments = list(Enrolment.objects.filter(member=member, status__in=OPEN_STATUSES))
+    befores = {
+        e.pk: monthly_amount(enrolment=e, month=effective)
+        for e in household_enrolments + own_enrolments
+    }
     member.is_alive = False
     member.death_date = died_on
     member.save(update_fields=["is_alive", "death_date", "updated_at"])
     reason = str(_("成员死亡(%(date)s)")) % {"date": died_on.isoformat()}
-    for enrolment in Enrolment.objects.filter(member=member, status__in=OPEN_STATUSES):
-        stop(
+    for enrolment in own_enrolments:
+        _end(
             enrolment=enrolment,
+            kind=Adjustment.Kind.STOP,
             effective_month=effective,
+            amount_before=befores[enrolment.pk],
             reason_code="death",
             reason_text=f"{member.name} {reason}",
             by=by,
         )
-    survivors = Member.objects.filter(household=member.household_id, is_active=True, is_alive=True)
-    for enrolment in household_enrolments:
-        text = f"{member.name} {reason}"
-        if not survivors.exists():
-            stop(
+    _household_changed(
+        enrolments=household_enrolments,
+        household_id=member.household_id,
+        befores=befores,
+        effective_month=effective,
+        reason_code="death",
+        reason_text=f"{member.name} {reason}",
+        by=by,
+    )
+    return member
+
+
+def _household_changed(
+    *,
+    enrolments: list[Enrolment],
+    household_id: int,
+    befores: dict[int, Decimal | None],
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+) -> None:
+    """A member died, left or joined: each household enrolment stops when no living member is
+    left, and is otherwise recorded with its recomputed amount (an increase or a decrease, as the
+    engine finds: when the member who died or left had the income, the others' gap grows)."""
+    left = Member.objects.filter(household=household_id, is_active=True, is_alive=True)
+    for enrolment in enrolments:
+        if not left.exists():
+            _end(
                 enrolment=enrolment,
-                effective_month=effective,
-                reason_code="death",
-                reason_text=text,
+                kind=Adjustment.Kind.STOP,
+                effective_month=effective_month,
+                amount_before=befores[enrolment.pk],
+                reason_code=reason_code,
+                reason_text=reason_text,
                 by=by,
             )
         elif enrolment.status != Enrolment.Status.SUSPENDED:
             before = befores[enrolment.pk]
-            after = monthly_amount(enrolment=enrolment, month=effective)
-            # Usually less is paid; but when the member who died had the income, the survivors'
-            # per-capita gap grows, and the record must say so.
+            after = monthly_amount(enrolment=enrolment, month=effective_month)
             rises = before is not None and after is not None and after > before
             _record(
                 enrolment=enrolment,
                 kind=Adjustment.Kind.INCREASE if rises else Adjustment.Kind.DECREASE,
-                reason_code="death",
-                reason_text=text,
-                effective_month=effective,
+                reason_code=reason_code,
+                reason_text=reason_text,
+                effective_month=effective_month,
                 amount_before=before,
                 amount_after=after,
                 by=by,
                 approved_by=by,
             )
-    return member
+
+
+def _open_household_enrolments(household_id: int) -> list[Enrolment]:
+    return list(
+        Enrolment.objects.filter(
+            household=household_id, member__isnull=True, status__in=OPEN_STATUSES
+        )
+    )
+
+
+@transaction.atomic
+def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
+    """Adjust the enrolments a member's move (``beneficiaries.services.move_member``) affects,
+    from the month after the move: the member's own enrolments follow the person (the old one
+    ends with a MOVE adjustment, a new one for the new membership starts with a MOVE
+    adjustment); both households' enrolments are recomputed. Returns the new enrolments."""
+    effective = next_month(move.moved_on)
+    last_month = add_months(effective, -1)
+    from_member, to_member = move.from_member, move.to_member
+    reason = str(_("%(name)s 迁移:%(reason)s")) % {"name": from_member.name, "reason": move.reason}
+    if Adjustment.objects.filter(
+        kind=Adjustment.Kind.MOVE, reason_code=f"member_move:{move.pk}"
+    ).exists():
+        raise Conflict(_("该迁移已处理。"), code="move_recorded")
+    followed = []
+    for old in Enrolment.objects.filter(member=from_member, status__in=OPEN_STATUSES):
+        review_on = old.next_review_due
+        _end(
+            enrolment=old,
+            kind=Adjustment.Kind.MOVE,
+            effective_month=effective,
+            # The month of the move still counts the member where they were on its first day.
+            amount_before=monthly_amount(enrolment=old, month=last_month),
+            reason_code=f"member_move:{move.pk}",
+            reason_text=reason,
+            by=by,
+            approved_by=by,
+        )
+        new = Enrolment(
+            household=to_member.household,
+            member=to_member,
+            category=old.category,
+            care_level=old.care_level,
+            review_class=old.review_class,
+            start_month=max(effective, old.start_month),
+        )
+        new.region_code = to_member.household.region_code
+        new.next_review_due = review_on or review_due(enrolment=new, after=effective)
+        new.save()
+        _record(
+            enrolment=new,
+            kind=Adjustment.Kind.MOVE,
+            reason_code=f"member_move:{move.pk}",
+            reason_text=reason,
+            effective_month=new.start_month,
+            amount_before=None,
+            amount_after=monthly_amount(enrolment=new, month=new.start_month),
+            by=by,
+            approved_by=by,
+        )
+        followed.append(new)
+    for household_id in (from_member.household_id, to_member.household_id):
+        enrolments = _open_household_enrolments(household_id)
+        _household_changed(
+            enrolments=enrolments,
+            household_id=household_id,
+            # The month of the move still counts the member where they were on its first day.
+            befores={e.pk: monthly_amount(enrolment=e, month=last_month) for e in enrolments},
+            effective_month=effective,
+            reason_code="member_moved",
+            reason_text=reason,
+            by=by,
+        )
+    return followed
 
 
 def mark_relief_instalments_paid(*, instalment_ids: list[int], batch_id: int) -> int:

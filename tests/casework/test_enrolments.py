@@ -8,7 +8,7 @@ from casework import selectors, services
 from casework.dates import add_months, first_of_month
 from casework.models import Adjustment, Enrolment
 from config.exceptions import Conflict, DomainError
-from tests.factories import IncomeItemFactory, MemberFactory
+from tests.factories import HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUG = datetime.date(2024, 8, 1)
 SEP = datetime.date(2024, 9, 1)
@@ -395,3 +395,66 @@ def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults,
     )
     stop = enrolment.adjustments.get(kind="stop")
     assert (stop.amount_before, stop.amount_after) == (Decimal("1725"), Decimal("0"))
+
+
+def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
+    household, three_adults, caseworker
+):
+    tekun = services.enrol(
+        household=household,
+        category="tekun",
+        member=three_adults["brother"],
+        care_level="self_care",
+        start_month=AUG,
+        by=caseworker,
+    )
+    services.record_death(
+        member=three_adults["brother"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
+    stop = tekun.adjustments.get(kind="stop")
+    # 875 × 1.3 = 1137.5 → 1138, plus the self-care allowance 2070 ÷ 10 = 207 (Zhenjiang seeds).
+    assert stop.amount_before == Decimal("1345")
+    assert stop.amount_after == 0
+
+
+def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households(
+    regions, household, three_adults, caseworker
+):
+    from beneficiaries.services import move_member
+
+    other = HouseholdFactory(village=regions["village_a2"])
+    MemberFactory(household=other, name="接收户主")
+    dibao = enrol_dibao(household, caseworker)
+    child = services.enrol(
+        household=household,
+        category="ill_disabled_child",
+        member=three_adults["brother"],
+        start_month=AUG,
+        by=caseworker,
+    )
+    other_dibao = services.enrol(household=other, category="dibao", start_month=AUG, by=caseworker)
+    new_member = move_member(
+        member=three_adults["brother"],
+        to_household=other,
+        moved_on=datetime.date(2024, 8, 20),
+        reason="投靠亲属",
+        by=caseworker,
+    )
+    (followed,) = services.record_move(move=new_member.moved_in, by=caseworker)
+    child.refresh_from_db()
+    assert (child.status, child.end_month) == (Enrolment.Status.STOPPED, AUG)
+    assert (followed.household, followed.member, followed.category) == (
+        other,
+        new_member,
+        "ill_disabled_child",
+    )
+    assert followed.start_month == SEP
+    assert child.adjustments.last().kind == followed.adjustments.get().kind == "move"
+    left = dibao.adjustments.get(reason_code="member_moved")
+    # (875 − 900 ÷ 2) × 2 = 850 once the brother has left.
+    assert (left.kind, left.amount_before, left.amount_after) == ("decrease", 1725, 850)
+    joined = other_dibao.adjustments.get(reason_code="member_moved")
+    # Living alone: 875 + 10% supplement = 962.5 → 963; then two members without income: 1750.
+    assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
+    with pytest.raises(Conflict):
+        services.record_move(move=new_member.moved_in, by=caseworker)
