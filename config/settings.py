@@ -150,6 +150,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {"MemberRelationEnum": "beneficiaries.models.Member.Relation"},
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "CaseStateEnum": "casework.models.CaseState",
+        "AdjustmentKindEnum": "casework.models.Adjustment.Kind",
+        "ReliefKindEnum": "casework.models.ReliefCase.Kind",
+        "ReliefStatusEnum": "casework.models.ReliefCase.Status",
+        "ReferralStatusEnum": "casework.models.Referral.Status",
+        "EnrolmentStatusEnum": "casework.models.Enrolment.Status",
+    }
+)
 
 # Celery: with no broker configured, tasks run in-process so the embedded mode needs nothing.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

@@ -262,7 +262,7 @@ class DeathInput(serializers.Serializer):
     died_on = serializers.DateField()
 
 
-class MemberMoveInput(serializers.Serializer):
+class MoveAdjustmentInput(serializers.Serializer):
     move = ScopedPrimaryKeyRelatedField(
         queryset=MemberMove.objects.all(), scope_field="to_member__household__region_code"
     )

@@ -222,11 +222,11 @@ class DeathView(RegistryEventView):
     service = services.record_death
 
 
-@extend_schema(request=s.MemberMoveInput, responses={204: None})
+@extend_schema(request=s.MoveAdjustmentInput, responses={204: None})
 class MemberMoveAdjustmentView(RegistryEventView):
     """Adjust the enrolments a recorded member move affects (the member's own follow them)."""
 
-    input_class = s.MemberMoveInput
+    input_class = s.MoveAdjustmentInput
     service = services.record_move
 
 
