@@ -309,9 +309,10 @@ def resume(
     ).exclude(pk=enrolment.pk)
     if clash.exists():
         raise Conflict(_("该对象在此类别中已有有效保障。"), code="already_enrolled")
+    if effective_month < enrolment.start_month:
+        raise DomainError(_("恢复月份不能早于保障起始月份。"), field="effective_month")
     enrolment.status = Enrolment.Status.ACTIVE
     enrolment.end_month = None
-    enrolment.start_month = min(enrolment.start_month, effective_month)
     enrolment.next_review_due = review_due(enrolment=enrolment, after=effective_month)
     enrolment.save()
     _record(

@@ -458,3 +458,21 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
     assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
     with pytest.raises(Conflict):
         services.record_move(move=new_member.moved_in, by=caseworker)
+
+
+def test_the_daily_task_closes_enrolments_past_their_last_month(household, family, caseworker):
+    from casework import tasks
+
+    enrolment = enrol_dibao(household, caseworker)
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业",
+        amount=1725,
+        by=caseworker,
+    )
+    assert tasks.close_ended_enrolments.apply().get() == 1
+    assert tasks.close_ended_enrolments.apply().get() == 0
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
