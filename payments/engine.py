@@ -218,7 +218,7 @@ class Result:
 
     @classmethod
     def _of(
-        cls, amount: Decimal, raw: tuple, versions: dict, members: tuple, each: Decimal = None
+        cls, amount: Decimal, raw, versions: dict, members: tuple, each: Decimal | None = None
     ) -> Result:
         # The engine's fast path: steps stay raw tuples until someone reads them, and when every
         # member gets the same ``each``, ``members`` holds the MemberFacts until it is read.
@@ -316,7 +316,7 @@ class Params:
         self.month = month
         self._values = {key: Decimal(value) for key, value in values.items()}
         self._versions = dict(versions or {})
-        self._compiled: dict[str, _Rules] = {}
+        self._compiled: dict[tuple[str, str], _Rules] = {}
 
     def _key(self, component: str, category: str) -> tuple[str, str]:
         if category and (component, category) in self._values:
