@@ -450,10 +450,10 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
     )
     assert followed.start_month == SEP
     assert child.adjustments.last().kind == followed.adjustments.get().kind == "move"
-    left = dibao.adjustments.get(reason_code="member_moved")
+    left = dibao.adjustments.get(reason_code=f"member_move:{new_member.moved_in.pk}")
     # (875 − 900 ÷ 2) × 2 = 850 once the brother has left.
     assert (left.kind, left.amount_before, left.amount_after) == ("decrease", 1725, 850)
-    joined = other_dibao.adjustments.get(reason_code="member_moved")
+    joined = other_dibao.adjustments.get(reason_code=f"member_move:{new_member.moved_in.pk}")
     # Living alone: 875 + 10% supplement = 962.5 → 963; then two members without income: 1750.
     assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
     with pytest.raises(Conflict):
