@@ -297,3 +297,17 @@ def test_a_recorded_move_is_followed_up_through_the_api(regions, caseworker, hou
     assert Enrolment.objects.get(member=new_member).household == other
     again = api.post("/api/move-adjustments/", {"move": new_member.moved_in.pk}, format="json")
     assert again.status_code == 409
+
+
+def test_the_reason_for_a_refused_move_is_given_in_english_on_request(
+    caseworker, household, family
+):
+    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    response = client_for(caseworker).post(
+        f"/api/applications/{application.pk}/move/?lang=en", {"to": "approved"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "The case is at “Submitted” and cannot go to “Approved”; "
+        "it can go to: Home visit, Withdrawn."
+    )
