@@ -67,8 +67,12 @@ def _label(state: str) -> str:
     return str(CaseState(state).label)
 
 
+# The list separator of the language in use.
+SEPARATOR = _("、")
+
+
 def _role_labels(roles: frozenset[str]) -> str:
-    return "、".join(sorted(str(User.Role(role).label) for role in roles))
+    return str(SEPARATOR).join(sorted(str(User.Role(role).label) for role in roles))
 
 
 def refusal_reason(
@@ -79,7 +83,7 @@ def refusal_reason(
         return str(_("未知的状态:%(target)s")) % {"target": target}
     move = find_move(application.state, target)
     if move is None:
-        allowed = "、".join(_label(m.target) for m in moves_from(application.state))
+        allowed = str(SEPARATOR).join(_label(m.target) for m in moves_from(application.state))
         return str(_("案件处于「%(state)s」,不能转到「%(target)s」;可转到:%(allowed)s。")) % {
             "state": _label(application.state),
             "target": _label(target),

@@ -186,7 +186,7 @@ def test_the_auditor_exports_adjustments_as_csv_and_xlsx(auditor, adjustments):
     api = client_for(auditor)
     csv_response = api.get("/api/adjustments/export-csv/?kind=stop")
     assert csv_response.status_code == 200
-    text = csv_response.content.decode("utf-8-sig").splitlines()
+    text = b"".join(csv_response.streaming_content).decode("utf-8-sig").splitlines()
     assert text[0].startswith("编号,区划代码,家庭")
     assert len(text) == 2
     assert "停发" in text[1] and "收入超标" in text[1] and "2024-10" in text[1]
@@ -297,3 +297,17 @@ def test_a_recorded_move_is_followed_up_through_the_api(regions, caseworker, hou
     assert Enrolment.objects.get(member=new_member).household == other
     again = api.post("/api/move-adjustments/", {"move": new_member.moved_in.pk}, format="json")
     assert again.status_code == 409
+
+
+def test_the_reason_for_a_refused_move_is_given_in_english_on_request(
+    caseworker, household, family
+):
+    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    response = client_for(caseworker).post(
+        f"/api/applications/{application.pk}/move/?lang=en", {"to": "approved"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "The case is at “Submitted” and cannot go to “Approved”; "
+        "it can go to: Home visit, Withdrawn."
+    )
