@@ -1,6 +1,7 @@
 """Payments: policy standards with effective dates, CPI records, monthly batches and their lines."""
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -183,6 +184,25 @@ class PaymentLine(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["batch", "id"], name="line_batch_keyset")]
+        # What a line pays, to whom and into which account is written once: reconciliation
+        # only ever sets its status, so an approved batch cannot drift under the bank file.
+        triggers = [
+            pgtrigger.Protect(
+                name="line_payment_written_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(
+                    "batch",
+                    "month",
+                    "kind",
+                    "enrolment",
+                    "household",
+                    "amount",
+                    "bank_name",
+                    "bank_account_holder",
+                    "bank_account_number",
+                ),
+            )
+        ]
 
 
 class BankFile(models.Model):
