@@ -1,11 +1,13 @@
 """Fixtures for the bank side of payments: batches and lines written directly with the ORM."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
 
-from payments.models import PaymentBatch, PaymentLine
+from payments.models import BankFile, PaymentBatch, PaymentLine
 from tests.factories import EnrolmentFactory, HouseholdFactory
 
 
@@ -57,3 +59,33 @@ def add_line():
         )
 
     return add
+
+
+@pytest.fixture(autouse=True)
+def bank_file_root(settings, tmp_path):
+    # Users are made in every test here; the default password hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.BANK_FILE_ROOT = tmp_path / "bankfiles"
+    return settings.BANK_FILE_ROOT
+
+
+@pytest.fixture
+def return_file(bank_file_root):
+    """The bank's answer to an exported CSV: every transfer paid unless ``failed`` names it."""
+
+    def make(bank_file: BankFile, failed: dict[int, str] | None = None, edit=None) -> bytes:
+        failed = failed or {}
+        text = (bank_file_root / bank_file.path).read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text)))
+        for row in rows:
+            if row[0] == "D":
+                household_id = int(row[2].rsplit("-H", 1)[1])
+                reason = failed.get(household_id, "")
+                row += ["F", reason] if reason else ["S", ""]
+        if edit:
+            rows = edit(rows)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(rows)
+        return out.getvalue().encode()
+
+    return make
