@@ -125,14 +125,12 @@ def test_a_failed_transfer_is_reissued_exactly_once_after_the_account_is_fixed(
     assert PaymentLine.objects.filter(kind="reissue").count() == 1
 
 
-def test_the_database_refuses_a_second_reissue_of_the_same_transfer(
-    make_batch, add_line, household
-):
+def test_the_database_refuses_a_second_reissue_of_the_same_transfer(make_batch, add_line, home):
     september, october = make_batch(SEP), make_batch(OCT)
-    ref = f"reissue:1:{household.pk}"
-    add_line(september, household, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
+    ref = f"reissue:1:{home.pk}"
+    add_line(september, home, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        add_line(october, household, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
+        add_line(october, home, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
 
     assert PaymentLine.objects.filter(source_ref=ref).count() == 1

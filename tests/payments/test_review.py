@@ -131,10 +131,10 @@ def test_the_database_refuses_an_approver_who_prepared_the_batch(make_batch, pre
 
 @pytest.mark.postgres
 def test_the_database_refuses_to_change_what_an_approved_line_pays(
-    make_batch, add_line, household, approver
+    make_batch, add_line, home, approver
 ):
     batch = make_batch(AUG)
-    line = add_line(batch, household, "1725")
+    line = add_line(batch, home, "1725")
     approve_batch(batch=batch, by=approver)
 
     with pytest.raises(Exception, match="Cannot update"), transaction.atomic():
