@@ -57,7 +57,11 @@ class ReviewClass(models.TextChoices):
     OTHER = "other", _("C类 其他(按市规定)")
 
 
-@pghistory.track()
+# Every history event model of this app is append-only: a trigger refuses UPDATE and DELETE.
+track = pghistory.track(append_only=True)
+
+
+@track
 class Enrolment(models.Model):
     """Coverage of a household (or one member) under a category from a month: what payments read.
 
@@ -187,4 +191,106 @@ class Adjustment(models.Model):
             pgtrigger.Protect(
                 name="adjustment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
             )
+        ]
+
+
+@track
+class ReliefCase(models.Model):
+    """A temporary relief case (临时救助): a need, an amount checked against the city's limits."""
+
+    class Kind(models.TextChoices):
+        EMERGENCY = "emergency", _("急难型")
+        SPENDING_SHOCK = "spending_shock", _("支出型")
+
+    class Cause(models.TextChoices):
+        MEDICAL = "medical", _("医疗")
+        DISASTER = "disaster", _("灾害")
+        ACCIDENT = "accident", _("意外事故")
+        SCHOOLING = "schooling", _("教育")
+        OTHER = "other", _("其他")
+
+    class Tier(models.TextChoices):
+        TOWNSHIP = "township", _("乡镇审批")
+        COUNTY = "county", _("县级审批")
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REFUSED = "refused", _("不予救助")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="relief_cases", verbose_name=_("家庭")
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    kind = models.CharField(_("救助类型"), max_length=16, choices=Kind.choices)
+    cause = models.CharField(_("事由"), max_length=12, choices=Cause.choices)
+    need = models.TextField(_("困难情况"))
+    cost = models.DecimalField(_("自付费用/损失"), null=True, blank=True, **MONEY)
+    proposed_amount = models.DecimalField(_("拟救助金额"), **MONEY)
+    tier = models.CharField(_("审批层级"), max_length=10, choices=Tier.choices)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.SUBMITTED
+    )
+    pay_first = models.BooleanField(_("先行救助"), default=False)
+    documents_due = models.DateField(_("补齐材料期限"), null=True, blank=True)
+    documents_completed_at = models.DateTimeField(_("材料补齐时间"), null=True, blank=True)
+    refusal_reason = models.TextField(_("不予救助理由"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("临时救助")
+        verbose_name_plural = _("临时救助")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(proposed_amount__gt=0), name="relief_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.region_code = self.household.region_code
+        super().save(*args, **kwargs)
+
+
+@track
+class ReliefInstalment(models.Model):
+    """One payment of an approved relief case, paid through the monthly batch of its due month.
+
+    ``paid_batch`` is set (by ``mark_relief_instalments_paid``) when the batch creates its line.
+    """
+
+    relief = models.ForeignKey(
+        ReliefCase, on_delete=models.PROTECT, related_name="instalments", verbose_name=_("临时救助")
+    )
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    due_month = models.DateField(_("发放月份"))
+    amount = models.DecimalField(_("金额"), **MONEY)
+    paid_batch = models.ForeignKey(
+        "payments.PaymentBatch",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("发放批次"),
+    )
+    paid_at = models.DateTimeField(_("列入发放时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("临时救助分期")
+        verbose_name_plural = _("临时救助分期")
+        ordering = ["due_month", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
         ]

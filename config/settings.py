@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -162,6 +163,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task's visibility timeout must outlast its longest chunk, or Redis hands it out twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# Monthly batch (payments.batches): enrolments per chunk task; the day of the month beat creates
+# each city's draft batch; a computing batch with no finished chunk for this long is resumed.
+PAYROLL_CHUNK_SIZE = env_int("PAYROLL_CHUNK_SIZE", 25000)
+PAYROLL_DRAFT_DAY = env_int("PAYROLL_DRAFT_DAY", 1)
+PAYROLL_STALL_SECONDS = env_int("PAYROLL_STALL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["payroll-create-draft-batches"] = {
+    "task": "payments.tasks.create_draft_batches",
+    "schedule": crontab(minute=0, hour=6, day_of_month=PAYROLL_DRAFT_DAY),
+}
+CELERY_BEAT_SCHEDULE["payroll-resume-stalled-batches"] = {
+    "task": "payments.tasks.resume_stalled_batches",
+    "schedule": 60,
+}
 
 LOGGING = {
     "version": 1,

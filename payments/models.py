@@ -316,3 +316,46 @@ class Recovery(models.Model):
     @property
     def source_ref(self) -> str:
         return f"recovery:{self.pk}"
+
+
+class BatchChunk(models.Model):
+    """One keyset range of a batch's enrolments, computed by one idempotent Celery task.
+
+    The row is the task's record: a chunk's lines and its ``done`` mark commit in one transaction,
+    so a retried, duplicated or redelivered task finds the chunk done and changes nothing.
+    Timings, query count and peak memory are kept for the benchmark and for operators.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待计算")
+        RUNNING = "running", _("计算中")
+        DONE = "done", _("已完成")
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first_enrolment_id = models.BigIntegerField()
+    last_enrolment_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    line_count = models.PositiveIntegerField(default=0)
+    total_amount = models.DecimalField(default=0, **MONEY)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Seconds spent reading facts, computing amounts and writing lines (not money: floats).
+    read_seconds = models.FloatField(default=0)
+    compute_seconds = models.FloatField(default=0)
+    write_seconds = models.FloatField(default=0)
+    queries = models.PositiveIntegerField(default=0)
+    peak_rss_kb = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("批次分块")
+        verbose_name_plural = _("批次分块")
+        ordering = ["batch", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "number"], name="one_chunk_number_per_batch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} #{self.number}"

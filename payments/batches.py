@@ -1,0 +1,452 @@
+"""The monthly payment batch: create it, compute it in keyset chunks, close it (issue 4 and 5).
+
+States moved here: draft → computing → computed, and computed → computing on a recompute. Later
+moves (approval, export, ...) belong to the review and bank services. Every move is a conditional
+update on the batch row, so two callers never both win; pghistory records each move.
+
+A chunk is one idempotent unit: its lines and its ``done`` mark commit in one transaction with the
+chunk row locked, so a retried, duplicated or redelivered task changes nothing the second time,
+and the unique (enrolment, kind, month) constraint backs this in the database. The chunk that
+completes the count queues the closing step, which adds the batch-level lines and the totals.
+"""
+
+import datetime
+import json
+import os
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.models import Region, User
+from casework.models import Enrolment
+from config.exceptions import Conflict, DomainError
+from payments import payroll_io
+from payments.interim_engine import (
+    EnrolmentFacts,
+    HouseholdFacts,
+    MemberFacts,
+    compute_amount,
+    price_subsidy,
+    resolve_parameters,
+)
+from payments.models import BatchChunk, PaymentBatch, PaymentLine, PriceIndex
+
+Status = PaymentBatch.Status
+Kind = PaymentLine.Kind
+# Lines a chunk writes for its own enrolments; the closing step writes every other kind.
+CHUNK_KINDS = (Kind.REGULAR, Kind.PRICE_SUBSIDY)
+FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
+
+
+def create_batch(*, region: Region, month: datetime.date, by: User | None) -> PaymentBatch:
+    """Create the draft batch of a city or county for a month (issue 4: one per region and month).
+
+    A second batch for the same region and month is refused; the database's unique constraint
+    decides when two requests race.
+    """
+    month = _first_of_month(month)
+    if region.level not in (Region.Level.CITY, Region.Level.COUNTY):
+        raise DomainError(_("发放批次只能按市或县(区)建立。"), field="region")
+    if PaymentBatch.objects.filter(region=region, month=month).exists():
+        raise Conflict(_("该地区本月的发放批次已存在。"))
+    try:
+        with transaction.atomic():
+            return PaymentBatch.objects.create(region=region, month=month, prepared_by=by)
+    except IntegrityError:
+        raise Conflict(_("该地区本月的发放批次已存在。"))
+
+
+def compute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
+    """Start computing a draft batch: plan its chunks and queue one task per chunk.
+
+    ``inline`` computes every chunk in this process instead (the embedded demo, ``--sync``).
+    """
+    return _start(batch=batch, allowed=(Status.DRAFT,), inline=inline)
+
+
+def recompute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
+    """Compute a computed batch again from today's facts; its lines are replaced, never added to.
+
+    An approved (or later) batch is frozen: refused, nothing changes.
+    """
+    if batch.status in FROZEN:
+        raise Conflict(_("批次已审批，数据已冻结，不能重新计算。"))
+    return _start(batch=batch, allowed=(Status.COMPUTED,), inline=inline)
+
+
+def resume_batch(*, batch: PaymentBatch) -> int:
+    """Queue again every chunk of a computing batch that is not done (a worker died, the broker
+    lost its messages); queue the closing step when all are done. Safe to call any time: chunks
+    are idempotent. Returns the number of chunks queued.
+    """
+    if batch.status != Status.COMPUTING:
+        raise Conflict(_("只有计算中的批次可以续算。"))
+    pending = list(batch.chunks.exclude(status=BatchChunk.Status.DONE).values_list("pk", flat=True))
+    from payments import tasks
+
+    for chunk_id in pending:
+        tasks.compute_chunk.delay(chunk_id)
+    if not pending:
+        tasks.finalize_batch.delay(batch.pk)
+    return len(pending)
+
+
+def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
+    """Resume computing batches where no chunk has finished for ``stalled_after`` (beat)."""
+    since = timezone.now() - stalled_after
+    resumed = []
+    for batch in PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since):
+        resume_batch(batch=batch)
+        resumed.append(batch.pk)
+    return resumed
+
+
+def create_draft_batches(*, month: datetime.date) -> list[PaymentBatch]:
+    """Create the draft batch of every city with enrolments in force that has none (beat)."""
+    month = _first_of_month(month)
+    cities = {
+        code[:4]
+        for code in enrolments_in_force(region_prefix="", month=month)
+        .values_list("region_code", flat=True)
+        .distinct()
+    }
+    created = []
+    for region in Region.objects.filter(level=Region.Level.CITY).order_by("code"):
+        if region.prefix not in cities:
+            continue
+        if PaymentBatch.objects.filter(region=region, month=month).exists():
+            continue
+        try:
+            created.append(create_batch(region=region, month=month, by=None))
+        except Conflict:
+            continue
+    return created
+
+
+def batch_progress(*, batch: PaymentBatch) -> dict:
+    """What an operator watches while a batch computes."""
+    chunks = batch.chunks.aggregate(
+        running=Count("pk", filter=Q(status=BatchChunk.Status.RUNNING)),
+        lines=Sum("line_count"),
+        attempts=Sum("attempts"),
+    )
+    return {
+        "chunks_total": batch.chunks_total,
+        "chunks_done": batch.chunks_done,
+        "chunks_running": chunks["running"] or 0,
+        "lines_written": chunks["lines"] or 0,
+        "attempts": chunks["attempts"] or 0,
+    }
+
+
+def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
+    """Compute one chunk's lines and count it done; False when there was nothing to do.
+
+    Rule (issue 4): a retried or duplicated chunk never counts twice. The chunk row is locked and
+    checked inside the transaction that writes its lines and marks it done.
+    """
+    claimed = BatchChunk.objects.filter(
+        pk=chunk_id, status__in=(BatchChunk.Status.PENDING, BatchChunk.Status.RUNNING)
+    ).update(
+        status=BatchChunk.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        worker=worker[:200],
+        started_at=timezone.now(),
+    )
+    if not claimed:
+        return False
+    counter = _QueryCounter()
+    with transaction.atomic(), connection.execute_wrapper(counter):
+        chunk = (
+            BatchChunk.objects.select_for_update(of=("self",))
+            .select_related("batch__region")
+            .filter(pk=chunk_id)
+            .first()
+        )
+        if chunk is None or chunk.status == BatchChunk.Status.DONE:
+            return False
+        batch = chunk.batch
+        if batch.status != Status.COMPUTING:
+            return False
+        timer = _Timer()
+        enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
+        rows = payroll_io.read_enrolments(
+            enrolments=enrolments,
+            first_id=chunk.first_enrolment_id,
+            last_id=chunk.last_enrolment_id,
+        )
+        members = payroll_io.read_members(
+            enrolments=enrolments,
+            first_id=chunk.first_enrolment_id,
+            last_id=chunk.last_enrolment_id,
+            month=batch.month,
+        )
+        cpi = _cpi_rise(batch=batch)
+        chunk.read_seconds = timer.lap()
+        lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
+        chunk.compute_seconds = timer.lap()
+        payroll_io.delete_lines(
+            batch_id=batch.pk,
+            kinds=CHUNK_KINDS,
+            first_id=chunk.first_enrolment_id,
+            last_id=chunk.last_enrolment_id,
+        )
+        payroll_io.write_lines(lines)
+        chunk.write_seconds = timer.lap()
+        chunk.status = BatchChunk.Status.DONE
+        chunk.line_count = len(lines)
+        chunk.total_amount = sum((Decimal(line[8]) for line in lines), Decimal("0"))
+        chunk.finished_at = timezone.now()
+        chunk.peak_rss_kb = peak_rss_kb()
+        chunk.queries = counter.count + 2  # this save and the counter update below
+        chunk.save()
+        PaymentBatch.objects.filter(pk=batch.pk).update(
+            chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
+        )
+        done, total = PaymentBatch.objects.values_list("chunks_done", "chunks_total").get(
+            pk=batch.pk
+        )
+        if done >= total:
+            from payments import tasks
+
+            transaction.on_commit(lambda: tasks.finalize_batch.delay(batch.pk))
+    return True
+
+
+def finalize_batch(*, batch_id: int) -> bool:
+    """Close a batch whose chunks are all done: batch-level lines, totals, state computed.
+
+    Idempotent: the batch row is locked and the move is made only from computing.
+    """
+    with transaction.atomic():
+        batch = PaymentBatch.objects.select_for_update(of=("self",)).filter(pk=batch_id).first()
+        if batch is None or batch.status != Status.COMPUTING:
+            return False
+        if batch.chunks.exclude(status=BatchChunk.Status.DONE).exists():
+            return False
+        totals = batch.lines.aggregate(count=Count("pk"), total=Sum("amount"))
+        batch.line_count = totals["count"]
+        batch.total_amount = totals["total"] or Decimal("0")
+        batch.chunks_done = batch.chunks_total
+        batch.status = Status.COMPUTED
+        batch.error = ""
+        batch.save()
+    return True
+
+
+def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet:
+    """INTERIM until casework.selectors.enrolments_in_force is merged."""
+    return Enrolment.objects.filter(
+        region_code__startswith=region_prefix,
+        status__in=(Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT),
+        start_month__lte=month,
+    ).filter(Q(end_month__isnull=True) | Q(end_month__gte=month))
+
+
+class LineBuilder:
+    """Turns a chunk's facts into line rows (LINE_COLUMNS order), calling the pure engine.
+
+    Households with identical facts get identical amounts and explanations, so results are
+    cached by the facts without their ids; the serialized explanation is reused as is.
+    """
+
+    def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
+        self.batch = batch
+        self.month = batch.month
+        self.month_text = batch.month.isoformat()
+        self.cpi = cpi_rise_percent
+        self._params: dict[str, object] = {}
+        self._cache: dict[tuple, tuple] = {}
+
+    def lines(self, rows: list[payroll_io.EnrolmentRow], members: dict) -> list[tuple]:
+        out = []
+        batch_id = self.batch.pk
+        for row in rows:
+            household_members = members.get(row.household_id, ())
+            computed = self._compute(row, household_members)
+            bank = (row.bank_name, row.bank_account_holder, row.bank_account_number)
+            for kind, (amount, explanation, versions) in computed:
+                out.append(
+                    (
+                        batch_id,
+                        self.month_text,
+                        kind,
+                        row.id,
+                        row.household_id,
+                        row.region_code,
+                        row.category,
+                        "",
+                        amount,
+                        explanation,
+                        versions,
+                        *bank,
+                        PaymentLine.Status.PENDING,
+                        "",
+                    )
+                )
+        return out
+
+    def _compute(self, row: payroll_io.EnrolmentRow, household_members) -> tuple:
+        ages = [_age(m.birth_date, self.month) for m in household_members]
+        county = row.region_code[:6]
+        key = (
+            county,
+            row.category,
+            next((i for i, m in enumerate(household_members) if m.id == row.member_id), None),
+            row.care_level,
+            row.status,
+            row.gradual_exit_amount,
+            tuple(
+                (
+                    age,
+                    m.counted_income,
+                    m.serious_illness,
+                    m.disability_grade,
+                    m.disability_category,
+                )
+                for age, m in zip(ages, household_members, strict=True)
+            ),
+        )
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        params = self._params.get(county)
+        if params is None:
+            params = self._params[county] = resolve_parameters(
+                region_code=row.region_code, month=self.month
+            )
+        enrolment = EnrolmentFacts(
+            enrolment_id=row.id,
+            category=row.category,
+            member_id=row.member_id,
+            care_level=row.care_level,
+            status=row.status,
+            gradual_exit_amount=row.gradual_exit_amount,
+        )
+        household = HouseholdFacts(
+            household_id=row.household_id,
+            members=tuple(
+                MemberFacts(
+                    member_id=m.id,
+                    age=age,
+                    counted_income=m.counted_income,
+                    serious_illness=m.serious_illness,
+                    disability_grade=m.disability_grade,
+                    disability_category=m.disability_category,
+                )
+                for age, m in zip(ages, household_members, strict=True)
+            ),
+        )
+        results = [(Kind.REGULAR, compute_amount(enrolment, household, params))]
+        if self.cpi is not None:
+            subsidy = price_subsidy(enrolment, household, params, self.cpi)
+            if subsidy is not None:
+                results.append((Kind.PRICE_SUBSIDY, subsidy))
+        cached = self._cache[key] = tuple(
+            (str(kind), (str(result.amount), _json(result.explanation()), _json(result.versions)))
+            for kind, result in results
+        )
+        return cached
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory (VmHWM), read from /proc; 0 where there is none."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool) -> PaymentBatch:
+    with transaction.atomic():
+        moved = PaymentBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
+            status=Status.COMPUTING,
+            chunks_done=0,
+            chunks_total=0,
+            error="",
+            updated_at=timezone.now(),
+        )
+        if not moved:
+            batch.refresh_from_db()
+            raise Conflict(
+                _("批次当前状态为“%(status)s”，不能开始计算。")
+                % {"status": batch.get_status_display()}
+            )
+        batch.lines.all().delete()
+        batch.chunks.all().delete()
+        enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
+        bounds = payroll_io.chunk_bounds(enrolments=enrolments, size=settings.PAYROLL_CHUNK_SIZE)
+        BatchChunk.objects.bulk_create(
+            BatchChunk(batch=batch, number=n, first_enrolment_id=first, last_enrolment_id=last)
+            for n, (first, last) in enumerate(bounds, start=1)
+        )
+        PaymentBatch.objects.filter(pk=batch.pk).update(chunks_total=len(bounds))
+        chunk_ids = list(batch.chunks.values_list("pk", flat=True))
+        if not inline:
+            transaction.on_commit(lambda: _queue(chunk_ids, batch.pk))
+    if inline:
+        for chunk_id in chunk_ids:
+            compute_chunk(chunk_id=chunk_id, worker=f"inline/{os.getpid()}")
+        finalize_batch(batch_id=batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
+def _queue(chunk_ids: list[int], batch_id: int) -> None:
+    from payments import tasks
+
+    for chunk_id in chunk_ids:
+        tasks.compute_chunk.delay(chunk_id)
+    if not chunk_ids:
+        tasks.finalize_batch.delay(batch_id)
+
+
+def _cpi_rise(*, batch: PaymentBatch) -> Decimal | None:
+    return (
+        PriceIndex.objects.filter(
+            region__code=f"{batch.region.city_code}00000000", month=batch.month
+        )
+        .values_list("cpi_rise_percent", flat=True)
+        .first()
+    )
+
+
+def _age(birth: datetime.date, on: datetime.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _first_of_month(month: datetime.date) -> datetime.date:
+    return month.replace(day=1)
+
+
+class _Timer:
+    def __init__(self):
+        self.last = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        elapsed, self.last = now - self.last, now
+        return elapsed
+
+
+class _QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute: Callable, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)

@@ -1,0 +1,224 @@
+"""Bulk reads and writes of the monthly batch: a chunk's facts in a few set-based queries, and its
+lines written with COPY on PostgreSQL (bulk_create elsewhere).
+
+Nothing here decides an amount: the engine does (payments.engine), fed from these rows.
+"""
+
+import datetime
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
+from payments.models import PaymentLine
+
+# The columns a batch writes, in COPY order; every other column keeps its default.
+LINE_COLUMNS = (
+    "batch_id",
+    "month",
+    "kind",
+    "enrolment_id",
+    "household_id",
+    "region_code",
+    "category",
+    "source_ref",
+    "amount",
+    "explanation",
+    "parameter_versions",
+    "bank_name",
+    "bank_account_holder",
+    "bank_account_number",
+    "status",
+    "failure_reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentRow:
+    id: int
+    household_id: int
+    member_id: int | None
+    category: str
+    care_level: str
+    status: str
+    gradual_exit_amount: Decimal | None
+    region_code: str
+    bank_name: str
+    bank_account_holder: str
+    bank_account_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    id: int
+    birth_date: datetime.date
+    serious_illness: bool
+    disability_grade: int | None
+    disability_category: str
+    counted_income: Decimal
+
+
+def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
+    """Split the enrolments into keyset ranges of ``size`` ids: [(first_id, last_id), ...].
+
+    One query numbers the ids server-side and returns only every size-th one (no OFFSET, no ids
+    shipped to Python).
+    """
+    inner, params = enrolments.order_by().values("id").query.sql_with_params()
+    sql = (
+        "SELECT id, rn FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, "
+        f"COUNT(*) OVER () AS n FROM ({inner}) ids) numbered "
+        "WHERE (rn - 1) %% %s = 0 OR rn = n ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, size))
+        marks = cursor.fetchall()
+    if not marks:
+        return []
+    starts = [mark_id for mark_id, rn in marks if (rn - 1) % size == 0]
+    ends = [start - 1 for start in starts[1:]] + [marks[-1][0]]
+    return list(zip(starts, ends, strict=True))
+
+
+def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
+    """The chunk's enrolments in force with their household's bank account: one query."""
+    rows = (
+        enrolments.filter(id__gte=first_id, id__lte=last_id)
+        .order_by("id")
+        .values_list(
+            "id",
+            "household_id",
+            "member_id",
+            "category",
+            "care_level",
+            "status",
+            "gradual_exit_amount",
+            "region_code",
+            "household__bank_name",
+            "household__bank_account_holder",
+            "household__bank_account_number",
+        )
+    )
+    return [EnrolmentRow(*row) for row in rows]
+
+
+def read_members(
+    *, enrolments: QuerySet, first_id: int, last_id: int, month: datetime.date
+) -> dict[int, list[MemberRow]]:
+    """Living, active members of the chunk's households with their counted income in the month.
+
+    One query: income items valid on any day of the month are summed server-side, counted types
+    added and deductible costs subtracted, so no income row travels to Python.
+    """
+    households = enrolments.filter(id__gte=first_id, id__lte=last_id).order_by()
+    household_sql, household_params = households.values("household_id").query.sql_with_params()
+    counted = tuple(str(t) for t in COUNTED_INCOME)
+    deducted = tuple(str(t) for t in DEDUCTED_COSTS)
+    month_end = _month_end(month)
+    m, i = Member._meta.db_table, IncomeItem._meta.db_table
+    sql = f"""
+        SELECT m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
+               m.disability_category,
+               COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN i.monthly_amount
+                                 WHEN i.type IN ({_marks(deducted)}) THEN -i.monthly_amount
+                            END), 0)
+        FROM {m} m
+        LEFT JOIN {i} i ON i.member_id = m.id AND i.valid_from <= %s
+                       AND (i.valid_to IS NULL OR i.valid_to >= %s)
+        WHERE m.household_id IN ({household_sql}) AND m.is_active
+              AND (m.is_alive OR m.death_date >= %s)
+        GROUP BY m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
+                 m.disability_category
+        ORDER BY m.household_id, m.id
+    """
+    params = (*counted, *deducted, month_end, month, *household_params, month)
+    members: dict[int, list[MemberRow]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for mid, hid, birth, ill, grade, category, income in cursor.fetchall():
+            members[hid].append(
+                MemberRow(mid, _as_date(birth), bool(ill), grade, category, Decimal(income))
+            )
+    return members
+
+
+def delete_lines(*, batch_id: int, kinds: Iterable[str], first_id: int, last_id: int) -> int:
+    """Remove a chunk's own lines of these kinds, so a rerun replaces rather than adds."""
+    deleted, _ = PaymentLine.objects.filter(
+        batch_id=batch_id,
+        kind__in=list(kinds),
+        enrolment_id__gte=first_id,
+        enrolment_id__lte=last_id,
+    ).delete()
+    return deleted
+
+
+def write_lines(rows: list[tuple]) -> None:
+    """Insert lines given as tuples in LINE_COLUMNS order, explanation and versions as JSON text.
+
+    PostgreSQL: one COPY, the text payload built directly (amounts and JSON are already text).
+    Elsewhere: bulk_create.
+    """
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        columns = ", ".join(LINE_COLUMNS)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
+            ) as copy:
+                for block in _copy_blocks(rows):
+                    copy.write(block)
+        return
+    PaymentLine.objects.bulk_create(
+        (_line_from_row(row) for row in rows),
+        batch_size=500,
+    )
+
+
+def copy_text(value) -> str:
+    """A value in COPY text format: NULL as \\N, backslash and control characters escaped."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
+    for start in range(0, len(rows), block_rows):
+        yield "".join(
+            "\t".join(map(copy_text, row)) + "\n" for row in rows[start : start + block_rows]
+        )
+
+
+def _line_from_row(row: tuple) -> PaymentLine:
+    values = dict(zip(LINE_COLUMNS, row, strict=True))
+    values["explanation"] = json.loads(values["explanation"])
+    values["parameter_versions"] = json.loads(values["parameter_versions"])
+    return PaymentLine(**values)
+
+
+def _marks(values: tuple) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _month_end(month: datetime.date) -> datetime.date:
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+def _as_date(value) -> datetime.date:
+    # SQLite hands raw SQL dates back as text.
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)

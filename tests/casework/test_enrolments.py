@@ -1,0 +1,267 @@
+import datetime
+
+import pytest
+
+from casework import selectors, services
+from casework.models import Adjustment, Enrolment
+from config.exceptions import Conflict, DomainError
+from tests.factories import MemberFactory
+
+AUG = datetime.date(2024, 8, 1)
+SEP = datetime.date(2024, 9, 1)
+
+
+def in_force(month, prefix="3211"):
+    return set(selectors.enrolments_in_force(region_prefix=prefix, month=month))
+
+
+def test_enrol_writes_a_new_adjustment_and_schedules_the_review(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=datetime.date(2024, 8, 17), by=caseworker
+    )
+    assert enrolment.start_month == AUG
+    assert enrolment.region_code == household.region_code
+    assert enrolment.next_review_due == datetime.date(2025, 8, 1)
+    (adjustment,) = enrolment.adjustments.all()
+    assert adjustment.kind == Adjustment.Kind.NEW
+    assert adjustment.effective_month == AUG
+    assert adjustment.proposed_by == caseworker
+    assert enrolment in in_force(AUG)
+    assert enrolment not in in_force(datetime.date(2024, 7, 1))
+
+
+def test_able_to_work_households_are_reviewed_every_six_months(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household,
+        category="dibao",
+        start_month=AUG,
+        review_class="able_to_work",
+        by=caseworker,
+    )
+    assert enrolment.next_review_due == datetime.date(2025, 2, 1)
+
+
+def test_a_second_open_enrolment_in_the_same_category_is_refused(household, family, caseworker):
+    services.enrol(household=household, category="dibao", start_month=AUG, by=caseworker)
+    with pytest.raises(Conflict):
+        services.enrol(household=household, category="dibao", start_month=SEP, by=caseworker)
+    assert Enrolment.objects.count() == 1
+    assert Adjustment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "category, with_member, care_level, field",
+    [
+        ("tekun", False, "self_care", "member"),
+        ("tekun", True, "", "care_level"),
+        ("dibao", True, "", "member"),
+        ("dibao", False, "full", "care_level"),
+    ],
+)
+def test_enrol_refuses_inconsistent_coverage(
+    household, family, caseworker, category, with_member, care_level, field
+):
+    with pytest.raises(DomainError) as error:
+        services.enrol(
+            household=household,
+            category=category,
+            start_month=AUG,
+            member=family["head"] if with_member else None,
+            care_level=care_level,
+            by=caseworker,
+        )
+    assert error.value.field == field
+    assert not Enrolment.objects.exists()
+    assert not Adjustment.objects.exists()
+
+
+def test_stop_ends_payment_before_the_effective_month(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.stop(
+        enrolment=enrolment,
+        effective_month=datetime.date(2024, 10, 1),
+        reason_code="income_above_standard",
+        reason_text="收入超过标准",
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
+    assert enrolment.end_month == SEP
+    assert enrolment in in_force(SEP)
+    assert enrolment not in in_force(datetime.date(2024, 10, 1))
+    stop = enrolment.adjustments.get(kind=Adjustment.Kind.STOP)
+    assert stop.amount_after == 0
+    assert stop.reason_text == "收入超过标准"
+
+
+def test_a_stop_needs_a_reason(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    with pytest.raises(DomainError):
+        services.stop(
+            enrolment=enrolment,
+            effective_month=SEP,
+            reason_code="x",
+            reason_text=" ",
+            by=caseworker,
+        )
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.ACTIVE
+    assert enrolment.adjustments.count() == 1
+
+
+def test_resume_pays_again_from_the_effective_month(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.stop(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="r",
+        reason_text="外出务工",
+        by=caseworker,
+    )
+    with pytest.raises(Conflict):
+        services.stop(
+            enrolment=enrolment,
+            effective_month=SEP,
+            reason_code="r",
+            reason_text="重复",
+            by=caseworker,
+        )
+    services.resume(
+        enrolment=enrolment,
+        effective_month=datetime.date(2024, 11, 1),
+        reason_code="returned",
+        reason_text="返乡,收入低于标准",
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.ACTIVE
+    assert enrolment.end_month is None
+    assert enrolment in in_force(datetime.date(2024, 11, 1))
+    kinds = list(enrolment.adjustments.values_list("kind", flat=True))
+    assert kinds == ["new", "stop", "resume"]
+
+
+def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=datetime.date(2025, 1, 1),
+        reason_code="work_income",
+        reason_text="就业后人均收入950元",
+        amount=1725,
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.GRADUAL_EXIT
+    assert enrolment.gradual_exit_amount == 1725
+    assert enrolment.gradual_exit_until == datetime.date(2025, 6, 1)
+    assert enrolment in in_force(datetime.date(2025, 6, 1))
+    assert enrolment not in in_force(datetime.date(2025, 7, 1))
+    adjustment = enrolment.adjustments.get(kind="gradual_exit")
+    assert adjustment.amount_before == adjustment.amount_after == 1725
+
+
+def test_increase_and_decrease_are_recorded_with_their_reason(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.decrease(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="income",
+        reason_text="工资上涨",
+        by=caseworker,
+    )
+    services.increase(
+        enrolment=enrolment,
+        effective_month=datetime.date(2024, 10, 1),
+        reason_code="illness",
+        reason_text="成员重病",
+        by=caseworker,
+    )
+    assert list(enrolment.adjustments.values_list("kind", "reason_code")) == [
+        ("new", "approved"),
+        ("decrease", "income"),
+        ("increase", "illness"),
+    ]
+
+
+def test_death_reduces_a_household_enrolment_from_the_next_month(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.record_death(member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker)
+    family["head"].refresh_from_db()
+    assert not family["head"].is_alive
+    assert family["head"].death_date == datetime.date(2024, 8, 15)
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.ACTIVE
+    decrease = enrolment.adjustments.get(kind=Adjustment.Kind.DECREASE)
+    assert decrease.effective_month == SEP
+    assert decrease.reason_code == "death"
+    assert "王大" in decrease.reason_text
+
+
+def test_death_of_the_last_member_stops_the_household_enrolment(household, caseworker):
+    alone = MemberFactory(household=household, name="孤老")
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    services.record_death(member=alone, died_on=datetime.date(2024, 8, 31), by=caseworker)
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
+    assert enrolment.end_month == AUG
+    assert enrolment in in_force(AUG)
+    assert enrolment not in in_force(SEP)
+    assert enrolment.adjustments.get(kind="stop").effective_month == SEP
+
+
+def test_death_stops_the_members_own_enrolment_only(household, family, caseworker):
+    tekun = services.enrol(
+        household=household,
+        category="tekun",
+        member=family["head"],
+        care_level="partial",
+        start_month=AUG,
+        by=caseworker,
+    )
+    child = services.enrol(
+        household=household,
+        category="ill_disabled_child",
+        member=family["child"],
+        start_month=AUG,
+        by=caseworker,
+    )
+    services.record_death(member=family["head"], died_on=datetime.date(2024, 9, 2), by=caseworker)
+    tekun.refresh_from_db()
+    child.refresh_from_db()
+    assert tekun.status == Enrolment.Status.STOPPED
+    assert tekun.end_month == SEP
+    assert child.status == Enrolment.Status.ACTIVE
+    assert child.adjustments.count() == 1
+
+
+def test_a_death_is_recorded_once(household, family, caseworker):
+    services.record_death(member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker)
+    with pytest.raises(Conflict):
+        services.record_death(
+            member=family["head"], died_on=datetime.date(2024, 8, 16), by=caseworker
+        )
+    family["head"].refresh_from_db()
+    assert family["head"].death_date == datetime.date(2024, 8, 15)
+
+
+def test_in_force_is_scoped_by_region_prefix(household, family, caseworker):
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker
+    )
+    assert enrolment in in_force(AUG, prefix="321102001")
+    assert enrolment not in in_force(AUG, prefix="3204")

@@ -1,0 +1,236 @@
+"""The monthly batch: one per region and month, one line per enrolment, chunks that never count
+twice, recompute replaces, approval freezes (issue 4)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from beneficiaries.models import IncomeItem
+from config.exceptions import Conflict
+from payments import batches
+from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from tests.factories import EnrolmentFactory
+from tests.payments.conftest import AUGUST, make_household
+
+EXPECTED = {0: "1725.00", 1: "875.00", 2: "250.00", 3: "1750.00", 4: "0.00", 5: "2900.00"}
+
+
+def computed_batch(regions, captured, *, region="jingkou", month=AUGUST) -> PaymentBatch:
+    with captured(execute=True):
+        batch = batches.create_batch(region=regions[region], month=month, by=None)
+        batches.compute_batch(batch=batch)
+    batch.refresh_from_db()
+    return batch
+
+
+def line_snapshot(batch) -> list[tuple]:
+    return list(
+        PaymentLine.objects.filter(batch=batch)
+        .order_by("enrolment_id", "kind")
+        .values_list("enrolment_id", "kind", "amount", "explanation", "parameter_versions")
+    )
+
+
+def test_second_batch_for_same_region_and_month_is_refused(regions):
+    first = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+    with pytest.raises(Conflict):
+        batches.create_batch(region=regions["jingkou"], month=datetime.date(2024, 8, 20), by=None)
+    assert list(PaymentBatch.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_database_refuses_a_second_batch_for_same_region_and_month(regions):
+    PaymentBatch.objects.create(region=regions["jingkou"], month=AUGUST)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaymentBatch.objects.create(region=regions["jingkou"], month=AUGUST)
+    assert PaymentBatch.objects.count() == 1
+
+
+def test_batch_has_one_line_per_enrolment_in_force(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    stopped = make_household(regions["village_a1"], [Decimal("0")], status="stopped")
+    not_yet = make_household(
+        regions["village_a1"], [Decimal("0")], start_month=datetime.date(2024, 9, 1)
+    )
+    elsewhere = make_household(regions["village_c1"], [Decimal("0")])
+
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    lines = PaymentLine.objects.filter(batch=batch)
+    assert batch.status == PaymentBatch.Status.COMPUTED
+    assert sorted(lines.values_list("enrolment_id", flat=True)) == [e.pk for e in caseload]
+    assert not lines.filter(enrolment__in=[stopped, not_yet, elsewhere]).exists()
+    assert (batch.chunks_total, batch.chunks_done) == (3, 3)
+    assert batch.line_count == 7
+    assert batch.total_amount == sum(line.amount for line in lines)
+
+
+def test_household_of_three_with_900_income_gets_1725(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    line = PaymentLine.objects.get(batch=batch, enrolment=caseload[0])
+    assert line.amount == Decimal("1725")
+    assert line.kind == PaymentLine.Kind.REGULAR
+    assert line.explanation and line.explanation[-1]["result"] == "1725"
+    assert line.bank_account_number == caseload[0].household.bank_account_number
+    assert line.region_code == caseload[0].household.region_code
+
+
+def test_lines_carry_each_households_own_amount(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    amounts = dict(PaymentLine.objects.filter(batch=batch).values_list("enrolment_id", "amount"))
+    assert {n: str(amounts[caseload[n].pk]) for n in EXPECTED} == EXPECTED
+
+
+def test_database_refuses_a_second_line_for_same_enrolment_kind_and_month(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    line = PaymentLine.objects.filter(batch=batch).first()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaymentLine.objects.create(
+            batch=batch,
+            month=line.month,
+            kind=line.kind,
+            enrolment=line.enrolment,
+            household=line.household,
+            region_code=line.region_code,
+            amount=Decimal("1"),
+        )
+    assert PaymentLine.objects.filter(batch=batch).count() == 7
+
+
+def test_a_chunk_run_twice_gives_the_same_lines_and_totals(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    before = line_snapshot(batch)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for chunk in batch.chunks.all():
+            assert batches.compute_chunk(chunk_id=chunk.pk) is False
+        assert batches.finalize_batch(batch_id=batch.pk) is False
+
+    assert line_snapshot(batch) == before
+    batch.refresh_from_db()
+    assert (batch.chunks_done, batch.line_count, batch.total_amount) == (3, 7, Decimal("10125"))
+
+
+def test_a_redelivered_chunk_replaces_its_lines_instead_of_adding(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    before = line_snapshot(batch)
+    chunk = batch.chunks.get(number=1)
+    BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.Status.RUNNING)
+    PaymentBatch.objects.filter(pk=batch.pk).update(
+        status=PaymentBatch.Status.COMPUTING, chunks_done=2
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batches.compute_chunk(chunk_id=chunk.pk) is True
+
+    batch.refresh_from_db()
+    assert line_snapshot(batch) == before
+    assert (batch.status, batch.chunks_done, batch.line_count) == ("computed", 3, 7)
+
+
+def test_recompute_replaces_the_lines_with_todays_facts(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    old_ids = set(PaymentLine.objects.filter(batch=batch).values_list("pk", flat=True))
+    IncomeItem.objects.filter(member__household=caseload[0].household).update(
+        monthly_amount=Decimal("600")
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.recompute_batch(batch=batch)
+
+    batch.refresh_from_db()
+    lines = PaymentLine.objects.filter(batch=batch)
+    assert batch.status == PaymentBatch.Status.COMPUTED
+    assert lines.count() == 7
+    assert not old_ids & set(lines.values_list("pk", flat=True))
+    assert lines.get(enrolment=caseload[0]).amount == Decimal("2025")
+    assert batch.total_amount == sum(line.amount for line in lines)
+
+
+def test_an_approved_batch_is_frozen(regions, caseload, django_capture_on_commit_callbacks):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    PaymentBatch.objects.filter(pk=batch.pk).update(status=PaymentBatch.Status.APPROVED)
+    batch.refresh_from_db()
+    before = line_snapshot(batch)
+    IncomeItem.objects.filter(member__household=caseload[0].household).update(
+        monthly_amount=Decimal("0")
+    )
+
+    with pytest.raises(Conflict), django_capture_on_commit_callbacks(execute=True):
+        batches.recompute_batch(batch=batch)
+
+    batch.refresh_from_db()
+    assert batch.status == PaymentBatch.Status.APPROVED
+    assert line_snapshot(batch) == before
+
+
+def test_a_batch_cannot_be_computed_twice_at_once(regions, caseload):
+    batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+    batches.compute_batch(batch=batch)
+
+    with pytest.raises(Conflict):
+        batches.compute_batch(batch=batch)
+    assert batch.chunks.count() == 3
+
+
+def test_a_batch_whose_worker_died_completes_on_resume_without_double_counting(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    # The queue is lost: chunks were planned, one was claimed by a worker that then died.
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
+    first, second, _ = batch.chunks.order_by("number")
+    BatchChunk.objects.filter(pk=first.pk).update(status=BatchChunk.Status.RUNNING, attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.compute_chunk(chunk_id=second.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.chunks_done) == ("computing", 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert batches.resume_batch(batch=batch) == 2
+        batches.resume_batch(batch=batch)
+
+    batch.refresh_from_db()
+    lines = PaymentLine.objects.filter(batch=batch)
+    assert (batch.status, batch.chunks_done) == ("computed", 3)
+    assert sorted(lines.values_list("enrolment_id", flat=True)) == [e.pk for e in caseload]
+    assert batch.total_amount == Decimal("10125")
+    assert batch.chunks.get(pk=first.pk).attempts == 2
+
+
+def test_a_batch_with_no_enrolment_closes_empty(regions, django_capture_on_commit_callbacks):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    assert (batch.status, batch.chunks_total, batch.line_count) == ("computed", 0, 0)
+
+
+def test_beat_creates_a_draft_batch_for_each_city_with_enrolments(regions):
+    EnrolmentFactory(household__village=regions["village_a1"])
+    EnrolmentFactory(household__village=regions["village_c1"])
+    batches.create_batch(region=regions["changzhou"], month=AUGUST, by=None)
+
+    created = batches.create_draft_batches(month=datetime.date(2024, 8, 5))
+
+    assert [(b.region.code, b.month, b.status) for b in created] == [
+        ("321100000000", AUGUST, "draft")
+    ]
+    assert PaymentBatch.objects.count() == 2
+    assert batches.create_draft_batches(month=AUGUST) == []
