@@ -122,6 +122,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Exported bank files are kept here, named by batch and checksum.
 BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
+# How many months back a batch looks for months to back-pay or recover (DOMAIN.md: 补发).
+BACK_PAY_MONTHS = env_int("BACK_PAY_MONTHS", 24)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

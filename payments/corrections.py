@@ -1,31 +1,294 @@
-"""Correction lines of a monthly batch: re-issues of failed transfers and recovery offsets.
+"""Correction lines of a monthly batch: back pay, re-issues of failed transfers, recovery offsets.
 
-DOMAIN.md, payment practice: a failed bank transfer is re-issued, never paid twice; an
-overpayment found later is recovered by offset or repayment, and recorded. The payroll closing
-step calls ``correction_lines`` and bulk-inserts what it returns before the batch totals, in the
-transaction that marks the batch computed, so a recomputed batch gets its corrections afresh.
+DOMAIN.md, payment practice: a standard raised with a past effective date is back-paid for every
+month it missed; an overpayment found later (death, hidden income) is recovered, by offset or
+repayment, and recorded; a failed bank transfer is re-issued, never paid twice. The payroll
+closing step calls ``correction_lines`` and bulk-inserts what it returns before the batch totals,
+in the transaction that marks the batch computed, so a recomputed batch gets its corrections
+afresh.
 """
 
+import datetime
+import json
+import logging
 from collections import defaultdict
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Max, Sum
 
-from beneficiaries.models import Household
-from payments.models import PaymentBatch, PaymentLine, Recovery
+from beneficiaries.models import Household, IncomeItem, Member
+from casework.dates import add_months
+from casework.models import Adjustment, Enrolment
+from casework.selectors import enrolments_in_force
+from payments import payroll_io
+from payments.models import PaymentBatch, PaymentLine, Recovery, Standard
 
 ZERO = Decimal("0.00")
+FROZEN = (
+    PaymentBatch.Status.APPROVED,
+    PaymentBatch.Status.EXPORTED,
+    PaymentBatch.Status.RECONCILED,
+    PaymentBatch.Status.CLOSED,
+)
+# What a month's entitlement was granted by; re-issues and offsets only move money already due.
+GRANTING_KINDS = (PaymentLine.Kind.REGULAR, PaymentLine.Kind.BACK_PAY)
+CHUNK = 2000
+log = logging.getLogger(__name__)
+
+
+def month_end(month: datetime.date) -> datetime.date:
+    return add_months(month, 1) - datetime.timedelta(days=1)
 
 
 def correction_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
-    """The unsaved correction lines of ``batch``: re-issues first, then recovery offsets.
+    """The unsaved correction lines of ``batch``: back pay and re-issues, then recovery offsets.
 
-    Recovery offsets come last because they are netted against everything else the household
-    receives in the month, and never take that month below 0.
+    Recomputing past months may also record recoveries (overpayments), which the offsets then
+    start to recover. Offsets come last because they are netted against everything else the
+    household receives in the month, and never take that month below 0.
     """
-    lines = reissue_lines(batch=batch)
+    lines = back_pay_lines(batch=batch)
+    lines += reissue_lines(batch=batch)
     lines += recovery_lines(batch=batch, pending=lines)
     return lines
+
+
+def settled_months(*, batch: PaymentBatch) -> list[PaymentBatch]:
+    """The region's approved (or later) batches of the months before ``batch``, within the
+    back-pay window (settings.BACK_PAY_MONTHS)."""
+    return list(
+        PaymentBatch.objects.filter(
+            region=batch.region,
+            status__in=FROZEN,
+            approved_at__isnull=False,
+            month__lt=batch.month,
+            month__gte=add_months(batch.month, -settings.BACK_PAY_MONTHS),
+        )
+        .select_related("region")
+        .order_by("month")
+    )
+
+
+def changed_since_approval(*, month_batch: PaymentBatch) -> set[int]:
+    """Enrolments whose amount for ``month_batch``'s month may differ from what it paid.
+
+    Whatever was recorded after the batch was approved and reaches back to its month: a standard
+    with an effective date on or before the month (every enrolment it covers), an adjustment or
+    an enrolment effective by then (a change approved late), a member changed (a death recorded
+    late) or an income found that was valid in the month (hidden income).
+    """
+    since, month = month_batch.approved_at, month_batch.month
+    prefix = month_batch.region.prefix
+    in_force = enrolments_in_force(region_prefix=prefix, month=month)
+    paid = PaymentLine.objects.filter(batch=month_batch, kind=PaymentLine.Kind.REGULAR)
+    ids: set[int] = set()
+    standards = Standard.objects.filter(created_at__gt=since, effective_from__lte=month)
+    for code in standards.values_list("region__code", flat=True).distinct():
+        standard_prefix = code.rstrip("0")
+        if standard_prefix.startswith(prefix) or prefix.startswith(standard_prefix):
+            scope = {"region_code__startswith": max(prefix, standard_prefix, key=len)}
+            ids.update(in_force.filter(**scope).values_list("id", flat=True))
+            ids.update(paid.filter(**scope).values_list("enrolment_id", flat=True))
+    ids.update(
+        Adjustment.objects.filter(
+            region_code__startswith=prefix, created_at__gt=since, effective_month__lte=month
+        ).values_list("enrolment_id", flat=True)
+    )
+    ids.update(in_force.filter(created_at__gt=since).values_list("id", flat=True))
+    households = set(
+        Member.objects.filter(
+            household__region_code__startswith=prefix, updated_at__gt=since
+        ).values_list("household_id", flat=True)
+    ) | set(
+        IncomeItem.objects.filter(
+            member__household__region_code__startswith=prefix,
+            created_at__gt=since,
+            valid_from__lte=month_end(month),
+        ).values_list("member__household_id", flat=True)
+    )
+    if households:
+        ids.update(
+            Enrolment.objects.filter(household_id__in=households).values_list("id", flat=True)
+        )
+    ids.discard(None)
+    return ids
+
+
+def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[int, tuple]:
+    """Enrolment id → (amount, explanation, versions, row) for the month under the parameters and
+    facts in force now, computed exactly as the batch computes its regular lines. Enrolments not
+    in force in the month are absent: nothing is due for them."""
+    from payments.batches import LineBuilder  # the batch's own line computation
+
+    builder = LineBuilder(batch=month_batch, cpi_rise_percent=None)
+    in_force = enrolments_in_force(region_prefix=month_batch.region.prefix, month=month_batch.month)
+    due = {}
+    for start in range(0, len(enrolment_ids), CHUNK):
+        ids = enrolment_ids[start : start + CHUNK]
+        enrolments = in_force.filter(id__in=ids)
+        rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=ids[0], last_id=ids[-1])
+        members = payroll_io.read_members(
+            enrolments=enrolments, first_id=ids[0], last_id=ids[-1], month=month_batch.month
+        )
+        by_id = {row.id: row for row in rows}
+        for line in builder.lines(rows, members):
+            if line[2] == PaymentLine.Kind.REGULAR:
+                due[line[3]] = (Decimal(line[8]), line[9], line[10], by_id[line[3]])
+    return due
+
+
+def granted_amounts(
+    *, batch: PaymentBatch, month: datetime.date, enrolment_ids: list[int]
+) -> dict[int, Decimal]:
+    """Enrolment id → what earlier batches granted for the month (regular and back pay), less
+    what was since found overpaid for it (its recoveries)."""
+    granted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for start in range(0, len(enrolment_ids), CHUNK):
+        ids = enrolment_ids[start : start + CHUNK]
+        lines = (
+            PaymentLine.objects.filter(month=month, kind__in=GRANTING_KINDS, enrolment_id__in=ids)
+            .exclude(batch=batch)
+            .values("enrolment_id")
+            .annotate(total=Sum("amount"))
+        )
+        for row in lines:
+            granted[row["enrolment_id"]] += row["total"]
+        recovered = (
+            Recovery.objects.filter(month=month, enrolment_id__in=ids)
+            .values("enrolment_id")
+            .annotate(total=Sum("amount"))
+        )
+        for row in recovered:
+            granted[row["enrolment_id"]] -= row["total"]
+    return granted
+
+
+def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
+    """Back pay for exactly the months missed, and recoveries for the months overpaid.
+
+    For every approved month in the window and every enrolment something changed for since that
+    month was approved: the amount due under what is in force now (the engine, as the batch
+    computes it) less what earlier batches granted for that month. A positive difference is a
+    back_pay line for that month (one per enrolment and month: a database constraint, so a month
+    is never back-paid twice); a negative one is an overpayment, recorded as a Recovery.
+    """
+    lines = []
+    for month_batch in settled_months(batch=batch):
+        month = month_batch.month
+        enrolment_ids = sorted(changed_since_approval(month_batch=month_batch))
+        if not enrolment_ids:
+            continue
+        due = due_amounts(month_batch=month_batch, enrolment_ids=enrolment_ids)
+        granted = granted_amounts(batch=batch, month=month, enrolment_ids=enrolment_ids)
+        already_back_paid = set(
+            PaymentLine.objects.filter(
+                month=month, kind=PaymentLine.Kind.BACK_PAY, enrolment_id__in=enrolment_ids
+            )
+            .exclude(batch=batch)
+            .values_list("enrolment_id", flat=True)
+        )
+        overpaid = []
+        for enrolment_id in enrolment_ids:
+            amount, explanation, versions, row = due.get(enrolment_id, (ZERO, "[]", "{}", None))
+            difference = amount - granted[enrolment_id]
+            if difference < 0:
+                overpaid.append((enrolment_id, -difference))
+            elif difference > 0 and enrolment_id in already_back_paid:
+                log.warning(
+                    "enrolment %s, %s: %s more is due but the month was already back-paid once",
+                    enrolment_id,
+                    month,
+                    difference,
+                )
+            elif difference > 0:
+                lines.append(
+                    _back_pay_line(
+                        batch=batch,
+                        month=month,
+                        row=row,
+                        due=amount,
+                        granted=granted[enrolment_id],
+                        explanation=explanation,
+                        versions=versions,
+                    )
+                )
+        if overpaid:
+            _record_overpayments(batch=batch, batch_of_month=month_batch, overpaid=overpaid)
+    return lines
+
+
+def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) -> PaymentLine:
+    return PaymentLine(
+        batch=batch,
+        month=month,
+        kind=PaymentLine.Kind.BACK_PAY,
+        enrolment_id=row.id,
+        household_id=row.household_id,
+        region_code=row.region_code,
+        category=row.category,
+        amount=due - granted,
+        explanation=[
+            *json.loads(explanation),
+            {
+                "rule": "back_pay",
+                "formula": "due now − granted then",
+                "inputs": {
+                    "month": f"{month:%Y-%m}",
+                    "due_now": str(due),
+                    "granted_then": str(granted),
+                },
+                "result": str(due - granted),
+            },
+        ],
+        parameter_versions=json.loads(versions),
+        bank_name=row.bank_name,
+        bank_account_holder=row.bank_account_holder,
+        bank_account_number=row.bank_account_number,
+    )
+
+
+def _record_overpayments(
+    *, batch: PaymentBatch, batch_of_month: PaymentBatch, overpaid: list
+) -> None:
+    """One Recovery per enrolment and month overpaid; its reason is a death in the household by
+    the month's end, else income found since the month was approved, else other."""
+    month = batch_of_month.month
+    enrolments = Enrolment.objects.in_bulk([enrolment_id for enrolment_id, _ in overpaid])
+    households = {e.household_id for e in enrolments.values()}
+    died = set(
+        Member.objects.filter(
+            household_id__in=households, is_alive=False, death_date__lte=month_end(month)
+        ).values_list("household_id", flat=True)
+    )
+    income_found = set(
+        IncomeItem.objects.filter(
+            member__household_id__in=households,
+            created_at__gt=batch_of_month.approved_at,
+            valid_from__lte=month_end(month),
+        ).values_list("member__household_id", flat=True)
+    )
+
+    def reason(household_id: int) -> str:
+        if household_id in died:
+            return Recovery.Reason.DEATH
+        if household_id in income_found:
+            return Recovery.Reason.HIDDEN_INCOME
+        return Recovery.Reason.OVERPAYMENT
+
+    Recovery.objects.bulk_create(
+        Recovery(
+            household_id=enrolments[enrolment_id].household_id,
+            region_code=enrolments[enrolment_id].region_code,
+            enrolment_id=enrolment_id,
+            month=month,
+            reason=reason(enrolments[enrolment_id].household_id),
+            amount=amount,
+            note=f"{month:%Y-%m} 重新计算后多发",
+            detected_in_batch=batch,
+        )
+        for enrolment_id, amount in overpaid
+    )
 
 
 def reissue_ref(*, batch_id: int, household_id: int) -> str:
