@@ -22,12 +22,14 @@ once per ``Params`` and steps are recorded as plain tuples, formatted only when 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+_FOUR_PLACES = Decimal("0.0001")
 
 # Category values (casework.models.Category), as plain strings so the engine imports no Django.
 DIBAO = "dibao"
@@ -146,22 +148,38 @@ class Step:
 
 def _fmt(value) -> str:
     """A number as people write it: 875, 109.375, 0.65 (at most four decimals)."""
-    if isinstance(value, Decimal):
-        if value.as_tuple().exponent < -4:
-            value = value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-        text = format(value.normalize(), "f")
-        return "0" if text == "-0" else text
-    return str(value)
+    if value.__class__ is not Decimal:
+        return str(value)
+    text = str(value)
+    if "E" in text:
+        text = format(value, "f")
+    if "." not in text:
+        return text
+    whole, _, decimals = text.partition(".")
+    if len(decimals) > 4:
+        whole, _, decimals = str(value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)).partition(
+            "."
+        )
+    decimals = decimals.rstrip("0")
+    if decimals:
+        return f"{whole}.{decimals}"
+    return "0" if whole == "-0" else whole
+
+
+def _render_dict(raw: tuple) -> dict:
+    rule, template, names, values, value = raw
+    texts = [_fmt(v) for v in values]
+    result = _fmt(value)
+    return {
+        "rule": rule,
+        "formula": f"{template.format(*texts)} = {result}" if template else "",
+        "inputs": dict(zip(names, texts, strict=True)),
+        "result": result,
+    }
 
 
 def _render(raw: tuple) -> Step:
-    rule, template, names, values, value = raw
-    texts = tuple(_fmt(v) for v in values)
-    result = _fmt(value)
-    formula = f"{template.format(*texts)} = {result}" if template else ""
-    return Step(
-        rule=rule, formula=formula, inputs=dict(zip(names, texts, strict=True)), result=result
-    )
+    return Step(**_render_dict(raw))
 
 
 class Result:
@@ -171,7 +189,7 @@ class Result:
     Treat a Result as immutable: ``versions`` may be shared between results of one ``Params``.
     """
 
-    __slots__ = ("amount", "versions", "members", "_raw", "_steps")
+    __slots__ = ("amount", "versions", "_members", "_each", "_raw", "_steps")
 
     def __init__(
         self,
@@ -182,20 +200,31 @@ class Result:
     ):
         self.amount = amount
         self.versions = dict(versions or {})
-        self.members = tuple(members)
+        self._members = tuple(members)
+        self._each = None
         self._raw = None
         self._steps = tuple(steps)
 
     @classmethod
-    def _of(cls, amount: Decimal, raw: tuple, versions: dict, members: tuple) -> Result:
-        # The engine's fast path: steps stay raw tuples until someone reads them.
+    def _of(
+        cls, amount: Decimal, raw: tuple, versions: dict, members: tuple, each: Decimal = None
+    ) -> Result:
+        # The engine's fast path: steps stay raw tuples until someone reads them, and when every
+        # member gets the same ``each``, ``members`` holds the MemberFacts until it is read.
         result = object.__new__(cls)
         result.amount = amount
         result.versions = versions
-        result.members = members
+        result._members = members
+        result._each = each
         result._raw = raw
         result._steps = None
         return result
+
+    @property
+    def members(self) -> tuple[tuple[int, Decimal], ...]:
+        if self._each is not None:
+            return tuple([(member.member_id, self._each) for member in self._members])
+        return self._members
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -205,7 +234,9 @@ class Result:
 
     def explanation(self) -> list[dict]:
         """JSON-ready steps (PaymentLine.explanation); ``from_explanation`` reads them back."""
-        return [step.as_dict() for step in self.steps]
+        if self._steps is None:
+            return [_render_dict(raw) for raw in self._raw]
+        return [step.as_dict() for step in self._steps]
 
     @classmethod
     def from_explanation(
@@ -324,6 +355,7 @@ class _Rules:
             raise MissingParameter(f"rounding_mode {mode} 不是有效的取整方式")
         self.rounding = ROUNDING_MODES[mode]
         self.rounding_label = f"{ROUNDING_LABELS[mode]}到 {_fmt(self.quantum)} 元"
+        self.rounding_rule = f"{R_ROUND}：{self.rounding_label}"
         compile_purpose = _COMPILERS.get(category if purpose == "monthly" else purpose)
         if compile_purpose is not None:
             compile_purpose(self)
@@ -379,6 +411,8 @@ N_INCOME = ("家庭人口", "家庭月计入收入")
 N_PER_CAPITA = ("家庭月计入收入", "家庭人口")
 N_GAP = ("低保标准", "人均月收入")
 N_MULTIPLE = ("低保标准", "倍数")
+N_FULL = ("成员", "低保标准", "加发比例")
+N_GAP_PLUS = ("成员", "差额补助", "低保标准", "加发比例")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,7 +427,8 @@ def _compile_dibao(r: _Rules) -> None:
         full = r.read(f"supplement_{name}_full") != ZERO
         share = r.read(f"supplement_{name}_share")
         if full or share:
-            supplements.append((name, label, full, share, r.standard * share))
+            rule = (R_SUPPLEMENT_FULL if full else R_SUPPLEMENT_GAP).format(label)
+            supplements.append((name, rule, full, share, r.standard * share))
     r.supplements = tuple(supplements)
     if supplements:
         r.elderly_age = int(r.read("elderly_age"))
@@ -503,9 +538,10 @@ def compute_amount(enrolment: EnrolmentFacts, household: HouseholdFacts, params:
 
 
 def _household_income(household: HouseholdFacts) -> tuple[int, Decimal]:
-    members = household.members
-    income = sum([m.counted_income for m in members], ZERO)
-    return len(members), (income if income > ZERO else ZERO)
+    income = ZERO
+    for member in household.members:
+        income += member.counted_income
+    return len(household.members), (income if income > ZERO else ZERO)
 
 
 def _dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:
@@ -521,14 +557,13 @@ def _dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> R
         (R_PER_CAPITA, "{0} ÷ {1}", N_PER_CAPITA, (income, size), per_capita),
         (R_GAP, "{0} − {1}", N_GAP, (r.standard, per_capita), gap),
     ]
-    base = _floor(gap, r, steps)
-    if r.supplements:
+    base = _floor(gap, r, steps) if gap < r.floor else gap
+    if r.supplements and _any_supplement(household.members, size, r):
         return _with_supplements(household.members, base, r, steps)
     each = _round(base, r, steps)
     amount = each * size
     steps.append((R_HOUSEHOLD, "{0} × {1}", ("每人金额", "保障人数"), (each, size), amount))
-    members = tuple([(m.member_id, each) for m in household.members])
-    return Result._of(amount, tuple(steps), r.versions, members)
+    return Result._of(amount, steps, r.versions, household.members, each)
 
 
 def _floor(gap: Decimal, r: _Rules, steps: list) -> Decimal:
@@ -540,54 +575,62 @@ def _floor(gap: Decimal, r: _Rules, steps: list) -> Decimal:
     return gap
 
 
-def _round(amount: Decimal, r: _Rules, steps: list, who: str = "") -> Decimal:
+def _any_supplement(members: tuple[MemberFacts, ...], size: int, r: _Rules) -> bool:
+    """Whether some member may fall in a supplement class (a quick test before the details)."""
+    if size == 1:
+        return True
+    for member in members:
+        if (
+            member.serious_illness
+            or member.disability_grade is not None
+            or not r.minor_age <= member.age < r.elderly_age
+        ):
+            return True
+    return False
+
+
+def _round(amount: Decimal, r: _Rules, steps: list, member_id: int | None = None) -> Decimal:
     rounded = amount.quantize(r.quantum, rounding=r.rounding)
     if rounded != amount:
-        steps.append((f"{R_ROUND}{who}：{r.rounding_label}", "", ("金额",), (amount,), rounded))
+        if member_id is None:
+            steps.append((r.rounding_rule, "", ("金额",), (amount,), rounded))
+        else:
+            steps.append((r.rounding_rule, "", ("成员", "金额"), (member_id, amount), rounded))
     return rounded
-
-
-def _in_class(name: str, member: MemberFacts, size: int, r: _Rules) -> bool:
-    if name == "serious_illness":
-        return member.serious_illness
-    if name == "severe_disability":
-        grade = member.disability_grade
-        return grade is not None and grade <= r.severe_grade
-    if name == "elderly":
-        return member.age >= r.elderly_age
-    if name == "minor":
-        return member.age < r.minor_age
-    return size == 1
 
 
 def _member_amount(
     member: MemberFacts, size: int, base: Decimal, r: _Rules
 ) -> tuple[Decimal, tuple | None]:
-    """A member's unrounded amount under the best supplement class, and the step that shows it."""
+    """A member's unrounded amount under the best supplement class, and the step that shows it.
+
+    A member in several classes gets the class that pays most (supplements do not add up).
+    """
     best, step = base, None
-    for name, label, full, share, extra in r.supplements:
-        if not _in_class(name, member, size, r):
+    for name, rule, full, share, extra in r.supplements:
+        if name == "serious_illness":
+            qualifies = member.serious_illness
+        elif name == "severe_disability":
+            grade = member.disability_grade
+            qualifies = grade is not None and grade <= r.severe_grade
+        elif name == "elderly":
+            qualifies = member.age >= r.elderly_age
+        elif name == "minor":
+            qualifies = member.age < r.minor_age
+        else:
+            qualifies = size == 1
+        if not qualifies:
             continue
         if full:
             amount = r.standard + extra
-            raw = (
-                R_SUPPLEMENT_FULL.format(label),
-                "{0} + {0} × {1}",
-                ("低保标准", "加发比例"),
-                (r.standard, share),
-                amount,
-            )
+            if amount > best:
+                values = (member.member_id, r.standard, share)
+                best, step = amount, (rule, "{1} + {1} × {2}", N_FULL, values, amount)
         else:
             amount = base + extra
-            raw = (
-                R_SUPPLEMENT_GAP.format(label),
-                "{0} + {1} × {2}",
-                ("差额补助", "低保标准", "加发比例"),
-                (base, r.standard, share),
-                amount,
-            )
-        if amount > best:
-            best, step = amount, raw
+            if amount > best:
+                values = (member.member_id, base, r.standard, share)
+                best, step = amount, (rule, "{1} + {2} × {3}", N_GAP_PLUS, values, amount)
     return best, step
 
 
@@ -604,25 +647,38 @@ def _with_supplements(
         if step is None:
             amounts.append((member.member_id, each))
             continue
-        who = f"（成员{member.member_id}）"
-        steps.append((step[0] + who, *step[1:]))
-        amount = _round(amount, r, steps, who)
+        steps.append(step)
+        amount = _round(amount, r, steps, member.member_id)
         amounts.append((member.member_id, amount))
         supplemented.append((f"成员{member.member_id}", amount))
     plain = size - len(supplemented)
     if not supplemented:
         total = each * size
         steps.append((R_HOUSEHOLD, "{0} × {1}", ("每人金额", "保障人数"), (each, size), total))
-        return Result._of(total, tuple(steps), r.versions, tuple(amounts))
-    values = [each * plain] if plain else []
-    names = [f"其余{plain}人（{_fmt(each)} × {plain}）"] if plain else []
+        return Result._of(total, steps, r.versions, tuple(amounts))
+    # The sum step reads "575 × 2 + 633 = 1783": the others' gap times their number, then each
+    # supplemented member's amount.
+    if plain:
+        names = ["每人金额", "其余人数"]
+        values = [each, plain]
+        total = each * plain
+    else:
+        names, values, total = [], [], ZERO
     for name, amount in supplemented:
         names.append(name)
         values.append(amount)
-    total = sum(values, ZERO)
-    template = " + ".join(f"{{{i}}}" for i in range(len(values)))
+        total += amount
+    template = _sum_template(bool(plain), len(supplemented))
     steps.append((R_HOUSEHOLD_SUM, template, tuple(names), tuple(values), total))
-    return Result._of(total, tuple(steps), r.versions, tuple(amounts))
+    return Result._of(total, steps, r.versions, tuple(amounts))
+
+
+@functools.cache
+def _sum_template(with_plain: bool, supplemented: int) -> str:
+    first = 2 if with_plain else 0
+    terms = ["{0} × {1}"] if with_plain else []
+    terms += [f"{{{i}}}" for i in range(first, first + supplemented)]
+    return " + ".join(terms)
 
 
 def _single_dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:

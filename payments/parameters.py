@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 
 from beneficiaries.models import Region
+from payments import engine
 from payments.engine import ROUNDING_LABELS, Params
 from payments.models import Standard
 
@@ -346,7 +347,7 @@ class ParameterRow:
     note: str = ""
 
 
-def _region_chain(region_code: str) -> list[str]:
+def region_chain(region_code: str) -> list[str]:
     """The region codes whose rows apply, most specific first: county, city, province."""
     codes = [region_code[:6].ljust(12, "0"), region_code[:4].ljust(12, "0")]
     codes.append(region_code[:2].ljust(12, "0"))
@@ -360,7 +361,7 @@ def first_of_month(month: datetime.date) -> datetime.date:
 def build_params(rows: Iterable[ParameterRow], *, region_code: str, month: datetime.date) -> Params:
     """Resolve rows into the Params in force (the rules of the module docstring)."""
     month = first_of_month(month)
-    chain = _region_chain(region_code)
+    chain = region_chain(region_code)
     rank = {code: position for position, code in enumerate(chain)}
     chosen: dict[tuple[str, str], ParameterRow] = {}
     for row in rows:
@@ -388,7 +389,7 @@ def build_params(rows: Iterable[ParameterRow], *, region_code: str, month: datet
 def resolve_parameters(*, region_code: str, month: datetime.date) -> Params:
     """The parameter values in force for a region (any code in it) and month."""
     month = first_of_month(month)
-    chain = _region_chain(region_code)
+    chain = region_chain(region_code)
     rows = [
         ParameterRow(code, category, component, value, effective_from, pk)
         for pk, code, category, component, value, effective_from in Standard.objects.filter(
@@ -457,27 +458,37 @@ def load_standards(path: Path = SEED_PATH) -> int:
 
 
 def catalogue_markdown() -> str:
-    """docs/parameters.md: every component of the catalogue, by group."""
+    """docs/parameters.md: every component of the catalogue by group, then the seeded values."""
     lines = [
         "# Policy parameters (保障标准与参数)",
         "",
-        "Generated from `payments/parameters.py` (`catalogue_markdown`); edit the catalogue, not "
-        "this file.",
+        "Generated from `payments/parameters.py` by `catalogue_markdown()` (a test keeps it in "
+        "step); edit the catalogue or seeds/data/standards.json, not this file.",
         "",
         *__doc__.strip().splitlines()[2:],
-        "",
     ]
     group = None
     for component in CATALOGUE.values():
         if component.group != group:
             group = component.group
-            lines += [f"## {group}", "", "| component | 名称 | unit | default | meaning |"]
+            lines += ["", f"## {group}", "", "| component | 名称 | unit | default | meaning |"]
             lines.append("| --- | --- | --- | --- | --- |")
         default = "—" if component.default is None else str(component.default)
         lines.append(
             f"| `{component.name}` | {component.label} | {component.unit} | {default} "
             f"| {component.doc} |"
         )
-    lines.append("")
-    lines.append("")
-    return "\n".join(lines)[:-1]
+    lines += ["", "## How the engine applies them (payments/engine.py)", ""]
+    lines += engine.__doc__.strip().splitlines()
+    regions, rows = read_seed_rows()
+    lines += ["", "## Seeded values (seeds/data/standards.json)"]
+    block = None
+    for row in rows:
+        if (row.region_code, row.effective_from) != block:
+            block = (row.region_code, row.effective_from)
+            name = regions[row.region_code]["name"]
+            lines += ["", f"### {name} ({row.region_code}) from {row.effective_from}", ""]
+            lines += [row.note, "", "| component | value |", "| --- | --- |"]
+        component = f"{row.component}:{row.category}" if row.category else row.component
+        lines.append(f"| `{component}` | {row.value} |")
+    return "\n".join(lines) + "\n"
