@@ -1,11 +1,65 @@
+"""Fixtures for payments: batches and lines written directly with the ORM (bank side); caseloads
+computed through the batch services (payroll side)."""
+
 import datetime
 from decimal import Decimal
 
 import pytest
 
+from payments.models import PaymentBatch, PaymentLine
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUGUST = datetime.date(2024, 8, 1)
+
+
+@pytest.fixture
+def preparer(make_user, regions):
+    return make_user("finance", regions["zhenjiang"], username="preparer")
+
+
+@pytest.fixture
+def approver(make_user, regions):
+    return make_user("finance", regions["zhenjiang"], username="approver")
+
+
+@pytest.fixture
+def household(regions):
+    return HouseholdFactory(
+        village=regions["village_a1"], bank_account_number="6222020000000000006"
+    )
+
+
+@pytest.fixture
+def make_batch(regions, preparer):
+    def make(month: datetime.date, status: str = PaymentBatch.Status.COMPUTED, **fields):
+        return PaymentBatch.objects.create(
+            region=regions["zhenjiang"], month=month, status=status, prepared_by=preparer, **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def add_line():
+    def add(batch, household, amount, *, kind=PaymentLine.Kind.REGULAR, enrolment=None, **fields):
+        if kind == PaymentLine.Kind.REGULAR and enrolment is None:
+            enrolment = household.enrolments.first() or EnrolmentFactory(household=household)
+        fields.setdefault("month", batch.month)
+        return PaymentLine.objects.create(
+            batch=batch,
+            kind=kind,
+            enrolment=enrolment,
+            household=household,
+            region_code=household.region_code,
+            category=enrolment.category if enrolment else "",
+            amount=Decimal(amount),
+            bank_name=household.bank_name,
+            bank_account_holder=household.bank_account_holder,
+            bank_account_number=household.bank_account_number,
+            **fields,
+        )
+
+    return add
 
 
 def make_household(village, incomes: list[Decimal], *, category: str = "dibao", **enrolment):
