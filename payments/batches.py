@@ -19,14 +19,17 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
-from casework.models import Enrolment
+from casework.models import ReliefInstalment
+from casework.selectors import enrolments_in_force, relief_instalments_due
+from casework.services import mark_relief_instalments_paid
 from config.exceptions import Conflict, DomainError
 from payments import payroll_io
+from payments.corrections import correction_lines
 from payments.interim_engine import (
     EnrolmentFacts,
     HouseholdFacts,
@@ -230,6 +233,8 @@ def finalize_batch(*, batch_id: int) -> bool:
             return False
         if batch.chunks.exclude(status=BatchChunk.Status.DONE).exists():
             return False
+        PaymentLine.objects.bulk_create(relief_lines(batch=batch))
+        PaymentLine.objects.bulk_create(correction_lines(batch=batch))
         totals = batch.lines.aggregate(count=Count("pk"), total=Sum("amount"))
         batch.line_count = totals["count"]
         batch.total_amount = totals["total"] or Decimal("0")
@@ -240,13 +245,41 @@ def finalize_batch(*, batch_id: int) -> bool:
     return True
 
 
-def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet:
-    """INTERIM until casework.selectors.enrolments_in_force is merged."""
-    return Enrolment.objects.filter(
-        region_code__startswith=region_prefix,
-        status__in=(Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT),
-        start_month__lte=month,
-    ).filter(Q(end_month__isnull=True) | Q(end_month__gte=month))
+def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
+    """Lines for the relief instalments due in the batch's month (一次审批、分阶段救助), each
+    claimed for this batch in the same transaction so it is paid in exactly one batch. A
+    recomputed batch pays again the instalments it had claimed."""
+    due = relief_instalments_due(region_prefix=batch.region.prefix, month=batch.month)
+    again = ReliefInstalment.objects.filter(paid_batch=batch)
+    instalments = list((due | again).select_related("household").order_by("id"))
+    mark_relief_instalments_paid(instalment_ids=[i.pk for i in instalments], batch_id=batch.pk)
+    return [
+        PaymentLine(
+            batch=batch,
+            month=batch.month,
+            kind=Kind.RELIEF_INSTALMENT,
+            household=instalment.household,
+            region_code=instalment.region_code,
+            category="",
+            source_ref=f"relief-instalment:{instalment.pk}",
+            amount=instalment.amount,
+            explanation=[
+                {
+                    "rule": "relief_instalment",
+                    "formula": "approved relief paid in stages",
+                    "inputs": {
+                        "relief_case": str(instalment.relief_id),
+                        "due_month": instalment.due_month.strftime("%Y-%m"),
+                    },
+                    "result": str(instalment.amount),
+                }
+            ],
+            bank_name=instalment.household.bank_name,
+            bank_account_holder=instalment.household.bank_account_holder,
+            bank_account_number=instalment.household.bank_account_number,
+        )
+        for instalment in instalments
+    ]
 
 
 class LineBuilder:

@@ -8,12 +8,14 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from beneficiaries.models import IncomeItem
+from casework.models import ReliefCase, ReliefInstalment
 from config.exceptions import Conflict
 from payments import batches
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
 from tests.factories import EnrolmentFactory
 from tests.payments.conftest import AUGUST, make_household
 
+JULY = datetime.date(2024, 7, 1)
 EXPECTED = {0: "1725.00", 1: "875.00", 2: "250.00", 3: "1750.00", 4: "0.00", 5: "2900.00"}
 
 
@@ -234,3 +236,65 @@ def test_beat_creates_a_draft_batch_for_each_city_with_enrolments(regions):
     ]
     assert PaymentBatch.objects.count() == 2
     assert batches.create_draft_batches(month=AUGUST) == []
+
+
+def test_relief_instalments_due_are_paid_once_even_when_recomputed(
+    regions, caseload, make_user, django_capture_on_commit_callbacks
+):
+    household = caseload[1].household
+    relief = ReliefCase.objects.create(
+        household=household,
+        kind=ReliefCase.Kind.SPENDING_SHOCK,
+        cause=ReliefCase.Cause.MEDICAL,
+        need="住院自付",
+        proposed_amount=Decimal("3000"),
+        tier=ReliefCase.Tier.COUNTY,
+        status=ReliefCase.Status.APPROVED,
+        created_by=make_user("caseworker", regions["town_a"]),
+    )
+    due = ReliefInstalment.objects.create(
+        relief=relief,
+        household=household,
+        region_code=household.region_code,
+        due_month=AUGUST,
+        amount=Decimal("1500"),
+    )
+    ReliefInstalment.objects.create(
+        relief=relief,
+        household=household,
+        region_code=household.region_code,
+        due_month=datetime.date(2024, 9, 1),
+        amount=Decimal("1500"),
+    )
+
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.recompute_batch(batch=batch)
+
+    batch.refresh_from_db()
+    line = PaymentLine.objects.get(batch=batch, kind=PaymentLine.Kind.RELIEF_INSTALMENT)
+    assert (line.household, line.amount) == (household, Decimal("1500"))
+    assert line.source_ref == f"relief-instalment:{due.pk}"
+    assert line.bank_account_number == household.bank_account_number
+    assert ReliefInstalment.objects.filter(paid_batch=batch).get() == due
+    assert (batch.line_count, batch.total_amount) == (8, Decimal("11625"))
+
+
+def test_a_failed_transfer_with_a_fixed_account_is_reissued_in_the_next_batch(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    july = computed_batch(regions, django_capture_on_commit_callbacks, month=JULY)
+    household = caseload[0].household
+    PaymentLine.objects.filter(batch=july, household=household).update(
+        status=PaymentLine.Status.FAILED, failure_reason="账户已销户"
+    )
+    household.bank_account_number = "6222020000000000014"
+    household.save()
+
+    august = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    reissue = PaymentLine.objects.get(batch=august, kind=PaymentLine.Kind.REISSUE)
+    assert (reissue.household, reissue.amount) == (household, Decimal("1725"))
+    assert reissue.bank_account_number == "6222020000000000014"
+    assert august.line_count == 8
+    assert august.total_amount == Decimal("10125") + Decimal("1725")

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('beneficiaries', '0001_initial'),
         ('casework', '0001_initial'),
-        ('payments', '0002_batch_chunks'),
+        ('payments', '0001_initial'),
         ('pghistory', '0007_auto_20250421_0444'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
