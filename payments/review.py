@@ -102,7 +102,8 @@ def diff_lines(*, batch: PaymentBatch, change: str) -> QuerySet[PaymentLine]:
     previous = previous_batch(batch=batch)
     regular = PaymentLine.objects.filter(kind=PaymentLine.Kind.REGULAR)
     this_month = regular.filter(batch=batch)
-    last_month = regular.filter(batch=previous) if previous else regular.none()
+    # With no previous batch this matches nothing (batch IS NULL) yet stays a usable subquery.
+    last_month = regular.filter(batch=previous)
     same_enrolment = last_month.filter(enrolment_id=OuterRef("enrolment_id"))
     if change == "stopped":
         lines = last_month.exclude(

@@ -112,3 +112,19 @@ def test_a_caseworker_cannot_record_a_recovery(client, home, make_user, regions)
 
     assert response.status_code == 403
     assert not Recovery.objects.exists()
+
+
+def test_the_admin_approve_action_refuses_the_preparer_and_accepts_another_user(
+    client, batch, preparer, approver
+):
+    for user in (preparer, approver):
+        user.is_staff = user.is_superuser = True
+        user.save()
+    form = {"action": "approve", "_selected_action": [batch.pk]}
+
+    _as(client, preparer).post("/admin/payments/paymentbatch/", form)
+    refused = PaymentBatch.objects.get(pk=batch.pk).status
+    _as(client, approver).post("/admin/payments/paymentbatch/", form)
+
+    assert refused == "computed"
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by == approver
