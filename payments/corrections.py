@@ -344,31 +344,23 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
         if ref in done or account_now == refused_account or failed_transfer["amount"] <= 0:
             continue
         lines.append(
-            PaymentLine(
+            _correction_line(
                 batch=batch,
-                month=batch.month,
                 kind=PaymentLine.Kind.REISSUE,
                 household=household,
-                region_code=household.region_code,
                 category=failed_transfer["category"],
                 source_ref=ref,
                 amount=failed_transfer["amount"],
-                explanation=[
-                    {
-                        "rule": "reissue",
-                        "formula": "failed transfer re-issued to the corrected account",
-                        "inputs": {
-                            "failed_batch": str(failed_transfer["batch_id"]),
-                            "failed_month": failed_transfer["month"].strftime("%Y-%m"),
-                            "failure_reason": failed_transfer["reason"],
-                            "refused_account": failed_transfer["account"],
-                        },
-                        "result": str(failed_transfer["amount"]),
-                    }
-                ],
-                bank_name=household.bank_name,
-                bank_account_holder=household.bank_account_holder,
-                bank_account_number=household.bank_account_number,
+                step={
+                    "rule": "reissue",
+                    "formula": "failed transfer re-issued to the corrected account",
+                    "inputs": {
+                        "failed_batch": str(failed_transfer["batch_id"]),
+                        "failed_month": failed_transfer["month"].strftime("%Y-%m"),
+                        "failure_reason": failed_transfer["reason"],
+                        "refused_account": failed_transfer["account"],
+                    },
+                },
             )
         )
     return lines
@@ -431,30 +423,49 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
             continue
         available[household.pk] -= offset
         lines.append(
-            PaymentLine(
+            _correction_line(
                 batch=batch,
-                month=batch.month,
                 kind=PaymentLine.Kind.RECOVERY,
                 household=household,
-                region_code=household.region_code,
                 source_ref=recovery.source_ref,
                 amount=-offset,
-                explanation=[
-                    {
-                        "rule": "recovery_offset",
-                        "formula": "min(still owed, the household's amount this month)",
-                        "inputs": {
-                            "recovery": str(recovery.pk),
-                            "reason": recovery.reason,
-                            "still_owed": str(still_owed),
-                            "carried_forward": str(still_owed - offset),
-                        },
-                        "result": str(-offset),
-                    }
-                ],
-                bank_name=household.bank_name,
-                bank_account_holder=household.bank_account_holder,
-                bank_account_number=household.bank_account_number,
+                step={
+                    "rule": "recovery_offset",
+                    "formula": "min(still owed, the household's amount this month)",
+                    "inputs": {
+                        "recovery": str(recovery.pk),
+                        "reason": recovery.reason,
+                        "still_owed": str(still_owed),
+                        "carried_forward": str(still_owed - offset),
+                    },
+                },
             )
         )
     return lines
+
+
+def _correction_line(
+    *,
+    batch: PaymentBatch,
+    kind: str,
+    household: Household,
+    source_ref: str,
+    amount: Decimal,
+    step: dict,
+    category: str = "",
+) -> PaymentLine:
+    """A batch-month line for a household, paid into the account on record now."""
+    return PaymentLine(
+        batch=batch,
+        month=batch.month,
+        kind=kind,
+        household=household,
+        region_code=household.region_code,
+        category=category,
+        source_ref=source_ref,
+        amount=amount,
+        explanation=[{**step, "result": str(amount)}],
+        bank_name=household.bank_name,
+        bank_account_holder=household.bank_account_holder,
+        bank_account_number=household.bank_account_number,
+    )
