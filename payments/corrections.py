@@ -235,10 +235,10 @@ def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) ->
                 "formula": "due now − granted then",
                 "inputs": {
                     "month": f"{month:%Y-%m}",
-                    "due_now": str(due),
-                    "granted_then": str(granted),
+                    "due_now": f"{due:.2f}",
+                    "granted_then": f"{granted:.2f}",
                 },
-                "result": str(due - granted),
+                "result": f"{due - granted:.2f}",
             },
         ],
         parameter_versions=json.loads(versions),
