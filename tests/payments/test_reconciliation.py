@@ -1,7 +1,10 @@
+import csv
 import datetime
+import io
 
 import pytest
 from django.db import IntegrityError, transaction
+from openpyxl import Workbook
 
 from config.exceptions import Conflict, DomainError
 from payments.approval import approve_batch
@@ -134,3 +137,22 @@ def test_the_database_refuses_a_second_reissue_of_the_same_transfer(make_batch, 
         add_line(october, home, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
 
     assert PaymentLine.objects.filter(source_ref=ref).count() == 1
+
+
+def test_a_return_file_is_accepted_as_xlsx(exported, return_file, approver):
+    batch, csv_file, homes = exported
+    rows = list(
+        csv.reader(io.StringIO(return_file(csv_file, failed={homes[0].pk: "冻结"}).decode()))
+    )
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    content = io.BytesIO()
+    workbook.save(content)
+
+    bank_return = import_return_file(
+        batch=batch, content=content.getvalue(), filename="回盘.xlsx", by=approver
+    )
+
+    assert (bank_return.failed_count, bank_return.failed_total) == (1, 1725)
+    assert batch.lines.get(household=homes[0]).failure_reason == "冻结"

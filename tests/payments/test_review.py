@@ -1,8 +1,9 @@
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from casework.models import Adjustment
 from config.exceptions import Conflict, DomainError
@@ -142,3 +143,29 @@ def test_the_database_refuses_to_change_what_an_approved_line_pays(
     PaymentLine.objects.filter(pk=line.pk).update(status=PaymentLine.Status.PAID)
 
     assert PaymentLine.objects.get(pk=line.pk).amount == Decimal("1725")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_checkers_approving_at_once_approve_it_once(make_batch, approver, make_user, regions):
+    batch = make_batch(AUG)
+    checkers = [approver, make_user("finance", regions["zhenjiang"])]
+    outcomes = []
+
+    def approve(user):
+        try:
+            approve_batch(batch=PaymentBatch.objects.get(pk=batch.pk), by=user)
+            outcomes.append("approved")
+        except Conflict:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(user,)) for user in checkers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["approved", "refused"]
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by in checkers
