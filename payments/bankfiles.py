@@ -28,6 +28,8 @@ from payments.approval import move_batch
 from payments.models import BankFile, PaymentBatch
 
 LAYOUT = "DOUDI-BANKFILE-1"
+# Excel opens at most 1,048,576 rows a sheet; a larger batch continues on the next sheet.
+XLSX_ROWS_PER_SHEET = 1_000_000
 DETAIL_COLUMNS = [
     "record_type",
     "seq",
@@ -146,11 +148,16 @@ def _write_csv(path: Path, rows: Iterator[list[str]]) -> tuple[str, list[str]]:
 
 def _write_xlsx(path: Path, rows: Iterator[list[str]]) -> tuple[str, list[str]]:
     workbook = Workbook(write_only=True)
+    sheets, in_sheet = 1, 0
     sheet = workbook.create_sheet("代发明细")
     last: list[str] = []
     for row in rows:
+        if in_sheet == XLSX_ROWS_PER_SHEET:
+            sheets, in_sheet = sheets + 1, 0
+            sheet = workbook.create_sheet(f"代发明细{sheets}")
         # Text cells: amounts stay exact decimals, account numbers keep every digit.
         sheet.append(row)
+        in_sheet += 1
         last = row
     workbook.save(path)
     return sha256_of(path), last

@@ -47,9 +47,10 @@ class ReturnFile:
 
 def _rows(content: bytes, filename: str) -> list[list[str]]:
     if filename.lower().endswith(".xlsx"):
-        sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
+        workbook = load_workbook(io.BytesIO(content), read_only=True)
         return [
             ["" if cell is None else str(cell) for cell in row]
+            for sheet in workbook.worksheets
             for row in sheet.iter_rows(values_only=True)
         ]
     try:

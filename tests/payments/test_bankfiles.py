@@ -93,3 +93,16 @@ def test_a_kept_file_changed_on_disk_is_not_served(approved_batch, approver, ban
 
     with pytest.raises(Conflict, match="校验和"):
         open_bank_file(bank_file=csv_file)
+
+
+def test_a_batch_larger_than_a_sheet_continues_on_the_next_sheet(
+    approved_batch, approver, bank_file_root, monkeypatch
+):
+    monkeypatch.setattr("payments.bankfiles.XLSX_ROWS_PER_SHEET", 2)
+
+    csv_file, xlsx_file = export_batch(batch=approved_batch, by=approver)
+
+    workbook = load_workbook(bank_file_root / xlsx_file.path, read_only=True)
+    sheets = [[list(r) for r in sheet.iter_rows(values_only=True)] for sheet in workbook.worksheets]
+    assert [len(rows) for rows in sheets] == [2, 2]
+    assert sheets[0] + sheets[1] == _csv_rows(bank_file_root, csv_file)
