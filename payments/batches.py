@@ -178,6 +178,7 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         if batch.status != Status.COMPUTING:
             return False
         timer = _Timer()
+        payroll_io.tune_chunk_session()
         enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
         rows = payroll_io.read_enrolments(
             enrolments=enrolments,
@@ -185,10 +186,7 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
             last_id=chunk.last_enrolment_id,
         )
         members = payroll_io.read_members(
-            enrolments=enrolments,
-            first_id=chunk.first_enrolment_id,
-            last_id=chunk.last_enrolment_id,
-            month=batch.month,
+            household_ids={row.household_id for row in rows}, month=batch.month
         )
         cpi = _cpi_rise(batch=batch)
         chunk.read_seconds = timer.lap()
