@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "beneficiaries.middleware.QueryLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -100,6 +101,8 @@ DATABASES = {
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if not IS_POSTGRES:
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # History triggers exist only on PostgreSQL, and the middleware's context SQL breaks SQLite.
+    MIDDLEWARE.remove("pghistory.middleware.HistoryMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "beneficiaries.User"
@@ -145,6 +148,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Social-assistance case management: registry, casework and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"MemberRelationEnum": "beneficiaries.models.Member.Relation"},
 }
 
 # Celery: with no broker configured, tasks run in-process so the embedded mode needs nothing.

@@ -30,15 +30,16 @@ from casework.services import mark_relief_instalments_paid
 from config.exceptions import Conflict, DomainError
 from payments import payroll_io
 from payments.corrections import correction_lines
-from payments.interim_engine import (
+from payments.engine import (
     EnrolmentFacts,
     HouseholdFacts,
     MemberFacts,
     compute_amount,
     price_subsidy,
-    resolve_parameters,
 )
-from payments.models import BatchChunk, PaymentBatch, PaymentLine, PriceIndex
+from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.parameters import resolve_parameters
+from payments.selectors import cpi_rise_for
 
 Status = PaymentBatch.Status
 Kind = PaymentLine.Kind
@@ -188,7 +189,7 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         members = payroll_io.read_members(
             household_ids={row.household_id for row in rows}, month=batch.month
         )
-        cpi = _cpi_rise(batch=batch)
+        cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
         chunk.read_seconds = timer.lap()
         lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
         chunk.compute_seconds = timer.lap()
@@ -440,16 +441,6 @@ def _queue(chunk_ids: list[int], batch_id: int) -> None:
         tasks.compute_chunk.delay(chunk_id)
     if not chunk_ids:
         tasks.finalize_batch.delay(batch_id)
-
-
-def _cpi_rise(*, batch: PaymentBatch) -> Decimal | None:
-    return (
-        PriceIndex.objects.filter(
-            region__code=f"{batch.region.city_code}00000000", month=batch.month
-        )
-        .values_list("cpi_rise_percent", flat=True)
-        .first()
-    )
 
 
 def _age(birth: datetime.date, on: datetime.date) -> int:

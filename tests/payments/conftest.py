@@ -1,5 +1,6 @@
-"""Fixtures for payments: batches and lines written directly with the ORM (bank side); caseloads
-computed through the batch services (payroll side)."""
+"""Fixtures for payments: parameters resolved from the seed file without a database (engine),
+batches and lines written directly with the ORM (bank), caseloads computed through the batch
+services (payroll)."""
 
 import datetime
 from decimal import Decimal
@@ -7,9 +8,29 @@ from decimal import Decimal
 import pytest
 
 from payments.models import PaymentBatch, PaymentLine
+from payments.parameters import build_params, read_seed_rows
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUGUST = datetime.date(2024, 8, 1)
+ZHENJIANG_VILLAGE = "321102001001"
+CHANGZHOU_VILLAGE = "320402001001"
+
+
+@pytest.fixture(scope="session")
+def seed_rows():
+    return read_seed_rows()[1]
+
+
+@pytest.fixture(scope="session")
+def params_for(seed_rows):
+    """params_for("zhenjiang" | "changzhou", "2024-08") → Params from seeds/data/standards.json."""
+
+    def make(city: str, month: str, rows=None):
+        region = {"zhenjiang": ZHENJIANG_VILLAGE, "changzhou": CHANGZHOU_VILLAGE}[city]
+        day = datetime.date.fromisoformat(f"{month}-01")
+        return build_params(seed_rows if rows is None else rows, region_code=region, month=day)
+
+    return make
 
 
 @pytest.fixture

@@ -1,0 +1,362 @@
+"""The Django admin of the registry, scoped like the API, and the mixins other apps reuse.
+
+* :class:`ScopedAdminMixin` — every changelist and object lookup is limited to the user's region
+  subtree (an out-of-scope id is "does not exist"), foreign-key choices are limited the same way,
+  and the view/add/change rights come from the user's **role** (``read_roles`` /
+  ``write_roles``), not from Django's per-model permissions. A role user still needs
+  ``is_staff`` to log in: :func:`beneficiaries.services.create_user` and the user admin set it.
+* :class:`ServiceAdminForm` — the form's ``clean()`` calls the service, so the admin writes
+  through the same rules as the API, and a :class:`DomainError` becomes a form error.
+
+Grid workers have no registry access here either (they see their referrals in casework).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries import services
+from beneficiaries.models import Asset, Household, IncomeItem, Member, MemberMove, Region, User
+from beneficiaries.permissions import (
+    EVERY_ROLE,
+    REGISTRY_READERS,
+    REGISTRY_WRITERS,
+    USER_MANAGERS,
+    has_role,
+)
+from beneficiaries.selectors import scope
+from config.exceptions import DomainError
+
+# How a foreign key's target is scoped, by model; other apps may extend ``related_scope_fields``.
+RELATED_SCOPE_FIELDS = {
+    Region: "code",
+    Household: "region_code",
+    Member: "household__region_code",
+}
+
+
+class ScopedAdminMixin:
+    """Region scope and role rights for a ModelAdmin (see the module docstring)."""
+
+    scope_field = "region_code"
+    read_roles: frozenset = REGISTRY_READERS
+    write_roles: frozenset = REGISTRY_WRITERS
+    related_scope_fields: dict = RELATED_SCOPE_FIELDS
+
+    def get_queryset(self, request):
+        return scope(super().get_queryset(request), user=request.user, field=self.scope_field)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        scope_field = self.related_scope_fields.get(db_field.related_model)
+        if field is not None and scope_field is not None:
+            field.queryset = scope(field.queryset, user=request.user, field=scope_field)
+        return field
+
+    def has_module_permission(self, request):
+        return has_role(request.user, self.read_roles)
+
+    def has_view_permission(self, request, obj=None):
+        return has_role(request.user, self.read_roles)
+
+    def has_add_permission(self, request):
+        return has_role(request.user, self.write_roles)
+
+    def has_change_permission(self, request, obj=None):
+        return has_role(request.user, self.write_roles)
+
+    def has_delete_permission(self, request, obj=None):
+        # Registry records are never deleted: history and payments refer to them.
+        return False
+
+
+class ServiceAdminForm(forms.ModelForm):
+    """A ModelForm saved by a service call made in ``clean()`` (``perform``)."""
+
+    user = None  # set on the form class by ServiceAdminMixin.get_form
+
+    def perform(self, data: dict):
+        """Call the service with the cleaned data; return the saved instance."""
+        raise NotImplementedError
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                self.instance = self.perform(data)
+        except DomainError as error:
+            field = error.field if error.field in self.fields else None
+            self.add_error(field, str(error.message))
+        return data
+
+    def _post_clean(self):
+        # The service validated and saved; the model's own checks would only repeat them.
+        pass
+
+    def save(self, commit=True):
+        self.save_m2m = lambda: None
+        return self.instance
+
+
+class ServiceAdminMixin(ScopedAdminMixin):
+    """A scoped ModelAdmin whose forms save through services."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        """Already saved by the service in the form's clean()."""
+
+
+def _changed(form, data: dict, fields) -> dict:
+    return {name: data[name] for name in fields if name in form.changed_data}
+
+
+class HouseholdForm(ServiceAdminForm):
+    class Meta:
+        model = Household
+        fields = ["village", "address", "hukou_type", "bank_name", "bank_account_holder",
+                  "bank_account_number"]  # fmt: skip
+
+    def perform(self, data):
+        if self.instance.pk is None:
+            return services.register_household(by=self.user, **data)
+        changes = _changed(self, data, services.HOUSEHOLD_ATTRIBUTES)
+        return services.update_household(household=self.instance, by=self.user, **changes)
+
+
+class MemberInline(admin.TabularInline):
+    model = Member
+    fields = ["name", "id_number", "relation", "birth_date", "sex", "is_alive", "is_active"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return has_role(request.user, REGISTRY_READERS)
+
+
+@admin.register(Household)
+class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = HouseholdForm
+    list_display = ["id", "address", "village", "hukou_type", "head", "status"]
+    list_filter = ["status", "hukou_type"]
+    search_fields = ["address", "members__name", "=members__id_number"]
+    list_select_related = ["village", "head"]
+    inlines = [MemberInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["region_code", "head", "status"]
+        return ["village", *fixed] if obj is not None else fixed
+
+
+class MemberForm(ServiceAdminForm):
+    class Meta:
+        model = Member
+        fields = ["household", "name", "id_number", "relation",
+                  *sorted(services.MEMBER_ATTRIBUTES)]  # fmt: skip
+
+    def perform(self, data):
+        attributes = {name: data[name] for name in services.MEMBER_ATTRIBUTES if name in data}
+        if self.instance.pk is None:
+            return services.add_member(
+                household=data["household"],
+                name=data["name"],
+                id_number=data["id_number"],
+                relation=data["relation"],
+                by=self.user,
+                **attributes,
+            )
+        editable = {"name", "id_number", "relation", *services.MEMBER_ATTRIBUTES}
+        return services.update_member(
+            member=self.instance, by=self.user, **_changed(self, data, editable)
+        )
+
+
+@admin.action(description=_("设为户主"))
+def make_head(modeladmin, request, queryset):
+    for member in queryset.select_related("household"):
+        try:
+            services.set_head(household=member.household, member=member, by=request.user)
+        except DomainError as error:
+            modeladmin.message_user(request, f"{member}: {error.message}", messages.ERROR)
+
+
+@admin.register(Member)
+class MemberAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = MemberForm
+    actions = [make_head]
+    scope_field = "household__region_code"
+    list_display = ["id", "name", "id_number", "relation", "household", "is_alive", "is_active"]
+    list_filter = ["is_active", "is_alive", "relation", "disability_category", "serious_illness"]
+    search_fields = ["name", "=id_number"]
+    list_select_related = ["household"]
+
+    def get_readonly_fields(self, request, obj=None):
+        derived = ["birth_date", "sex", "is_alive", "death_date", "is_active"]
+        return ["household", *derived] if obj is not None else derived
+
+
+class IncomeItemForm(ServiceAdminForm):
+    class Meta:
+        model = IncomeItem
+        fields = ["member", "type", "monthly_amount", "valid_from", "valid_to", "note"]
+
+    def perform(self, data):
+        if self.instance.pk is None:
+            return services.add_income(by=self.user, **data)
+        if data.get("valid_to") is None:
+            raise DomainError(_("请填写截止日期"), field="valid_to", code="required")
+        return services.end_income(income=self.instance, valid_to=data["valid_to"], by=self.user)
+
+
+@admin.register(IncomeItem)
+class IncomeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = IncomeItemForm
+    scope_field = "member__household__region_code"
+    list_display = ["id", "member", "type", "monthly_amount", "valid_from", "valid_to"]
+    list_filter = ["type"]
+    search_fields = ["member__name", "=member__id_number"]
+    list_select_related = ["member"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # An income is ended, never rewritten: past months were assessed with it.
+        return ["member", "type", "monthly_amount", "valid_from", "note"] if obj else []
+
+
+class AssetForm(ServiceAdminForm):
+    class Meta:
+        model = Asset
+        fields = ["household", "kind", "value", "description"]
+
+    def perform(self, data):
+        return services.add_asset(by=self.user, **data)
+
+
+@admin.register(Asset)
+class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = AssetForm
+    scope_field = "household__region_code"
+    list_display = ["id", "household", "kind", "value", "description"]
+    list_filter = ["kind"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+
+class MemberMoveForm(ServiceAdminForm):
+    member = forms.ModelChoiceField(
+        queryset=Member.objects.filter(is_active=True), label=_("原成员记录")
+    )
+    to_household = forms.ModelChoiceField(queryset=Household.objects.all(), label=_("家庭"))
+    relation = forms.ChoiceField(
+        choices=Member.Relation.choices, initial=Member.Relation.OTHER, label=_("与户主关系")
+    )
+
+    class Meta:
+        model = MemberMove
+        fields = ["moved_on", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = scope(
+            self.fields["member"].queryset, user=self.user, field="household__region_code"
+        )
+        self.fields["to_household"].queryset = scope(
+            self.fields["to_household"].queryset, user=self.user
+        )
+
+    def perform(self, data):
+        new_member = services.move_member(
+            member=data["member"],
+            to_household=data["to_household"],
+            moved_on=data["moved_on"],
+            reason=data["reason"],
+            relation=data["relation"],
+            by=self.user,
+        )
+        return new_member.moved_in
+
+
+@admin.register(MemberMove)
+class MemberMoveAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = MemberMoveForm
+    scope_field = "to_member__household__region_code"
+    list_display = ["id", "from_member", "to_member", "moved_on", "reason", "moved_by"]
+    list_select_related = ["from_member", "to_member", "moved_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["member", "to_household", "relation", "moved_on", "reason"]
+        return ["from_member", "to_member", "moved_on", "reason", "moved_by"]
+
+    def has_change_permission(self, request, obj=None):
+        # Moves are append-only records; a wrong move is corrected by another move.
+        return obj is None and super().has_change_permission(request, obj)
+
+
+@admin.register(Region)
+class RegionAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Regions are reference data: every role reads its subtree, only superusers edit."""
+
+    scope_field = "code"
+    read_roles = EVERY_ROLE
+    write_roles = frozenset()
+    list_display = ["code", "name", "level", "parent"]
+    list_filter = ["level"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(User)
+class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
+    """Administrators manage the users of their subtree; nobody but a superuser makes one."""
+
+    scope_field = "region__code"
+    read_roles = USER_MANAGERS
+    write_roles = USER_MANAGERS
+    list_display = ["username", "first_name", "last_name", "role", "region", "is_active"]
+    list_filter = ["role", "is_active"]
+    list_select_related = ["region"]
+    add_fieldsets = ((None, {"fields": ("username", "password1", "password2", "role", "region")}),)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        if request.user.is_superuser:
+            return (
+                *DjangoUserAdmin.fieldsets,
+                (_("角色"), {"fields": ("role", "region")}),
+            )
+        return (
+            (None, {"fields": ("username", "password")}),
+            (None, {"fields": ("first_name", "last_name", "email", "role", "region")}),
+            (None, {"fields": ("is_active", "last_login", "date_joined")}),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["last_login", "date_joined"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "region" in form.base_fields:
+            # A user without a region sees nothing; only a superuser may leave it empty.
+            form.base_fields["region"].required = True
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # Role users reach the scoped admin through is_staff; their rights come from the role.
+        obj.is_staff = True
+        super().save_model(request, obj, form, change)

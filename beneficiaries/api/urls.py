@@ -1,0 +1,13 @@
+from rest_framework.routers import SimpleRouter
+
+from beneficiaries.api import views
+
+router = SimpleRouter()
+router.register("regions", views.RegionViewSet, basename="region")
+router.register("households", views.HouseholdViewSet, basename="household")
+router.register("members", views.MemberViewSet, basename="member")
+router.register("incomes", views.IncomeItemViewSet, basename="income")
+router.register("assets", views.AssetViewSet, basename="asset")
+router.register("member-moves", views.MemberMoveViewSet, basename="member-move")
+
+urlpatterns = router.urls

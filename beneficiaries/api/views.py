@@ -1,0 +1,162 @@
+"""Registry API: thin views that parse input, call one service and render the result."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from beneficiaries import services
+from beneficiaries.api import filters
+from beneficiaries.api import serializers as s
+from beneficiaries.api.common import ScopedViewSetMixin
+from beneficiaries.models import Asset, Household, IncomeItem, Member, MemberMove, Region
+from beneficiaries.permissions import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
+from beneficiaries.selectors import scope
+
+
+class RegionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Regions of the user's subtree (read-only reference data)."""
+
+    queryset = Region.objects.all()
+    serializer_class = s.RegionSerializer
+    filterset_class = filters.RegionFilter
+    scope_field = "code"
+    read_roles = EVERY_ROLE
+    ordering_fields = ["code", "name"]
+
+
+class RegistryViewSet(
+    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """List and retrieve in scope; writes (POST, PATCH) go through the services."""
+
+    read_roles = REGISTRY_READERS
+    write_roles = REGISTRY_WRITERS
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    ordering_fields = ["id", "created_at"]
+
+    def parse(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def render(self, instance, code=status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=code)
+
+
+class HouseholdViewSet(RegistryViewSet):
+    """Households (户) of the user's subtree."""
+
+    queryset = Household.objects.select_related("village", "head")
+    serializer_class = s.HouseholdSerializer
+    filterset_class = filters.HouseholdFilter
+    ordering_fields = ["id", "created_at", "address", "region_code"]
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return s.HouseholdDetailSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(request=s.HouseholdInput, responses={201: s.HouseholdSerializer})
+    def create(self, request):
+        household = services.register_household(by=request.user, **self.parse(s.HouseholdInput))
+        return self.render(household, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.HouseholdUpdateInput, responses=s.HouseholdSerializer)
+    def partial_update(self, request, pk=None):
+        household = services.update_household(
+            household=self.get_object(), by=request.user, **self.parse(s.HouseholdUpdateInput)
+        )
+        return self.render(household)
+
+    @extend_schema(request=s.SetHeadInput, responses=s.HouseholdSerializer)
+    @action(detail=True, methods=["post"], url_path="set-head")
+    def set_head(self, request, pk=None):
+        """Make an active member the head of household (户主)."""
+        household = self.get_object()
+        data = self.parse(s.SetHeadInput)
+        household = services.set_head(household=household, by=request.user, **data)
+        return self.render(household)
+
+
+class MemberViewSet(RegistryViewSet):
+    """Members of the households in the user's subtree. Death is recorded by casework."""
+
+    queryset = Member.objects.select_related("household")
+    serializer_class = s.MemberSerializer
+    filterset_class = filters.MemberFilter
+    scope_field = "household__region_code"
+    ordering_fields = ["id", "created_at", "name", "birth_date"]
+
+    @extend_schema(request=s.MemberInput, responses={201: s.MemberSerializer})
+    def create(self, request):
+        member = services.add_member(by=request.user, **self.parse(s.MemberInput))
+        return self.render(member, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.MemberUpdateInput, responses=s.MemberSerializer)
+    def partial_update(self, request, pk=None):
+        member = services.update_member(
+            member=self.get_object(), by=request.user, **self.parse(s.MemberUpdateInput)
+        )
+        return self.render(member)
+
+
+class IncomeItemViewSet(RegistryViewSet):
+    """Income items (and deductible costs) of members in the user's subtree."""
+
+    queryset = IncomeItem.objects.select_related("member")
+    serializer_class = s.IncomeItemSerializer
+    filterset_class = filters.IncomeItemFilter
+    scope_field = "member__household__region_code"
+    ordering_fields = ["id", "valid_from", "monthly_amount"]
+
+    @extend_schema(request=s.IncomeInput, responses={201: s.IncomeItemSerializer})
+    def create(self, request):
+        income = services.add_income(by=request.user, **self.parse(s.IncomeInput))
+        return self.render(income, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.IncomeEndInput, responses=s.IncomeItemSerializer)
+    def partial_update(self, request, pk=None):
+        """End the income's period (set ``valid_to``); amounts are never rewritten."""
+        income = services.end_income(
+            income=self.get_object(), by=request.user, **self.parse(s.IncomeEndInput)
+        )
+        return self.render(income)
+
+
+class AssetViewSet(RegistryViewSet):
+    """Assets of the households in the user's subtree."""
+
+    queryset = Asset.objects.all()
+    serializer_class = s.AssetSerializer
+    filterset_class = filters.AssetFilter
+    scope_field = "household__region_code"
+    http_method_names = ["get", "post", "head", "options"]
+    ordering_fields = ["id", "value"]
+
+    @extend_schema(request=s.AssetInput, responses={201: s.AssetSerializer})
+    def create(self, request):
+        asset = services.add_asset(by=request.user, **self.parse(s.AssetInput))
+        return self.render(asset, status.HTTP_201_CREATED)
+
+
+class MemberMoveViewSet(RegistryViewSet):
+    """Recorded moves of people between households; visible from either side's subtree."""
+
+    queryset = MemberMove.objects.select_related("from_member", "to_member", "moved_by")
+    serializer_class = s.MemberMoveSerializer
+    filterset_class = filters.MemberMoveFilter
+    http_method_names = ["get", "post", "head", "options"]
+    ordering_fields = ["id", "moved_on"]
+
+    def get_queryset(self):
+        base = self.queryset.all()
+        user = self.request.user
+        return scope(base, user=user, field="from_member__household__region_code") | scope(
+            base, user=user, field="to_member__household__region_code"
+        )
+
+    @extend_schema(request=s.MemberMoveInput, responses={201: s.MemberMoveSerializer})
+    def create(self, request):
+        new_member = services.move_member(by=request.user, **self.parse(s.MemberMoveInput))
+        return self.render(new_member.moved_in, status.HTTP_201_CREATED)

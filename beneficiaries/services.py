@@ -1,0 +1,451 @@
+"""Writes to the registry: households, members, income, assets and the moves of people.
+
+Every write goes through here (API, admin, bulk import, seeds), so the rules hold everywhere:
+
+* a resident ID is checked by its check digit (GB 11643) and the birth date and sex are read from
+  it, never typed in;
+* a person is active in at most one household (issue 2); the database holds the same rule with
+  the partial unique constraint ``one_active_household_per_person``;
+* a bank account is checked (digits, length, Luhn for card numbers) before it can be paid into;
+* households are registered in villages, inside the acting user's region subtree;
+* moving a person is its own recorded action (:class:`MemberMove`), not an edit.
+
+Role checks (who may write at all) belong to the callers' permission layer
+(``beneficiaries.permissions``); the services refuse writes outside the user's subtree whoever
+calls them.
+"""
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.idnumbers import parse_resident_id, validate_bank_account
+from beneficiaries.models import (
+    Asset,
+    Household,
+    IncomeItem,
+    IncomeType,
+    Member,
+    MemberMove,
+    Region,
+    User,
+)
+from beneficiaries.selectors import active_membership, covers
+from config.exceptions import Conflict, DomainError
+
+# Member fields a caller may set besides name, ID number and relation. Birth date and sex come
+# from the ID; is_alive/death_date belong to casework.services.record_death; is_active to moves.
+MEMBER_ATTRIBUTES = frozenset(
+    {
+        "disability_category",
+        "disability_grade",
+        "serious_illness",
+        "work_ability",
+        "schooling",
+        "employment",
+    }
+)
+HOUSEHOLD_ATTRIBUTES = frozenset(
+    {"address", "hukou_type", "bank_name", "bank_account_holder", "bank_account_number"}
+)
+
+
+def _refuse_outside_scope(*, by: User, region_code: str, field: str) -> None:
+    if not covers(by, region_code):
+        raise DomainError(_("超出您的管辖区域"), field=field, code="out_of_scope")
+
+
+def _choice(value: str, choices, *, field: str) -> str:
+    if value not in choices.values:
+        raise DomainError(
+            _("无效的选项: %(value)s") % {"value": value}, field=field, code="invalid_choice"
+        )
+    return value
+
+
+def _bank_account(number: str) -> str:
+    if not number:
+        return ""
+    try:
+        return validate_bank_account(number)
+    except ValidationError as error:
+        raise DomainError(error.messages[0], field="bank_account_number", code=error.code)
+
+
+def _household_label(household: Household) -> str:
+    return f"{household} ({household.village.name})"
+
+
+def _duplicate_person_error(existing: Member) -> DomainError:
+    return DomainError(
+        _("此人已是家庭 %(household)s 的有效成员, 不能重复登记; 请使用成员迁移")
+        % {"household": _household_label(existing.household)},
+        field="id_number",
+        code="already_registered",
+    )
+
+
+def _parse_id(id_number: str):
+    try:
+        return parse_resident_id(id_number.strip().upper())
+    except ValidationError as error:
+        raise DomainError(error.messages[0], field="id_number", code=error.code)
+
+
+def _validated_member_attributes(attributes: dict) -> dict:
+    unknown = set(attributes) - MEMBER_ATTRIBUTES
+    if unknown:
+        raise TypeError(f"member attributes not settable here: {sorted(unknown)}")
+    clean = dict(attributes)
+    for field, choices in (
+        ("disability_category", Member.DisabilityCategory),
+        ("work_ability", Member.WorkAbility),
+        ("schooling", Member.Schooling),
+        ("employment", Member.Employment),
+    ):
+        if field in clean:
+            _choice(clean[field] or "", choices, field=field)
+    grade = clean.get("disability_grade")
+    if grade is not None:
+        if not (isinstance(grade, int) and 1 <= grade <= 4):
+            raise DomainError(_("残疾等级须为1至4级"), field="disability_grade")
+        if not clean.get("disability_category"):
+            raise DomainError(_("有残疾等级时须填写残疾类别"), field="disability_category")
+    return clean
+
+
+def _save_member(member: Member) -> Member:
+    """Save, turning a lost race on the one-active-household constraint into the same message."""
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:
+        existing = active_membership(member.id_number)
+        if existing is None or existing.pk == member.pk:
+            raise
+        raise _duplicate_person_error(existing)
+    return member
+
+
+def register_household(
+    *,
+    village: Region,
+    address: str,
+    hukou_type: str,
+    by: User,
+    bank_name: str = "",
+    bank_account_holder: str = "",
+    bank_account_number: str = "",
+) -> Household:
+    """Register a household (户) in a village of the user's subtree.
+
+    The village must be a village-level region (households live in villages and communities); the
+    bank account, when given, must pass :func:`validate_bank_account` (payments go there).
+    """
+    if village.level != Region.Level.VILLAGE:
+        raise DomainError(_("家庭须登记在村/社区一级"), field="village", code="not_a_village")
+    _refuse_outside_scope(by=by, region_code=village.code, field="village")
+    if not address.strip():
+        raise DomainError(_("请填写地址"), field="address", code="required")
+    household = Household(
+        village=village,
+        address=address.strip(),
+        hukou_type=_choice(hukou_type, Household.HukouType, field="hukou_type"),
+        bank_name=bank_name.strip(),
+        bank_account_holder=bank_account_holder.strip(),
+        bank_account_number=_bank_account(bank_account_number),
+    )
+    household.save()
+    return household
+
+
+def update_household(*, household: Household, by: User, **changes) -> Household:
+    """Change a household's address, hukou type or bank account (checked as on registration).
+
+    The village does not change here: a household that moves is a new registration and the
+    people move into it (:func:`move_member`).
+    """
+    unknown = set(changes) - HOUSEHOLD_ATTRIBUTES
+    if unknown:
+        raise TypeError(f"household fields not settable here: {sorted(unknown)}")
+    _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
+    if "hukou_type" in changes:
+        _choice(changes["hukou_type"], Household.HukouType, field="hukou_type")
+    if "bank_account_number" in changes:
+        changes["bank_account_number"] = _bank_account(changes["bank_account_number"])
+    if "address" in changes and not changes["address"].strip():
+        raise DomainError(_("请填写地址"), field="address", code="required")
+    for field, value in changes.items():
+        setattr(household, field, value)
+    household.save()
+    return household
+
+
+def add_member(
+    *, household: Household, name: str, id_number: str, relation: str, by: User, **attributes
+) -> Member:
+    """Add a person to an active household.
+
+    The resident ID is checked by its check digit (GB 11643) and gives the birth date and sex. A
+    person already active in another household is refused with a message naming that household
+    (issue 2: one person, one active household; moving is :func:`move_member`). A member added
+    with relation ``head`` becomes the household's head if it has none; a second head is refused.
+    """
+    _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
+    if household.status != Household.Status.ACTIVE:
+        raise Conflict(_("家庭已注销, 不能添加成员"), code="household_closed")
+    if not name.strip():
+        raise DomainError(_("请填写姓名"), field="name", code="required")
+    resident = _parse_id(id_number)
+    _choice(relation, Member.Relation, field="relation")
+    clean = _validated_member_attributes(attributes)
+    existing = active_membership(resident.number)
+    if existing is not None:
+        raise _duplicate_person_error(existing)
+    with transaction.atomic():
+        household = Household.objects.select_for_update().get(pk=household.pk)
+        if relation == Member.Relation.HEAD and _has_active_head(household):
+            raise DomainError(_("该家庭已有户主"), field="relation", code="head_exists")
+        member = _save_member(
+            Member(
+                household=household,
+                name=name.strip(),
+                id_number=resident.number,
+                birth_date=resident.birth_date,
+                sex=resident.sex,
+                relation=relation,
+                **clean,
+            )
+        )
+        if relation == Member.Relation.HEAD:
+            household.head = member
+            household.save(update_fields=["head", "region_code", "updated_at"])
+    return member
+
+
+def _has_active_head(household: Household) -> bool:
+    return household.members.filter(is_active=True, relation=Member.Relation.HEAD).exists()
+
+
+def update_member(*, member: Member, by: User, **changes) -> Member:
+    """Correct a member's name, relation or attributes; a corrected ID is checked like a new one.
+
+    The relation ``head`` is set with :func:`set_head`, which keeps the household's head in step.
+    """
+    _refuse_outside_scope(by=by, region_code=member.household.region_code, field="member")
+    if not member.is_active:
+        raise Conflict(_("该成员记录已失效(已迁出), 不能修改"), code="member_inactive")
+    name = changes.pop("name", None)
+    id_number = changes.pop("id_number", None)
+    relation = changes.pop("relation", None)
+    clean = _validated_member_attributes(changes)
+    if name is not None:
+        if not name.strip():
+            raise DomainError(_("请填写姓名"), field="name", code="required")
+        member.name = name.strip()
+    if relation is not None and relation != member.relation:
+        _choice(relation, Member.Relation, field="relation")
+        if Member.Relation.HEAD in (relation, member.relation):
+            raise DomainError(
+                _("请使用设置户主功能变更户主"), field="relation", code="use_set_head"
+            )
+        member.relation = relation
+    if id_number is not None:
+        resident = _parse_id(id_number)
+        existing = active_membership(resident.number)
+        if existing is not None and existing.pk != member.pk:
+            raise _duplicate_person_error(existing)
+        member.id_number = resident.number
+        member.birth_date = resident.birth_date
+        member.sex = resident.sex
+    for field, value in clean.items():
+        setattr(member, field, value)
+    return _save_member(member)
+
+
+def set_head(
+    *,
+    household: Household,
+    member: Member,
+    by: User,
+    previous_head_relation: str = Member.Relation.OTHER,
+) -> Household:
+    """Make an active member the head of household (户主).
+
+    Relations are stated relative to the head, so the previous head takes
+    ``previous_head_relation`` (default: other).
+    """
+    _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
+    if member.household_id != household.pk or not member.is_active:
+        raise DomainError(_("户主须为本家庭的有效成员"), field="head", code="not_a_member")
+    _choice(previous_head_relation, Member.Relation, field="previous_head_relation")
+    if previous_head_relation == Member.Relation.HEAD:
+        raise DomainError(_("原户主须改为其他关系"), field="previous_head_relation")
+    with transaction.atomic():
+        household = Household.objects.select_for_update().get(pk=household.pk)
+        household.members.filter(is_active=True, relation=Member.Relation.HEAD).exclude(
+            pk=member.pk
+        ).update(relation=previous_head_relation)
+        Member.objects.filter(pk=member.pk).update(relation=Member.Relation.HEAD)
+        household.head = member
+        household.save(update_fields=["head", "region_code", "updated_at"])
+    member.relation = Member.Relation.HEAD
+    return household
+
+
+def _amount(value) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise DomainError(_("金额格式不正确"), field="monthly_amount", code="invalid")
+    if not amount.is_finite() or amount < 0:
+        raise DomainError(_("金额不能为负数"), field="monthly_amount", code="negative")
+    return amount.quantize(Decimal("0.01"))
+
+
+def add_income(
+    *,
+    member: Member,
+    type: str,
+    monthly_amount: Decimal,
+    valid_from: datetime.date,
+    valid_to: datetime.date | None = None,
+    by: User,
+    note: str = "",
+) -> IncomeItem:
+    """Record a member's monthly income (or deductible cost) over a period of validity.
+
+    The type is one of DOMAIN.md's counted or exempt incomes (:class:`IncomeType`); the amount is
+    a non-negative Decimal; the period ends on or after it starts.
+    """
+    _refuse_outside_scope(by=by, region_code=member.household.region_code, field="member")
+    if not member.is_active:
+        raise Conflict(_("该成员记录已失效(已迁出), 不能修改"), code="member_inactive")
+    _choice(type, IncomeType, field="type")
+    amount = _amount(monthly_amount)
+    if valid_to is not None and valid_to < valid_from:
+        raise DomainError(_("截止日期不能早于起始日期"), field="valid_to", code="period")
+    return IncomeItem.objects.create(
+        member=member,
+        type=type,
+        monthly_amount=amount,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        note=note,
+    )
+
+
+def end_income(*, income: IncomeItem, valid_to: datetime.date, by: User) -> IncomeItem:
+    """Close an income item's period (the record stays: past months were assessed with it)."""
+    _refuse_outside_scope(by=by, region_code=income.member.household.region_code, field="income")
+    if valid_to < income.valid_from:
+        raise DomainError(_("截止日期不能早于起始日期"), field="valid_to", code="period")
+    income.valid_to = valid_to
+    income.save(update_fields=["valid_to"])
+    return income
+
+
+def add_asset(
+    *, household: Household, kind: str, value: Decimal, by: User, description: str = ""
+) -> Asset:
+    """Record a household asset declared or found in the economic check."""
+    _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
+    _choice(kind, Asset.Kind, field="kind")
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise DomainError(_("金额格式不正确"), field="value", code="invalid")
+    if not amount.is_finite() or amount < 0:
+        raise DomainError(_("金额不能为负数"), field="value", code="negative")
+    return Asset.objects.create(
+        household=household, kind=kind, value=amount, description=description
+    )
+
+
+def move_member(
+    *,
+    member: Member,
+    to_household: Household,
+    moved_on: datetime.date,
+    reason: str,
+    by: User,
+    relation: str = Member.Relation.OTHER,
+) -> Member:
+    """Move a person to another household: its own recorded action (issue 2).
+
+    In one transaction the old membership is deactivated (a conditional update, so two moves of
+    the same person cannot both win), a new membership is created in ``to_household`` with the
+    person's attributes and their open income items, and a :class:`MemberMove` records who moved
+    whom, when and why. The old household loses its head if the person was the head. The user
+    must cover both households. Returns the new membership.
+    """
+    _refuse_outside_scope(by=by, region_code=member.household.region_code, field="member")
+    _refuse_outside_scope(by=by, region_code=to_household.region_code, field="to_household")
+    _choice(relation, Member.Relation, field="relation")
+    if not reason.strip():
+        raise DomainError(_("请填写迁移原因"), field="reason", code="required")
+    if to_household.pk == member.household_id:
+        raise DomainError(_("不能迁入原家庭"), field="to_household", code="same_household")
+    if to_household.status != Household.Status.ACTIVE:
+        raise Conflict(_("家庭已注销, 不能添加成员"), code="household_closed")
+    if not member.is_alive:
+        raise Conflict(_("该成员已死亡, 不能迁移"), code="member_dead")
+    with transaction.atomic():
+        to_household = Household.objects.select_for_update().get(pk=to_household.pk)
+        if relation == Member.Relation.HEAD and _has_active_head(to_household):
+            raise DomainError(_("该家庭已有户主"), field="relation", code="head_exists")
+        if not Member.objects.filter(pk=member.pk, is_active=True).update(is_active=False):
+            raise Conflict(_("该成员记录已失效(已迁出), 不能修改"), code="member_inactive")
+        Household.objects.filter(pk=member.household_id, head_id=member.pk).update(head=None)
+        new_member = Member.objects.create(
+            household=to_household,
+            name=member.name,
+            id_number=member.id_number,
+            birth_date=member.birth_date,
+            sex=member.sex,
+            relation=relation,
+            **{field: getattr(member, field) for field in MEMBER_ATTRIBUTES},
+        )
+        # Income belongs to the person: it keeps counting in the new household.
+        IncomeItem.objects.bulk_create(
+            IncomeItem(
+                member=new_member,
+                type=item.type,
+                monthly_amount=item.monthly_amount,
+                valid_from=item.valid_from,
+                valid_to=item.valid_to,
+                note=item.note,
+            )
+            for item in member.incomes.exclude(valid_to__lt=moved_on)
+        )
+        if relation == Member.Relation.HEAD:
+            to_household.head = new_member
+            to_household.save(update_fields=["head", "region_code", "updated_at"])
+        MemberMove.objects.create(
+            from_member=member,
+            to_member=new_member,
+            moved_on=moved_on,
+            reason=reason.strip(),
+            moved_by=by,
+        )
+    member.is_active = False
+    return new_member
+
+
+def create_user(*, username: str, password: str, role: str, region: Region | None, **extra) -> User:
+    """Create a staff user with a role and a region (seeds, and administrators via the admin).
+
+    Role users get ``is_staff`` so they can log in to the admin, where their rights come from
+    the role and their region subtree (``beneficiaries.admin.ScopedAdminMixin``), not from
+    Django's per-model permissions. Everyone but a superuser needs a region: without one they
+    would see nothing.
+    """
+    _choice(role, User.Role, field="role")
+    if region is None and not extra.get("is_superuser"):
+        raise DomainError(_("请选择所属区划"), field="region", code="required")
+    return User.objects.create_user(
+        username=username, password=password, role=role, region=region, is_staff=True, **extra
+    )

@@ -1,0 +1,170 @@
+"""API for policy values (standards), the monthly CPI and "why this amount" (explain)."""
+
+import datetime
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from beneficiaries.models import Region
+from beneficiaries.selectors import scope
+from casework.models import Enrolment
+from payments.engine import render_explanation
+from payments.models import PriceIndex, Standard
+from payments.parameters import CATALOGUE
+from payments.selectors import explain_enrolment, price_indices_visible_to, standards_visible_to
+from payments.standards import add_standard, can_maintain, record_price_index
+
+
+class MaintainersMayWrite(permissions.BasePermission):
+    """Everyone signed in reads (scoped); finance and admin users write."""
+
+    message = _("只有财务人员或管理员可以维护保障标准和价格指数")
+
+    def has_permission(self, request, view):
+        return request.method in permissions.SAFE_METHODS or can_maintain(request.user)
+
+
+class MonthField(serializers.DateField):
+    """A month written YYYY-MM, as the first day of that month."""
+
+    default_error_messages = {"invalid": _("月份格式应为 YYYY-MM")}
+
+    def to_internal_value(self, value):
+        try:
+            return datetime.datetime.strptime(str(value), "%Y-%m").date()
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.strftime("%Y-%m")
+
+
+def _region_field() -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
+
+
+class StandardInput(serializers.Serializer):
+    region = _region_field()
+    component = serializers.ChoiceField(choices=sorted(CATALOGUE))
+    category = serializers.CharField(required=False, allow_blank=True, default="", max_length=24)
+    value = serializers.DecimalField(max_digits=14, decimal_places=4)
+    effective_from = serializers.DateField()
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class StandardOutput(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code")
+    region_name = serializers.CharField(source="region.name")
+    label = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    retroactive = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Standard
+        fields = [
+            "id",
+            "region",
+            "region_name",
+            "category",
+            "component",
+            "label",
+            "value",
+            "effective_from",
+            "note",
+            "created_by",
+            "created_at",
+            "retroactive",
+        ]
+
+    def get_label(self, standard) -> str:
+        component = CATALOGUE.get(standard.component)
+        return component.label if component else ""
+
+    def get_retroactive(self, standard) -> bool:
+        """True when it took effect before the month it was entered: back pay is due."""
+        return standard.effective_from < standard.created_at.date().replace(day=1)
+
+
+class StandardViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Policy values with their effective dates. Values are never edited: POST a new one."""
+
+    permission_classes = [permissions.IsAuthenticated, MaintainersMayWrite]
+    serializer_class = StandardOutput
+    filterset_fields = ["component", "category", "region__code"]
+    ordering_fields = ["effective_from", "component", "created_at"]
+
+    def get_queryset(self):
+        return standards_visible_to(user=self.request.user).select_related("created_by")
+
+    def create(self, request, *args, **kwargs):
+        data = StandardInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        standard = add_standard(by=request.user, **data.validated_data)
+        return Response(StandardOutput(standard).data, status=201)
+
+
+class PriceIndexInput(serializers.Serializer):
+    region = _region_field()
+    month = MonthField()
+    cpi_rise_percent = serializers.DecimalField(max_digits=6, decimal_places=2)
+
+
+class PriceIndexOutput(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code")
+    month = MonthField()
+    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+
+    class Meta:
+        model = PriceIndex
+        fields = ["id", "region", "month", "cpi_rise_percent", "recorded_by", "created_at"]
+
+
+class PriceIndexViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """The monthly CPI rise of each city, recorded by finance."""
+
+    permission_classes = [permissions.IsAuthenticated, MaintainersMayWrite]
+    serializer_class = PriceIndexOutput
+    filterset_fields = ["region__code", "month"]
+
+    def get_queryset(self):
+        return price_indices_visible_to(user=self.request.user).select_related("recorded_by")
+
+    def create(self, request, *args, **kwargs):
+        data = PriceIndexInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        price_index = record_price_index(by=request.user, **data.validated_data)
+        return Response(PriceIndexOutput(price_index).data, status=201)
+
+
+class ExplainQuery(serializers.Serializer):
+    month = MonthField()
+
+
+class ExplainEnrolmentView(APIView):
+    """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it."""
+
+    def get(self, request, pk: int):
+        query = ExplainQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        month = query.validated_data["month"]
+        enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
+        result = explain_enrolment(enrolment=enrolment, month=month)
+        return Response(
+            {
+                "enrolment": enrolment.pk,
+                "category": enrolment.category,
+                "month": month.strftime("%Y-%m"),
+                "amount": str(result.amount),
+                "steps": result.explanation(),
+                "versions": result.versions,
+                "text": render_explanation(result),
+            }
+        )

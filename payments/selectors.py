@@ -1,0 +1,162 @@
+"""Reads for payments: the facts of one enrolment in a month, its explanation, standards, CPI."""
+
+import calendar
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member, User
+from casework.models import Enrolment
+from payments.engine import (
+    EnrolmentFacts,
+    HouseholdFacts,
+    MemberFacts,
+    Result,
+    compute_amount,
+)
+from payments.models import PriceIndex, Standard
+from payments.parameters import first_of_month, region_chain, resolve_parameters
+
+STOPPED = Enrolment.Status.STOPPED
+
+
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    """Completed years on a day."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def member_facts(
+    *,
+    member_id: int,
+    birth_date: datetime.date,
+    month: datetime.date,
+    incomes: Iterable[tuple[str, Decimal]],
+    serious_illness: bool = False,
+    disability_grade: int | None = None,
+    disability_category: str = "",
+) -> MemberFacts:
+    """A member's facts for a month: age on the 1st; counted income minus deductible costs.
+
+    ``incomes`` are (type, monthly amount) of the items valid in the month; types that are not
+    counted (scholarships, other assistance, …) are ignored.
+    """
+    counted = Decimal(0)
+    for income_type, amount in incomes:
+        if income_type in COUNTED_INCOME:
+            counted += amount
+        elif income_type in DEDUCTED_COSTS:
+            counted -= amount
+    return MemberFacts(
+        member_id=member_id,
+        age=age_on(birth_date, month),
+        counted_income=counted,
+        serious_illness=serious_illness,
+        disability_grade=disability_grade,
+        disability_category=disability_category or "",
+    )
+
+
+def _last_day(month: datetime.date) -> datetime.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def household_members_in_month(*, household_id: int, month: datetime.date) -> QuerySet:
+    """Members living in the household on the month's first day (alive, not yet moved out,
+    already moved in)."""
+    return (
+        Member.objects.filter(household_id=household_id)
+        .filter(Q(is_alive=True) | Q(death_date__gte=month))
+        .filter(Q(is_active=True) | Q(moved_out__moved_on__gt=month))
+        .exclude(moved_in__moved_on__gt=month)
+    )
+
+
+def facts_for_enrolment(
+    *, enrolment: Enrolment, month: datetime.date
+) -> tuple[EnrolmentFacts, HouseholdFacts]:
+    """The engine's snapshot of one enrolment and its household as of a month (any month).
+
+    Outside the enrolment's months, or past the end of its gradual exit, it is not in force and
+    its facts say so (status stopped), so the engine pays nothing.
+    """
+    month = first_of_month(month)
+    members = list(
+        household_members_in_month(household_id=enrolment.household_id, month=month).values(
+            "id", "birth_date", "serious_illness", "disability_grade", "disability_category"
+        )
+    )
+    incomes = defaultdict(list)
+    items = IncomeItem.objects.filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=month),
+        member_id__in=[m["id"] for m in members],
+        valid_from__lte=_last_day(month),
+    ).values_list("member_id", "type", "monthly_amount")
+    for member_id, income_type, amount in items:
+        incomes[member_id].append((income_type, amount))
+    household = HouseholdFacts(
+        household_id=enrolment.household_id,
+        members=tuple(
+            member_facts(
+                member_id=m["id"],
+                birth_date=m["birth_date"],
+                month=month,
+                incomes=incomes[m["id"]],
+                serious_illness=m["serious_illness"],
+                disability_grade=m["disability_grade"],
+                disability_category=m["disability_category"],
+            )
+            for m in members
+        ),
+    )
+    in_force = enrolment.start_month <= month and (
+        enrolment.end_month is None or month <= enrolment.end_month
+    )
+    status = enrolment.status
+    if status == Enrolment.Status.GRADUAL_EXIT and enrolment.gradual_exit_until:
+        in_force = in_force and month <= enrolment.gradual_exit_until
+    facts = EnrolmentFacts(
+        enrolment_id=enrolment.pk,
+        category=enrolment.category,
+        member_id=enrolment.member_id,
+        care_level=enrolment.care_level,
+        status=status if in_force else STOPPED,
+        gradual_exit_amount=enrolment.gradual_exit_amount,
+    )
+    return facts, household
+
+
+def explain_enrolment(*, enrolment: Enrolment, month: datetime.date) -> Result:
+    """Why this enrolment gets this amount in this month: the engine run on that month's facts
+    and the parameters in force then."""
+    enrolment_facts, household = facts_for_enrolment(enrolment=enrolment, month=month)
+    params = resolve_parameters(region_code=enrolment.region_code, month=month)
+    return compute_amount(enrolment_facts, household, params)
+
+
+def cpi_rise_for(*, region_code: str, month: datetime.date) -> Decimal | None:
+    """The city's recorded CPI rise for the month, or None when none was recorded."""
+    return (
+        PriceIndex.objects.filter(
+            region__code=region_code[:4].ljust(12, "0"), month=first_of_month(month)
+        )
+        .values_list("cpi_rise_percent", flat=True)
+        .first()
+    )
+
+
+def _visible_regions(user: User) -> Q:
+    """Rows of the user's subtree and of the regions above it (whose values apply to it)."""
+    prefix = user.region_prefix
+    above = region_chain(user.region.code) if user.region_id else []
+    return Q(region__code__startswith=prefix) | Q(region__code__in=above)
+
+
+def standards_visible_to(*, user: User) -> QuerySet:
+    return Standard.objects.filter(_visible_regions(user)).select_related("region")
+
+
+def price_indices_visible_to(*, user: User) -> QuerySet:
+    return PriceIndex.objects.filter(_visible_regions(user)).select_related("region")
