@@ -3,9 +3,12 @@
 import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from beneficiaries.selectors import scope
 
 from .dates import first_of_month
-from .models import Enrolment, ReliefCase, ReliefInstalment
+from .models import CLOSED_STATES, Application, Enrolment, ReliefCase, ReliefInstalment
 
 
 def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet[Enrolment]:
@@ -37,3 +40,12 @@ def relief_instalments_due(
         paid_batch__isnull=True,
         relief__status=ReliefCase.Status.APPROVED,
     ).order_by("id")
+
+
+def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySet[Application]:
+    """Open applications whose current step is past its deadline."""
+    today = today or timezone.localdate()
+    return scope(
+        Application.objects.exclude(state__in=CLOSED_STATES).filter(step_due__lt=today),
+        user=user,
+    ).order_by("step_due", "id")

@@ -6,25 +6,38 @@ adjustment; a stop always carries a reason the household can be told).
 """
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.models import Household, Member, User
+from beneficiaries.idnumbers import parse_resident_id
+from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.selectors import covers
 from config.exceptions import Conflict, DomainError
 
-from . import parameters
-from .dates import add_months, first_of_month, next_month
+from . import parameters, workflow
+from .dates import add_months, add_working_days, first_of_month, next_month
 from .models import (
+    CLOSED_STATES,
     MEMBER_CATEGORIES,
     Adjustment,
+    Application,
     CareLevel,
+    CaseState,
+    CaseStep,
     Category,
     Enrolment,
+    Objection,
+    Referral,
     ReliefInstalment,
     ReviewClass,
+    StepAttachment,
 )
 
 OPEN_STATUSES = (
@@ -83,6 +96,28 @@ def _locked(enrolment: Enrolment) -> Enrolment:
     return Enrolment.objects.select_for_update().get(pk=enrolment.pk)
 
 
+def check_coverage(
+    *, household: Household, category: str, member: Member | None, care_level: str
+) -> None:
+    """Member categories (单人保, 特困, children) name a living member of the household; the
+    household categories do not; only 特困 carries a care level, and it must."""
+    if category not in Category.values:
+        raise DomainError(_("未知的保障类别。"), field="category")
+    if category in MEMBER_CATEGORIES:
+        if member is None:
+            raise DomainError(_("该类别须指定保障的家庭成员。"), field="member")
+        if member.household_id != household.pk or not member.is_active:
+            raise DomainError(_("该成员不在此家庭中。"), field="member")
+        if not member.is_alive:
+            raise DomainError(_("该成员已死亡。"), field="member")
+    elif member is not None:
+        raise DomainError(_("该类别按户保障,不指定成员。"), field="member")
+    if category == Category.TEKUN and care_level not in CareLevel.values:
+        raise DomainError(_("特困供养须评定护理等级。"), field="care_level")
+    if category != Category.TEKUN and care_level:
+        raise DomainError(_("只有特困供养评定护理等级。"), field="care_level")
+
+
 @transaction.atomic
 def enrol(
     *,
@@ -101,21 +136,7 @@ def enrol(
     adjustment. Member categories (单人保, 特困, children) name the member; 特困 needs a care
     level."""
     start_month = first_of_month(start_month)
-    if category not in Category.values:
-        raise DomainError(_("未知的保障类别。"), field="category")
-    if category in MEMBER_CATEGORIES:
-        if member is None:
-            raise DomainError(_("该类别须指定保障的家庭成员。"), field="member")
-        if member.household_id != household.pk or not member.is_active:
-            raise DomainError(_("该成员不在此家庭中。"), field="member")
-        if not member.is_alive:
-            raise DomainError(_("该成员已死亡。"), field="member")
-    elif member is not None:
-        raise DomainError(_("该类别按户保障,不指定成员。"), field="member")
-    if category == Category.TEKUN and care_level not in CareLevel.values:
-        raise DomainError(_("特困供养须评定护理等级。"), field="care_level")
-    if category != Category.TEKUN and care_level:
-        raise DomainError(_("只有特困供养评定护理等级。"), field="care_level")
+    check_coverage(household=household, category=category, member=member, care_level=care_level)
     open_same = Enrolment.objects.filter(
         household=household, member=member, category=category, status__in=OPEN_STATUSES
     )
@@ -249,7 +270,7 @@ def gradual_exit(
         months = int(
             parameters.parameter(
                 region_code=enrolment.region_code,
-                component="casework.gradual_exit_months",
+                component="gradual_exit_months",
                 on=effective_month,
             )
         )
@@ -418,3 +439,316 @@ def mark_relief_instalments_paid(*, instalment_ids: list[int], batch_id: int) ->
     return ReliefInstalment.objects.filter(pk__in=instalment_ids, paid_batch__isnull=True).update(
         paid_batch_id=batch_id, paid_at=timezone.now()
     )
+
+
+class DuplicateCase(Conflict):
+    """The same person already has an open flag or case: it is shown instead of duplicated."""
+
+    def __init__(self, message, *, existing):
+        super().__init__(message, code="duplicate")
+        self.existing = existing
+
+    def as_data(self) -> dict:
+        kind = "referral" if isinstance(self.existing, Referral) else "application"
+        status = self.existing.status if kind == "referral" else self.existing.state
+        return {
+            **super().as_data(),
+            "existing": {"type": kind, "id": self.existing.pk, "status": status},
+        }
+
+
+def _require(*, user: User, roles: set[str], region_code: str) -> None:
+    if user.role not in roles:
+        raise Conflict(_("您的角色不能办理此事项。"), code="role")
+    if not covers(user, region_code):
+        raise Conflict(_("该事项不在您的辖区内。"), code="scope")
+
+
+def _open_case_for_person(
+    *, id_number: str, name: str, village: Region
+) -> Referral | Application | None:
+    """An open flag or application for the person: by ID number, or by name and village when the
+    ID number is not known."""
+    open_referrals = Referral.objects.filter(status=Referral.Status.OPEN)
+    open_applications = Application.objects.exclude(state__in=CLOSED_STATES)
+    if id_number:
+        people = Member.objects.filter(id_number=id_number, is_active=True)
+        referral = open_referrals.filter(id_number=id_number).first()
+    else:
+        people = Member.objects.filter(name=name, household__village=village, is_active=True)
+        referral = open_referrals.filter(name=name, village=village).first()
+    if referral:
+        return referral
+    return (
+        open_applications.filter(
+            Q(member__in=people) | Q(member__isnull=True, household__members__in=people)
+        )
+        .distinct()
+        .first()
+    )
+
+
+@transaction.atomic
+def flag_candidate(
+    *, name: str, village: Region, reason: str, by: User, id_number: str = "", note: str = ""
+) -> Referral:
+    """A grid worker flags a person who may need help (主动发现). A flag or case already open for
+    the same person is returned in the error, never duplicated."""
+    _require(user=by, roles={User.Role.GRID_WORKER}, region_code=village.code)
+    if village.level != Region.Level.VILLAGE:
+        raise DomainError(_("请选择村/社区。"), field="village")
+    if reason not in Referral.Reason.values:
+        raise DomainError(_("未知的原因。"), field="reason")
+    if id_number:
+        try:
+            id_number = parse_resident_id(id_number).number
+        except ValidationError as error:
+            raise DomainError(error.messages[0], field="id_number")
+    existing = _open_case_for_person(id_number=id_number, name=name, village=village)
+    if existing is not None:
+        raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)
+    return Referral.objects.create(
+        name=name, id_number=id_number, village=village, reason=reason, note=note, flagged_by=by
+    )
+
+
+def _claim_referral(*, referral: Referral, by: User, **changes) -> Referral:
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=referral.region_code)
+    claimed = Referral.objects.filter(pk=referral.pk, status=Referral.Status.OPEN).update(
+        handled_by=by, handled_at=timezone.now(), updated_at=timezone.now(), **changes
+    )
+    if not claimed:
+        raise Conflict(_("该线索已处理。"), code="referral_closed")
+    referral.refresh_from_db()
+    return referral
+
+
+@transaction.atomic
+def reject_referral(*, referral: Referral, reason: str, by: User) -> Referral:
+    """The township caseworker declines a flag; the grid worker sees the reason."""
+    if not reason.strip():
+        raise DomainError(_("须写明不予受理的理由。"), field="reason")
+    return _claim_referral(
+        referral=referral, by=by, status=Referral.Status.REJECTED, rejection_reason=reason
+    )
+
+
+@transaction.atomic
+def convert_referral(
+    *,
+    referral: Referral,
+    household: Household,
+    category: str,
+    by: User,
+    member: Member | None = None,
+    care_level: str = "",
+    review_class: str = ReviewClass.STABLE,
+    comment: str = "",
+) -> Application:
+    """The township caseworker turns a flag into an application, linked to it."""
+    application = submit_application(
+        household=household,
+        category=category,
+        member=member,
+        care_level=care_level,
+        review_class=review_class,
+        comment=comment or referral.note,
+        by=by,
+    )
+    _claim_referral(
+        referral=referral, by=by, status=Referral.Status.CONVERTED, application=application
+    )
+    return application
+
+
+def _step_deadline(*, application: Application, component: str) -> datetime.date:
+    days = parameters.parameter(
+        region_code=application.region_code, component=component, on=timezone.localdate()
+    )
+    return add_working_days(timezone.localdate(), int(days))
+
+
+def _record_step(
+    *,
+    application: Application,
+    from_state: str,
+    by: User,
+    comment: str,
+    attachments: Iterable[UploadedFile],
+) -> CaseStep:
+    step = CaseStep.objects.create(
+        application=application,
+        from_state=from_state,
+        to_state=application.state,
+        actor=by,
+        comment=comment,
+    )
+    for upload in attachments:
+        StepAttachment.objects.create(step=step, file=upload, name=upload.name[:200])
+    return step
+
+
+@transaction.atomic
+def submit_application(
+    *,
+    household: Household,
+    category: str,
+    by: User,
+    member: Member | None = None,
+    care_level: str = "",
+    review_class: str = ReviewClass.STABLE,
+    comment: str = "",
+    attachments: Iterable[UploadedFile] = (),
+) -> Application:
+    """The township caseworker takes an application. The review opinion is due within the
+    working days set by ``casework.review_working_days`` (Jiangsu: 15)."""
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
+    check_coverage(household=household, category=category, member=member, care_level=care_level)
+    if review_class not in ReviewClass.values:
+        raise DomainError(_("未知的复核类别。"), field="review_class")
+    existing = (
+        Application.objects.filter(household=household, member=member, category=category)
+        .exclude(state__in=CLOSED_STATES)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateCase(_("该对象已有同类别未办结的申请。"), existing=existing)
+    application = Application(
+        household=household,
+        member=member,
+        category=category,
+        care_level=care_level,
+        review_class=review_class,
+        submitted_by=by,
+        submitted_on=timezone.localdate(),
+    )
+    application.region_code = household.region_code
+    application.step_due = _step_deadline(
+        application=application, component="casework.review_working_days"
+    )
+    application.save()
+    _record_step(
+        application=application, from_state="", by=by, comment=comment, attachments=attachments
+    )
+    return application
+
+
+def _approval_delegated(application: Application) -> bool:
+    return bool(
+        parameters.parameter(
+            region_code=application.region_code,
+            component="casework.township_approves",
+            on=timezone.localdate(),
+        )
+    )
+
+
+def _enter(*, application: Application, target: str, comment: str, by: User) -> None:
+    """What entering a step means, beyond the table: deadlines, notice, refusal, enrolment."""
+    today = timezone.localdate()
+    if target == CaseState.PUBLIC_NOTICE:
+        days = parameters.parameter(
+            region_code=application.region_code, component="casework.notice_days", on=today
+        )
+        application.notice_ends = today + datetime.timedelta(days=int(days))
+        application.step_due = None
+    elif target == CaseState.APPROVAL:
+        if today < application.notice_ends:
+            raise Conflict(
+                str(_("公示期至%(date)s结束,期满后才能报送审批。"))
+                % {"date": application.notice_ends.isoformat()},
+                code="notice_running",
+            )
+        application.step_due = _step_deadline(
+            application=application, component="casework.decision_working_days"
+        )
+    elif target in CLOSED_STATES:
+        application.step_due = None
+    if target in (CaseState.APPROVAL, CaseState.APPROVED):
+        if application.objections.filter(resolved_at__isnull=True).exists():
+            raise Conflict(_("公示期间的异议尚未核实处理,不能审批。"), code="open_objection")
+    if target == CaseState.REFUSED:
+        if not comment.strip():
+            raise DomainError(_("不予批准须写明理由。"), field="comment")
+        application.refusal_reason = comment
+    if target == CaseState.APPROVED:
+        application.enrolment = enrol(
+            household=application.household,
+            member=application.member,
+            category=application.category,
+            care_level=application.care_level,
+            review_class=application.review_class,
+            start_month=next_month(today),
+            reason_code="application_approved",
+            reason_text=str(_("申请 #%(id)s 审批通过")) % {"id": application.pk},
+            by=application.submitted_by,
+            approved_by=by,
+        )
+
+
+@transaction.atomic
+def move_application(
+    *,
+    application: Application,
+    to: str,
+    by: User,
+    comment: str = "",
+    attachments: Iterable[UploadedFile] = (),
+) -> Application:
+    """The one function that moves a case: the move must be in ``workflow.MOVES`` for the user's
+    role, and each move is recorded as a ``CaseStep`` with its comment and attachments.
+    Approval enrols from the month after (DOMAIN.md: payment from the month after approval)."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not covers(by, application.region_code):
+        raise Conflict(_("该申请不在您的辖区内。"), code="scope")
+    why_not = workflow.refusal_reason(
+        application=application,
+        target=to,
+        user=by,
+        delegated=_approval_delegated(application),
+    )
+    if why_not:
+        raise Conflict(why_not, code="illegal_move")
+    source = application.state
+    _enter(application=application, target=to, comment=comment, by=by)
+    application.state = to
+    application.save()
+    _record_step(
+        application=application,
+        from_state=source,
+        by=by,
+        comment=comment,
+        attachments=attachments,
+    )
+    return application
+
+
+@transaction.atomic
+def raise_objection(
+    *, application: Application, content: str, by: User, raised_by_name: str = ""
+) -> Objection:
+    """Objections are taken while the notice runs (公示期间); each must be resolved."""
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=application.region_code)
+    if application.state != CaseState.PUBLIC_NOTICE:
+        raise Conflict(_("只有公示期间才能登记异议。"), code="not_in_notice")
+    if not content.strip():
+        raise DomainError(_("须写明异议内容。"), field="content")
+    return Objection.objects.create(
+        application=application, content=content, raised_by_name=raised_by_name, recorded_by=by
+    )
+
+
+@transaction.atomic
+def resolve_objection(*, objection: Objection, resolution: str, by: User) -> Objection:
+    """Record how an objection was checked and settled."""
+    _require(user=by, roles={User.Role.CASEWORKER}, region_code=objection.application.region_code)
+    if not resolution.strip():
+        raise DomainError(_("须写明核实处理结果。"), field="resolution")
+    now = timezone.now()
+    resolved = Objection.objects.filter(pk=objection.pk, resolved_at__isnull=True).update(
+        resolution=resolution, resolved_by=by, resolved_at=now
+    )
+    if not resolved:
+        raise Conflict(_("该异议已处理。"), code="objection_resolved")
+    objection.refresh_from_db()
+    return objection
