@@ -206,6 +206,7 @@ class ReliefCase(models.Model):
         MEDICAL = "medical", _("医疗")
         DISASTER = "disaster", _("灾害")
         ACCIDENT = "accident", _("意外事故")
+        ACCIDENTAL_DEATH = "accidental_death", _("意外死亡")
         SCHOOLING = "schooling", _("教育")
         OTHER = "other", _("其他")
 
@@ -223,7 +224,7 @@ class ReliefCase(models.Model):
     )
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
     kind = models.CharField(_("救助类型"), max_length=16, choices=Kind.choices)
-    cause = models.CharField(_("事由"), max_length=12, choices=Cause.choices)
+    cause = models.CharField(_("事由"), max_length=16, choices=Cause.choices)
     need = models.TextField(_("困难情况"))
     cost = models.DecimalField(_("自付费用/损失"), null=True, blank=True, **MONEY)
     proposed_amount = models.DecimalField(_("拟救助金额"), **MONEY)

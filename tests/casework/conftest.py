@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 
+from payments.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
 
 
@@ -9,6 +10,12 @@ from tests.factories import HouseholdFactory, MemberFactory
 def fast_passwords(settings):
     # Users are created in nearly every test; the production hasher would dominate the run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def standards(regions):
+    """The seeded standards: Zhenjiang 840 from 2023-07, 875 from 2024-07; Changzhou 1020."""
+    load_standards()
 
 
 @pytest.fixture

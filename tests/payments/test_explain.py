@@ -99,6 +99,11 @@ def test_explain_endpoint_returns_the_amount_and_the_steps(family, make_user, re
     standard = Standard.objects.get(region__code="321100000000", component="standard", value=875)
     assert response.data["versions"]["standard"] == standard.pk
     assert "本月发放金额：1725 元" in response.data["text"]
+    assert [(m["position"], m["amount"]) for m in response.data["members"]] == [
+        (1, "575"),
+        (2, "575"),
+        (3, "575"),
+    ]
 
 
 def test_explain_endpoint_hides_other_regions_enrolments(family, make_user, regions):
