@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from payments.models import PaymentBatch, PaymentLine
-from payments.parameters import build_params, read_seed_rows
+from payments.parameters import build_params, load_standards, read_seed_rows
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUGUST = datetime.date(2024, 8, 1)
@@ -97,6 +97,7 @@ def make_household(village, incomes: list[Decimal], *, category: str = "dibao", 
 def caseload(regions, settings):
     """Seven dibao households across three villages of 京口区, in chunks of three enrolments."""
     settings.PAYROLL_CHUNK_SIZE = 3
+    load_standards()
     villages = [regions["village_a1"], regions["village_a2"], regions["village_b1"]]
     incomes = [
         [Decimal("900"), Decimal("0"), Decimal("0")],

@@ -7,16 +7,19 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from beneficiaries.models import IncomeItem
+from beneficiaries.models import IncomeItem, Member
 from casework.models import ReliefCase, ReliefInstalment
 from config.exceptions import Conflict
 from payments import batches
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.selectors import explain_enrolment
 from tests.factories import EnrolmentFactory
 from tests.payments.conftest import AUGUST, make_household
 
 JULY = datetime.date(2024, 7, 1)
-EXPECTED = {0: "1725.00", 1: "875.00", 2: "250.00", 3: "1750.00", 4: "0.00", 5: "2900.00"}
+# Zhenjiang 2024-08 (standard 875; one-person households get the living-alone supplement).
+EXPECTED = {0: "1725.00", 1: "963.00", 2: "250.00", 3: "1750.00", 4: "88.00", 5: "2900.00"}
+TOTAL = Decimal("10301")
 
 
 def computed_batch(regions, captured, *, region="jingkou", month=AUGUST) -> PaymentBatch:
@@ -91,6 +94,25 @@ def test_lines_carry_each_households_own_amount(
     assert {n: str(amounts[caseload[n].pk]) for n in EXPECTED} == EXPECTED
 
 
+def test_each_line_is_what_the_engine_explains_for_its_enrolment(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    # A minor and an elder: supplements whose steps name the member.
+    Member.objects.filter(pk=caseload[2].household.members.last().pk).update(
+        birth_date=datetime.date(2012, 3, 1)
+    )
+    Member.objects.filter(pk=caseload[5].household.members.first().pk).update(
+        birth_date=datetime.date(1950, 3, 1)
+    )
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    for line in PaymentLine.objects.filter(batch=batch).select_related("enrolment"):
+        result = explain_enrolment(enrolment=line.enrolment, month=AUGUST)
+        assert line.amount == result.amount
+        assert line.explanation == result.explanation()
+        assert line.parameter_versions == result.versions
+
+
 def test_database_refuses_a_second_line_for_same_enrolment_kind_and_month(
     regions, caseload, django_capture_on_commit_callbacks
 ):
@@ -123,7 +145,7 @@ def test_a_chunk_run_twice_gives_the_same_lines_and_totals(
 
     assert line_snapshot(batch) == before
     batch.refresh_from_db()
-    assert (batch.chunks_done, batch.line_count, batch.total_amount) == (3, 7, Decimal("10125"))
+    assert (batch.chunks_done, batch.line_count, batch.total_amount) == (3, 7, TOTAL)
 
 
 def test_a_redelivered_chunk_replaces_its_lines_instead_of_adding(
@@ -214,7 +236,7 @@ def test_a_batch_whose_worker_died_completes_on_resume_without_double_counting(
     lines = PaymentLine.objects.filter(batch=batch)
     assert (batch.status, batch.chunks_done) == ("computed", 3)
     assert sorted(lines.values_list("enrolment_id", flat=True)) == [e.pk for e in caseload]
-    assert batch.total_amount == Decimal("10125")
+    assert batch.total_amount == TOTAL
     assert batch.chunks.get(pk=first.pk).attempts == 2
 
 
@@ -277,7 +299,7 @@ def test_relief_instalments_due_are_paid_once_even_when_recomputed(
     assert line.source_ref == f"relief-instalment:{due.pk}"
     assert line.bank_account_number == household.bank_account_number
     assert ReliefInstalment.objects.filter(paid_batch=batch).get() == due
-    assert (batch.line_count, batch.total_amount) == (8, Decimal("11625"))
+    assert (batch.line_count, batch.total_amount) == (8, TOTAL + 1500)
 
 
 def test_a_failed_transfer_with_a_fixed_account_is_reissued_in_the_next_batch(
@@ -297,4 +319,4 @@ def test_a_failed_transfer_with_a_fixed_account_is_reissued_in_the_next_batch(
     assert (reissue.household, reissue.amount) == (household, Decimal("1725"))
     assert reissue.bank_account_number == "6222020000000000014"
     assert august.line_count == 8
-    assert august.total_amount == Decimal("10125") + Decimal("1725")
+    assert august.total_amount == TOTAL + 1725
