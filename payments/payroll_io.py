@@ -14,7 +14,14 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import QuerySet
 
-from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, Household, IncomeItem, Member
+from beneficiaries.models import (
+    COUNTED_INCOME,
+    DEDUCTED_COSTS,
+    Household,
+    IncomeItem,
+    Member,
+    MemberMove,
+)
 from payments.models import PaymentLine
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
@@ -47,6 +54,7 @@ class EnrolmentRow:
     care_level: str
     status: str
     gradual_exit_amount: Decimal | None
+    gradual_exit_until: datetime.date | None
     region_code: str
     bank_name: str
     bank_account_holder: str
@@ -99,6 +107,7 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             "care_level",
             "status",
             "gradual_exit_amount",
+            "gradual_exit_until",
             "region_code",
         )
     )
@@ -117,14 +126,15 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
 
 
 def read_members(*, household_ids: set[int], month: datetime.date) -> dict[int, list[MemberRow]]:
-    """Living, active members of these households with their counted income in the month.
+    """Members living in these households on the month's first day (alive, not yet moved out,
+    already moved in: as payments.selectors.household_members_in_month) with their counted income.
 
     One query: the income items valid on any day of the month are summed server-side per member
     (counted types added, deductible costs subtracted), so no income row travels to Python.
     """
     counted = tuple(str(t) for t in COUNTED_INCOME)
     deducted = tuple(str(t) for t in DEDUCTED_COSTS)
-    m, i = Member._meta.db_table, IncomeItem._meta.db_table
+    m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
     sql = f"""
         SELECT m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
                m.disability_category,
@@ -135,17 +145,30 @@ def read_members(*, household_ids: set[int], month: datetime.date) -> dict[int, 
                 WHERE i.member_id = m.id AND i.valid_from <= %s
                       AND (i.valid_to IS NULL OR i.valid_to >= %s))
         FROM {m} m
-        WHERE {_in_ids("m.household_id")} AND m.is_active
+        WHERE {_in_ids("m.household_id")}
               AND (m.is_alive OR m.death_date >= %s)
+              AND (m.is_active OR EXISTS (SELECT 1 FROM {mv} out
+                                          WHERE out.from_member_id = m.id AND out.moved_on > %s))
+              AND NOT EXISTS (SELECT 1 FROM {mv} arrival
+                              WHERE arrival.to_member_id = m.id AND arrival.moved_on > %s)
         ORDER BY m.household_id, m.id
     """
-    params = (*counted, *deducted, _month_end(month), month, _id_param(household_ids), month)
+    params = (
+        *counted,
+        *deducted,
+        _month_end(month),
+        month,
+        _id_param(household_ids),
+        month,
+        month,
+        month,
+    )
     members: dict[int, list[MemberRow]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for mid, hid, birth, ill, grade, category, income in cursor.fetchall():
             members[hid].append(
-                MemberRow(mid, _as_date(birth), bool(ill), grade, category, Decimal(income))
+                MemberRow(mid, _as_date(birth), bool(ill), grade, category, _as_decimal(income))
             )
     return members
 
@@ -240,6 +263,11 @@ def _marks(values: tuple) -> str:
 def _month_end(month: datetime.date) -> datetime.date:
     following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     return following - datetime.timedelta(days=1)
+
+
+def _as_decimal(value) -> Decimal:
+    # SQLite sums decimals as int or float: back through text, never float arithmetic.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _as_date(value) -> datetime.date:

@@ -8,12 +8,14 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from beneficiaries.models import IncomeItem, Member
-from casework.models import ReliefCase, ReliefInstalment
+from beneficiaries.services import move_member
+from casework.models import Enrolment, ReliefCase, ReliefInstalment
+from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
-from payments import batches
+from payments import batches, payroll_io
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
-from payments.selectors import explain_enrolment
-from tests.factories import EnrolmentFactory
+from payments.selectors import explain_enrolment, facts_for_enrolment
+from tests.factories import EnrolmentFactory, IncomeItemFactory
 from tests.payments.conftest import AUGUST, make_household
 
 JULY = datetime.date(2024, 7, 1)
@@ -320,3 +322,57 @@ def test_a_failed_transfer_with_a_fixed_account_is_reissued_in_the_next_batch(
     assert reissue.bank_account_number == "6222020000000000014"
     assert august.line_count == 8
     assert august.total_amount == TOTAL + 1725
+
+
+def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, make_user):
+    clerk = make_user("caseworker", regions["jingkou"])
+    leaving = caseload[0].household.members.last()
+    move_member(
+        member=leaving,
+        to_household=caseload[1].household,
+        moved_on=datetime.date(2024, 8, 10),
+        reason="投靠亲属",
+        by=clerk,
+    )
+    Member.objects.filter(pk=caseload[2].household.members.first().pk).update(
+        is_alive=False, death_date=datetime.date(2024, 7, 20)
+    )
+    IncomeItemFactory(
+        member=caseload[3].household.members.first(),
+        type="medical_deduction",
+        monthly_amount=Decimal("200"),
+    )
+    IncomeItemFactory(
+        member=caseload[3].household.members.first(),
+        type="scholarship",
+        monthly_amount=Decimal("300"),
+    )
+    IncomeItemFactory(
+        member=caseload[5].household.members.first(),
+        monthly_amount=Decimal("400"),
+        valid_from=datetime.date(2024, 8, 31),
+    )
+    IncomeItemFactory(
+        member=caseload[5].household.members.first(),
+        monthly_amount=Decimal("700"),
+        valid_to=datetime.date(2024, 7, 31),
+    )
+    Enrolment.objects.filter(pk=caseload[6].pk).update(
+        status="gradual_exit",
+        gradual_exit_amount=Decimal("1725"),
+        gradual_exit_until=datetime.date(2024, 7, 1),
+    )
+    enrolments = enrolments_in_force(region_prefix="321102", month=AUGUST)
+    first, last = enrolments.order_by("id").first().pk, enrolments.order_by("id").last().pk
+
+    rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=first, last_id=last)
+    members = payroll_io.read_members(household_ids={r.household_id for r in rows}, month=AUGUST)
+
+    assert len(rows) == 7
+    for row in rows:
+        expected = facts_for_enrolment(enrolment=Enrolment.objects.get(pk=row.id), month=AUGUST)
+        bulk = (
+            batches.enrolment_facts(row, AUGUST),
+            batches.household_facts(row.household_id, members.get(row.household_id, []), AUGUST),
+        )
+        assert bulk == expected
