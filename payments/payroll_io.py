@@ -230,11 +230,22 @@ def copy_text(value) -> str:
     return text
 
 
+def row_text(row: tuple) -> str:
+    """One line row as a line of COPY text."""
+    return "\t".join(map(copy_text, row)) + "\n"
+
+
+def row_from_values(batch_id: int, values: tuple) -> tuple:
+    """A line row (LINE_COLUMNS order) from a line's values read back with the ORM."""
+    row = dict(zip(LINE_COLUMNS, (batch_id, *values), strict=True))
+    for column in ("explanation", "parameter_versions"):
+        row[column] = json.dumps(row[column], ensure_ascii=False, separators=(",", ":"))
+    return tuple(row.values())
+
+
 def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
     for start in range(0, len(rows), block_rows):
-        yield "".join(
-            "\t".join(map(copy_text, row)) + "\n" for row in rows[start : start + block_rows]
-        )
+        yield "".join(map(row_text, rows[start : start + block_rows]))
 
 
 def _line_from_row(row: tuple) -> PaymentLine:
