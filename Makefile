@@ -24,7 +24,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py load_seeds
+	$(PY) manage.py load_seeds --demo-users
 	$(PY) manage.py load_demo --city $(DEMO_CITY) --households $(DEMO_HOUSEHOLDS)
 
 demo: seed

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.models import MONEY, Household, Member
+from beneficiaries.models import MONEY, Household, Member, Region
 
 
 class Category(models.TextChoices):
@@ -206,6 +206,7 @@ class ReliefCase(models.Model):
         MEDICAL = "medical", _("医疗")
         DISASTER = "disaster", _("灾害")
         ACCIDENT = "accident", _("意外事故")
+        ACCIDENTAL_DEATH = "accidental_death", _("意外死亡")
         SCHOOLING = "schooling", _("教育")
         OTHER = "other", _("其他")
 
@@ -223,7 +224,7 @@ class ReliefCase(models.Model):
     )
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
     kind = models.CharField(_("救助类型"), max_length=16, choices=Kind.choices)
-    cause = models.CharField(_("事由"), max_length=12, choices=Cause.choices)
+    cause = models.CharField(_("事由"), max_length=16, choices=Cause.choices)
     need = models.TextField(_("困难情况"))
     cost = models.DecimalField(_("自付费用/损失"), null=True, blank=True, **MONEY)
     proposed_amount = models.DecimalField(_("拟救助金额"), **MONEY)
@@ -294,3 +295,231 @@ class ReliefInstalment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
         ]
+
+
+@track
+class Referral(models.Model):
+    """A grid worker's flag (主动发现) of a person who may need assistance."""
+
+    class Reason(models.TextChoices):
+        SERIOUS_ILLNESS = "serious_illness", _("重病")
+        ACCIDENT = "accident", _("意外事故")
+        DISASTER = "disaster", _("灾害")
+        DISABILITY = "disability", _("残疾")
+        LOST_JOB = "lost_job", _("失业")
+        OTHER = "other", _("其他")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待处理")
+        CONVERTED = "converted", _("已转申请")
+        REJECTED = "rejected", _("不予受理")
+
+    name = models.CharField(_("姓名"), max_length=50)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    reason = models.CharField(_("原因"), max_length=16, choices=Reason.choices)
+    note = models.TextField(_("情况说明"), blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    rejection_reason = models.TextField(_("不予受理理由"), blank=True)
+    application = models.OneToOneField(
+        "Application",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referral",
+        verbose_name=_("申请"),
+    )
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("网格员发现线索")
+        verbose_name_plural = _("网格员发现线索")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        self.region_code = self.village.code
+        super().save(*args, **kwargs)
+
+
+class CaseState(models.TextChoices):
+    """The steps of an application (DOMAIN.md: workflow). Moves are in casework.workflow."""
+
+    SUBMITTED = "submitted", _("已申请")
+    HOME_VISIT = "home_visit", _("入户调查")
+    ECONOMIC_CHECK = "economic_check", _("经济状况核对")
+    TOWNSHIP_REVIEW = "township_review", _("乡镇审核")
+    PUBLIC_NOTICE = "public_notice", _("公示")
+    APPROVAL = "approval", _("审批")
+    APPROVED = "approved", _("批准")
+    REFUSED = "refused", _("不予批准")
+    WITHDRAWN = "withdrawn", _("撤回")
+
+
+CLOSED_STATES = frozenset({CaseState.APPROVED, CaseState.REFUSED, CaseState.WITHDRAWN})
+
+
+@track
+class Application(models.Model):
+    """One application (case) for dibao, single-person dibao, 特困, a children's category or
+    marginal-family status, carried from submission to approval or refusal."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="applications", verbose_name=_("家庭")
+    )
+    member = models.ForeignKey(
+        Member,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        verbose_name=_("申请对象(单人)"),
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    category = models.CharField(_("申请类别"), max_length=24, choices=Category.choices)
+    review_class = models.CharField(
+        _("复核类别"), max_length=14, choices=ReviewClass.choices, default=ReviewClass.STABLE
+    )
+    care_level = models.CharField(
+        _("护理等级"), max_length=10, choices=CareLevel.choices, blank=True, default=""
+    )
+    state = models.CharField(
+        _("状态"), max_length=16, choices=CaseState.choices, default=CaseState.SUBMITTED
+    )
+    # The deadline of the current step (working days, parameters); None when the step has none.
+    step_due = models.DateField(_("本环节期限"), null=True, blank=True)
+    notice_ends = models.DateField(_("公示截止日期"), null=True, blank=True)
+    refusal_reason = models.TextField(_("不予批准理由"), blank=True)
+    enrolment = models.OneToOneField(
+        Enrolment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="application",
+        verbose_name=_("保障记录"),
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_on = models.DateField(_("申请日期"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("救助申请")
+        verbose_name_plural = _("救助申请")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.region_code = self.household.region_code
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in CLOSED_STATES
+
+
+class CaseStep(models.Model):
+    """One move of an application: who moved it, when, from where to where, and why.
+
+    Append-only: on PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="steps")
+    from_state = models.CharField(_("原状态"), max_length=16, choices=CaseState.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=16, choices=CaseState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(_("意见"), blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("办理环节")
+        verbose_name_plural = _("办理环节")
+        ordering = ["id"]
+        triggers = [
+            pgtrigger.Protect(
+                name="case_step_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+
+class StepAttachment(models.Model):
+    """A document attached to a step (investigation record, notice photo, decision letter)."""
+
+    step = models.ForeignKey(CaseStep, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(_("文件"), upload_to="casework/steps/%Y/%m/")
+    name = models.CharField(_("文件名"), max_length=200)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["id"]
+
+
+@track
+class Objection(models.Model):
+    """An objection raised during the public notice (公示); it must be resolved before approval."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="objections"
+    )
+    raised_by_name = models.CharField(_("异议人"), max_length=50, blank=True)
+    content = models.TextField(_("异议内容"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    resolution = models.TextField(_("核实处理结果"), blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("公示异议")
+        verbose_name_plural = _("公示异议")
+        ordering = ["id"]
+
+
+@track
+class Review(models.Model):
+    """A periodic review (定期复核) of an enrolment: confirmed as is, or adjusted."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", _("维持")
+        ADJUSTED = "adjusted", _("调整")
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="reviews")
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    due_on = models.DateField(_("应复核日期"))
+    outcome = models.CharField(_("复核结果"), max_length=10, choices=Outcome.choices)
+    note = models.TextField(_("复核意见"), blank=True)
+    adjustment = models.OneToOneField(
+        Adjustment, on_delete=models.PROTECT, related_name="review", null=True, blank=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("定期复核")
+        verbose_name_plural = _("定期复核")
+        ordering = ["id"]

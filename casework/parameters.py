@@ -1,18 +1,17 @@
-"""Casework policy parameters: notice, deadlines, delegation, review intervals, relief limits.
+"""Casework policy parameters: notice period, step deadlines, delegation, review intervals.
 
-They are ``payments.Standard`` rows (one table for every policy value, with effective dates and
-county-over-city precedence) whose component names start with ``casework.`` or ``relief.``.
-Where a region has no row, the national default below applies, so a new city needs rows only for
-what it does differently.
+They are ``payments.Standard`` rows like every other policy value (effective dates, county over
+city, resolved by ``payments.parameters.resolve_parameters``), under component names starting
+with ``casework.``. A region with no row takes the national default below, so a city needs rows
+only for what it does differently. Relief limits and the gradual-exit period are the engine's
+components (``relief_*``, ``gradual_exit_months``), defaulted by its catalogue.
 """
 
 import datetime
 from decimal import Decimal
 
-from django.utils.translation import gettext_lazy as _
-
-from config.exceptions import DomainError
-from payments.models import Standard
+from payments.engine import MissingParameter, Params
+from payments.parameters import resolve_parameters
 
 DEFAULTS: dict[str, Decimal] = {
     "casework.notice_days": Decimal("7"),
@@ -26,48 +25,15 @@ DEFAULTS: dict[str, Decimal] = {
     "casework.review_months.able_to_work": Decimal("6"),
     "casework.review_months.other": Decimal("12"),
     "casework.pay_first_document_days": Decimal("10"),
-    "casework.gradual_exit_months": Decimal("6"),
-    # Temporary relief, in multiples of the monthly dibao standard.
-    "relief.township_limit_multiple": Decimal("3"),
-    "relief.cap_multiple": Decimal("15"),
-    "relief.max_multiple.medical": Decimal("15"),
-    "relief.max_multiple.accident": Decimal("12"),
-    "relief.max_multiple.disaster": Decimal("12"),
-    "relief.max_multiple.schooling": Decimal("2"),
-    "relief.max_multiple.other": Decimal("2"),
 }
 
-STANDARD_COMPONENT = "standard"
 
-
-def ancestor_codes(region_code: str) -> list[str]:
-    """The 12-digit codes of the province, city, county and township a code belongs to."""
-    return [region_code[:n].ljust(12, "0") for n in (2, 4, 6, 9)]
-
-
-def _value(*, region_code: str, component: str, on: datetime.date, category: str = ""):
-    # The most specific region wins (its code is the greatest among the ancestors), then the
-    # latest effective date on or before the day.
-    return (
-        Standard.objects.filter(
-            region__code__in=ancestor_codes(region_code),
-            component=component,
-            category=category,
-            effective_from__lte=on,
-        )
-        .order_by("-region__code", "-effective_from")
-        .values_list("value", flat=True)
-        .first()
-    )
+def params(*, region_code: str, on: datetime.date) -> Params:
+    return resolve_parameters(region_code=region_code, month=on)
 
 
 def parameter(*, region_code: str, component: str, on: datetime.date) -> Decimal:
-    value = _value(region_code=region_code, component=component, on=on)
-    return DEFAULTS[component] if value is None else value
-
-
-def dibao_standard(*, region_code: str, on: datetime.date) -> Decimal:
-    value = _value(region_code=region_code, component=STANDARD_COMPONENT, on=on, category="dibao")
-    if value is None:
-        raise DomainError(_("本地区尚未设定低保标准。"), code="no_standard")
-    return value
+    try:
+        return params(region_code=region_code, on=on).value(component)
+    except MissingParameter:
+        return DEFAULTS[component]

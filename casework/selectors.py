@@ -1,11 +1,30 @@
 """Casework reads: what is in force in a month, what relief instalments are due."""
 
 import datetime
+from dataclasses import dataclass
 
+import pghistory.models
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from beneficiaries.models import Household, IncomeItem, Member, User
+from beneficiaries.selectors import scope
+from payments.models import PaymentLine
 
 from .dates import first_of_month
-from .models import Enrolment, ReliefCase, ReliefInstalment
+from .models import (
+    CLOSED_STATES,
+    Adjustment,
+    Application,
+    CaseStep,
+    Enrolment,
+    Objection,
+    Referral,
+    ReliefCase,
+    ReliefInstalment,
+    Review,
+)
 
 
 def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet[Enrolment]:
@@ -37,3 +56,236 @@ def relief_instalments_due(
         paid_batch__isnull=True,
         relief__status=ReliefCase.Status.APPROVED,
     ).order_by("id")
+
+
+def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySet[Application]:
+    """Open applications whose current step is past its deadline."""
+    today = today or timezone.localdate()
+    return scope(
+        Application.objects.exclude(state__in=CLOSED_STATES).filter(step_due__lt=today),
+        user=user,
+    ).order_by("step_due", "id")
+
+
+def relief_documents_overdue(*, user, today: datetime.date | None = None) -> QuerySet[ReliefCase]:
+    """Pay-first cases (先行救助) whose documents were not completed in time."""
+    today = today or timezone.localdate()
+    return scope(
+        ReliefCase.objects.filter(
+            pay_first=True, documents_completed_at__isnull=True, documents_due__lt=today
+        ),
+        user=user,
+    ).order_by("documents_due", "id")
+
+
+def reviews_due(*, user, on: datetime.date | None = None) -> QuerySet[Enrolment]:
+    """Enrolments in force whose periodic review is due on or before the day."""
+    on = on or timezone.localdate()
+    return scope(
+        Enrolment.objects.filter(
+            status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT],
+            next_review_due__lte=on,
+        ),
+        user=user,
+    ).order_by("next_review_due", "id")
+
+
+def adjustments_for(*, user) -> QuerySet[Adjustment]:
+    """Every adjustment in the user's subtree, with who proposed and approved it."""
+    return scope(
+        Adjustment.objects.select_related("enrolment", "proposed_by", "approved_by"), user=user
+    ).order_by("id")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One thing that happened to a household, in the order it happened."""
+
+    at: datetime.datetime
+    kind: str
+    summary: str
+    actor: str
+    ref: dict
+
+
+def _name(user) -> str:
+    return user.username if user else ""
+
+
+def household_timeline(*, household: Household) -> list[TimelineEntry]:
+    """A household's whole story: flags, application steps and objections, enrolments and their
+    adjustments, reviews, temporary relief, payment lines and, on PostgreSQL, every recorded
+    change (django-pghistory events) to the household, its members, income and cases."""
+    members = list(Member.objects.filter(household=household))
+    applications = list(Application.objects.filter(household=household))
+    entries: list[TimelineEntry] = []
+    referrals = Referral.objects.filter(
+        Q(application__in=applications)
+        | Q(id_number__in=[m.id_number for m in members])
+        | Q(name__in=[m.name for m in members], village=household.village_id, id_number="")
+    ).select_related("flagged_by", "handled_by")
+    for referral in referrals:
+        entries.append(
+            TimelineEntry(
+                referral.created_at,
+                "referral",
+                f"{referral.name}: {referral.get_reason_display()} {referral.note}".strip(),
+                _name(referral.flagged_by),
+                {"referral": referral.pk},
+            )
+        )
+        if referral.handled_at:
+            entries.append(
+                TimelineEntry(
+                    referral.handled_at,
+                    "referral_handled",
+                    f"{referral.get_status_display()} {referral.rejection_reason}".strip(),
+                    _name(referral.handled_by),
+                    {"referral": referral.pk, "application": referral.application_id},
+                )
+            )
+    for step in CaseStep.objects.filter(application__in=applications).select_related("actor"):
+        entries.append(
+            TimelineEntry(
+                step.at,
+                "application_step",
+                f"{step.get_to_state_display()} {step.comment}".strip(),
+                _name(step.actor),
+                {"application": step.application_id, "from": step.from_state, "to": step.to_state},
+            )
+        )
+    for objection in Objection.objects.filter(application__in=applications).select_related(
+        "recorded_by", "resolved_by"
+    ):
+        entries.append(
+            TimelineEntry(
+                objection.recorded_at,
+                "objection",
+                objection.content,
+                _name(objection.recorded_by),
+                {"application": objection.application_id, "objection": objection.pk},
+            )
+        )
+        if objection.resolved_at:
+            entries.append(
+                TimelineEntry(
+                    objection.resolved_at,
+                    "objection_resolved",
+                    objection.resolution,
+                    _name(objection.resolved_by),
+                    {"application": objection.application_id, "objection": objection.pk},
+                )
+            )
+    adjustments = Adjustment.objects.filter(enrolment__household=household).select_related(
+        "enrolment", "proposed_by", "approved_by"
+    )
+    for adjustment in adjustments:
+        entries.append(
+            TimelineEntry(
+                adjustment.created_at,
+                "adjustment",
+                f"{adjustment.get_kind_display()} {adjustment.enrolment.get_category_display()} "
+                f"{adjustment.effective_month:%Y-%m}: {adjustment.amount_before} → "
+                f"{adjustment.amount_after} ({adjustment.reason_text})",
+                _name(adjustment.proposed_by),
+                {
+                    "enrolment": adjustment.enrolment_id,
+                    "adjustment": adjustment.pk,
+                    "approved_by": _name(adjustment.approved_by),
+                },
+            )
+        )
+    for review in Review.objects.filter(enrolment__household=household).select_related(
+        "reviewed_by"
+    ):
+        entries.append(
+            TimelineEntry(
+                review.reviewed_at,
+                "review",
+                f"{review.get_outcome_display()} {review.note}",
+                _name(review.reviewed_by),
+                {"enrolment": review.enrolment_id, "review": review.pk},
+            )
+        )
+    for relief in ReliefCase.objects.filter(household=household).select_related(
+        "created_by", "decided_by"
+    ):
+        entries.append(
+            TimelineEntry(
+                relief.created_at,
+                "relief",
+                f"{relief.get_kind_display()} {relief.get_cause_display()} "
+                f"{relief.proposed_amount}: {relief.need}",
+                _name(relief.created_by),
+                {"relief": relief.pk},
+            )
+        )
+        if relief.decided_at:
+            entries.append(
+                TimelineEntry(
+                    relief.decided_at,
+                    "relief_decided",
+                    f"{relief.get_status_display()} {relief.refusal_reason}".strip(),
+                    _name(relief.decided_by),
+                    {"relief": relief.pk},
+                )
+            )
+    lines = PaymentLine.objects.filter(household=household).select_related("batch")
+    for line in lines:
+        entries.append(
+            TimelineEntry(
+                line.batch.created_at,
+                "payment_line",
+                f"{line.month:%Y-%m} {line.get_kind_display()} {line.amount} "
+                f"({line.get_status_display()})",
+                "",
+                {"batch": line.batch_id, "line": line.pk},
+            )
+        )
+    entries.extend(
+        _history(
+            household=household,
+            members=members,
+            applications=applications,
+            referrals=referrals,
+        )
+    )
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def _history(*, household, members, applications, referrals) -> list[TimelineEntry]:
+    if not settings.IS_POSTGRES:
+        return []  # the history triggers exist only on PostgreSQL
+    tracked = [
+        [household],
+        members,
+        list(IncomeItem.objects.filter(member__in=members)),
+        applications,
+        list(referrals),
+        list(Objection.objects.filter(application__in=applications)),
+        list(Enrolment.objects.filter(household=household)),
+        list(Review.objects.filter(enrolment__household=household)),
+        list(ReliefCase.objects.filter(household=household)),
+    ]
+    users = dict(User.objects.values_list("pk", "username"))
+    entries = []
+    for objects in tracked:
+        if not objects:
+            continue
+        for event in pghistory.models.Events.objects.tracks(objects):
+            context = event.pgh_context or {}
+            entries.append(
+                TimelineEntry(
+                    event.pgh_created_at,
+                    "history",
+                    f"{event.pgh_model} {event.pgh_label} #{event.pgh_obj_id}",
+                    users.get(context.get("user"), ""),
+                    {
+                        "model": event.pgh_model,
+                        "object": event.pgh_obj_id,
+                        "diff": event.pgh_diff,
+                        "url": context.get("url", ""),
+                    },
+                )
+            )
+    return entries

@@ -9,4 +9,5 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("api/", include("beneficiaries.api.urls")),
     path("api/", include("payments.api.urls")),
+    path("api/", include("casework.api.urls")),
 ]

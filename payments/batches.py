@@ -30,15 +30,22 @@ from casework.services import mark_relief_instalments_paid
 from config.exceptions import Conflict, DomainError
 from payments import payroll_io
 from payments.corrections import correction_lines
-from payments.interim_engine import (
+from payments.engine import (
+    GRADUAL_EXIT,
     EnrolmentFacts,
     HouseholdFacts,
     MemberFacts,
+    Params,
+    Result,
     compute_amount,
     price_subsidy,
-    resolve_parameters,
 )
-from payments.models import BatchChunk, PaymentBatch, PaymentLine, PriceIndex
+
+# The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
+from payments.engine import _render_dict as render_step
+from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.parameters import resolve_parameters
+from payments.selectors import STOPPED, age_on, cpi_rise_for
 
 Status = PaymentBatch.Status
 Kind = PaymentLine.Kind
@@ -178,6 +185,7 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         if batch.status != Status.COMPUTING:
             return False
         timer = _Timer()
+        payroll_io.tune_chunk_session()
         enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
         rows = payroll_io.read_enrolments(
             enrolments=enrolments,
@@ -185,12 +193,9 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
             last_id=chunk.last_enrolment_id,
         )
         members = payroll_io.read_members(
-            enrolments=enrolments,
-            first_id=chunk.first_enrolment_id,
-            last_id=chunk.last_enrolment_id,
-            month=batch.month,
+            household_ids={row.household_id for row in rows}, month=batch.month
         )
-        cpi = _cpi_rise(batch=batch)
+        cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
         chunk.read_seconds = timer.lap()
         lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
         chunk.compute_seconds = timer.lap()
@@ -282,11 +287,47 @@ def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
     ]
 
 
+def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> EnrolmentFacts:
+    """As payments.selectors.facts_for_enrolment: past the end of its gradual exit an enrolment
+    pays nothing (the in-force selection has already checked its months)."""
+    status = row.status
+    if status == GRADUAL_EXIT and row.gradual_exit_until and month > row.gradual_exit_until:
+        status = STOPPED
+    return EnrolmentFacts(
+        enrolment_id=row.id,
+        category=row.category,
+        member_id=row.member_id,
+        care_level=row.care_level,
+        status=status,
+        gradual_exit_amount=row.gradual_exit_amount,
+    )
+
+
+def household_facts(
+    household_id: int, members: list[payroll_io.MemberRow], month: datetime.date
+) -> HouseholdFacts:
+    return HouseholdFacts(
+        household_id=household_id,
+        members=tuple(
+            MemberFacts(
+                member_id=m.id,
+                age=age_on(m.birth_date, month),
+                counted_income=m.counted_income,
+                serious_illness=m.serious_illness,
+                disability_grade=m.disability_grade,
+                disability_category=m.disability_category,
+            )
+            for m in members
+        ),
+    )
+
+
 class LineBuilder:
     """Turns a chunk's facts into line rows (LINE_COLUMNS order), calling the pure engine.
 
-    Households with identical facts get identical amounts and explanations, so results are
-    cached by the facts without their ids; the serialized explanation is reused as is.
+    Serializing explanations costs ten times the computation, and most steps repeat across
+    households ("875 − 300 = 575"), so each distinct step is rendered and serialized once per
+    chunk and the explanation is joined from those fragments.
     """
 
     def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
@@ -294,98 +335,75 @@ class LineBuilder:
         self.month = batch.month
         self.month_text = batch.month.isoformat()
         self.cpi = cpi_rise_percent
-        self._params: dict[str, object] = {}
-        self._cache: dict[tuple, tuple] = {}
+        self._params: dict[str, Params] = {}
+        self._fragments: dict[tuple, str] = {}
+        self._versions: dict[tuple, str] = {}
 
     def lines(self, rows: list[payroll_io.EnrolmentRow], members: dict) -> list[tuple]:
         out = []
-        batch_id = self.batch.pk
+        batch_id, month, month_text = self.batch.pk, self.month, self.month_text
         for row in rows:
-            household_members = members.get(row.household_id, ())
-            computed = self._compute(row, household_members)
-            bank = (row.bank_name, row.bank_account_holder, row.bank_account_number)
-            for kind, (amount, explanation, versions) in computed:
+            enrolment = enrolment_facts(row, month)
+            household = household_facts(row.household_id, members.get(row.household_id, ()), month)
+            params = self._params_for(row.region_code)
+            results = [(Kind.REGULAR, compute_amount(enrolment, household, params))]
+            if self.cpi is not None:
+                subsidy = price_subsidy(enrolment, household, params, self.cpi)
+                if subsidy is not None:
+                    results.append((Kind.PRICE_SUBSIDY, subsidy))
+            for kind, result in results:
                 out.append(
                     (
                         batch_id,
-                        self.month_text,
+                        month_text,
                         kind,
                         row.id,
                         row.household_id,
                         row.region_code,
                         row.category,
                         "",
-                        amount,
-                        explanation,
-                        versions,
-                        *bank,
+                        str(result.amount),
+                        self._explanation(result),
+                        self._versions_json(result.versions),
+                        row.bank_name,
+                        row.bank_account_holder,
+                        row.bank_account_number,
                         PaymentLine.Status.PENDING,
                         "",
                     )
                 )
         return out
 
-    def _compute(self, row: payroll_io.EnrolmentRow, household_members) -> tuple:
-        ages = [_age(m.birth_date, self.month) for m in household_members]
-        county = row.region_code[:6]
-        key = (
-            county,
-            row.category,
-            next((i for i, m in enumerate(household_members) if m.id == row.member_id), None),
-            row.care_level,
-            row.status,
-            row.gradual_exit_amount,
-            tuple(
-                (
-                    age,
-                    m.counted_income,
-                    m.serious_illness,
-                    m.disability_grade,
-                    m.disability_category,
-                )
-                for age, m in zip(ages, household_members, strict=True)
-            ),
-        )
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+    def _params_for(self, region_code: str) -> Params:
+        county = region_code[:6]
         params = self._params.get(county)
         if params is None:
             params = self._params[county] = resolve_parameters(
-                region_code=row.region_code, month=self.month
+                region_code=region_code, month=self.month
             )
-        enrolment = EnrolmentFacts(
-            enrolment_id=row.id,
-            category=row.category,
-            member_id=row.member_id,
-            care_level=row.care_level,
-            status=row.status,
-            gradual_exit_amount=row.gradual_exit_amount,
-        )
-        household = HouseholdFacts(
-            household_id=row.household_id,
-            members=tuple(
-                MemberFacts(
-                    member_id=m.id,
-                    age=age,
-                    counted_income=m.counted_income,
-                    serious_illness=m.serious_illness,
-                    disability_grade=m.disability_grade,
-                    disability_category=m.disability_category,
-                )
-                for age, m in zip(ages, household_members, strict=True)
-            ),
-        )
-        results = [(Kind.REGULAR, compute_amount(enrolment, household, params))]
-        if self.cpi is not None:
-            subsidy = price_subsidy(enrolment, household, params, self.cpi)
-            if subsidy is not None:
-                results.append((Kind.PRICE_SUBSIDY, subsidy))
-        cached = self._cache[key] = tuple(
-            (str(kind), (str(result.amount), _json(result.explanation()), _json(result.versions)))
-            for kind, result in results
-        )
-        return cached
+        return params
+
+    def _explanation(self, result: Result) -> str:
+        # Result keeps its steps as raw tuples until read (the engine's fast path); a result
+        # built from Step objects has none, and is serialized whole.
+        raw = getattr(result, "_raw", None)
+        if raw is None:
+            return _json(result.explanation())
+        fragments = self._fragments
+        parts = []
+        for step in raw:
+            fragment = fragments.get(step)
+            if fragment is None:
+                fragment = fragments[step] = _json(render_step(step))
+            parts.append(fragment)
+        return "[" + ",".join(parts) + "]"
+
+    def _versions_json(self, versions: dict) -> str:
+        key = tuple(versions.items())
+        text = self._versions.get(key)
+        if text is None:
+            text = self._versions[key] = _json(versions)
+        return text
 
 
 def peak_rss_kb() -> int:
@@ -442,20 +460,6 @@ def _queue(chunk_ids: list[int], batch_id: int) -> None:
         tasks.compute_chunk.delay(chunk_id)
     if not chunk_ids:
         tasks.finalize_batch.delay(batch_id)
-
-
-def _cpi_rise(*, batch: PaymentBatch) -> Decimal | None:
-    return (
-        PriceIndex.objects.filter(
-            region__code=f"{batch.region.city_code}00000000", month=batch.month
-        )
-        .values_list("cpi_rise_percent", flat=True)
-        .first()
-    )
-
-
-def _age(birth: datetime.date, on: datetime.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _json(value) -> str:

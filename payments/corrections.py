@@ -129,7 +129,7 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
         enrolments = in_force.filter(id__in=ids)
         rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=ids[0], last_id=ids[-1])
         members = payroll_io.read_members(
-            enrolments=enrolments, first_id=ids[0], last_id=ids[-1], month=month_batch.month
+            household_ids={row.household_id for row in rows}, month=month_batch.month
         )
         by_id = {row.id: row for row in rows}
         for line in builder.lines(rows, members):

@@ -2,21 +2,32 @@
 → an amount and the steps that explain it.
 
 Pure Python over frozen snapshots: no database, no Django. It reads top to bottom like the
-policy (DOMAIN.md "Monthly amounts"):
+policy (DOMAIN.md "Monthly amounts"); every number it uses is a parameter (docs/parameters.md):
 
-1. 渐退 gradual exit pays the last approved amount; a suspended or stopped enrolment pays nothing.
-2. 低保 dibao: (standard − per-capita counted income) × covered persons, never below 0, with an
-   optional floor; with classified supplements (分类施保) each member's amount is the gap or the
-   full standard plus a share of the standard, and the household's amount is their sum.
-3. 单人保 single-person dibao: the member as a one-person household with their own income.
-4. 特困 extreme poverty: multiplier × standard + the care allowance of the member's care level.
-5. 困境儿童 children: the institution-orphan amount, and shares of it for the other categories.
+1. 渐退 gradual exit pays the last approved amount (``gradual_exit_amount``) until the exit
+   ends; a suspended or stopped enrolment pays nothing.
+2. 低保 dibao, the difference rule: per-capita income = the members' counted income (deductible
+   costs already subtracted; a negative total counts as 0) ÷ household size; gap = standard −
+   per-capita income, never below 0, raised to ``floor_share`` × standard when that is larger.
+   Each covered member gets the gap, and the household the sum of its members' amounts.
+   分类施保: a member in a supplement class (seriously ill, severely disabled, elderly, minor,
+   living alone) gets, instead, the gap or the full standard (``supplement_*_full``) plus
+   ``supplement_*_share`` × standard; in several classes, the one that pays most.
+3. 单人保 single-person dibao: the member as a one-person household with their own income, plus
+   their supplement (living alone means the real household has one member).
+4. 特困: ``tekun_multiplier`` × standard + the care allowance of the care level (a fixed amount
+   + a share of ``minimum_wage``); no care level recorded counts as fully self-caring.
+5. 困境儿童: orphans in an institution get ``orphan_institution_amount``; community orphans a
+   share of it (rounded); the other children's categories a share of the community amount.
 6. 低保边缘 marginal families: no monthly cash (amount 0, with the threshold explained).
+7. 价格临时补贴 (``price_subsidy``): standard ÷ divisor per covered person, rounded to the yuan,
+   when the month's CPI rise reaches the trigger.
 
-Rounding happens once, at the end of each member's amount (the household's amount is the sum of
-its members' amounts): ``rounding_quantum`` and ``rounding_mode`` are parameters.
+Rounding happens once, at the end of each member's amount (``rounding_quantum``,
+``rounding_mode``). Steps name members by their position in the household, so the explanation
+depends only on the facts; ``Result.members`` maps positions to member ids.
 
-Speed matters (a province's batch is a million households): per-category constants are computed
+Speed matters (a province's batch is a million households): per-category constants are derived
 once per ``Params`` and steps are recorded as plain tuples, formatted only when read.
 """
 
@@ -411,8 +422,11 @@ N_INCOME = ("家庭人口", "家庭月计入收入")
 N_PER_CAPITA = ("家庭月计入收入", "家庭人口")
 N_GAP = ("低保标准", "人均月收入")
 N_MULTIPLE = ("低保标准", "倍数")
-N_FULL = ("成员", "低保标准", "加发比例")
-N_GAP_PLUS = ("成员", "差额补助", "低保标准", "加发比例")
+# Members are named by their position in the household (the order of HouseholdFacts.members),
+# so an explanation depends only on the facts and may be shared by identical households.
+N_FULL = ("成员序号", "低保标准", "加发比例")
+N_GAP_PLUS = ("成员序号", "差额补助", "低保标准", "加发比例")
+N_ROUND_MEMBER = ("成员序号", "金额")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -589,18 +603,18 @@ def _any_supplement(members: tuple[MemberFacts, ...], size: int, r: _Rules) -> b
     return False
 
 
-def _round(amount: Decimal, r: _Rules, steps: list, member_id: int | None = None) -> Decimal:
+def _round(amount: Decimal, r: _Rules, steps: list, position: int = 0) -> Decimal:
     rounded = amount.quantize(r.quantum, rounding=r.rounding)
     if rounded != amount:
-        if member_id is None:
-            steps.append((r.rounding_rule, "", ("金额",), (amount,), rounded))
+        if position:
+            steps.append((r.rounding_rule, "", N_ROUND_MEMBER, (position, amount), rounded))
         else:
-            steps.append((r.rounding_rule, "", ("成员", "金额"), (member_id, amount), rounded))
+            steps.append((r.rounding_rule, "", ("金额",), (amount,), rounded))
     return rounded
 
 
 def _member_amount(
-    member: MemberFacts, size: int, base: Decimal, r: _Rules
+    member: MemberFacts, position: int, size: int, base: Decimal, r: _Rules
 ) -> tuple[Decimal, tuple | None]:
     """A member's unrounded amount under the best supplement class, and the step that shows it.
 
@@ -624,12 +638,12 @@ def _member_amount(
         if full:
             amount = r.standard + extra
             if amount > best:
-                values = (member.member_id, r.standard, share)
+                values = (position, r.standard, share)
                 best, step = amount, (rule, "{1} + {1} × {2}", N_FULL, values, amount)
         else:
             amount = base + extra
             if amount > best:
-                values = (member.member_id, base, r.standard, share)
+                values = (position, base, r.standard, share)
                 best, step = amount, (rule, "{1} + {2} × {3}", N_GAP_PLUS, values, amount)
     return best, step
 
@@ -642,15 +656,15 @@ def _with_supplements(
     each = _round(base, r, steps)
     amounts = []
     supplemented = []
-    for member in members:
-        amount, step = _member_amount(member, size, base, r)
+    for position, member in enumerate(members, 1):
+        amount, step = _member_amount(member, position, size, base, r)
         if step is None:
             amounts.append((member.member_id, each))
             continue
         steps.append(step)
-        amount = _round(amount, r, steps, member.member_id)
+        amount = _round(amount, r, steps, position)
         amounts.append((member.member_id, amount))
-        supplemented.append((f"成员{member.member_id}", amount))
+        supplemented.append((f"第{position}位成员", amount))
     plain = size - len(supplemented)
     if not supplemented:
         total = each * size
@@ -695,7 +709,8 @@ def _single_dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rule
     ]
     amount = _floor(gap, r, steps)
     if r.supplements:
-        amount, step = _member_amount(member, len(household.members), amount, r)
+        position = household.members.index(member) + 1
+        amount, step = _member_amount(member, position, len(household.members), amount, r)
         if step is not None:
             steps.append(step)
     amount = _round(amount, r, steps)

@@ -334,6 +334,16 @@ CATALOGUE: dict[str, Component] = {
 }
 
 
+# The components documented in docs/parameters.md; other apps document the ones they register.
+PAYMENTS_COMPONENTS = tuple(CATALOGUE)
+
+
+def register_component(component: Component) -> None:
+    """Add another app's component (e.g. casework deadlines) so it can be entered and resolved;
+    call it from the app's ``AppConfig.ready``."""
+    CATALOGUE.setdefault(component.name, component)
+
+
 @dataclass(frozen=True)
 class ParameterRow:
     """A Standard row as the resolver needs it (from the database or from the seed file)."""
@@ -468,7 +478,7 @@ def catalogue_markdown() -> str:
         *__doc__.strip().splitlines()[2:],
     ]
     group = None
-    for component in CATALOGUE.values():
+    for component in (CATALOGUE[name] for name in PAYMENTS_COMPONENTS):
         if component.group != group:
             group = component.group
             lines += ["", f"## {group}", "", "| component | 名称 | unit | default | meaning |"]

@@ -14,7 +14,14 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import QuerySet
 
-from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
+from beneficiaries.models import (
+    COUNTED_INCOME,
+    DEDUCTED_COSTS,
+    Household,
+    IncomeItem,
+    Member,
+    MemberMove,
+)
 from payments.models import PaymentLine
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
@@ -47,6 +54,7 @@ class EnrolmentRow:
     care_level: str
     status: str
     gradual_exit_amount: Decimal | None
+    gradual_exit_until: datetime.date | None
     region_code: str
     bank_name: str
     bank_account_holder: str
@@ -86,7 +94,8 @@ def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
 
 
 def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
-    """The chunk's enrolments in force with their household's bank account: one query."""
+    """The chunk's enrolments in force with their household's bank account: two queries, each
+    an index range or index lookups (never a scan of the whole table, whatever its size)."""
     rows = (
         enrolments.filter(id__gte=first_id, id__lte=last_id)
         .order_by("id")
@@ -98,53 +107,78 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             "care_level",
             "status",
             "gradual_exit_amount",
+            "gradual_exit_until",
             "region_code",
-            "household__bank_name",
-            "household__bank_account_holder",
-            "household__bank_account_number",
         )
     )
-    return [EnrolmentRow(*row) for row in rows]
+    rows = list(rows)
+    h = Household._meta.db_table
+    accounts = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, bank_name, bank_account_holder, bank_account_number FROM {h} "
+            f"WHERE {_in_ids('id')}",
+            [_id_param({row[1] for row in rows})],
+        )
+        for household_id, *account in cursor.fetchall():
+            accounts[household_id] = account
+    return [EnrolmentRow(*row, *accounts[row[1]]) for row in rows]
 
 
-def read_members(
-    *, enrolments: QuerySet, first_id: int, last_id: int, month: datetime.date
-) -> dict[int, list[MemberRow]]:
-    """Living, active members of the chunk's households with their counted income in the month.
+def read_members(*, household_ids: set[int], month: datetime.date) -> dict[int, list[MemberRow]]:
+    """Members living in these households on the month's first day (alive, not yet moved out,
+    already moved in: as payments.selectors.household_members_in_month) with their counted income.
 
-    One query: income items valid on any day of the month are summed server-side, counted types
-    added and deductible costs subtracted, so no income row travels to Python.
+    One query: the income items valid on any day of the month are summed server-side per member
+    (counted types added, deductible costs subtracted), so no income row travels to Python.
     """
-    households = enrolments.filter(id__gte=first_id, id__lte=last_id).order_by()
-    household_sql, household_params = households.values("household_id").query.sql_with_params()
     counted = tuple(str(t) for t in COUNTED_INCOME)
     deducted = tuple(str(t) for t in DEDUCTED_COSTS)
-    month_end = _month_end(month)
-    m, i = Member._meta.db_table, IncomeItem._meta.db_table
+    m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
     sql = f"""
         SELECT m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
                m.disability_category,
-               COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN i.monthly_amount
-                                 WHEN i.type IN ({_marks(deducted)}) THEN -i.monthly_amount
-                            END), 0)
+               (SELECT COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN i.monthly_amount
+                                         WHEN i.type IN ({_marks(deducted)})
+                                         THEN -i.monthly_amount END), 0)
+                FROM {i} i
+                WHERE i.member_id = m.id AND i.valid_from <= %s
+                      AND (i.valid_to IS NULL OR i.valid_to >= %s))
         FROM {m} m
-        LEFT JOIN {i} i ON i.member_id = m.id AND i.valid_from <= %s
-                       AND (i.valid_to IS NULL OR i.valid_to >= %s)
-        WHERE m.household_id IN ({household_sql}) AND m.is_active
+        WHERE {_in_ids("m.household_id")}
               AND (m.is_alive OR m.death_date >= %s)
-        GROUP BY m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
-                 m.disability_category
+              AND (m.is_active OR EXISTS (SELECT 1 FROM {mv} out
+                                          WHERE out.from_member_id = m.id AND out.moved_on > %s))
+              AND NOT EXISTS (SELECT 1 FROM {mv} arrival
+                              WHERE arrival.to_member_id = m.id AND arrival.moved_on > %s)
         ORDER BY m.household_id, m.id
     """
-    params = (*counted, *deducted, month_end, month, *household_params, month)
+    params = (
+        *counted,
+        *deducted,
+        _month_end(month),
+        month,
+        _id_param(household_ids),
+        month,
+        month,
+        month,
+    )
     members: dict[int, list[MemberRow]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for mid, hid, birth, ill, grade, category, income in cursor.fetchall():
             members[hid].append(
-                MemberRow(mid, _as_date(birth), bool(ill), grade, category, Decimal(income))
+                MemberRow(mid, _as_date(birth), bool(ill), grade, category, _as_decimal(income))
             )
     return members
+
+
+def tune_chunk_session() -> None:
+    """Per chunk transaction on PostgreSQL: the workers already use every core, so a parallel
+    plan only adds overhead, and compiling a plan (JIT) costs more than running it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
 
 
 def delete_lines(*, batch_id: int, kinds: Iterable[str], first_id: int, last_id: int) -> int:
@@ -196,11 +230,22 @@ def copy_text(value) -> str:
     return text
 
 
+def row_text(row: tuple) -> str:
+    """One line row as a line of COPY text."""
+    return "\t".join(map(copy_text, row)) + "\n"
+
+
+def row_from_values(batch_id: int, values: tuple) -> tuple:
+    """A line row (LINE_COLUMNS order) from a line's values read back with the ORM."""
+    row = dict(zip(LINE_COLUMNS, (batch_id, *values), strict=True))
+    for column in ("explanation", "parameter_versions"):
+        row[column] = json.dumps(row[column], ensure_ascii=False, separators=(",", ":"))
+    return tuple(row.values())
+
+
 def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
     for start in range(0, len(rows), block_rows):
-        yield "".join(
-            "\t".join(map(copy_text, row)) + "\n" for row in rows[start : start + block_rows]
-        )
+        yield "".join(map(row_text, rows[start : start + block_rows]))
 
 
 def _line_from_row(row: tuple) -> PaymentLine:
@@ -210,6 +255,18 @@ def _line_from_row(row: tuple) -> PaymentLine:
     return PaymentLine(**values)
 
 
+def _in_ids(column: str) -> str:
+    """``column`` is one of a set of ids given as one parameter, whatever the number of ids.
+    On PostgreSQL ``= ANY(array)`` keeps the plan an index lookup per id."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)"
+    return f"{column} IN (SELECT value FROM json_each(%s))"
+
+
+def _id_param(ids: set[int]):
+    return sorted(ids) if connection.vendor == "postgresql" else json.dumps(sorted(ids))
+
+
 def _marks(values: tuple) -> str:
     return ", ".join(["%s"] * len(values))
 
@@ -217,6 +274,11 @@ def _marks(values: tuple) -> str:
 def _month_end(month: datetime.date) -> datetime.date:
     following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     return following - datetime.timedelta(days=1)
+
+
+def _as_decimal(value) -> Decimal:
+    # SQLite sums decimals as int or float: back through text, never float arithmetic.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _as_date(value) -> datetime.date:

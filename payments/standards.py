@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
+from beneficiaries.selectors import covers
 from casework.models import Category
 from config.exceptions import Conflict, DomainError
 from payments.engine import ROUNDING_MODES
@@ -31,7 +32,7 @@ def can_maintain(user: User) -> bool:
 def _check_maintainer(*, user: User, region: Region) -> None:
     if not can_maintain(user):
         raise PermissionDenied(_("只有财务人员或管理员可以维护保障标准和价格指数"))
-    if not region.code.startswith(user.region_prefix):
+    if not covers(user, region.code):
         raise DomainError(_("该地区不在您的管辖范围内"), field="region")
 
 

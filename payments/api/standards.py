@@ -8,7 +8,8 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from beneficiaries.models import Region
+from beneficiaries.models import Member, Region
+from beneficiaries.selectors import scope
 from casework.models import Enrolment
 from payments.engine import render_explanation
 from payments.models import PriceIndex, Standard
@@ -47,7 +48,8 @@ def _region_field() -> serializers.SlugRelatedField:
 
 class StandardInput(serializers.Serializer):
     region = _region_field()
-    component = serializers.ChoiceField(choices=sorted(CATALOGUE))
+    # Checked against the catalogue by the service, so components other apps register count.
+    component = serializers.CharField(max_length=60)
     category = serializers.CharField(required=False, allow_blank=True, default="", max_length=24)
     value = serializers.DecimalField(max_digits=14, decimal_places=4)
     effective_from = serializers.DateField()
@@ -154,10 +156,11 @@ class ExplainEnrolmentView(APIView):
         query = ExplainQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         month = query.validated_data["month"]
-        enrolment = get_object_or_404(
-            Enrolment.objects.filter(region_code__startswith=request.user.region_prefix), pk=pk
-        )
+        enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
         result = explain_enrolment(enrolment=enrolment, month=month)
+        names = dict(
+            Member.objects.filter(pk__in=[m for m, _ in result.members]).values_list("pk", "name")
+        )
         return Response(
             {
                 "enrolment": enrolment.pk,
@@ -165,6 +168,16 @@ class ExplainEnrolmentView(APIView):
                 "month": month.strftime("%Y-%m"),
                 "amount": str(result.amount),
                 "steps": result.explanation(),
+                # Steps name members by position ("第2位成员"): this list says who is who.
+                "members": [
+                    {
+                        "position": position,
+                        "member_id": member_id,
+                        "name": names.get(member_id, ""),
+                        "amount": str(amount),
+                    }
+                    for position, (member_id, amount) in enumerate(result.members, 1)
+                ],
                 "versions": result.versions,
                 "text": render_explanation(result),
             }

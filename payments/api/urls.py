@@ -8,9 +8,9 @@ from payments.api.batches import BatchViewSet
 from payments.api.standards import ExplainEnrolmentView, PriceIndexViewSet, StandardViewSet
 
 router = SimpleRouter()
-router.register("batches", BatchViewSet, basename="batch")
 router.register("standards", StandardViewSet, basename="standard")
 router.register("price-indices", PriceIndexViewSet, basename="price-index")
+router.register("batches", BatchViewSet, basename="batch")
 router.register("recoveries", bank.RecoveryViewSet, basename="recovery")
 
 urlpatterns = [

@@ -2,7 +2,20 @@ import datetime
 
 import pytest
 
+from payments.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Users are created in nearly every test; the production hasher would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def standards(regions):
+    """The seeded standards: Zhenjiang 840 from 2023-07, 875 from 2024-07; Changzhou 1020."""
+    load_standards()
 
 
 @pytest.fixture
@@ -46,3 +59,40 @@ def family(household):
     household.head = head
     household.save()
     return {"head": head, "spouse": spouse, "child": child}
+
+
+@pytest.fixture
+def user_with_role(regions, make_user):
+    """A user of any role whose subtree holds village_a1."""
+    region_for = {
+        "caseworker": "town_a",
+        "grid_worker": "village_a1",
+        "county_approver": "jingkou",
+        "finance": "jingkou",
+        "auditor": "zhenjiang",
+        "admin": "zhenjiang",
+    }
+    return lambda role: make_user(role, regions[region_for[role]])
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def set_parameter(regions):
+    """Store a policy value for a region (a payments.Standard row) from 2020 on."""
+    from payments.models import Standard
+
+    def store(region_key, component, value, category=""):
+        return Standard.objects.create(
+            region=regions[region_key],
+            component=component,
+            category=category,
+            value=value,
+            effective_from=datetime.date(2020, 1, 1),
+        )
+
+    return store

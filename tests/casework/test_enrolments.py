@@ -1,14 +1,19 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 
 from casework import selectors, services
 from casework.models import Adjustment, Enrolment
 from config.exceptions import Conflict, DomainError
-from tests.factories import MemberFactory
+from tests.factories import IncomeItemFactory, MemberFactory
 
 AUG = datetime.date(2024, 8, 1)
 SEP = datetime.date(2024, 9, 1)
+
+
+def enrol_dibao(household, caseworker):
+    return services.enrol(household=household, category="dibao", start_month=AUG, by=caseworker)
 
 
 def in_force(month, prefix="3211"):
@@ -42,7 +47,7 @@ def test_able_to_work_households_are_reviewed_every_six_months(household, family
 
 
 def test_a_second_open_enrolment_in_the_same_category_is_refused(household, family, caseworker):
-    services.enrol(household=household, category="dibao", start_month=AUG, by=caseworker)
+    enrol_dibao(household, caseworker)
     with pytest.raises(Conflict):
         services.enrol(household=household, category="dibao", start_month=SEP, by=caseworker)
     assert Enrolment.objects.count() == 1
@@ -76,9 +81,7 @@ def test_enrol_refuses_inconsistent_coverage(
 
 
 def test_stop_ends_payment_before_the_effective_month(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     services.stop(
         enrolment=enrolment,
         effective_month=datetime.date(2024, 10, 1),
@@ -97,9 +100,7 @@ def test_stop_ends_payment_before_the_effective_month(household, family, casewor
 
 
 def test_a_stop_needs_a_reason(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     with pytest.raises(DomainError):
         services.stop(
             enrolment=enrolment,
@@ -114,9 +115,7 @@ def test_a_stop_needs_a_reason(household, family, caseworker):
 
 
 def test_resume_pays_again_from_the_effective_month(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     services.stop(
         enrolment=enrolment,
         effective_month=SEP,
@@ -148,9 +147,7 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
 
 
 def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     services.gradual_exit(
         enrolment=enrolment,
         effective_month=datetime.date(2025, 1, 1),
@@ -170,9 +167,7 @@ def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, famil
 
 
 def test_increase_and_decrease_are_recorded_with_their_reason(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     services.decrease(
         enrolment=enrolment,
         effective_month=SEP,
@@ -195,9 +190,7 @@ def test_increase_and_decrease_are_recorded_with_their_reason(household, family,
 
 
 def test_death_reduces_a_household_enrolment_from_the_next_month(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     services.record_death(member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker)
     family["head"].refresh_from_db()
     assert not family["head"].is_alive
@@ -212,9 +205,7 @@ def test_death_reduces_a_household_enrolment_from_the_next_month(household, fami
 
 def test_death_of_the_last_member_stops_the_household_enrolment(household, caseworker):
     alone = MemberFactory(household=household, name="孤老")
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     services.record_death(member=alone, died_on=datetime.date(2024, 8, 31), by=caseworker)
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
@@ -260,8 +251,70 @@ def test_a_death_is_recorded_once(household, family, caseworker):
 
 
 def test_in_force_is_scoped_by_region_prefix(household, family, caseworker):
-    enrolment = services.enrol(
-        household=household, category="dibao", start_month=AUG, by=caseworker
-    )
+    enrolment = enrol_dibao(household, caseworker)
     assert enrolment in in_force(AUG, prefix="321102001")
     assert enrolment not in in_force(AUG, prefix="3204")
+
+
+@pytest.fixture
+def three_adults(household):
+    """DOMAIN.md worked example: Zhenjiang, a household of 3 with total counted income 900."""
+    head = MemberFactory(household=household, name="周一")
+    IncomeItemFactory(member=head, monthly_amount=Decimal("900"))
+    spouse = MemberFactory(household=household, name="吴二", relation="spouse", sex_code="F")
+    brother = MemberFactory(household=household, name="周三", relation="sibling")
+    return {"head": head, "spouse": spouse, "brother": brother}
+
+
+def test_the_new_adjustment_carries_the_engine_amount(household, three_adults, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    new = enrolment.adjustments.get()
+    assert (new.amount_before, new.amount_after) == (None, Decimal("1725"))
+
+
+def test_death_adjustment_records_the_amounts_before_and_after(household, three_adults, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.record_death(
+        member=three_adults["spouse"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
+    adjustment = enrolment.adjustments.get(reason_code="death")
+    # (875 − 900 ÷ 2) × 2 = 850 from September.
+    assert adjustment.kind == Adjustment.Kind.DECREASE
+    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), Decimal("850"))
+
+
+def test_death_of_the_earner_raises_the_survivors_amount(household, three_adults, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.record_death(
+        member=three_adults["head"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
+    adjustment = enrolment.adjustments.get(reason_code="death")
+    assert adjustment.kind == Adjustment.Kind.INCREASE
+    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), Decimal("1750"))
+
+
+def test_gradual_exit_keeps_the_last_amount_by_default(household, three_adults, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业后收入超过标准",
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.gradual_exit_amount == Decimal("1725")
+    assert enrolment.gradual_exit_until == datetime.date(2025, 2, 1)
+
+
+def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.stop(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="moved",
+        reason_text="迁出本市",
+        by=caseworker,
+    )
+    stop = enrolment.adjustments.get(kind="stop")
+    assert (stop.amount_before, stop.amount_after) == (Decimal("1725"), Decimal("0"))

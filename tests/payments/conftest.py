@@ -1,5 +1,6 @@
-"""Payments fixtures: a small caseload and eager Celery (payroll), engine parameters from the seed
-file without a database (engine), batches and lines written directly with the ORM (bank)."""
+"""Fixtures for payments: parameters resolved from the seed file without a database (engine),
+batches and lines written directly with the ORM (bank), caseloads computed through the batch
+services (payroll)."""
 
 import csv
 import datetime
@@ -8,55 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from payments.engine import EnrolmentFacts, HouseholdFacts, MemberFacts
 from payments.models import BankFile, PaymentBatch, PaymentLine
-from payments.parameters import build_params, read_seed_rows
+from payments.parameters import build_params, load_standards, read_seed_rows
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUGUST = datetime.date(2024, 8, 1)
-
-
-def make_household(village, incomes: list[Decimal], *, category: str = "dibao", **enrolment):
-    """A household with one member per income (the first is the head), enrolled from January."""
-    household = HouseholdFactory(village=village)
-    for n, income in enumerate(incomes):
-        member = MemberFactory(household=household, relation="head" if n == 0 else "child")
-        if income:
-            IncomeItemFactory(member=member, monthly_amount=income)
-    return EnrolmentFactory(household=household, category=category, **enrolment)
-
-
-@pytest.fixture
-def caseload(regions, settings):
-    """Seven dibao households across three villages of 京口区, in chunks of three enrolments."""
-    settings.PAYROLL_CHUNK_SIZE = 3
-    villages = [regions["village_a1"], regions["village_a2"], regions["village_b1"]]
-    incomes = [
-        [Decimal("900"), Decimal("0"), Decimal("0")],
-        [Decimal("0")],
-        [Decimal("1200"), Decimal("300")],
-        [Decimal("0"), Decimal("0")],
-        [Decimal("2000")],
-        [Decimal("500"), Decimal("0"), Decimal("100"), Decimal("0")],
-        [Decimal("0"), Decimal("0"), Decimal("0")],
-    ]
-    return [make_household(villages[n % 3], amounts) for n, amounts in enumerate(incomes)]
-
-
-@pytest.fixture(autouse=True)
-def eager_celery(request):
-    """Tasks run in-process, except in tests that exercise a real worker (marked ``broker``)."""
-    if "broker" in request.keywords:
-        yield
-        return
-    from config.celery import app
-
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
-
-
 ZHENJIANG_VILLAGE = "321102001001"
 CHANGZHOU_VILLAGE = "320402001001"
 
@@ -78,30 +35,6 @@ def params_for(seed_rows):
     return make
 
 
-def household(*incomes, ages=None, household_id=1, traits=None) -> HouseholdFacts:
-    """A household whose members (ids 1, 2, …, aged 40 unless told) have these counted incomes;
-    ``traits`` maps a member id to more MemberFacts fields."""
-    ages = ages or [40] * len(incomes)
-    return HouseholdFacts(
-        household_id=household_id,
-        members=tuple(
-            MemberFacts(
-                member_id=number,
-                age=age,
-                counted_income=Decimal(income),
-                **(traits or {}).get(number, {}),
-            )
-            for number, (income, age) in enumerate(zip(incomes, ages, strict=True), 1)
-        ),
-    )
-
-
-def enrolment(category: str = "dibao", **attributes) -> EnrolmentFacts:
-    return EnrolmentFacts(
-        enrolment_id=attributes.pop("enrolment_id", 1), category=category, **attributes
-    )
-
-
 @pytest.fixture
 def preparer(make_user, regions):
     return make_user("finance", regions["zhenjiang"], username="preparer")
@@ -113,7 +46,7 @@ def approver(make_user, regions):
 
 
 @pytest.fixture
-def home(regions):
+def household(regions):
     return HouseholdFactory(
         village=regions["village_a1"], bank_account_number="6222020000000000006"
     )
@@ -150,6 +83,48 @@ def add_line():
         )
 
     return add
+
+
+def make_household(village, incomes: list[Decimal], *, category: str = "dibao", **enrolment):
+    """A household with one member per income (the first is the head), enrolled from January."""
+    household = HouseholdFactory(village=village)
+    for n, income in enumerate(incomes):
+        member = MemberFactory(household=household, relation="head" if n == 0 else "child")
+        if income:
+            IncomeItemFactory(member=member, monthly_amount=income)
+    return EnrolmentFactory(household=household, category=category, **enrolment)
+
+
+@pytest.fixture
+def caseload(regions, settings):
+    """Seven dibao households across three villages of 京口区, in chunks of three enrolments."""
+    settings.PAYROLL_CHUNK_SIZE = 3
+    load_standards()
+    villages = [regions["village_a1"], regions["village_a2"], regions["village_b1"]]
+    incomes = [
+        [Decimal("900"), Decimal("0"), Decimal("0")],
+        [Decimal("0")],
+        [Decimal("1200"), Decimal("300")],
+        [Decimal("0"), Decimal("0")],
+        [Decimal("2000")],
+        [Decimal("500"), Decimal("0"), Decimal("100"), Decimal("0")],
+        [Decimal("0"), Decimal("0"), Decimal("0")],
+    ]
+    return [make_household(villages[n % 3], amounts) for n, amounts in enumerate(incomes)]
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Tasks run in-process, except in tests that exercise a real worker (marked ``broker``)."""
+    if "broker" in request.keywords:
+        yield
+        return
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,9 @@ SEP = datetime.date(2024, 9, 1)
 
 
 @pytest.fixture
-def batch(make_batch, add_line, home):
+def batch(make_batch, add_line, household):
     batch = make_batch(SEP)
-    add_line(batch, home, "1725")
+    add_line(batch, household, "1725")
     return batch
 
 
@@ -86,12 +86,17 @@ def test_export_download_and_return_file_round_trip(client, batch, approver, ret
     assert PaymentBatch.objects.get(pk=batch.pk).status == "reconciled"
 
 
-def test_recoveries_are_recorded_listed_and_marked_repaid(client, home, approver):
+def test_recoveries_are_recorded_listed_and_marked_repaid(client, household, approver):
     client = _as(client, approver)
 
     created = client.post(
         "/api/recoveries/",
-        {"household": home.pk, "amount": "300.00", "reason": "hidden_income", "note": "审计发现"},
+        {
+            "household": household.pk,
+            "amount": "300.00",
+            "reason": "hidden_income",
+            "note": "审计发现",
+        },
     )
     listed = client.get("/api/recoveries/")
     repaid = client.post(f"/api/recoveries/{created.json()['id']}/repaid/")
@@ -102,12 +107,12 @@ def test_recoveries_are_recorded_listed_and_marked_repaid(client, home, approver
     assert Recovery.objects.get().repaid_amount == 300
 
 
-def test_a_caseworker_cannot_record_a_recovery(client, home, make_user, regions):
+def test_a_caseworker_cannot_record_a_recovery(client, household, make_user, regions):
     caseworker = make_user("caseworker", regions["town_a"])
 
     response = _as(client, caseworker).post(
         "/api/recoveries/",
-        {"household": home.pk, "amount": "300.00", "reason": "death", "note": "x"},
+        {"household": household.pk, "amount": "300.00", "reason": "death", "note": "x"},
     )
 
     assert response.status_code == 403

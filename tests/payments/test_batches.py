@@ -7,16 +7,21 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from beneficiaries.models import IncomeItem
-from casework.models import ReliefCase, ReliefInstalment
+from beneficiaries.models import IncomeItem, Member
+from beneficiaries.services import move_member
+from casework.models import Enrolment, ReliefCase, ReliefInstalment
+from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
-from payments import batches
+from payments import batches, payroll_io
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
-from tests.factories import EnrolmentFactory
+from payments.selectors import explain_enrolment, facts_for_enrolment
+from tests.factories import EnrolmentFactory, IncomeItemFactory
 from tests.payments.conftest import AUGUST, make_household
 
 JULY = datetime.date(2024, 7, 1)
-EXPECTED = {0: "1725.00", 1: "875.00", 2: "250.00", 3: "1750.00", 4: "0.00", 5: "2900.00"}
+# Zhenjiang 2024-08 (standard 875; one-person households get the living-alone supplement).
+EXPECTED = {0: "1725.00", 1: "963.00", 2: "250.00", 3: "1750.00", 4: "88.00", 5: "2900.00"}
+TOTAL = Decimal("10301")
 
 
 def computed_batch(regions, captured, *, region="jingkou", month=AUGUST) -> PaymentBatch:
@@ -91,6 +96,25 @@ def test_lines_carry_each_households_own_amount(
     assert {n: str(amounts[caseload[n].pk]) for n in EXPECTED} == EXPECTED
 
 
+def test_each_line_is_what_the_engine_explains_for_its_enrolment(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    # A minor and an elder: supplements whose steps name the member.
+    Member.objects.filter(pk=caseload[2].household.members.last().pk).update(
+        birth_date=datetime.date(2012, 3, 1)
+    )
+    Member.objects.filter(pk=caseload[5].household.members.first().pk).update(
+        birth_date=datetime.date(1950, 3, 1)
+    )
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    for line in PaymentLine.objects.filter(batch=batch).select_related("enrolment"):
+        result = explain_enrolment(enrolment=line.enrolment, month=AUGUST)
+        assert line.amount == result.amount
+        assert line.explanation == result.explanation()
+        assert line.parameter_versions == result.versions
+
+
 def test_database_refuses_a_second_line_for_same_enrolment_kind_and_month(
     regions, caseload, django_capture_on_commit_callbacks
 ):
@@ -123,7 +147,7 @@ def test_a_chunk_run_twice_gives_the_same_lines_and_totals(
 
     assert line_snapshot(batch) == before
     batch.refresh_from_db()
-    assert (batch.chunks_done, batch.line_count, batch.total_amount) == (3, 7, Decimal("10125"))
+    assert (batch.chunks_done, batch.line_count, batch.total_amount) == (3, 7, TOTAL)
 
 
 def test_a_redelivered_chunk_replaces_its_lines_instead_of_adding(
@@ -214,7 +238,7 @@ def test_a_batch_whose_worker_died_completes_on_resume_without_double_counting(
     lines = PaymentLine.objects.filter(batch=batch)
     assert (batch.status, batch.chunks_done) == ("computed", 3)
     assert sorted(lines.values_list("enrolment_id", flat=True)) == [e.pk for e in caseload]
-    assert batch.total_amount == Decimal("10125")
+    assert batch.total_amount == TOTAL
     assert batch.chunks.get(pk=first.pk).attempts == 2
 
 
@@ -277,7 +301,7 @@ def test_relief_instalments_due_are_paid_once_even_when_recomputed(
     assert line.source_ref == f"relief-instalment:{due.pk}"
     assert line.bank_account_number == household.bank_account_number
     assert ReliefInstalment.objects.filter(paid_batch=batch).get() == due
-    assert (batch.line_count, batch.total_amount) == (8, Decimal("11625"))
+    assert (batch.line_count, batch.total_amount) == (8, TOTAL + 1500)
 
 
 def test_a_failed_transfer_with_a_fixed_account_is_reissued_in_the_next_batch(
@@ -297,4 +321,58 @@ def test_a_failed_transfer_with_a_fixed_account_is_reissued_in_the_next_batch(
     assert (reissue.household, reissue.amount) == (household, Decimal("1725"))
     assert reissue.bank_account_number == "6222020000000000014"
     assert august.line_count == 8
-    assert august.total_amount == Decimal("10125") + Decimal("1725")
+    assert august.total_amount == TOTAL + 1725
+
+
+def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, make_user):
+    clerk = make_user("caseworker", regions["jingkou"])
+    leaving = caseload[0].household.members.last()
+    move_member(
+        member=leaving,
+        to_household=caseload[1].household,
+        moved_on=datetime.date(2024, 8, 10),
+        reason="投靠亲属",
+        by=clerk,
+    )
+    Member.objects.filter(pk=caseload[2].household.members.first().pk).update(
+        is_alive=False, death_date=datetime.date(2024, 7, 20)
+    )
+    IncomeItemFactory(
+        member=caseload[3].household.members.first(),
+        type="medical_deduction",
+        monthly_amount=Decimal("200"),
+    )
+    IncomeItemFactory(
+        member=caseload[3].household.members.first(),
+        type="scholarship",
+        monthly_amount=Decimal("300"),
+    )
+    IncomeItemFactory(
+        member=caseload[5].household.members.first(),
+        monthly_amount=Decimal("400"),
+        valid_from=datetime.date(2024, 8, 31),
+    )
+    IncomeItemFactory(
+        member=caseload[5].household.members.first(),
+        monthly_amount=Decimal("700"),
+        valid_to=datetime.date(2024, 7, 31),
+    )
+    Enrolment.objects.filter(pk=caseload[6].pk).update(
+        status="gradual_exit",
+        gradual_exit_amount=Decimal("1725"),
+        gradual_exit_until=datetime.date(2024, 7, 1),
+    )
+    enrolments = enrolments_in_force(region_prefix="321102", month=AUGUST)
+    first, last = enrolments.order_by("id").first().pk, enrolments.order_by("id").last().pk
+
+    rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=first, last_id=last)
+    members = payroll_io.read_members(household_ids={r.household_id for r in rows}, month=AUGUST)
+
+    assert len(rows) == 7
+    for row in rows:
+        expected = facts_for_enrolment(enrolment=Enrolment.objects.get(pk=row.id), month=AUGUST)
+        bulk = (
+            batches.enrolment_facts(row, AUGUST),
+            batches.household_facts(row.household_id, members.get(row.household_id, []), AUGUST),
+        )
+        assert bulk == expected

@@ -15,19 +15,21 @@ def _save(lines):
     return lines
 
 
-def test_a_failed_transfer_is_not_reissued_before_the_account_is_fixed(make_batch, add_line, home):
+def test_a_failed_transfer_is_not_reissued_before_the_account_is_fixed(
+    make_batch, add_line, household
+):
     august = make_batch(AUG, status=PaymentBatch.Status.RECONCILED)
-    add_line(august, home, "1725", status="failed", failure_reason="账户已销户")
+    add_line(august, household, "1725", status="failed", failure_reason="账户已销户")
     september = make_batch(SEP)
 
     assert correction_lines(batch=september) == []
 
 
-def test_a_failed_transfer_is_reissued_once_to_the_fixed_account(make_batch, add_line, home):
+def test_a_failed_transfer_is_reissued_once_to_the_fixed_account(make_batch, add_line, household):
     august = make_batch(AUG, status=PaymentBatch.Status.RECONCILED)
-    add_line(august, home, "1725", status="failed", failure_reason="账户已销户")
-    home.bank_account_number = "6222020000000000014"
-    home.save()
+    add_line(august, household, "1725", status="failed", failure_reason="账户已销户")
+    household.bank_account_number = "6222020000000000014"
+    household.save()
     september = make_batch(SEP)
 
     (reissue,) = _save(correction_lines(batch=september))
@@ -39,24 +41,24 @@ def test_a_failed_transfer_is_reissued_once_to_the_fixed_account(make_batch, add
     assert correction_lines(batch=october) == []
 
 
-def test_a_recovery_is_offset_without_taking_the_month_below_zero(make_batch, add_line, home):
+def test_a_recovery_is_offset_without_taking_the_month_below_zero(make_batch, add_line, household):
     recovery = Recovery.objects.create(
-        household=home,
-        region_code=home.region_code,
+        household=household,
+        region_code=household.region_code,
         reason="death",
         amount=Decimal("1000"),
     )
     september = make_batch(SEP)
-    add_line(september, home, "600")
+    add_line(september, household, "600")
 
     (offset,) = _save(correction_lines(batch=september))
     october = make_batch(OCT)
-    add_line(october, home, "600")
+    add_line(october, household, "600")
     (rest,) = _save(correction_lines(batch=october))
 
     assert offset.amount == Decimal("-600")
     assert offset.source_ref == recovery.source_ref
     assert rest.amount == Decimal("-400")
     november = make_batch(datetime.date(2024, 11, 1))
-    add_line(november, home, "600")
+    add_line(november, household, "600")
     assert correction_lines(batch=november) == []

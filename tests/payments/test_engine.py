@@ -1,5 +1,6 @@
 """The engine against every worked example of DOMAIN.md, and the rules around them."""
 
+import datetime
 import json
 from decimal import Decimal
 
@@ -8,15 +9,19 @@ import pytest
 from casework.models import CareLevel, Category, Enrolment
 from payments import engine
 from payments.engine import (
+    MissingParameter,
     Result,
     compute_amount,
     covered_persons,
     gradual_exit_months,
     marginal_threshold,
     price_subsidy,
+    relief_approval_level,
+    relief_ceiling,
     render_explanation,
 )
-from tests.payments.conftest import enrolment, household
+from payments.parameters import ParameterRow
+from tests.payments.facts import enrolment, household
 
 D = Decimal
 
@@ -146,3 +151,177 @@ def test_explanation_reads_in_plain_chinese(params_for):
     text = render_explanation(result)
     assert text.startswith("本月发放金额：1725 元")
     assert "计算：875 − 300 = 575" in text
+
+
+@pytest.mark.parametrize(
+    ("traits", "ages", "amount", "why"),
+    [
+        ({1: {"serious_illness": True}}, [40, 40, 40], "2200", "875 + 175 = 1050, + 575 × 2"),
+        ({1: {"disability_grade": 2}}, [40, 40, 40], "2025", "875, + 575 × 2"),
+        ({1: {"disability_grade": 3}}, [40, 40, 40], "1725", "grade 3 is not severe"),
+        ({}, [70, 40, 40], "1813", "575 + 87.5 = 662.5 → 663, + 575 × 2"),
+        ({}, [17, 40, 40], "1813", "a minor as the elderly"),
+        ({}, [18, 40, 40], "1725", "18 is of age"),
+        ({1: {"serious_illness": True}}, [70, 40, 40], "2200", "the best class, not both"),
+    ],
+)
+def test_zhenjiang_classified_supplements(params_for, traits, ages, amount, why):
+    facts = household(300, 300, 300, ages=ages, traits=traits)
+    result = compute_amount(enrolment(), facts, params_for("zhenjiang", "2024-08"))
+    assert result.amount == D(amount), why
+    assert result.amount == sum(a for _, a in result.members)
+
+
+def test_changzhou_pays_no_supplements(params_for):
+    facts = household(300, 300, 300, ages=[70, 10, 40], traits={3: {"serious_illness": True}})
+    assert compute_amount(enrolment(), facts, params_for("changzhou", "2024-08")).amount == 2160
+
+
+def test_person_living_alone_gets_the_living_alone_supplement(params_for):
+    result = compute_amount(enrolment(), household(275), params_for("zhenjiang", "2024-08"))
+    assert result.amount == D("688")  # 600 + 87.5 = 687.5 → 688
+
+
+def test_floor_pays_a_share_of_the_standard_when_the_gap_is_small(params_for, seed_rows):
+    rows = seed_rows + [
+        ParameterRow("320400000000", "", "floor_share", D("0.2"), datetime.date(2024, 1, 1))
+    ]
+    params = params_for("changzhou", "2024-08", rows)
+    assert compute_amount(enrolment(), household(1000, 1000), params).amount == 408
+    assert compute_amount(enrolment(), household(500, 500), params).amount == 1040
+
+
+def test_deductible_costs_above_income_count_as_no_income(params_for):
+    params = params_for("changzhou", "2024-08")
+    assert compute_amount(enrolment(), household(-400, 100), params).amount == 2040
+
+
+def test_single_person_dibao_uses_the_members_own_income(params_for):
+    facts = household(5000, 200, ages=[45, 30], traits={2: {"disability_grade": 3}})
+    single = enrolment(Category.SINGLE_DIBAO, member_id=2)
+    assert compute_amount(single, facts, params_for("changzhou", "2024-08")).amount == 820
+    assert compute_amount(single, facts, params_for("zhenjiang", "2024-08")).amount == 675
+
+
+def test_single_person_dibao_adds_the_members_supplement(params_for):
+    facts = household(5000, 0, ages=[45, 30], traits={2: {"serious_illness": True}})
+    single = enrolment(Category.SINGLE_DIBAO, member_id=2)
+    assert compute_amount(single, facts, params_for("zhenjiang", "2024-08")).amount == 1050
+
+
+@pytest.mark.parametrize(
+    ("city", "care_level", "amount"),
+    [
+        ("changzhou", "", "1326"),
+        ("changzhou", "partial", "1826"),
+        ("changzhou", "full", "2326"),
+        ("zhenjiang", "self_care", "1345"),  # 1137.5 + 2070 × 0.1 = 1344.5 → 1345
+        ("zhenjiang", "partial", "1483"),  # 1137.5 + 2070 × 0.1667 = 1482.569 → 1483
+        ("zhenjiang", "full", "1655"),  # 1137.5 + 517.5 = 1655
+    ],
+)
+def test_tekun_basic_living_plus_care_allowance(params_for, city, care_level, amount):
+    result = compute_amount(
+        enrolment(Category.TEKUN, member_id=1, care_level=care_level),
+        household(0, ages=[80]),
+        params_for(city, "2024-08"),
+    )
+    assert result.amount == D(amount)
+
+
+@pytest.mark.parametrize(
+    ("category", "zhenjiang", "changzhou"),
+    [
+        (Category.ORPHAN_INSTITUTION, "3132", "2900"),
+        (Category.ORPHAN_COMMUNITY, "2036", "1885"),
+        (Category.UNSUPPORTED_CHILD, "2036", "1885"),
+        (Category.GUARDIAN_UNABLE_CHILD, "1222", "1131"),
+        (Category.ILL_DISABLED_CHILD, "1018", "943"),
+    ],
+)
+def test_childrens_amounts(params_for, category, zhenjiang, changzhou):
+    facts = household(0, ages=[9])
+    child = enrolment(category, member_id=1)
+    assert compute_amount(child, facts, params_for("zhenjiang", "2024-08")).amount == D(zhenjiang)
+    assert compute_amount(child, facts, params_for("changzhou", "2024-08")).amount == D(changzhou)
+
+
+def test_a_member_enrolment_pays_nothing_once_the_member_is_gone(params_for):
+    result = compute_amount(
+        enrolment(Category.TEKUN, member_id=7), household(0), params_for("changzhou", "2024-08")
+    )
+    assert result.amount == 0
+    assert "不在户或已故" in result.steps[0].rule
+
+
+def test_rounding_mode_is_a_parameter(params_for, seed_rows):
+    rows = seed_rows + [
+        ParameterRow("321100000000", "", "rounding_mode", D("2"), datetime.date(2024, 1, 1))
+    ]
+    facts = household(275)  # 687.5
+    assert (
+        compute_amount(enrolment(), facts, params_for("zhenjiang", "2024-08", rows)).amount == 688
+    )
+    rows[-1] = ParameterRow("321100000000", "", "rounding_mode", D("3"), datetime.date(2024, 1, 1))
+    assert (
+        compute_amount(enrolment(), facts, params_for("zhenjiang", "2024-08", rows)).amount == 687
+    )
+
+
+def test_result_names_the_standard_rows_it_used(params_for, seed_rows):
+    numbered = [
+        ParameterRow(r.region_code, r.category, r.component, r.value, r.effective_from, id=n)
+        for n, r in enumerate(seed_rows, 1)
+    ]
+    params = params_for("zhenjiang", "2024-08", numbered)
+    result = compute_amount(enrolment(), household(300, 300, 300), params)
+    (row_875,) = [r.id for r in numbered if r.component == "standard" and r.value == 875]
+    assert result.versions["standard"] == row_875
+    assert "orphan_institution_amount" not in result.versions
+
+
+def test_a_city_without_a_standard_cannot_be_computed(params_for):
+    params = params_for("zhenjiang", "2023-01")
+    with pytest.raises(MissingParameter):
+        compute_amount(enrolment(), household(0), params)
+
+
+@pytest.mark.parametrize(
+    ("relief_type", "cost", "ceiling"),
+    [
+        ("other", "0", "1750"),
+        ("accidental_death", "0", "10500"),
+        ("medical", "8000", "2625"),
+        ("medical", "20000", "2625"),
+        ("medical", "20001", "2625"),
+        ("medical", "50000", "5000"),
+        ("medical", "500000", "13125"),
+    ],
+)
+def test_temporary_relief_ceilings(params_for, relief_type, cost, ceiling):
+    params = params_for("zhenjiang", "2024-08")
+    result = relief_ceiling(relief_type=relief_type, params=params, self_paid_cost=D(cost))
+    assert result.amount == D(ceiling)
+
+
+@pytest.mark.parametrize(
+    ("amount", "level"), [("2625", "township"), ("2626", "county"), ("13125", "county")]
+)
+def test_temporary_relief_approval_tiers(params_for, amount, level):
+    params = params_for("zhenjiang", "2024-08")
+    assert relief_approval_level(amount=D(amount), params=params) == level
+
+
+def test_temporary_relief_above_the_cap_cannot_be_approved(params_for):
+    params = params_for("zhenjiang", "2024-08")
+    assert relief_approval_level(amount=D("13126"), params=params) is None
+
+
+def test_price_subsidy_goes_to_each_covered_person_only(params_for):
+    params = params_for("changzhou", "2024-08")
+    tekun = enrolment(Category.TEKUN, member_id=2)
+    assert price_subsidy(tekun, household(0, 0, 0), params, D("3.2")).amount == 85
+    stopped = enrolment(status=Enrolment.Status.STOPPED)
+    assert price_subsidy(stopped, household(0, 0), params, D("3.2")) is None
+    marginal = enrolment(Category.MARGINAL)
+    assert price_subsidy(marginal, household(1200, 1200), params, D("3.2")).amount == 170

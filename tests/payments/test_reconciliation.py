@@ -24,8 +24,8 @@ def exported(regions, make_batch, add_line, approver):
     """August: three households paid 1725, 1620 and 900; exported."""
     batch = make_batch(AUG)
     homes = [HouseholdFactory(village=regions["village_a1"]) for _ in range(3)]
-    for home, amount in zip(homes, ["1725", "1620", "900"], strict=True):
-        add_line(batch, home, amount)
+    for household, amount in zip(homes, ["1725", "1620", "900"], strict=True):
+        add_line(batch, household, amount)
     approve_batch(batch=batch, by=approver)
     (csv_file, _) = export_batch(batch=batch, by=approver)
     return batch, csv_file, homes
@@ -128,13 +128,15 @@ def test_a_failed_transfer_is_reissued_exactly_once_after_the_account_is_fixed(
     assert PaymentLine.objects.filter(kind="reissue").count() == 1
 
 
-def test_the_database_refuses_a_second_reissue_of_the_same_transfer(make_batch, add_line, home):
+def test_the_database_refuses_a_second_reissue_of_the_same_transfer(
+    make_batch, add_line, household
+):
     september, october = make_batch(SEP), make_batch(OCT)
-    ref = f"reissue:1:{home.pk}"
-    add_line(september, home, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
+    ref = f"reissue:1:{household.pk}"
+    add_line(september, household, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        add_line(october, home, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
+        add_line(october, household, "1620", kind=PaymentLine.Kind.REISSUE, source_ref=ref)
 
     assert PaymentLine.objects.filter(source_ref=ref).count() == 1
 

@@ -80,18 +80,22 @@ def test_a_month_that_began_with_the_member_alive_is_not_overpaid(
 
 
 def test_a_recovery_found_by_audit_is_offset_and_the_rest_marked_repaid(
-    make_batch, add_line, approver, home
+    make_batch, add_line, approver, household
 ):
     recovery = record_recovery(
-        household=home, amount=Decimal("1000"), reason="hidden_income", note="审计发现", by=approver
+        household=household,
+        amount=Decimal("1000"),
+        reason="hidden_income",
+        note="审计发现",
+        by=approver,
     )
     october = make_batch(OCT)
-    add_line(october, home, "600")
+    add_line(october, household, "600")
     PaymentLine.objects.bulk_create(correction_lines(batch=october))
 
     repaid = mark_repaid(recovery=recovery, by=approver)
     november = make_batch(NOV)
-    add_line(november, home, "600")
+    add_line(november, household, "600")
 
     assert repaid.repaid_amount == Decimal("400")
     assert balance(recovery=repaid).outstanding == 0
@@ -100,8 +104,10 @@ def test_a_recovery_found_by_audit_is_offset_and_the_rest_marked_repaid(
         mark_repaid(recovery=repaid, by=approver)
 
 
-def test_a_recovery_needs_a_positive_amount_and_a_reason(home, approver):
+def test_a_recovery_needs_a_positive_amount_and_a_reason(household, approver):
     with pytest.raises(DomainError):
-        record_recovery(household=home, amount=Decimal("0"), reason="death", note="x", by=approver)
+        record_recovery(
+            household=household, amount=Decimal("0"), reason="death", note="x", by=approver
+        )
 
     assert not Recovery.objects.exists()

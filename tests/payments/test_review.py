@@ -38,7 +38,7 @@ def two_months(regions, make_batch, add_line):
         add_line(july, homes[key], amount)
     for key, amount in {"A": "1725", "B": "600", "D": "900"}.items():
         add_line(august, homes[key], amount)
-    enrolment = {key: home.enrolments.get() for key, home in homes.items()}
+    enrolment = {key: household.enrolments.get() for key, household in homes.items()}
     adjustments = {
         "B": _adjust(enrolment["B"], "increase", AUG, "收入减少"),
         "C": _adjust(enrolment["C"], "stop", AUG, "收入超过标准"),
@@ -132,10 +132,10 @@ def test_the_database_refuses_an_approver_who_prepared_the_batch(make_batch, pre
 
 @pytest.mark.postgres
 def test_the_database_refuses_to_change_what_an_approved_line_pays(
-    make_batch, add_line, home, approver
+    make_batch, add_line, household, approver
 ):
     batch = make_batch(AUG)
-    line = add_line(batch, home, "1725")
+    line = add_line(batch, household, "1725")
     approve_batch(batch=batch, by=approver)
 
     with pytest.raises(Exception, match="Cannot update"), transaction.atomic():

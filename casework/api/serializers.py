@@ -1,0 +1,324 @@
+"""Casework API: small input serializers (parsed, then handed to one service) and outputs."""
+
+from rest_framework import serializers
+
+from beneficiaries.api.common import ResidentIdField, ScopedPrimaryKeyRelatedField
+from beneficiaries.models import Household, Member, Region
+from casework.models import (
+    Adjustment,
+    Application,
+    CaseState,
+    CaseStep,
+    Category,
+    Enrolment,
+    Objection,
+    Referral,
+    ReliefCase,
+    ReliefInstalment,
+    Review,
+    ReviewClass,
+    StepAttachment,
+)
+
+
+def household_field(**kwargs):
+    return ScopedPrimaryKeyRelatedField(queryset=Household.objects.all(), **kwargs)
+
+
+def member_field(**kwargs):
+    return ScopedPrimaryKeyRelatedField(
+        queryset=Member.objects.all(), scope_field="household__region_code", **kwargs
+    )
+
+
+class MonthField(serializers.DateField):
+    """A month as ``YYYY-MM`` (or any date in it), stored as its first day."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and len(value) == 7:
+            value = f"{value}-01"
+        return super().to_internal_value(value).replace(day=1)
+
+
+# Referrals
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    id_number = ResidentIdField(read_only=True)
+    village_name = serializers.CharField(source="village.name", read_only=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "name",
+            "id_number",
+            "village",
+            "village_name",
+            "region_code",
+            "reason",
+            "note",
+            "status",
+            "rejection_reason",
+            "application",
+            "flagged_by",
+            "handled_by",
+            "handled_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReferralInput(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
+    village = ScopedPrimaryKeyRelatedField(
+        queryset=Region.objects.filter(level=Region.Level.VILLAGE), scope_field="code"
+    )
+    reason = serializers.ChoiceField(choices=Referral.Reason.choices)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class RejectInput(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+class ApplicationInput(serializers.Serializer):
+    household = household_field()
+    category = serializers.ChoiceField(choices=Category.choices)
+    member = member_field(required=False, allow_null=True)
+    care_level = serializers.CharField(required=False, allow_blank=True, default="")
+    review_class = serializers.ChoiceField(choices=ReviewClass.choices, default=ReviewClass.STABLE)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# Applications
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepAttachment
+        fields = ["id", "name", "file", "uploaded_at"]
+
+
+class CaseStepSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username")
+    attachments = AttachmentSerializer(many=True)
+
+    class Meta:
+        model = CaseStep
+        fields = ["id", "from_state", "to_state", "actor", "comment", "at", "attachments"]
+
+
+class ObjectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Objection
+        fields = [
+            "id",
+            "raised_by_name",
+            "content",
+            "recorded_by",
+            "recorded_at",
+            "resolution",
+            "resolved_by",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Application
+        fields = [
+            "id",
+            "household",
+            "member",
+            "region_code",
+            "category",
+            "review_class",
+            "care_level",
+            "state",
+            "step_due",
+            "notice_ends",
+            "refusal_reason",
+            "enrolment",
+            "submitted_by",
+            "submitted_on",
+        ]
+        read_only_fields = fields
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    steps = CaseStepSerializer(many=True, read_only=True)
+    objections = ObjectionSerializer(many=True, read_only=True)
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [*ApplicationSerializer.Meta.fields, "steps", "objections"]
+        read_only_fields = fields
+
+
+class MoveInput(serializers.Serializer):
+    to = serializers.ChoiceField(choices=CaseState.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class ObjectionInput(serializers.Serializer):
+    content = serializers.CharField()
+    raised_by_name = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ResolveInput(serializers.Serializer):
+    resolution = serializers.CharField()
+
+
+# Enrolments and adjustments
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    household = serializers.IntegerField(source="enrolment.household_id", read_only=True)
+    category = serializers.CharField(source="enrolment.category", read_only=True)
+    proposed_by = serializers.CharField(source="proposed_by.username", default=None)
+    approved_by = serializers.CharField(source="approved_by.username", default=None)
+
+    class Meta:
+        model = Adjustment
+        fields = [
+            "id",
+            "enrolment",
+            "household",
+            "category",
+            "region_code",
+            "kind",
+            "reason_code",
+            "reason_text",
+            "effective_month",
+            "amount_before",
+            "amount_after",
+            "proposed_by",
+            "approved_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EnrolmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Enrolment
+        fields = [
+            "id",
+            "household",
+            "member",
+            "region_code",
+            "category",
+            "status",
+            "start_month",
+            "end_month",
+            "review_class",
+            "care_level",
+            "gradual_exit_amount",
+            "gradual_exit_until",
+            "next_review_due",
+        ]
+        read_only_fields = fields
+
+
+class EnrolmentDetailSerializer(EnrolmentSerializer):
+    adjustments = AdjustmentSerializer(many=True, read_only=True)
+
+    class Meta(EnrolmentSerializer.Meta):
+        fields = [*EnrolmentSerializer.Meta.fields, "adjustments"]
+        read_only_fields = fields
+
+
+class ChangeInput(serializers.Serializer):
+    effective_month = MonthField()
+    reason_code = serializers.CharField(max_length=40)
+    reason_text = serializers.CharField()
+
+
+class GradualExitInput(ChangeInput):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    months = serializers.IntegerField(min_value=1, required=False)
+
+
+class ReviewInput(serializers.Serializer):
+    note = serializers.CharField()
+    change = serializers.ChoiceField(
+        choices=["", "increase", "decrease", "stop", "gradual_exit"], required=False, default=""
+    )
+    effective_month = MonthField(required=False)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Review
+        fields = ["id", "enrolment", "due_on", "outcome", "note", "adjustment", "reviewed_by"]
+        read_only_fields = fields
+
+
+class DeathInput(serializers.Serializer):
+    member = member_field()
+    died_on = serializers.DateField()
+
+
+# Temporary relief
+
+
+class InstalmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReliefInstalment
+        fields = ["id", "due_month", "amount", "paid_batch", "paid_at"]
+        read_only_fields = fields
+
+
+class ReliefSerializer(serializers.ModelSerializer):
+    instalments = InstalmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ReliefCase
+        fields = [
+            "id",
+            "household",
+            "region_code",
+            "kind",
+            "cause",
+            "need",
+            "cost",
+            "proposed_amount",
+            "tier",
+            "status",
+            "pay_first",
+            "documents_due",
+            "documents_completed_at",
+            "refusal_reason",
+            "created_by",
+            "decided_by",
+            "decided_at",
+            "instalments",
+        ]
+        read_only_fields = fields
+
+
+class InstalmentInput(serializers.Serializer):
+    month = MonthField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class ReliefInput(serializers.Serializer):
+    household = household_field()
+    kind = serializers.ChoiceField(choices=ReliefCase.Kind.choices)
+    cause = serializers.ChoiceField(choices=ReliefCase.Cause.choices)
+    need = serializers.CharField()
+    proposed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    pay_first = serializers.BooleanField(default=False)
+    instalments = InstalmentInput(many=True, required=False)
+
+    def validate_instalments(self, value):
+        return [(row["month"], row["amount"]) for row in value]
+
+
+class DecideInput(serializers.Serializer):
+    approve = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="")

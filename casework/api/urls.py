@@ -1,0 +1,22 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from casework.api import views
+
+router = SimpleRouter()
+router.register("referrals", views.ReferralViewSet, basename="referral")
+router.register("applications", views.ApplicationViewSet, basename="application")
+router.register("objections", views.ObjectionViewSet, basename="objection")
+router.register("enrolments", views.EnrolmentViewSet, basename="enrolment")
+router.register("relief-cases", views.ReliefViewSet, basename="relief")
+router.register("adjustments", views.AdjustmentViewSet, basename="adjustment")
+
+urlpatterns = [
+    path("deaths/", views.DeathView.as_view(), name="death"),
+    path(
+        "timeline/households/<int:household_id>/",
+        views.HouseholdTimelineView.as_view(),
+        name="household-timeline",
+    ),
+    *router.urls,
+]

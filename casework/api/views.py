@@ -1,0 +1,331 @@
+"""Casework API: thin views that parse input, call one service and render the result.
+
+Every list and detail is scoped to the user's region subtree (out of scope → 404); roles come
+from ``read_roles`` / ``write_roles`` (auditors read everything in their region and write
+nothing); an illegal move or a duplicate is a 409 with the reason, from the services.
+"""
+
+import django_filters
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from beneficiaries.api.common import ScopedViewSetMixin
+from beneficiaries.models import User
+from beneficiaries.permissions import RolePermission
+from beneficiaries.selectors import households_for
+from casework import exports, selectors, services
+from casework.api import serializers as s
+from casework.dates import add_months
+from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
+
+Role = User.Role
+CASE_READERS = frozenset(
+    {Role.CASEWORKER, Role.COUNTY_APPROVER, Role.FINANCE, Role.AUDITOR, Role.ADMIN}
+)
+CASEWORKERS = frozenset({Role.CASEWORKER})
+DECIDERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER})
+AUDIT_READERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER, Role.AUDITOR, Role.ADMIN})
+
+
+class CaseworkViewSet(
+    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    read_roles = CASE_READERS
+    write_roles = CASEWORKERS
+    ordering_fields = ["id"]
+
+    def parse(self, serializer_class) -> dict:
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def render(self, instance, serializer_class=None, code=status.HTTP_200_OK) -> Response:
+        serializer_class = serializer_class or self.get_serializer_class()
+        return Response(
+            serializer_class(instance, context=self.get_serializer_context()).data, status=code
+        )
+
+    def render_list(self, queryset, serializer_class=None) -> Response:
+        serializer_class = serializer_class or self.get_serializer_class()
+        page = self.paginate_queryset(queryset)
+        data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+
+class ReferralViewSet(CaseworkViewSet):
+    """Grid workers' flags (主动发现): a grid worker sees only their own."""
+
+    queryset = Referral.objects.select_related("village")
+    serializer_class = s.ReferralSerializer
+    read_roles = CASE_READERS | {Role.GRID_WORKER}
+    write_roles = CASEWORKERS | {Role.GRID_WORKER}
+    filterset_fields = ["status", "reason"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.request.user.role == Role.GRID_WORKER:
+            return queryset.filter(flagged_by=self.request.user)
+        return queryset
+
+    @extend_schema(request=s.ReferralInput, responses={201: s.ReferralSerializer})
+    def create(self, request):
+        referral = services.flag_candidate(by=request.user, **self.parse(s.ReferralInput))
+        return self.render(referral, code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ApplicationInput, responses={201: s.ApplicationSerializer})
+    @action(detail=True, methods=["post"])
+    def convert(self, request, pk=None):
+        """The township caseworker turns the flag into an application."""
+        application = services.convert_referral(
+            referral=self.get_object(), by=request.user, **self.parse(s.ApplicationInput)
+        )
+        return self.render(application, s.ApplicationSerializer, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RejectInput, responses=s.ReferralSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        referral = services.reject_referral(
+            referral=self.get_object(), by=request.user, **self.parse(s.RejectInput)
+        )
+        return self.render(referral)
+
+
+class ApplicationViewSet(CaseworkViewSet):
+    """Applications (cases) from submission to approval or refusal."""
+
+    queryset = Application.objects.all()
+    serializer_class = s.ApplicationSerializer
+    write_roles = DECIDERS
+    filterset_fields = ["state", "category", "household"]
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return s.ApplicationDetailSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(request=s.ApplicationInput, responses={201: s.ApplicationSerializer})
+    def create(self, request):
+        application = services.submit_application(by=request.user, **self.parse(s.ApplicationInput))
+        return self.render(application, code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.MoveInput, responses=s.ApplicationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        """Move the case to its next step; 409 says who may move it and from where."""
+        application = services.move_application(
+            application=self.get_object(), by=request.user, **self.parse(s.MoveInput)
+        )
+        return self.render(application, s.ApplicationDetailSerializer)
+
+    @extend_schema(request=s.ObjectionInput, responses={201: s.ObjectionSerializer})
+    @action(detail=True, methods=["post"])
+    def objections(self, request, pk=None):
+        """Record an objection raised during the public notice."""
+        objection = services.raise_objection(
+            application=self.get_object(), by=request.user, **self.parse(s.ObjectionInput)
+        )
+        return self.render(objection, s.ObjectionSerializer, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.ApplicationSerializer(many=True))
+    @action(detail=False, methods=["get"])
+    def overdue(self, request):
+        """Open cases past the deadline of their current step."""
+        return self.render_list(selectors.overdue_applications(user=request.user))
+
+
+class ObjectionViewSet(CaseworkViewSet):
+    queryset = Objection.objects.all()
+    serializer_class = s.ObjectionSerializer
+    scope_field = "application__region_code"
+
+    @extend_schema(request=s.ResolveInput, responses=s.ObjectionSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        objection = services.resolve_objection(
+            objection=self.get_object(), by=request.user, **self.parse(s.ResolveInput)
+        )
+        return self.render(objection)
+
+
+CHANGES = {
+    "stop": (services.stop, s.ChangeInput),
+    "resume": (services.resume, s.ChangeInput),
+    "increase": (services.increase, s.ChangeInput),
+    "decrease": (services.decrease, s.ChangeInput),
+    "gradual-exit": (services.gradual_exit, s.GradualExitInput),
+}
+
+
+class EnrolmentViewSet(CaseworkViewSet):
+    """Enrolments (what payments read) and their dynamic adjustments."""
+
+    queryset = Enrolment.objects.all()
+    serializer_class = s.EnrolmentSerializer
+    filterset_fields = ["status", "category", "household", "review_class"]
+
+    def get_serializer_class(self):
+        if self.action != "list":
+            return s.EnrolmentDetailSerializer
+        return super().get_serializer_class()
+
+    @extend_schema(request=s.ChangeInput, responses=s.EnrolmentDetailSerializer)
+    @action(detail=True, methods=["post"], url_path=f"(?P<change>{'|'.join(CHANGES)})")
+    def change(self, request, pk=None, change=None):
+        """A dynamic adjustment (停发, 恢复, 增发, 减发, 渐退), its reason and effective month."""
+        service, input_class = CHANGES[change]
+        enrolment = self.get_object()
+        service(enrolment=enrolment, by=request.user, **self.parse(input_class))
+        enrolment.refresh_from_db()
+        return self.render(enrolment)
+
+    @extend_schema(request=s.ReviewInput, responses={201: s.ReviewSerializer})
+    @action(detail=True, methods=["post"])
+    def review(self, request, pk=None):
+        review = services.review_enrolment(
+            enrolment=self.get_object(), by=request.user, **self.parse(s.ReviewInput)
+        )
+        return self.render(review, s.ReviewSerializer, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=s.EnrolmentSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="reviews-due")
+    def reviews_due(self, request):
+        """Enrolments whose periodic review is due."""
+        return self.render_list(selectors.reviews_due(user=request.user), s.EnrolmentSerializer)
+
+
+class DeathView(APIView):
+    """Record a member's death: their enrolments stop or are recomputed from the next month."""
+
+    permission_classes = [RolePermission]
+    write_roles = CASEWORKERS
+
+    @extend_schema(request=s.DeathInput, responses={204: None})
+    def post(self, request):
+        serializer = s.DeathInput(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        services.record_death(by=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReliefViewSet(CaseworkViewSet):
+    """Temporary relief (临时救助): proposal, tiered decision, pay-first documents."""
+
+    queryset = ReliefCase.objects.prefetch_related("instalments")
+    serializer_class = s.ReliefSerializer
+    write_roles = DECIDERS
+    filterset_fields = ["status", "kind", "cause", "tier", "household"]
+
+    @extend_schema(request=s.ReliefInput, responses={201: s.ReliefSerializer})
+    def create(self, request):
+        relief = services.propose_relief(by=request.user, **self.parse(s.ReliefInput))
+        return self.render(relief, code=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.DecideInput, responses=s.ReliefSerializer)
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        relief = services.decide_relief(
+            relief=self.get_object(), by=request.user, **self.parse(s.DecideInput)
+        )
+        return self.render(relief)
+
+    @extend_schema(request=None, responses=s.ReliefSerializer)
+    @action(detail=True, methods=["post"], url_path="documents-complete")
+    def documents_complete(self, request, pk=None):
+        relief = services.complete_relief_documents(relief=self.get_object(), by=request.user)
+        return self.render(relief)
+
+    @extend_schema(responses=s.ReliefSerializer(many=True))
+    @action(detail=False, methods=["get"], url_path="documents-overdue")
+    def documents_overdue(self, request):
+        """Pay-first cases whose documents are late."""
+        return self.render_list(selectors.relief_documents_overdue(user=request.user))
+
+
+class AdjustmentFilter(django_filters.FilterSet):
+    region = django_filters.CharFilter(field_name="region_code", lookup_expr="startswith")
+    kind = django_filters.MultipleChoiceFilter(choices=Adjustment.Kind.choices)
+    month = django_filters.CharFilter(method="filter_month", label="YYYY-MM")
+    actor = django_filters.CharFilter(method="filter_actor", label="username")
+    household = django_filters.NumberFilter(field_name="enrolment__household")
+
+    class Meta:
+        model = Adjustment
+        fields = ["region", "kind", "month", "actor", "household", "enrolment"]
+
+    def filter_month(self, queryset, name, value):
+        month = s.MonthField().run_validation(value)
+        return queryset.filter(effective_month__gte=month, effective_month__lt=add_months(month, 1))
+
+    def filter_actor(self, queryset, name, value):
+        return queryset.filter(Q(proposed_by__username=value) | Q(approved_by__username=value))
+
+
+class AdjustmentViewSet(CaseworkViewSet):
+    """The auditor's list of dynamic adjustments: who changed which amount, when, and why.
+    Read-only: adjustments are append-only."""
+
+    serializer_class = s.AdjustmentSerializer
+    filterset_class = AdjustmentFilter
+    read_roles = AUDIT_READERS
+    write_roles = frozenset()
+
+    def get_queryset(self):
+        return selectors.adjustments_for(user=self.request.user)
+
+    def _export(self, content: bytes, content_type: str, extension: str) -> HttpResponse:
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="adjustments.{extension}"'
+        return response
+
+    @extend_schema(responses={(200, "text/csv"): bytes})
+    @action(detail=False, methods=["get"], url_path="export-csv")
+    def export_csv(self, request):
+        rows = self.filter_queryset(self.get_queryset()).iterator(chunk_size=2000)
+        return self._export(exports.adjustments_csv(rows), "text/csv; charset=utf-8", "csv")
+
+    @extend_schema(
+        responses={
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes
+        }
+    )
+    @action(detail=False, methods=["get"], url_path="export-xlsx")
+    def export_xlsx(self, request):
+        rows = self.filter_queryset(self.get_queryset()).iterator(chunk_size=2000)
+        return self._export(
+            exports.adjustments_xlsx(rows),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        )
+
+
+class HouseholdTimelineView(APIView):
+    """A household's whole story, from the first flag to the last payment line."""
+
+    permission_classes = [RolePermission]
+    read_roles = AUDIT_READERS
+
+    @extend_schema(responses={200: None})
+    def get(self, request, household_id: int):
+        household = get_object_or_404(households_for(user=request.user), pk=household_id)
+        entries = selectors.household_timeline(household=household)
+        return Response(
+            {
+                "household": household.pk,
+                "entries": [
+                    {
+                        "at": entry.at,
+                        "kind": entry.kind,
+                        "summary": entry.summary,
+                        "actor": entry.actor,
+                        "ref": entry.ref,
+                    }
+                    for entry in entries
+                ],
+            }
+        )

@@ -1,0 +1,52 @@
+"""The auditor's adjustment list as CSV and XLSX: who changed which amount, when, and why."""
+
+import csv
+import io
+from collections.abc import Iterable
+
+from django.utils.translation import gettext_lazy as _
+from openpyxl import Workbook
+
+from .models import Adjustment
+
+COLUMNS = [
+    (_("编号"), lambda a: a.pk),
+    (_("区划代码"), lambda a: a.region_code),
+    (_("家庭"), lambda a: a.enrolment.household_id),
+    (_("保障记录"), lambda a: a.enrolment_id),
+    (_("类别"), lambda a: a.enrolment.get_category_display()),
+    (_("调整类型"), lambda a: a.get_kind_display()),
+    (_("原因代码"), lambda a: a.reason_code),
+    (_("原因说明"), lambda a: a.reason_text),
+    (_("生效月份"), lambda a: a.effective_month.strftime("%Y-%m")),
+    (_("调整前金额"), lambda a: a.amount_before),
+    (_("调整后金额"), lambda a: a.amount_after),
+    (_("提出人"), lambda a: a.proposed_by.username if a.proposed_by else ""),
+    (_("审批人"), lambda a: a.approved_by.username if a.approved_by else ""),
+    (_("记录时间"), lambda a: a.created_at.isoformat(timespec="seconds")),
+]
+
+
+def _rows(adjustments: Iterable[Adjustment]):
+    yield [str(title) for title, _value in COLUMNS]
+    for adjustment in adjustments:
+        yield [value(adjustment) for _title, value in COLUMNS]
+
+
+def adjustments_csv(adjustments: Iterable[Adjustment]) -> bytes:
+    """UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in _rows(adjustments):
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def adjustments_xlsx(adjustments: Iterable[Adjustment]) -> bytes:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(str(_("动态调整")))
+    for row in _rows(adjustments):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,70 @@
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from casework import selectors, services
+from casework.dates import add_months, first_of_month
+from casework.models import Adjustment, Enrolment, Review
+from config.exceptions import DomainError
+
+START = datetime.date(2024, 1, 1)
+
+
+@pytest.fixture
+def stable(household, family, caseworker):
+    return services.enrol(household=household, category="dibao", start_month=START, by=caseworker)
+
+
+@pytest.fixture
+def able_to_work(household, family, caseworker):
+    return services.enrol(
+        household=household,
+        category="single_dibao",
+        member=family["spouse"],
+        review_class="able_to_work",
+        start_month=START,
+        by=caseworker,
+    )
+
+
+def test_reviews_are_listed_when_due_by_class(stable, able_to_work, caseworker, other_caseworker):
+    assert list(selectors.reviews_due(user=caseworker, on=datetime.date(2024, 6, 30))) == []
+    assert list(selectors.reviews_due(user=caseworker, on=datetime.date(2024, 7, 1))) == [
+        able_to_work
+    ]
+    assert list(selectors.reviews_due(user=caseworker, on=datetime.date(2025, 1, 1))) == [
+        able_to_work,
+        stable,
+    ]
+    assert not selectors.reviews_due(user=other_caseworker, on=datetime.date(2025, 1, 1)).exists()
+
+
+def test_a_confirming_review_is_recorded_and_the_next_one_scheduled(stable, caseworker):
+    review = services.review_enrolment(enrolment=stable, note="家庭情况无变化", by=caseworker)
+    assert review.outcome == Review.Outcome.CONFIRMED
+    assert review.due_on == datetime.date(2025, 1, 1)
+    assert review.adjustment.kind == Adjustment.Kind.REVIEW_CONFIRMED
+    assert review.adjustment.reason_text == "家庭情况无变化"
+    stable.refresh_from_db()
+    assert stable.next_review_due == add_months(first_of_month(timezone.localdate()), 12)
+    assert stable.status == Enrolment.Status.ACTIVE
+
+
+def test_a_review_may_open_an_adjustment(able_to_work, caseworker):
+    review = services.review_enrolment(
+        enrolment=able_to_work, note="已就业,月收入3000元", change="stop", by=caseworker
+    )
+    assert review.outcome == Review.Outcome.ADJUSTED
+    assert review.adjustment.kind == Adjustment.Kind.STOP
+    assert review.adjustment.reason_code == "periodic_review"
+    able_to_work.refresh_from_db()
+    assert able_to_work.status == Enrolment.Status.STOPPED
+    assert able_to_work.next_review_due is None
+
+
+def test_a_review_needs_a_note(stable, caseworker):
+    with pytest.raises(DomainError):
+        services.review_enrolment(enrolment=stable, note="", by=caseworker)
+    assert not Review.objects.exists()
+    assert stable.adjustments.count() == 1

@@ -1,0 +1,124 @@
+"""Facts of one enrolment in a month, and GET /api/enrolments/{id}/explain/?month=YYYY-MM."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from payments.models import Standard
+from payments.parameters import load_standards
+from payments.selectors import explain_enrolment, facts_for_enrolment
+from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
+
+AUG_2024 = datetime.date(2024, 8, 1)
+
+
+@pytest.fixture
+def family(regions):
+    """A Zhenjiang household of three adults with 900 counted income, on dibao since January."""
+    load_standards()
+    household = HouseholdFactory(village=regions["village_a1"])
+    members = [
+        MemberFactory(household=household, birth=datetime.date(1980 + i, 3, 1)) for i in range(3)
+    ]
+    IncomeItemFactory(member=members[0], type="wages", monthly_amount=Decimal("900"))
+    enrolment = EnrolmentFactory(household=household, start_month=datetime.date(2024, 1, 1))
+    return household, members, enrolment
+
+
+def test_facts_count_living_members_and_their_counted_income(family):
+    household, members, enrolment = family
+    enrolment_facts, facts = facts_for_enrolment(enrolment=enrolment, month=AUG_2024)
+    assert enrolment_facts.category == "dibao"
+    assert [m.member_id for m in facts.members] == [m.pk for m in members]
+    assert [m.counted_income for m in facts.members] == [Decimal("900"), 0, 0]
+    assert facts.members[0].age == 44
+
+
+def test_uncounted_income_is_ignored_and_medical_costs_are_deducted(family):
+    _, members, enrolment = family
+    IncomeItemFactory(member=members[1], type="scholarship", monthly_amount=Decimal("500"))
+    IncomeItemFactory(member=members[0], type="medical_deduction", monthly_amount=Decimal("150"))
+    _, facts = facts_for_enrolment(enrolment=enrolment, month=AUG_2024)
+    assert [m.counted_income for m in facts.members] == [Decimal("750"), 0, 0]
+    assert explain_enrolment(enrolment=enrolment, month=AUG_2024).amount == Decimal("1875")
+
+
+def test_income_outside_its_period_of_validity_is_not_counted(family):
+    _, members, enrolment = family
+    IncomeItemFactory(
+        member=members[1],
+        monthly_amount=Decimal("600"),
+        valid_from=datetime.date(2024, 9, 1),
+    )
+    IncomeItemFactory(
+        member=members[2],
+        monthly_amount=Decimal("600"),
+        valid_from=datetime.date(2024, 1, 1),
+        valid_to=datetime.date(2024, 7, 31),
+    )
+    assert explain_enrolment(enrolment=enrolment, month=AUG_2024).amount == Decimal("1725")
+
+
+def test_a_member_who_died_before_the_month_is_not_counted(family):
+    _, members, enrolment = family
+    members[2].is_alive = False
+    members[2].death_date = datetime.date(2024, 6, 20)
+    members[2].save()
+    _, facts = facts_for_enrolment(enrolment=enrolment, month=AUG_2024)
+    assert len(facts.members) == 2
+    # (875 − 900 ÷ 2) × 2 = 850
+    assert explain_enrolment(enrolment=enrolment, month=AUG_2024).amount == Decimal("850")
+    _, june = facts_for_enrolment(enrolment=enrolment, month=datetime.date(2024, 6, 1))
+    assert len(june.members) == 3
+
+
+def test_explaining_a_past_month_uses_that_months_standard(family):
+    _, _, enrolment = family
+    assert explain_enrolment(enrolment=enrolment, month=datetime.date(2024, 6, 1)).amount == 1620
+    assert explain_enrolment(enrolment=enrolment, month=datetime.date(2024, 7, 1)).amount == 1725
+
+
+def test_a_month_outside_the_enrolment_pays_nothing(family):
+    _, _, enrolment = family
+    result = explain_enrolment(enrolment=enrolment, month=datetime.date(2023, 12, 1))
+    assert result.amount == 0
+
+
+def test_explain_endpoint_returns_the_amount_and_the_steps(family, make_user, regions):
+    _, _, enrolment = family
+    client = APIClient()
+    client.force_authenticate(make_user("caseworker", regions["town_a"]))
+    response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
+    assert response.status_code == 200, response.data
+    assert response.data["amount"] == "1725"
+    assert response.data["month"] == "2024-08"
+    formulas = [step["formula"] for step in response.data["steps"]]
+    assert "875 − 300 = 575" in formulas
+    standard = Standard.objects.get(region__code="321100000000", component="standard", value=875)
+    assert response.data["versions"]["standard"] == standard.pk
+    assert "本月发放金额：1725 元" in response.data["text"]
+    assert [(m["position"], m["amount"]) for m in response.data["members"]] == [
+        (1, "575"),
+        (2, "575"),
+        (3, "575"),
+    ]
+
+
+def test_explain_endpoint_hides_other_regions_enrolments(family, make_user, regions):
+    _, _, enrolment = family
+    client = APIClient()
+    client.force_authenticate(make_user("caseworker", regions["town_b"]))
+    response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"month": "2024-8-01"}, {"month": "next"}, {}])
+def test_explain_endpoint_wants_a_month(family, make_user, regions, query):
+    _, _, enrolment = family
+    client = APIClient()
+    client.force_authenticate(make_user("auditor", regions["zhenjiang"]))
+    response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", query)
+    assert response.status_code == 400
+    assert "month" in response.data
