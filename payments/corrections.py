@@ -12,6 +12,7 @@ import datetime
 import json
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -70,7 +71,51 @@ def settled_months(*, batch: PaymentBatch) -> list[PaymentBatch]:
     )
 
 
-def changed_since_approval(*, month_batch: PaymentBatch) -> set[int]:
+@dataclass(frozen=True, slots=True)
+class LateRecords:
+    """What was recorded in the region since the earliest approval in the back-pay window, read
+    once per batch (not once per month): (when recorded, the month it reaches back to, ids)."""
+
+    adjustments: list[tuple[datetime.datetime, datetime.date, int]]
+    enrolments: list[tuple[datetime.datetime, datetime.date, int]]
+    households: list[tuple[datetime.datetime, datetime.date, int]]
+    enrolments_of: dict[int, list[int]]
+
+
+def late_records(*, region_prefix: str, since: datetime.datetime) -> LateRecords:
+    adjustments = list(
+        Adjustment.objects.filter(
+            region_code__startswith=region_prefix, created_at__gt=since
+        ).values_list("created_at", "effective_month", "enrolment_id")
+    )
+    enrolments = list(
+        Enrolment.objects.filter(
+            region_code__startswith=region_prefix, created_at__gt=since
+        ).values_list("created_at", "start_month", "id")
+    )
+    # A member's change (a death recorded late) reaches back to any month; an income found
+    # reaches back to the month it was valid from.
+    households = [
+        (when, datetime.date.min, household_id)
+        for when, household_id in Member.objects.filter(
+            household__region_code__startswith=region_prefix, updated_at__gt=since
+        ).values_list("updated_at", "household_id")
+    ] + list(
+        IncomeItem.objects.filter(
+            member__household__region_code__startswith=region_prefix, created_at__gt=since
+        ).values_list("created_at", "valid_from", "member__household_id")
+    )
+    household_ids = sorted({household_id for _, _, household_id in households})
+    enrolments_of: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(household_ids), CHUNK):
+        for household_id, enrolment_id in Enrolment.objects.filter(
+            household_id__in=household_ids[start : start + CHUNK]
+        ).values_list("household_id", "id"):
+            enrolments_of[household_id].append(enrolment_id)
+    return LateRecords(adjustments, enrolments, households, enrolments_of)
+
+
+def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> set[int]:
     """Enrolments whose amount for ``month_batch``'s month may differ from what it paid.
 
     Whatever was recorded after the batch was approved and reaches back to its month: a standard
@@ -78,39 +123,27 @@ def changed_since_approval(*, month_batch: PaymentBatch) -> set[int]:
     an enrolment effective by then (a change approved late), a member changed (a death recorded
     late) or an income found that was valid in the month (hidden income).
     """
-    since, month = month_batch.approved_at, month_batch.month
+    since, month, last_day = (
+        month_batch.approved_at,
+        month_batch.month,
+        month_end(month_batch.month),
+    )
     prefix = month_batch.region.prefix
-    in_force = enrolments_in_force(region_prefix=prefix, month=month)
-    paid = PaymentLine.objects.filter(batch=month_batch, kind=PaymentLine.Kind.REGULAR)
     ids: set[int] = set()
     standards = Standard.objects.filter(created_at__gt=since, effective_from__lte=month)
     for code in standards.values_list("region__code", flat=True).distinct():
         standard_prefix = code.rstrip("0")
         if standard_prefix.startswith(prefix) or prefix.startswith(standard_prefix):
             scope = {"region_code__startswith": max(prefix, standard_prefix, key=len)}
+            in_force = enrolments_in_force(region_prefix=prefix, month=month)
             ids.update(in_force.filter(**scope).values_list("id", flat=True))
+            paid = PaymentLine.objects.filter(batch=month_batch, kind=PaymentLine.Kind.REGULAR)
             ids.update(paid.filter(**scope).values_list("enrolment_id", flat=True))
-    ids.update(
-        Adjustment.objects.filter(
-            region_code__startswith=prefix, created_at__gt=since, effective_month__lte=month
-        ).values_list("enrolment_id", flat=True)
-    )
-    ids.update(in_force.filter(created_at__gt=since).values_list("id", flat=True))
-    households = set(
-        Member.objects.filter(
-            household__region_code__startswith=prefix, updated_at__gt=since
-        ).values_list("household_id", flat=True)
-    ) | set(
-        IncomeItem.objects.filter(
-            member__household__region_code__startswith=prefix,
-            created_at__gt=since,
-            valid_from__lte=month_end(month),
-        ).values_list("member__household_id", flat=True)
-    )
-    if households:
-        ids.update(
-            Enrolment.objects.filter(household_id__in=households).values_list("id", flat=True)
-        )
+    for records in (late.adjustments, late.enrolments):
+        ids.update(i for when, reaches, i in records if when > since and reaches <= month)
+    for when, reaches, household_id in late.households:
+        if when > since and reaches <= last_day:
+            ids.update(late.enrolments_of[household_id])
     ids.discard(None)
     return ids
 
@@ -173,10 +206,14 @@ def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
     back_pay line for that month (one per enrolment and month: a database constraint, so a month
     is never back-paid twice); a negative one is an overpayment, recorded as a Recovery.
     """
+    months = settled_months(batch=batch)
+    if not months:
+        return []
+    late = late_records(region_prefix=batch.region.prefix, since=min(m.approved_at for m in months))
     lines = []
-    for month_batch in settled_months(batch=batch):
+    for month_batch in months:
         month = month_batch.month
-        enrolment_ids = sorted(changed_since_approval(month_batch=month_batch))
+        enrolment_ids = sorted(changed_since_approval(month_batch=month_batch, late=late))
         if not enrolment_ids:
             continue
         due = due_amounts(month_batch=month_batch, enrolment_ids=enrolment_ids)
