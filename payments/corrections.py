@@ -268,12 +268,12 @@ def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) ->
         explanation=[
             *json.loads(explanation),
             {
-                "rule": "back_pay",
-                "formula": "due now − granted then",
+                "rule": "补发：按现行标准和事实重算该月应发，减去当时已发",
+                "formula": f"{due:.2f} − {granted:.2f} = {due - granted:.2f}",
                 "inputs": {
-                    "month": f"{month:%Y-%m}",
-                    "due_now": f"{due:.2f}",
-                    "granted_then": f"{granted:.2f}",
+                    "补发月份": f"{month:%Y-%m}",
+                    "现应发": f"{due:.2f}",
+                    "当时已发": f"{granted:.2f}",
                 },
                 "result": f"{due - granted:.2f}",
             },
@@ -389,13 +389,13 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
                 source_ref=ref,
                 amount=failed_transfer["amount"],
                 step={
-                    "rule": "reissue",
-                    "formula": "failed transfer re-issued to the corrected account",
+                    "rule": "失败重发：银行退回的款项发往更正后的账户，只重发一次",
+                    "formula": "",
                     "inputs": {
-                        "failed_batch": str(failed_transfer["batch_id"]),
-                        "failed_month": failed_transfer["month"].strftime("%Y-%m"),
-                        "failure_reason": failed_transfer["reason"],
-                        "refused_account": failed_transfer["account"],
+                        "原批次": str(failed_transfer["batch_id"]),
+                        "原发放月份": failed_transfer["month"].strftime("%Y-%m"),
+                        "失败原因": failed_transfer["reason"],
+                        "原账号": failed_transfer["account"],
                     },
                 },
             )
@@ -455,7 +455,8 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
     lines = []
     for recovery, still_owed in owed:
         household = recovery.household
-        offset = min(still_owed, available[household.pk])
+        available_before = available[household.pk]
+        offset = min(still_owed, available_before)
         if offset <= 0:
             continue
         available[household.pk] -= offset
@@ -467,13 +468,13 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
                 source_ref=recovery.source_ref,
                 amount=-offset,
                 step={
-                    "rule": "recovery_offset",
-                    "formula": "min(still owed, the household's amount this month)",
+                    "rule": "追回抵扣：从本月应发中抵扣多发款，本月实发不低于0，余额结转下月",
+                    "formula": f"min({still_owed:.2f}, {available_before:.2f}) = {offset:.2f}",
                     "inputs": {
-                        "recovery": str(recovery.pk),
-                        "reason": recovery.reason,
-                        "still_owed": str(still_owed),
-                        "carried_forward": str(still_owed - offset),
+                        "追回款": str(recovery.pk),
+                        "原因": str(recovery.get_reason_display()),
+                        "尚欠": f"{still_owed:.2f}",
+                        "结转下月": f"{still_owed - offset:.2f}",
                     },
                 },
             )

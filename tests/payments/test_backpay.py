@@ -66,9 +66,9 @@ def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
     ]
     assert sum(line.amount for line in lines) == Decimal("210")
     assert lines[0].explanation[-1]["inputs"] == {
-        "month": "2024-07",
-        "due_now": "1725.00",
-        "granted_then": "1620.00",
+        "补发月份": "2024-07",
+        "现应发": "1725.00",
+        "当时已发": "1620.00",
     }
 
 
