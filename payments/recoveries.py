@@ -11,13 +11,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import CharField, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, User
 from config.exceptions import Conflict, DomainError
 from payments.models import PaymentLine, Recovery
+
+MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +34,26 @@ class Balance:
         return self.amount - self.offset - self.repaid
 
 
+def with_balance(recoveries: QuerySet[Recovery]) -> QuerySet[Recovery]:
+    """Annotate ``offset`` (what later batches offset so far) and ``outstanding``, in one query."""
+    offsets = (
+        PaymentLine.objects.filter(
+            kind=PaymentLine.Kind.RECOVERY,
+            source_ref=Concat(Value("recovery:"), Cast(OuterRef("pk"), CharField())),
+        )
+        .values("source_ref")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return recoveries.annotate(
+        offset=-Coalesce(Subquery(offsets), Value(Decimal("0")), output_field=MONEY_FIELD)
+    ).annotate(outstanding=F("amount") - F("offset") - F("repaid_amount"))
+
+
 def balance(*, recovery: Recovery) -> Balance:
     """What was owed, what later batches offset so far, what was repaid."""
-    offset = PaymentLine.objects.filter(
-        kind=PaymentLine.Kind.RECOVERY, source_ref=recovery.source_ref
-    ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    return Balance(amount=recovery.amount, offset=-offset, repaid=recovery.repaid_amount)
+    row = with_balance(Recovery.objects.filter(pk=recovery.pk)).get()
+    return Balance(amount=row.amount, offset=row.offset, repaid=row.repaid_amount)
 
 
 def record_recovery(

@@ -3,6 +3,8 @@
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -14,7 +16,7 @@ from rest_framework.views import APIView
 from beneficiaries.models import Household, User
 from payments import approval, bankfiles, reconciliation, recoveries, review
 from payments.api.batches import BatchSerializer
-from payments.models import BankFile, PaymentBatch, PaymentLine, Recovery
+from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine, Recovery
 
 FINANCE_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
 
@@ -40,9 +42,17 @@ class TotalSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
+class ReviewSerializer(serializers.Serializer):
+    batch = BatchSerializer()
+    by_category = TotalSerializer(many=True)
+    by_district = TotalSerializer(many=True)
+    changes = serializers.DictField(child=serializers.IntegerField())
+
+
 class ReviewView(APIView):
     """Totals by category and district, and how many lines are new, stopped or changed."""
 
+    @extend_schema(responses=ReviewSerializer)
     def get(self, request, pk: int):
         batch = _batch(request, pk)
         return Response(
@@ -99,6 +109,7 @@ class DiffView(ListAPIView):
 class ApproveView(APIView):
     """Approve as the checker (not the preparer); a second approval is a 409."""
 
+    @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):
         _require_finance(request.user)
         batch = approval.approve_batch(batch=_batch(request, pk), by=request.user)
@@ -106,6 +117,9 @@ class ApproveView(APIView):
 
 
 class CloseView(APIView):
+    """Close a reconciled batch."""
+
+    @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):
         _require_finance(request.user)
         batch = approval.close_batch(batch=_batch(request, pk), by=request.user)
@@ -119,13 +133,18 @@ class BankFileSerializer(serializers.ModelSerializer):
 
 
 class ExportView(APIView):
-    """POST: export the approved batch (CSV and XLSX). GET ?format=csv|xlsx: download it."""
+    """POST: export the approved batch (CSV and XLSX). GET ?file_format=csv|xlsx: download it."""
 
+    @extend_schema(request=None, responses={201: BankFileSerializer(many=True)})
     def post(self, request, pk: int):
         _require_finance(request.user)
         files = bankfiles.export_batch(batch=_batch(request, pk), by=request.user)
         return Response(BankFileSerializer(files, many=True).data, status=201)
 
+    @extend_schema(
+        parameters=[OpenApiParameter("file_format", enum=BankFile.Format.values)],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
     def get(self, request, pk: int):
         _require_finance(request.user)
         fmt = request.query_params.get("file_format", BankFile.Format.CSV)
@@ -143,11 +162,26 @@ class ReturnFileSerializer(serializers.Serializer):
     file = serializers.FileField()
 
 
+class BankReturnSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BankReturn
+        fields = [
+            "batch",
+            "sha256",
+            "paid_count",
+            "paid_total",
+            "failed_count",
+            "failed_total",
+            "imported_at",
+        ]
+
+
 class ReturnFileView(APIView):
     """Import the bank's return file; refused (400) naming what differs from the export."""
 
     parser_classes = [MultiPartParser]
 
+    @extend_schema(request=ReturnFileSerializer, responses={201: BankReturnSerializer})
     def post(self, request, pk: int):
         _require_finance(request.user)
         form = ReturnFileSerializer(data=request.data)
@@ -156,22 +190,12 @@ class ReturnFileView(APIView):
         bank_return = reconciliation.import_return_file(
             batch=_batch(request, pk), content=upload.read(), filename=upload.name, by=request.user
         )
-        return Response(
-            {
-                "batch": bank_return.batch_id,
-                "sha256": bank_return.sha256,
-                "paid_count": bank_return.paid_count,
-                "paid_total": str(bank_return.paid_total),
-                "failed_count": bank_return.failed_count,
-                "failed_total": str(bank_return.failed_total),
-            },
-            status=201,
-        )
+        return Response(BankReturnSerializer(bank_return).data, status=201)
 
 
 class RecoverySerializer(serializers.ModelSerializer):
-    offset = serializers.SerializerMethodField()
-    outstanding = serializers.SerializerMethodField()
+    offset = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    outstanding = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
 
     class Meta:
         model = Recovery
@@ -192,12 +216,6 @@ class RecoverySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-
-    def get_offset(self, recovery: Recovery) -> str:
-        return str(recoveries.balance(recovery=recovery).offset)
-
-    def get_outstanding(self, recovery: Recovery) -> str:
-        return str(recoveries.balance(recovery=recovery).outstanding)
 
 
 class RecordRecoverySerializer(serializers.Serializer):
@@ -222,17 +240,25 @@ class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_fields = ["household", "reason"]
 
     def get_queryset(self):
-        return Recovery.objects.filter(region_code__startswith=self.request.user.region_prefix)
+        if getattr(self, "swagger_fake_view", False):
+            return Recovery.objects.none()
+        return recoveries.with_balance(
+            Recovery.objects.filter(region_code__startswith=self.request.user.region_prefix)
+        )
 
+    @extend_schema(request=RecordRecoverySerializer, responses={201: RecoverySerializer})
     def create(self, request):
         _require_finance(request.user)
         form = RecordRecoverySerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         recovery = recoveries.record_recovery(**form.validated_data, by=request.user)
-        return Response(RecoverySerializer(recovery).data, status=201)
+        return Response(
+            RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data, status=201
+        )
 
+    @extend_schema(request=None, responses=RecoverySerializer)
     @action(detail=True, methods=["post"])
     def repaid(self, request, pk=None):
         _require_finance(request.user)
         recovery = recoveries.mark_repaid(recovery=self.get_object(), by=request.user)
-        return Response(RecoverySerializer(recovery).data)
+        return Response(RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data)

@@ -10,7 +10,7 @@ from payments.approval import approve_batch
 from payments.corrections import correction_lines
 from payments.models import PaymentLine, Recovery
 from payments.parameters import load_standards
-from payments.recoveries import balance, mark_repaid, record_recovery
+from payments.recoveries import balance, mark_repaid, record_recovery, with_balance
 from tests.payments.conftest import make_household
 
 JUL, AUG, SEP, OCT, NOV, DEC = (datetime.date(2024, m, 1) for m in range(7, 13))
@@ -61,6 +61,8 @@ def test_a_death_recorded_late_is_recovered_by_offset_over_later_months(
     ]
     assert [_net(batch, household) for batch in months] == [0, 0, Decimal("800")]
     assert [balance(recovery=r).outstanding for r in recoveries] == [0, 0]
+    annotated = with_balance(Recovery.objects.order_by("month"))
+    assert [(r.offset, r.outstanding) for r in annotated] == [(875, 0), (875, 0)]
 
 
 def test_a_month_that_began_with_the_member_alive_is_not_overpaid(
