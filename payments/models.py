@@ -140,11 +140,21 @@ class PaymentLine(models.Model):
         PAID = "paid", _("已发放")
         FAILED = "failed", _("发放失败")
 
-    batch = models.ForeignKey(PaymentBatch, on_delete=models.CASCADE, related_name="lines")
+    # No single-column indexes on batch and enrolment: line_batch_keyset (batch, id) and the
+    # unique (enrolment, kind, month) index serve those lookups, and every index costs each of
+    # a batch's million inserts.
+    batch = models.ForeignKey(
+        PaymentBatch, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     month = models.DateField(_("发放月份"))
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     enrolment = models.ForeignKey(
-        Enrolment, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_lines"
+        Enrolment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment_lines",
+        db_index=False,
     )
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="payment_lines")
     region_code = models.CharField(max_length=12)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from beneficiaries.models import IncomeItem, Member
 from beneficiaries.services import move_member
@@ -376,3 +377,24 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
             batches.household_facts(row.household_id, members.get(row.household_id, []), AUGUST),
         )
         assert bulk == expected
+
+
+def test_only_batches_that_stopped_progressing_are_resumed(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        stalled = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=stalled)
+        fresh = batches.create_batch(region=regions["jingkou"], month=JULY, by=None)
+        batches.compute_batch(batch=fresh)
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    PaymentBatch.objects.filter(pk=stalled.pk).update(updated_at=an_hour_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = batches.resume_stalled_batches(stalled_after=datetime.timedelta(minutes=5))
+
+    assert resumed == [stalled.pk]
+    stalled.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stalled.status, stalled.line_count) == ("computed", 7)
+    assert (fresh.status, fresh.chunks_done) == ("computing", 0)

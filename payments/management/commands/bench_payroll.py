@@ -31,6 +31,55 @@ from payments.management.commands.run_payroll import find_region, parse_month
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
 from payments.parameters import load_standards
 
+BENCH_STATES = (
+    PaymentBatch.Status.DRAFT,
+    PaymentBatch.Status.COMPUTING,
+    PaymentBatch.Status.COMPUTED,
+)
+
+
+def drop_batch(*, region: Region, month) -> None:
+    """The bench's own batch of an earlier run goes, its lines first in one statement."""
+    with transaction.atomic():
+        for batch in PaymentBatch.objects.filter(region=region, month=month):
+            if batch.status not in BENCH_STATES:
+                raise CommandError(f"batch {batch.pk} is {batch.status}: not a bench batch")
+            PaymentLine.objects.filter(batch=batch)._raw_delete(PaymentLine.objects.db)
+            BatchChunk.objects.filter(batch=batch).delete()
+            batch.delete()
+
+
+def start_worker(number: int, env: dict | None = None) -> subprocess.Popen:
+    """One Celery worker process (one pool process) in its own process group."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
+        "--pool", "prefork", "--hostname", f"bench{number}@%h", "--loglevel", "WARNING",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    log = open(f"{tempfile.gettempdir()}/bench_payroll_worker{number}.log", "a")  # noqa: SIM115
+    return subprocess.Popen(
+        command, stdout=log, stderr=log, start_new_session=True, env=env or os.environ.copy()
+    )
+
+
+def start_workers(count: int) -> list[subprocess.Popen]:
+    app.control.purge()
+    procs = [start_worker(number) for number in range(1, count + 1)]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(app.control.ping(timeout=1)) >= count:
+            return procs
+    stop_workers(procs)
+    raise CommandError("the Celery workers did not answer within 60 s")
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        proc.wait(timeout=60)
+
 
 class Command(BaseCommand):
     help = "Run a full monthly batch on a synthetic caseload and print where the time goes."
@@ -50,8 +99,10 @@ class Command(BaseCommand):
         real = connection.vendor == "postgresql" and bool(settings.CELERY_BROKER_URL)
         self._caseload(city=city, households=households, seed=seed)
         region = find_region(city)
-        self._drop_batch(region=region, month=month)
-        procs = self._start_workers(workers) if real else []
+        drop_batch(region=region, month=month)
+        procs = start_workers(workers) if real else []
+        if procs:
+            self.stdout.write(f"workers: {workers} ready")
         try:
             started = time.perf_counter()
             batch = batches.create_batch(region=region, month=month, by=None)
@@ -59,7 +110,7 @@ class Command(BaseCommand):
             batch = self._wait(batch, started=started, timeout=timeout)
             elapsed = time.perf_counter() - started
         finally:
-            self._stop_workers(procs)
+            stop_workers(procs)
         self._report(batch, households=households, elapsed=elapsed, real=real, workers=workers)
 
     def _caseload(self, *, city: str, households: int, seed: int) -> None:
@@ -78,60 +129,6 @@ class Command(BaseCommand):
             stdout=self.stdout,
             stderr=self.stderr,
         )
-
-    def _drop_batch(self, *, region: Region, month) -> None:
-        """The bench's own batch of an earlier run goes, lines first in one statement."""
-        with transaction.atomic():
-            for batch in PaymentBatch.objects.filter(region=region, month=month):
-                if batch.status not in (
-                    PaymentBatch.Status.DRAFT,
-                    PaymentBatch.Status.COMPUTING,
-                    PaymentBatch.Status.COMPUTED,
-                ):
-                    raise CommandError(f"batch {batch.pk} is {batch.status}: not a bench batch")
-                PaymentLine.objects.filter(batch=batch)._raw_delete(PaymentLine.objects.db)
-                BatchChunk.objects.filter(batch=batch).delete()
-                batch.delete()
-
-    def _start_workers(self, count: int) -> list[subprocess.Popen]:
-        app.control.purge()
-        procs = []
-        for number in range(1, count + 1):
-            command = [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--concurrency",
-                "1",
-                "--pool",
-                "prefork",
-                "--hostname",
-                f"bench{number}@%h",
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ]
-            log = open(f"{tempfile.gettempdir()}/bench_payroll_worker{number}.log", "w")  # noqa: SIM115
-            procs.append(subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if len(app.control.ping(timeout=1)) >= count:
-                self.stdout.write(f"workers: {count} ready")
-                return procs
-        self._stop_workers(procs)
-        raise CommandError("the Celery workers did not answer within 60 s")
-
-    def _stop_workers(self, procs: list[subprocess.Popen]) -> None:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=30)
 
     def _wait(self, batch: PaymentBatch, *, started: float, timeout: int) -> PaymentBatch:
         last_done = -1
