@@ -199,18 +199,35 @@ class EnrolmentViewSet(CaseworkViewSet):
         return self.render_list(selectors.reviews_due(user=request.user), s.EnrolmentSerializer)
 
 
-class DeathView(APIView):
-    """Record a member's death: their enrolments stop or are recomputed from the next month."""
+class RegistryEventView(APIView):
+    """A registry event casework must follow up: parse, call the service, 204."""
 
     permission_classes = [RolePermission]
     write_roles = CASEWORKERS
+    input_class: type
+    service = None
 
-    @extend_schema(request=s.DeathInput, responses={204: None})
     def post(self, request):
-        serializer = s.DeathInput(data=request.data, context={"request": request})
+        serializer = self.input_class(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        services.record_death(by=request.user, **serializer.validated_data)
+        type(self).service(by=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(request=s.DeathInput, responses={204: None})
+class DeathView(RegistryEventView):
+    """Record a member's death: their enrolments stop or are recomputed from the next month."""
+
+    input_class = s.DeathInput
+    service = services.record_death
+
+
+@extend_schema(request=s.MoveAdjustmentInput, responses={204: None})
+class MemberMoveAdjustmentView(RegistryEventView):
+    """Adjust the enrolments a recorded member move affects (the member's own follow them)."""
+
+    input_class = s.MoveAdjustmentInput
+    service = services.record_move
 
 
 class ReliefViewSet(CaseworkViewSet):
