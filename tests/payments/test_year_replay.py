@@ -12,13 +12,16 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db.models import Sum
 
+from beneficiaries.models import Region, User
+from casework.models import Enrolment
 from casework.services import record_death
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch
 from payments.batches import compute_batch, create_batch
-from payments.models import BankFile, PaymentLine, Recovery, Standard
+from payments.models import BankFile, PaymentLine, PriceIndex, Recovery, Standard
 from payments.parameters import load_standards
 from payments.reconciliation import import_return_file
 from tests.payments.conftest import make_household
@@ -56,6 +59,19 @@ def _run_month(month, *, region, preparer, approver, return_file, failed=None):
     content = return_file(files[0], failed=failed)
     bank_return = import_return_file(batch=batch, content=content, filename="r.csv", by=approver)
     return batch, files, bank_return
+
+
+def _assert_balanced(batch, files, bank_return):
+    """Sum of lines = each exported file's control total = paid + failed; no household below 0."""
+    lines_total = batch.lines.aggregate(total=Sum("amount"))["total"] or 0
+    assert {f.total_amount for f in files} == {lines_total}, batch.month
+    assert bank_return.paid_total + bank_return.failed_total == lines_total, batch.month
+    paid = _lines(batch, status="paid").aggregate(total=Sum("amount"))["total"] or 0
+    failed = _lines(batch, status="failed").aggregate(total=Sum("amount"))["total"] or 0
+    assert paid + failed == lines_total, batch.month
+    assert not _lines(batch, status="pending").exists(), batch.month
+    for household in batch.lines.values("household").annotate(net=Sum("amount")):
+        assert household["net"] >= 0, batch.month
 
 
 def _lines(batch, **filters):
@@ -99,14 +115,7 @@ def test_a_city_replayed_across_a_year_balances_every_month(
         batch, files, bank_return = _run_month(month, failed=failed, **run)
         batches[month] = batch
 
-        lines_total = batch.lines.aggregate(total=Sum("amount"))["total"]
-        assert {f.total_amount for f in files} == {lines_total}, month
-        assert bank_return.paid_total + bank_return.failed_total == lines_total, month
-        paid = _lines(batch, status="paid").aggregate(total=Sum("amount"))["total"]
-        failed_total = _lines(batch, status="failed").aggregate(total=Sum("amount"))["total"]
-        assert (paid or 0) + (failed_total or 0) == lines_total, month
-        for household_total in batch.lines.values("household").annotate(net=Sum("amount")):
-            assert household_total["net"] >= 0, month
+        _assert_balanced(batch, files, bank_return)
 
     # Regular amounts: 840 until the 875 standard, in force from July once entered.
     domain = city["domain_example"]
@@ -145,3 +154,65 @@ def test_a_city_replayed_across_a_year_balances_every_month(
     year_lines = PaymentLine.objects.aggregate(total=Sum("amount"))["total"]
     year_files = BankFile.objects.filter(format="csv").aggregate(t=Sum("total_amount"))["t"]
     assert year_lines == year_files
+
+
+def test_the_demo_city_replayed_across_2025_balances_every_month(make_user, return_file):
+    """The demo caseload of Zhenjiang (dibao, single-person dibao, 特困, children, marginal
+    families) through 2025: a price-subsidy month, 900 entered in September from July, a failed
+    transfer re-issued, a late death recovered; every month balances."""
+    call_command("load_seeds")
+    call_command("load_demo", "--city", "3211", "--households", "40")
+    city = Region.objects.get(code="321100000000")
+    months = [datetime.date(2025, m, 1) for m in range(1, 13)]
+    PriceIndex.objects.create(region=city, month=months[2], cpi_rise_percent=Decimal("3.2"))
+    run = {
+        "region": city,
+        "preparer": User.objects.get(username="zj-finance"),
+        "approver": make_user("finance", city, username="zj-finance-checker"),
+        "return_file": return_file,
+    }
+    dibao = Enrolment.objects.filter(category="dibao", member__isnull=True).order_by("id")
+    bereaved = next(e for e in dibao if e.household.members.filter(incomes=None).count() >= 2)
+    failing = next(e for e in dibao if e != bereaved).household
+    batches = {}
+    for month in months:
+        failed = {failing.pk: "户名与账号不符"} if month == months[2] else {}
+        if month == months[4]:
+            failing.bank_account_number = "6222020000000000014"
+            failing.save()
+        if month == months[8]:
+            Standard.objects.create(
+                region=city, component="standard", value=Decimal("900"), effective_from=months[6]
+            )
+        if month == months[9]:
+            record_death(
+                member=bereaved.household.members.filter(incomes=None).order_by("id").last(),
+                died_on=datetime.date(2025, 8, 12),
+                by=User.objects.get(username="zj-caseworker"),
+            )
+        batch, files, bank_return = _run_month(month, failed=failed, **run)
+        _assert_balanced(batch, files, bank_return)
+        batches[month] = batch
+
+    assert set(PaymentLine.objects.values_list("category", flat=True)) >= {
+        "dibao",
+        "single_dibao",
+        "tekun",
+        "ill_disabled_child",
+    }
+    assert {line.batch.month for line in PaymentLine.objects.filter(kind="price_subsidy")} == {
+        months[2]
+    }
+    back_pay = PaymentLine.objects.filter(kind="back_pay")
+    assert back_pay.exists()
+    assert set(back_pay.values_list("batch__month", "month").distinct()) <= {
+        (months[8], months[6]),
+        (months[8], months[7]),
+    }
+    assert back_pay.values("enrolment", "month").distinct().count() == back_pay.count()
+    (reissue,) = PaymentLine.objects.filter(kind="reissue")
+    assert (reissue.batch.month, reissue.household) == (months[4], failing)
+    recovery = Recovery.objects.get(household=bereaved.household)
+    assert (recovery.month, recovery.reason) == (months[8], "death")
+    offsets = PaymentLine.objects.filter(kind="recovery", source_ref=recovery.source_ref)
+    assert 0 < -sum(o.amount for o in offsets) <= recovery.amount
