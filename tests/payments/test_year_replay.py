@@ -160,7 +160,7 @@ def test_the_demo_city_replayed_across_2025_balances_every_month(make_user, retu
     """The demo caseload of Zhenjiang (dibao, single-person dibao, 特困, children, marginal
     families) through 2025: a price-subsidy month, 900 entered in September from July, a failed
     transfer re-issued, a late death recovered; every month balances."""
-    call_command("load_seeds")
+    call_command("load_seeds", "--demo-users")
     call_command("load_demo", "--city", "3211", "--households", "40")
     city = Region.objects.get(code="321100000000")
     months = [datetime.date(2025, m, 1) for m in range(1, 13)]
