@@ -93,14 +93,15 @@ def late_records(*, region_prefix: str, since: datetime.datetime) -> LateRecords
             region_code__startswith=region_prefix, created_at__gt=since
         ).values_list("created_at", "start_month", "id")
     )
-    # A member's change (a death recorded late) reaches back to any month; an income found
-    # reaches back to the month it was valid from.
-    households = [
-        (when, datetime.date.min, household_id)
-        for when, household_id in Member.objects.filter(
-            household__region_code__startswith=region_prefix, updated_at__gt=since
-        ).values_list("updated_at", "household_id")
-    ] + list(
+    # A death recorded late reaches back to the month of death, an income found to the month it
+    # was valid from. Other edits of a member are not retroactive: they come with an adjustment.
+    households = list(
+        Member.objects.filter(
+            household__region_code__startswith=region_prefix,
+            updated_at__gt=since,
+            is_alive=False,
+        ).values_list("updated_at", "death_date", "household_id")
+    ) + list(
         IncomeItem.objects.filter(
             member__household__region_code__startswith=region_prefix, created_at__gt=since
         ).values_list("created_at", "valid_from", "member__household_id")
@@ -120,8 +121,8 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
 
     Whatever was recorded after the batch was approved and reaches back to its month: a standard
     with an effective date on or before the month (every enrolment it covers), an adjustment or
-    an enrolment effective by then (a change approved late), a member changed (a death recorded
-    late) or an income found that was valid in the month (hidden income).
+    an enrolment effective by then (a change approved late), a death by then (recorded late) or
+    an income found that was valid in the month (hidden income).
     """
     since, month, last_day = (
         month_batch.approved_at,
@@ -173,20 +174,24 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
 
 def granted_amounts(
     *, batch: PaymentBatch, month: datetime.date, enrolment_ids: list[int]
-) -> dict[int, Decimal]:
+) -> tuple[dict[int, Decimal], set[int]]:
     """Enrolment id → what earlier batches granted for the month (regular and back pay), less
-    what was since found overpaid for it (its recoveries)."""
+    what was since found overpaid for it (its recoveries); and the enrolments already back-paid
+    for the month."""
     granted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    back_paid: set[int] = set()
     for start in range(0, len(enrolment_ids), CHUNK):
         ids = enrolment_ids[start : start + CHUNK]
         lines = (
             PaymentLine.objects.filter(month=month, kind__in=GRANTING_KINDS, enrolment_id__in=ids)
             .exclude(batch=batch)
-            .values("enrolment_id")
+            .values("enrolment_id", "kind")
             .annotate(total=Sum("amount"))
         )
         for row in lines:
             granted[row["enrolment_id"]] += row["total"]
+            if row["kind"] == PaymentLine.Kind.BACK_PAY:
+                back_paid.add(row["enrolment_id"])
         recovered = (
             Recovery.objects.filter(month=month, enrolment_id__in=ids)
             .values("enrolment_id")
@@ -194,7 +199,7 @@ def granted_amounts(
         )
         for row in recovered:
             granted[row["enrolment_id"]] -= row["total"]
-    return granted
+    return granted, back_paid
 
 
 def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
@@ -217,13 +222,8 @@ def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
         if not enrolment_ids:
             continue
         due = due_amounts(month_batch=month_batch, enrolment_ids=enrolment_ids)
-        granted = granted_amounts(batch=batch, month=month, enrolment_ids=enrolment_ids)
-        already_back_paid = set(
-            PaymentLine.objects.filter(
-                month=month, kind=PaymentLine.Kind.BACK_PAY, enrolment_id__in=enrolment_ids
-            )
-            .exclude(batch=batch)
-            .values_list("enrolment_id", flat=True)
+        granted, already_back_paid = granted_amounts(
+            batch=batch, month=month, enrolment_ids=enrolment_ids
         )
         overpaid = []
         for enrolment_id in enrolment_ids:

@@ -113,3 +113,11 @@ def test_months_of_batches_not_yet_approved_are_not_back_paid(paid_at_840, regio
     lines = correction_lines(batch=make_batch(SEP))
 
     assert [(line.month, line.amount) for line in lines] == [(JUL, Decimal("105"))]
+
+
+def test_a_member_edited_later_is_not_back_paid_for_months_already_paid(paid_at_840, make_batch):
+    member = paid_at_840.household.members.order_by("id").last()
+    member.serious_illness = True
+    member.save()
+
+    assert correction_lines(batch=make_batch(SEP)) == []
