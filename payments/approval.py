@@ -57,7 +57,8 @@ def move_batch(*, batch: PaymentBatch, to: str, by: User, **fields) -> PaymentBa
 def approve_batch(*, batch: PaymentBatch, by: User) -> PaymentBatch:
     """Approve a computed batch as the checker: never the user who prepared it.
 
-    Approving twice is refused (409) and an approved batch is frozen from then on.
+    Approving twice is refused (409) and an approved batch is frozen from then on. A batch
+    prepared by the system (beat, run_payroll: no preparer) is approved by any finance user.
     """
     if batch.status == Status.APPROVED or batch.approved_by_id is not None:
         raise Conflict(
@@ -65,8 +66,7 @@ def approve_batch(*, batch: PaymentBatch, by: User) -> PaymentBatch:
             % {"when": f"{batch.approved_at:%Y-%m-%d %H:%M}", "who": batch.approved_by},
             code="already_approved",
         )
-    if batch.prepared_by_id is None:
-        raise DomainError(_("该批次没有记录制单人，不能审批"), code="no_preparer")
+    # A batch the scheduler or run_payroll prepared has no human maker; the checker is recorded.
     if batch.prepared_by_id == by.pk:
         raise DomainError(
             _("审批人不能是制单人(%(user)s)：须由另一名财务人员审批") % {"user": by},

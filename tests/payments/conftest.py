@@ -55,8 +55,9 @@ def household(regions):
 @pytest.fixture
 def make_batch(regions, preparer):
     def make(month: datetime.date, status: str = PaymentBatch.Status.COMPUTED, **fields):
+        fields.setdefault("prepared_by", preparer)
         return PaymentBatch.objects.create(
-            region=regions["zhenjiang"], month=month, status=status, prepared_by=preparer, **fields
+            region=regions["zhenjiang"], month=month, status=status, **fields
         )
 
     return make

@@ -169,3 +169,11 @@ def test_two_checkers_approving_at_once_approve_it_once(make_batch, approver, ma
 
     assert sorted(outcomes) == ["approved", "refused"]
     assert PaymentBatch.objects.get(pk=batch.pk).approved_by in checkers
+
+
+def test_a_batch_prepared_by_the_system_is_approved_by_a_finance_user(make_batch, approver):
+    batch = make_batch(AUG, prepared_by=None)
+
+    approve_batch(batch=batch, by=approver)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by == approver
