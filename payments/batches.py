@@ -98,12 +98,7 @@ def resume_batch(*, batch: PaymentBatch) -> int:
     if batch.status != Status.COMPUTING:
         raise Conflict(_("只有计算中的批次可以续算。"))
     pending = list(batch.chunks.exclude(status=BatchChunk.Status.DONE).values_list("pk", flat=True))
-    from payments import tasks
-
-    for chunk_id in pending:
-        tasks.compute_chunk.delay(chunk_id)
-    if not pending:
-        tasks.finalize_batch.delay(batch.pk)
+    _queue(pending, batch.pk)
     return len(pending)
 
 
@@ -221,9 +216,7 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
             pk=batch.pk
         )
         if done >= total:
-            from payments import tasks
-
-            transaction.on_commit(lambda: tasks.finalize_batch.delay(batch.pk))
+            transaction.on_commit(lambda: _queue([], batch.pk))
     return True
 
 
@@ -454,7 +447,8 @@ def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool) -> PaymentBatch
 
 
 def _queue(chunk_ids: list[int], batch_id: int) -> None:
-    from payments import tasks
+    """One task per chunk; with no chunk left, the closing step."""
+    from payments import tasks  # tasks import this module
 
     for chunk_id in chunk_ids:
         tasks.compute_chunk.delay(chunk_id)
