@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
@@ -33,13 +33,17 @@ def _rows(adjustments: Iterable[Adjustment]):
         yield [value(adjustment) for _title, value in COLUMNS]
 
 
-def adjustments_csv(adjustments: Iterable[Adjustment]) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese correctly."""
+def adjustments_csv(adjustments: Iterable[Adjustment]) -> Iterator[bytes]:
+    """CSV lines, streamed: UTF-8 with a byte-order mark first, so spreadsheet programs read the
+    Chinese correctly."""
+    yield "\ufeff".encode()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in _rows(adjustments):
         writer.writerow(["" if cell is None else cell for cell in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def adjustments_xlsx(adjustments: Iterable[Adjustment]) -> bytes:

@@ -345,8 +345,8 @@ def gradual_exit(
     ``months`` (parameter, default 6; longer where a member is severely disabled or seriously
     ill), then the enrolment ends (DOMAIN.md rule 7)."""
     enrolment = _locked(enrolment)
-    if enrolment.status != Enrolment.Status.ACTIVE:
-        raise Conflict(_("只有在保状态的保障才能渐退。"), code="not_active")
+    if enrolment.status != Enrolment.Status.ACTIVE or enrolment.end_month is not None:
+        raise Conflict(_("只有在保且未安排停发的保障才能渐退。"), code="not_active")
     effective_month = first_of_month(effective_month)
     if months is None:
         _facts, household = facts_for_enrolment(enrolment=enrolment, month=effective_month)
@@ -556,9 +556,10 @@ def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
     last_month = add_months(effective, -1)
     from_member, to_member = move.from_member, move.to_member
     reason = str(_("%(name)s 迁移:%(reason)s")) % {"name": from_member.name, "reason": move.reason}
-    if Adjustment.objects.filter(
-        kind=Adjustment.Kind.MOVE, reason_code=f"member_move:{move.pk}"
-    ).exists():
+    reason_code = f"member_move:{move.pk}"
+    for household in (from_member.household, to_member.household):
+        _require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
+    if Adjustment.objects.filter(reason_code=reason_code).exists():
         raise Conflict(_("该迁移已处理。"), code="move_recorded")
     followed = []
     for old in Enrolment.objects.filter(member=from_member, status__in=OPEN_STATUSES):
@@ -569,7 +570,7 @@ def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
             effective_month=effective,
             # The month of the move still counts the member where they were on its first day.
             amount_before=monthly_amount(enrolment=old, month=last_month),
-            reason_code=f"member_move:{move.pk}",
+            reason_code=reason_code,
             reason_text=reason,
             by=by,
             approved_by=by,
@@ -588,7 +589,7 @@ def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
         _record(
             enrolment=new,
             kind=Adjustment.Kind.MOVE,
-            reason_code=f"member_move:{move.pk}",
+            reason_code=reason_code,
             reason_text=reason,
             effective_month=new.start_month,
             amount_before=None,
@@ -605,7 +606,7 @@ def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
             # The month of the move still counts the member where they were on its first day.
             befores={e.pk: monthly_amount(enrolment=e, month=last_month) for e in enrolments},
             effective_month=effective,
-            reason_code="member_moved",
+            reason_code=reason_code,
             reason_text=reason,
             by=by,
         )

@@ -7,7 +7,7 @@ nothing); an illegal move or a duplicate is a 409 with the reason, from the serv
 
 import django_filters
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -295,8 +295,9 @@ class AdjustmentViewSet(CaseworkViewSet):
     def get_queryset(self):
         return selectors.adjustments_for(user=self.request.user)
 
-    def _export(self, content: bytes, content_type: str, extension: str) -> HttpResponse:
-        response = HttpResponse(content, content_type=content_type)
+    def _export(self, content, content_type: str, extension: str) -> HttpResponse:
+        response_class = HttpResponse if isinstance(content, bytes) else StreamingHttpResponse
+        response = response_class(content, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="adjustments.{extension}"'
         return response
 

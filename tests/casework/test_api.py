@@ -186,7 +186,7 @@ def test_the_auditor_exports_adjustments_as_csv_and_xlsx(auditor, adjustments):
     api = client_for(auditor)
     csv_response = api.get("/api/adjustments/export-csv/?kind=stop")
     assert csv_response.status_code == 200
-    text = csv_response.content.decode("utf-8-sig").splitlines()
+    text = b"".join(csv_response.streaming_content).decode("utf-8-sig").splitlines()
     assert text[0].startswith("编号,区划代码,家庭")
     assert len(text) == 2
     assert "停发" in text[1] and "收入超标" in text[1] and "2024-10" in text[1]

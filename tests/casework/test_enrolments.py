@@ -349,25 +349,25 @@ def test_the_new_adjustment_carries_the_engine_amount(household, three_adults, c
     assert (new.amount_before, new.amount_after) == (None, Decimal("1725"))
 
 
-def test_death_adjustment_records_the_amounts_before_and_after(household, three_adults, caseworker):
+@pytest.mark.parametrize(
+    "who, kind, after",
+    [
+        # (875 − 900 ÷ 2) × 2 = 850 from September.
+        ("spouse", Adjustment.Kind.DECREASE, Decimal("850")),
+        # The earner died: (875 − 0) × 2 = 1750, more than before.
+        ("head", Adjustment.Kind.INCREASE, Decimal("1750")),
+    ],
+)
+def test_death_records_the_household_amount_before_and_after(
+    household, three_adults, caseworker, who, kind, after
+):
     enrolment = enrol_dibao(household, caseworker)
     services.record_death(
-        member=three_adults["spouse"], died_on=datetime.date(2024, 8, 15), by=caseworker
+        member=three_adults[who], died_on=datetime.date(2024, 8, 15), by=caseworker
     )
     adjustment = enrolment.adjustments.get(reason_code="death")
-    # (875 − 900 ÷ 2) × 2 = 850 from September.
-    assert adjustment.kind == Adjustment.Kind.DECREASE
-    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), Decimal("850"))
-
-
-def test_death_of_the_earner_raises_the_survivors_amount(household, three_adults, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
-    services.record_death(
-        member=three_adults["head"], died_on=datetime.date(2024, 8, 15), by=caseworker
-    )
-    adjustment = enrolment.adjustments.get(reason_code="death")
-    assert adjustment.kind == Adjustment.Kind.INCREASE
-    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), Decimal("1750"))
+    assert adjustment.kind == kind
+    assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), after)
 
 
 def test_gradual_exit_keeps_the_last_amount_by_default(household, three_adults, caseworker):
@@ -450,10 +450,10 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
     )
     assert followed.start_month == SEP
     assert child.adjustments.last().kind == followed.adjustments.get().kind == "move"
-    left = dibao.adjustments.get(reason_code="member_moved")
+    left = dibao.adjustments.get(reason_code=f"member_move:{new_member.moved_in.pk}")
     # (875 − 900 ÷ 2) × 2 = 850 once the brother has left.
     assert (left.kind, left.amount_before, left.amount_after) == ("decrease", 1725, 850)
-    joined = other_dibao.adjustments.get(reason_code="member_moved")
+    joined = other_dibao.adjustments.get(reason_code=f"member_move:{new_member.moved_in.pk}")
     # Living alone: 875 + 10% supplement = 962.5 → 963; then two members without income: 1750.
     assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
     with pytest.raises(Conflict):
