@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
@@ -70,9 +70,9 @@ def transfers(*, batch: PaymentBatch) -> Iterator[Transfer]:
             "bank_account_number",
             "bank_account_holder",
             "bank_name",
-            "region_code",
         )
-        .annotate(amount=Sum("amount"))
+        # The village code is informative only: an enrolment may carry an older one.
+        .annotate(amount=Sum("amount"), region_code=Max("region_code"))
         .order_by("household_id")
     )
     previous_household = None

@@ -106,3 +106,20 @@ def test_a_batch_larger_than_a_sheet_continues_on_the_next_sheet(
     sheets = [[list(r) for r in sheet.iter_rows(values_only=True)] for sheet in workbook.worksheets]
     assert [len(rows) for rows in sheets] == [2, 2]
     assert sheets[0] + sheets[1] == _csv_rows(bank_file_root, csv_file)
+
+
+def test_a_household_with_two_accounts_in_one_batch_is_not_exported(
+    make_batch, add_line, approver, household
+):
+    batch = make_batch(SEP)
+    add_line(batch, household, "1725")
+    household.bank_account_number = "6222020000000000014"
+    household.save()
+    add_line(batch, household, "210", kind=PaymentLine.Kind.REISSUE, source_ref="reissue:1:1")
+    approve_batch(batch=batch, by=approver)
+
+    with pytest.raises(Conflict, match="两个不同的银行账户"):
+        export_batch(batch=batch, by=approver)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "approved"
+    assert not BankFile.objects.exists()
