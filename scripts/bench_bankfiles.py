@@ -72,7 +72,7 @@ def setup(households: int) -> PaymentBatch:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = origin")
-    maker = User.objects.create_user(username="bench-maker", role="finance", region=city)
+    maker = User.objects.create_user(username="bench-files-maker", role="finance", region=city)
     batch = PaymentBatch.objects.create(
         region=city, month=MONTH, prepared_by=maker, status="computed"
     )
@@ -123,7 +123,7 @@ def main() -> None:
         with transaction.atomic():
             started = time.perf_counter()
             batch = setup(args.households)
-            checker = User.objects.create_user(username="bench-checker", role="finance")
+            checker = User.objects.create_user(username="bench-files-checker", role="finance")
             approve_batch(batch=batch, by=checker)
             elapsed = time.perf_counter() - started
             print(f"setup: {args.households} households and lines in {elapsed:.1f} s")
