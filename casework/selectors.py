@@ -30,14 +30,13 @@ from .models import (
 def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet[Enrolment]:
     """Enrolments paid in the month: active or in gradual exit, started, not yet ended.
 
-    A stop written with a future effective month leaves the months before it in force: those
-    enrolments are stopped but their ``end_month`` still covers the month.
+    A stop recorded ahead of its month leaves the status active and sets ``end_month``, so the
+    months before it are still paid (see ``services.stop``).
     """
     month = first_of_month(month)
     return Enrolment.objects.filter(
-        Q(status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT])
-        | Q(status=Enrolment.Status.STOPPED, end_month__isnull=False),
         Q(end_month__isnull=True) | Q(end_month__gte=month),
+        status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT],
         region_code__startswith=region_prefix,
         start_month__lte=month,
     )

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.idnumbers import parse_resident_id
-from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.models import Household, Member, MemberMove, Region, User
 from beneficiaries.selectors import covers
 from config.exceptions import Conflict, DomainError
 from payments import engine
@@ -185,30 +185,99 @@ def stop(
     by: User,
     approved_by: User | None = None,
 ) -> Enrolment:
-    """停发: nothing is paid from the effective month on; the last month paid is the one before."""
+    """停发: nothing is paid from the effective month on; the last month paid is the one before.
+
+    A stop from a later month keeps the status until that month comes (``end_month`` already
+    bounds the payments), so a batch computed in between still pays the months before it;
+    ``close_ended_enrolments`` then sets the status."""
+    return _end(
+        enrolment=enrolment,
+        kind=Adjustment.Kind.STOP,
+        effective_month=effective_month,
+        amount_before=monthly_amount(enrolment=enrolment, month=first_of_month(effective_month)),
+        reason_code=reason_code,
+        reason_text=reason_text,
+        by=by,
+        approved_by=approved_by,
+    )
+
+
+def _end(
+    *,
+    enrolment: Enrolment,
+    kind: str,
+    effective_month: datetime.date,
+    amount_before: Decimal | None,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+    approved_by: User | None = None,
+) -> Enrolment:
     enrolment = _locked(enrolment)
     if enrolment.status not in OPEN_STATUSES:
         raise Conflict(_("该保障已停止。"), code="not_open")
+    if enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is not None:
+        raise Conflict(
+            str(_("已安排自%(month)s起停发。"))
+            % {"month": add_months(enrolment.end_month, 1).strftime("%Y-%m")},
+            code="stop_pending",
+        )
     effective_month = first_of_month(effective_month)
     last_paid = add_months(effective_month, -1)
-    before = monthly_amount(enrolment=enrolment, month=effective_month)
-    enrolment.status = Enrolment.Status.STOPPED
-    # Stopped before its first month, it was never in force: no end month is recorded.
-    enrolment.end_month = last_paid if last_paid >= enrolment.start_month else None
+    if last_paid < enrolment.start_month:
+        # Stopped before its first month, it was never in force: no end month is recorded.
+        enrolment.end_month = None
+    else:
+        enrolment.end_month = min(last_paid, enrolment.end_month or last_paid)
+    if enrolment.end_month is None or effective_month <= first_of_month(timezone.localdate()):
+        enrolment.status = Enrolment.Status.STOPPED
     enrolment.next_review_due = None
     enrolment.save()
     _record(
         enrolment=enrolment,
-        kind=Adjustment.Kind.STOP,
+        kind=kind,
         reason_code=reason_code,
         reason_text=reason_text,
         effective_month=effective_month,
-        amount_before=before,
+        amount_before=amount_before,
         amount_after=ZERO,
         by=by,
         approved_by=approved_by,
     )
     return enrolment
+
+
+@transaction.atomic
+def close_ended_enrolments(*, today: datetime.date | None = None) -> int:
+    """Mark stopped the enrolments whose last month has passed: stops recorded ahead and gradual
+    exits that ran their course (DOMAIN.md rule 7: "then stops"); the end of a gradual exit is
+    recorded as a STOP adjustment. Safe to run any number of times (the beat runs it daily)."""
+    this_month = first_of_month(today or timezone.localdate())
+    ended = list(
+        Enrolment.objects.select_for_update()
+        .filter(
+            status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT],
+            end_month__lt=this_month,
+        )
+        .only("pk", "region_code", "status", "end_month", "gradual_exit_amount")
+    )
+    Adjustment.objects.bulk_create(
+        Adjustment(
+            enrolment=enrolment,
+            region_code=enrolment.region_code,
+            kind=Adjustment.Kind.STOP,
+            reason_code="gradual_exit_ended",
+            reason_text=str(_("渐退期满")),
+            effective_month=add_months(enrolment.end_month, 1),
+            amount_before=enrolment.gradual_exit_amount,
+            amount_after=ZERO,
+        )
+        for enrolment in ended
+        if enrolment.status == Enrolment.Status.GRADUAL_EXIT
+    )
+    return Enrolment.objects.filter(pk__in=[enrolment.pk for enrolment in ended]).update(
+        status=Enrolment.Status.STOPPED, next_review_due=None, updated_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -221,9 +290,13 @@ def resume(
     by: User,
     approved_by: User | None = None,
 ) -> Enrolment:
-    """恢复: a stopped or suspended enrolment is paid again from the effective month."""
+    """恢复: a stopped or suspended enrolment is paid again from the effective month (a stop
+    recorded ahead is cancelled the same way)."""
     enrolment = _locked(enrolment)
-    if enrolment.status not in (Enrolment.Status.STOPPED, Enrolment.Status.SUSPENDED):
+    stop_pending = enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is not None
+    if enrolment.status not in (Enrolment.Status.STOPPED, Enrolment.Status.SUSPENDED) and not (
+        stop_pending
+    ):
         raise Conflict(_("只有已停发或暂停的保障才能恢复。"), code="not_stopped")
     if enrolment.member_id and not enrolment.member.is_alive:
         raise Conflict(_("保障对象已死亡,不能恢复。"), code="member_dead")
@@ -236,9 +309,10 @@ def resume(
     ).exclude(pk=enrolment.pk)
     if clash.exists():
         raise Conflict(_("该对象在此类别中已有有效保障。"), code="already_enrolled")
+    if effective_month < enrolment.start_month:
+        raise DomainError(_("恢复月份不能早于保障起始月份。"), field="effective_month")
     enrolment.status = Enrolment.Status.ACTIVE
     enrolment.end_month = None
-    enrolment.start_month = min(enrolment.start_month, effective_month)
     enrolment.next_review_due = review_due(enrolment=enrolment, after=effective_month)
     enrolment.save()
     _record(
@@ -390,53 +464,152 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
         raise DomainError(_("死亡日期不能晚于今天。"), field="died_on")
     effective = next_month(died_on)
     # The amounts before are those of the effective month computed while the member counts.
-    household_enrolments = list(
-        Enrolment.objects.filter(
-            household=member.household_id, member__isnull=True, status__in=OPEN_STATUSES
-        )
-    )
-    befores = {e.pk: monthly_amount(enrolment=e, month=effective) for e in household_enrolments}
+    household_enrolments = _open_household_enrolments(member.household_id)
+    own_enrolments = list(Enrolment.objects.filter(member=member, status__in=OPEN_STATUSES))
+    befores = {
+        e.pk: monthly_amount(enrolment=e, month=effective)
+        for e in household_enrolments + own_enrolments
+    }
     member.is_alive = False
     member.death_date = died_on
     member.save(update_fields=["is_alive", "death_date", "updated_at"])
     reason = str(_("成员死亡(%(date)s)")) % {"date": died_on.isoformat()}
-    for enrolment in Enrolment.objects.filter(member=member, status__in=OPEN_STATUSES):
-        stop(
+    for enrolment in own_enrolments:
+        _end(
             enrolment=enrolment,
+            kind=Adjustment.Kind.STOP,
             effective_month=effective,
+            amount_before=befores[enrolment.pk],
             reason_code="death",
             reason_text=f"{member.name} {reason}",
             by=by,
         )
-    survivors = Member.objects.filter(household=member.household_id, is_active=True, is_alive=True)
-    for enrolment in household_enrolments:
-        text = f"{member.name} {reason}"
-        if not survivors.exists():
-            stop(
+    _household_changed(
+        enrolments=household_enrolments,
+        household_id=member.household_id,
+        befores=befores,
+        effective_month=effective,
+        reason_code="death",
+        reason_text=f"{member.name} {reason}",
+        by=by,
+    )
+    return member
+
+
+def _household_changed(
+    *,
+    enrolments: list[Enrolment],
+    household_id: int,
+    befores: dict[int, Decimal | None],
+    effective_month: datetime.date,
+    reason_code: str,
+    reason_text: str,
+    by: User,
+) -> None:
+    """A member died, left or joined: each household enrolment stops when no living member is
+    left, and is otherwise recorded with its recomputed amount (an increase or a decrease, as the
+    engine finds: when the member who died or left had the income, the others' gap grows)."""
+    left = Member.objects.filter(household=household_id, is_active=True, is_alive=True)
+    for enrolment in enrolments:
+        if not left.exists():
+            _end(
                 enrolment=enrolment,
-                effective_month=effective,
-                reason_code="death",
-                reason_text=text,
+                kind=Adjustment.Kind.STOP,
+                effective_month=effective_month,
+                amount_before=befores[enrolment.pk],
+                reason_code=reason_code,
+                reason_text=reason_text,
                 by=by,
             )
         elif enrolment.status != Enrolment.Status.SUSPENDED:
             before = befores[enrolment.pk]
-            after = monthly_amount(enrolment=enrolment, month=effective)
-            # Usually less is paid; but when the member who died had the income, the survivors'
-            # per-capita gap grows, and the record must say so.
+            after = monthly_amount(enrolment=enrolment, month=effective_month)
             rises = before is not None and after is not None and after > before
             _record(
                 enrolment=enrolment,
                 kind=Adjustment.Kind.INCREASE if rises else Adjustment.Kind.DECREASE,
-                reason_code="death",
-                reason_text=text,
-                effective_month=effective,
+                reason_code=reason_code,
+                reason_text=reason_text,
+                effective_month=effective_month,
                 amount_before=before,
                 amount_after=after,
                 by=by,
                 approved_by=by,
             )
-    return member
+
+
+def _open_household_enrolments(household_id: int) -> list[Enrolment]:
+    return list(
+        Enrolment.objects.filter(
+            household=household_id, member__isnull=True, status__in=OPEN_STATUSES
+        )
+    )
+
+
+@transaction.atomic
+def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
+    """Adjust the enrolments a member's move (``beneficiaries.services.move_member``) affects,
+    from the month after the move: the member's own enrolments follow the person (the old one
+    ends with a MOVE adjustment, a new one for the new membership starts with a MOVE
+    adjustment); both households' enrolments are recomputed. Returns the new enrolments."""
+    effective = next_month(move.moved_on)
+    last_month = add_months(effective, -1)
+    from_member, to_member = move.from_member, move.to_member
+    reason = str(_("%(name)s 迁移:%(reason)s")) % {"name": from_member.name, "reason": move.reason}
+    if Adjustment.objects.filter(
+        kind=Adjustment.Kind.MOVE, reason_code=f"member_move:{move.pk}"
+    ).exists():
+        raise Conflict(_("该迁移已处理。"), code="move_recorded")
+    followed = []
+    for old in Enrolment.objects.filter(member=from_member, status__in=OPEN_STATUSES):
+        review_on = old.next_review_due
+        _end(
+            enrolment=old,
+            kind=Adjustment.Kind.MOVE,
+            effective_month=effective,
+            # The month of the move still counts the member where they were on its first day.
+            amount_before=monthly_amount(enrolment=old, month=last_month),
+            reason_code=f"member_move:{move.pk}",
+            reason_text=reason,
+            by=by,
+            approved_by=by,
+        )
+        new = Enrolment(
+            household=to_member.household,
+            member=to_member,
+            category=old.category,
+            care_level=old.care_level,
+            review_class=old.review_class,
+            start_month=max(effective, old.start_month),
+        )
+        new.region_code = to_member.household.region_code
+        new.next_review_due = review_on or review_due(enrolment=new, after=effective)
+        new.save()
+        _record(
+            enrolment=new,
+            kind=Adjustment.Kind.MOVE,
+            reason_code=f"member_move:{move.pk}",
+            reason_text=reason,
+            effective_month=new.start_month,
+            amount_before=None,
+            amount_after=monthly_amount(enrolment=new, month=new.start_month),
+            by=by,
+            approved_by=by,
+        )
+        followed.append(new)
+    for household_id in (from_member.household_id, to_member.household_id):
+        enrolments = _open_household_enrolments(household_id)
+        _household_changed(
+            enrolments=enrolments,
+            household_id=household_id,
+            # The month of the move still counts the member where they were on its first day.
+            befores={e.pk: monthly_amount(enrolment=e, month=last_month) for e in enrolments},
+            effective_month=effective,
+            reason_code="member_moved",
+            reason_text=reason,
+            by=by,
+        )
+    return followed
 
 
 def mark_relief_instalments_paid(*, instalment_ids: list[int], batch_id: int) -> int:
@@ -965,7 +1138,7 @@ def review_enrolment(
             approved_by=by,
         )
     enrolment.refresh_from_db()
-    if enrolment.status in (Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT):
+    if enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is None:
         Enrolment.objects.filter(pk=enrolment.pk).update(
             next_review_due=review_due(enrolment=enrolment, after=today)
         )

@@ -152,6 +152,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {"MemberRelationEnum": "beneficiaries.models.Member.Relation"},
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "CaseStateEnum": "casework.models.CaseState",
+        "AdjustmentKindEnum": "casework.models.Adjustment.Kind",
+        "ReliefKindEnum": "casework.models.ReliefCase.Kind",
+        "ReliefStatusEnum": "casework.models.ReliefCase.Status",
+        "ReferralStatusEnum": "casework.models.Referral.Status",
+        "EnrolmentStatusEnum": "casework.models.Enrolment.Status",
+    }
+)
 
 # Celery: with no broker configured, tasks run in-process so the embedded mode needs nothing.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
@@ -169,6 +179,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task's visibility timeout must outlast its longest chunk, or Redis hands it out twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict = {}
+# Before the month's batches are drafted: enrolments past their last month become stopped.
+CELERY_BEAT_SCHEDULE["casework-close-ended-enrolments"] = {
+    "task": "casework.tasks.close_ended_enrolments",
+    "schedule": crontab(minute=30, hour=0),
+}
 
 # Monthly batch (payments.batches): enrolments per chunk task; the day of the month beat creates
 # each city's draft batch; a computing batch with no finished chunk for this long is resumed.

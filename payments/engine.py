@@ -218,7 +218,7 @@ class Result:
 
     @classmethod
     def _of(
-        cls, amount: Decimal, raw: tuple, versions: dict, members: tuple, each: Decimal = None
+        cls, amount: Decimal, raw, versions: dict, members: tuple, each: Decimal | None = None
     ) -> Result:
         # The engine's fast path: steps stay raw tuples until someone reads them, and when every
         # member gets the same ``each``, ``members`` holds the MemberFacts until it is read.
@@ -316,7 +316,7 @@ class Params:
         self.month = month
         self._values = {key: Decimal(value) for key, value in values.items()}
         self._versions = dict(versions or {})
-        self._compiled: dict[str, _Rules] = {}
+        self._compiled: dict[tuple[str, str], _Rules] = {}
 
     def _key(self, component: str, category: str) -> tuple[str, str]:
         if category and (component, category) in self._values:
@@ -589,16 +589,19 @@ def _floor(gap: Decimal, r: _Rules, steps: list) -> Decimal:
     return gap
 
 
+def _may_be_supplemented(member: MemberFacts, size: int, r: _Rules) -> bool:
+    """A quick test before the details: could this member fall in any supplement class?"""
+    return (
+        size == 1
+        or member.serious_illness
+        or member.disability_grade is not None
+        or not r.minor_age <= member.age < r.elderly_age
+    )
+
+
 def _any_supplement(members: tuple[MemberFacts, ...], size: int, r: _Rules) -> bool:
-    """Whether some member may fall in a supplement class (a quick test before the details)."""
-    if size == 1:
-        return True
     for member in members:
-        if (
-            member.serious_illness
-            or member.disability_grade is not None
-            or not r.minor_age <= member.age < r.elderly_age
-        ):
+        if _may_be_supplemented(member, size, r):
             return True
     return False
 
@@ -657,6 +660,9 @@ def _with_supplements(
     amounts = []
     supplemented = []
     for position, member in enumerate(members, 1):
+        if not _may_be_supplemented(member, size, r):
+            amounts.append((member.member_id, each))
+            continue
         amount, step = _member_amount(member, position, size, base, r)
         if step is None:
             amounts.append((member.member_id, each))

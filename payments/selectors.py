@@ -16,6 +16,7 @@ from payments.engine import (
     MemberFacts,
     Result,
     compute_amount,
+    price_subsidy,
 )
 from payments.models import PriceIndex, Standard
 from payments.parameters import first_of_month, region_chain, resolve_parameters
@@ -134,6 +135,16 @@ def explain_enrolment(*, enrolment: Enrolment, month: datetime.date) -> Result:
     enrolment_facts, household = facts_for_enrolment(enrolment=enrolment, month=month)
     params = resolve_parameters(region_code=enrolment.region_code, month=month)
     return compute_amount(enrolment_facts, household, params)
+
+
+def explain_price_subsidy(*, enrolment: Enrolment, month: datetime.date) -> Result | None:
+    """The month's price subsidy for this enrolment, when its city's recorded CPI triggers it."""
+    cpi = cpi_rise_for(region_code=enrolment.region_code, month=month)
+    if cpi is None:
+        return None
+    enrolment_facts, household = facts_for_enrolment(enrolment=enrolment, month=month)
+    params = resolve_parameters(region_code=enrolment.region_code, month=month)
+    return price_subsidy(enrolment_facts, household, params, cpi)
 
 
 def cpi_rise_for(*, region_code: str, month: datetime.date) -> Decimal | None:

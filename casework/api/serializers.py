@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from beneficiaries.api.common import ResidentIdField, ScopedPrimaryKeyRelatedField
-from beneficiaries.models import Household, Member, Region
+from beneficiaries.models import Household, Member, MemberMove, Region
 from casework.models import (
     Adjustment,
     Application,
@@ -260,6 +260,12 @@ class ReviewSerializer(serializers.ModelSerializer):
 class DeathInput(serializers.Serializer):
     member = member_field()
     died_on = serializers.DateField()
+
+
+class MoveAdjustmentInput(serializers.Serializer):
+    move = ScopedPrimaryKeyRelatedField(
+        queryset=MemberMove.objects.all(), scope_field="to_member__household__region_code"
+    )
 
 
 # Temporary relief

@@ -13,6 +13,7 @@ router.register("adjustments", views.AdjustmentViewSet, basename="adjustment")
 
 urlpatterns = [
     path("deaths/", views.DeathView.as_view(), name="death"),
+    path("move-adjustments/", views.MemberMoveAdjustmentView.as_view(), name="move-adjustment"),
     path(
         "timeline/households/<int:household_id>/",
         views.HouseholdTimelineView.as_view(),

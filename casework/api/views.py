@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries.api.common import ScopedViewSetMixin
-from beneficiaries.models import User
+from beneficiaries.models import Household, User
 from beneficiaries.permissions import RolePermission
-from beneficiaries.selectors import households_for
+from beneficiaries.selectors import scope
 from casework import exports, selectors, services
 from casework.api import serializers as s
 from casework.dates import add_months
@@ -199,18 +199,35 @@ class EnrolmentViewSet(CaseworkViewSet):
         return self.render_list(selectors.reviews_due(user=request.user), s.EnrolmentSerializer)
 
 
-class DeathView(APIView):
-    """Record a member's death: their enrolments stop or are recomputed from the next month."""
+class RegistryEventView(APIView):
+    """A registry event casework must follow up: parse, call the service, 204."""
 
     permission_classes = [RolePermission]
     write_roles = CASEWORKERS
+    input_class: type
+    service = None
 
-    @extend_schema(request=s.DeathInput, responses={204: None})
     def post(self, request):
-        serializer = s.DeathInput(data=request.data, context={"request": request})
+        serializer = self.input_class(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        services.record_death(by=request.user, **serializer.validated_data)
+        type(self).service(by=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(request=s.DeathInput, responses={204: None})
+class DeathView(RegistryEventView):
+    """Record a member's death: their enrolments stop or are recomputed from the next month."""
+
+    input_class = s.DeathInput
+    service = services.record_death
+
+
+@extend_schema(request=s.MoveAdjustmentInput, responses={204: None})
+class MemberMoveAdjustmentView(RegistryEventView):
+    """Adjust the enrolments a recorded member move affects (the member's own follow them)."""
+
+    input_class = s.MoveAdjustmentInput
+    service = services.record_move
 
 
 class ReliefViewSet(CaseworkViewSet):
@@ -312,7 +329,8 @@ class HouseholdTimelineView(APIView):
 
     @extend_schema(responses={200: None})
     def get(self, request, household_id: int):
-        household = get_object_or_404(households_for(user=request.user), pk=household_id)
+        households = scope(Household.objects.all(), user=request.user)
+        household = get_object_or_404(households, pk=household_id)
         entries = selectors.household_timeline(household=household)
         return Response(
             {

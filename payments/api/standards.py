@@ -4,6 +4,7 @@ import datetime
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,10 +12,16 @@ from rest_framework.views import APIView
 from beneficiaries.models import Member, Region
 from beneficiaries.selectors import scope
 from casework.models import Enrolment
-from payments.engine import render_explanation
+from config.exceptions import DomainError
+from payments.engine import MissingParameter, render_explanation
 from payments.models import PriceIndex, Standard
 from payments.parameters import CATALOGUE
-from payments.selectors import explain_enrolment, price_indices_visible_to, standards_visible_to
+from payments.selectors import (
+    explain_enrolment,
+    explain_price_subsidy,
+    price_indices_visible_to,
+    standards_visible_to,
+)
 from payments.standards import add_standard, can_maintain, record_price_index
 
 
@@ -89,10 +96,23 @@ class StandardOutput(serializers.ModelSerializer):
         return standard.effective_from < standard.created_at.date().replace(day=1)
 
 
+class CreateThroughService:
+    """POST: parse with ``input_class``, call the service, render with ``serializer_class``."""
+
+    input_class: type[serializers.Serializer]
+
+    def create(self, request, *args, **kwargs):
+        data = self.input_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = self.perform_service(by=request.user, **data.validated_data)
+        return Response(self.get_serializer(created).data, status=201)
+
+
+@extend_schema_view(create=extend_schema(request=StandardInput))
 class StandardViewSet(
+    CreateThroughService,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Policy values with their effective dates. Values are never edited: POST a new one."""
@@ -103,13 +123,14 @@ class StandardViewSet(
     ordering_fields = ["effective_from", "component", "created_at"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Standard.objects.none()
         return standards_visible_to(user=self.request.user).select_related("created_by")
 
-    def create(self, request, *args, **kwargs):
-        data = StandardInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        standard = add_standard(by=request.user, **data.validated_data)
-        return Response(StandardOutput(standard).data, status=201)
+    input_class = StandardInput
+
+    def perform_service(self, *, by, **data):
+        return add_standard(by=by, **data)
 
 
 class PriceIndexInput(serializers.Serializer):
@@ -128,7 +149,8 @@ class PriceIndexOutput(serializers.ModelSerializer):
         fields = ["id", "region", "month", "cpi_rise_percent", "recorded_by", "created_at"]
 
 
-class PriceIndexViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+@extend_schema_view(create=extend_schema(request=PriceIndexInput))
+class PriceIndexViewSet(CreateThroughService, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The monthly CPI rise of each city, recorded by finance."""
 
     permission_classes = [permissions.IsAuthenticated, MaintainersMayWrite]
@@ -136,19 +158,21 @@ class PriceIndexViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets
     filterset_fields = ["region__code", "month"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return PriceIndex.objects.none()
         return price_indices_visible_to(user=self.request.user).select_related("recorded_by")
 
-    def create(self, request, *args, **kwargs):
-        data = PriceIndexInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        price_index = record_price_index(by=request.user, **data.validated_data)
-        return Response(PriceIndexOutput(price_index).data, status=201)
+    input_class = PriceIndexInput
+
+    def perform_service(self, *, by, **data):
+        return record_price_index(by=by, **data)
 
 
 class ExplainQuery(serializers.Serializer):
     month = MonthField()
 
 
+@extend_schema(parameters=[ExplainQuery], responses={200: dict})
 class ExplainEnrolmentView(APIView):
     """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it."""
 
@@ -157,7 +181,14 @@ class ExplainEnrolmentView(APIView):
         query.is_valid(raise_exception=True)
         month = query.validated_data["month"]
         enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
-        result = explain_enrolment(enrolment=enrolment, month=month)
+        try:
+            result = explain_enrolment(enrolment=enrolment, month=month)
+            subsidy = explain_price_subsidy(enrolment=enrolment, month=month)
+        except MissingParameter as missing:
+            raise DomainError(
+                _("该月没有生效的保障标准，无法计算：%(detail)s") % {"detail": missing},
+                field="month",
+            )
         names = dict(
             Member.objects.filter(pk__in=[m for m, _ in result.members]).values_list("pk", "name")
         )
@@ -180,5 +211,11 @@ class ExplainEnrolmentView(APIView):
                 ],
                 "versions": result.versions,
                 "text": render_explanation(result),
+                "price_subsidy": subsidy
+                and {
+                    "amount": str(subsidy.amount),
+                    "steps": subsidy.explanation(),
+                    "versions": subsidy.versions,
+                },
             }
         )

@@ -2,11 +2,13 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from casework import selectors, services
+from casework.dates import add_months, first_of_month
 from casework.models import Adjustment, Enrolment
 from config.exceptions import Conflict, DomainError
-from tests.factories import IncomeItemFactory, MemberFactory
+from tests.factories import HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUG = datetime.date(2024, 8, 1)
 SEP = datetime.date(2024, 9, 1)
@@ -80,23 +82,99 @@ def test_enrol_refuses_inconsistent_coverage(
     assert not Adjustment.objects.exists()
 
 
-def test_stop_ends_payment_before_the_effective_month(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, caseworker):
+    this_month = first_of_month(timezone.localdate())
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=this_month, by=caseworker
+    )
     services.stop(
         enrolment=enrolment,
-        effective_month=datetime.date(2024, 10, 1),
+        effective_month=add_months(this_month, 2),
         reason_code="income_above_standard",
         reason_text="收入超过标准",
         by=caseworker,
     )
     enrolment.refresh_from_db()
-    assert enrolment.status == Enrolment.Status.STOPPED
-    assert enrolment.end_month == SEP
-    assert enrolment in in_force(SEP)
-    assert enrolment not in in_force(datetime.date(2024, 10, 1))
+    assert enrolment.status == Enrolment.Status.ACTIVE
+    assert enrolment.end_month == add_months(this_month, 1)
+    assert enrolment.next_review_due is None
+    assert enrolment in in_force(add_months(this_month, 1))
+    assert enrolment not in in_force(add_months(this_month, 2))
     stop = enrolment.adjustments.get(kind=Adjustment.Kind.STOP)
-    assert stop.amount_after == 0
+    assert (stop.effective_month, stop.amount_after) == (add_months(this_month, 2), 0)
     assert stop.reason_text == "收入超过标准"
+    with pytest.raises(Conflict):
+        services.stop(
+            enrolment=enrolment,
+            effective_month=this_month,
+            reason_code="r",
+            reason_text="再停",
+            by=caseworker,
+        )
+
+    assert services.close_ended_enrolments(today=add_months(this_month, 1)) == 0
+    assert services.close_ended_enrolments(today=add_months(this_month, 2)) == 1
+    assert services.close_ended_enrolments(today=add_months(this_month, 2)) == 0
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
+    assert enrolment.adjustments.count() == 2
+
+
+def test_a_stop_from_a_past_month_takes_effect_at_once(household, family, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.stop(
+        enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="迁出", by=caseworker
+    )
+    enrolment.refresh_from_db()
+    assert (enrolment.status, enrolment.end_month) == (Enrolment.Status.STOPPED, AUG)
+
+
+def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, family, caseworker):
+    enrolment = enrol_dibao(household, caseworker)
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业",
+        amount=1725,
+        by=caseworker,
+    )
+    services.close_ended_enrolments(today=datetime.date(2025, 2, 28))
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.GRADUAL_EXIT
+    services.close_ended_enrolments(today=datetime.date(2025, 3, 1))
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED
+    stop = enrolment.adjustments.get(kind="stop")
+    assert (stop.effective_month, stop.reason_code) == (
+        datetime.date(2025, 3, 1),
+        "gradual_exit_ended",
+    )
+    assert (stop.amount_before, stop.amount_after) == (1725, 0)
+
+
+def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
+    this_month = first_of_month(timezone.localdate())
+    enrolment = services.enrol(
+        household=household, category="dibao", start_month=this_month, by=caseworker
+    )
+    services.stop(
+        enrolment=enrolment,
+        effective_month=add_months(this_month, 1),
+        reason_code="r",
+        reason_text="外出",
+        by=caseworker,
+    )
+    services.resume(
+        enrolment=enrolment,
+        effective_month=add_months(this_month, 1),
+        reason_code="r",
+        reason_text="未外出",
+        by=caseworker,
+    )
+    enrolment.refresh_from_db()
+    assert enrolment.end_month is None
+    assert enrolment in in_force(add_months(this_month, 5))
 
 
 def test_a_stop_needs_a_reason(household, family, caseworker):
@@ -210,7 +288,6 @@ def test_death_of_the_last_member_stops_the_household_enrolment(household, casew
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
     assert enrolment.end_month == AUG
-    assert enrolment in in_force(AUG)
     assert enrolment not in in_force(SEP)
     assert enrolment.adjustments.get(kind="stop").effective_month == SEP
 
@@ -318,3 +395,84 @@ def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults,
     )
     stop = enrolment.adjustments.get(kind="stop")
     assert (stop.amount_before, stop.amount_after) == (Decimal("1725"), Decimal("0"))
+
+
+def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
+    household, three_adults, caseworker
+):
+    tekun = services.enrol(
+        household=household,
+        category="tekun",
+        member=three_adults["brother"],
+        care_level="self_care",
+        start_month=AUG,
+        by=caseworker,
+    )
+    services.record_death(
+        member=three_adults["brother"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
+    stop = tekun.adjustments.get(kind="stop")
+    # 875 × 1.3 = 1137.5 → 1138, plus the self-care allowance 2070 ÷ 10 = 207 (Zhenjiang seeds).
+    assert stop.amount_before == Decimal("1345")
+    assert stop.amount_after == 0
+
+
+def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households(
+    regions, household, three_adults, caseworker
+):
+    from beneficiaries.services import move_member
+
+    other = HouseholdFactory(village=regions["village_a2"])
+    MemberFactory(household=other, name="接收户主")
+    dibao = enrol_dibao(household, caseworker)
+    child = services.enrol(
+        household=household,
+        category="ill_disabled_child",
+        member=three_adults["brother"],
+        start_month=AUG,
+        by=caseworker,
+    )
+    other_dibao = services.enrol(household=other, category="dibao", start_month=AUG, by=caseworker)
+    new_member = move_member(
+        member=three_adults["brother"],
+        to_household=other,
+        moved_on=datetime.date(2024, 8, 20),
+        reason="投靠亲属",
+        by=caseworker,
+    )
+    (followed,) = services.record_move(move=new_member.moved_in, by=caseworker)
+    child.refresh_from_db()
+    assert (child.status, child.end_month) == (Enrolment.Status.STOPPED, AUG)
+    assert (followed.household, followed.member, followed.category) == (
+        other,
+        new_member,
+        "ill_disabled_child",
+    )
+    assert followed.start_month == SEP
+    assert child.adjustments.last().kind == followed.adjustments.get().kind == "move"
+    left = dibao.adjustments.get(reason_code="member_moved")
+    # (875 − 900 ÷ 2) × 2 = 850 once the brother has left.
+    assert (left.kind, left.amount_before, left.amount_after) == ("decrease", 1725, 850)
+    joined = other_dibao.adjustments.get(reason_code="member_moved")
+    # Living alone: 875 + 10% supplement = 962.5 → 963; then two members without income: 1750.
+    assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
+    with pytest.raises(Conflict):
+        services.record_move(move=new_member.moved_in, by=caseworker)
+
+
+def test_the_daily_task_closes_enrolments_past_their_last_month(household, family, caseworker):
+    from casework import tasks
+
+    enrolment = enrol_dibao(household, caseworker)
+    services.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业",
+        amount=1725,
+        by=caseworker,
+    )
+    assert tasks.close_ended_enrolments.apply().get() == 1
+    assert tasks.close_ended_enrolments.apply().get() == 0
+    enrolment.refresh_from_db()
+    assert enrolment.status == Enrolment.Status.STOPPED

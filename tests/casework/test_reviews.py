@@ -58,8 +58,9 @@ def test_a_review_may_open_an_adjustment(able_to_work, caseworker):
     assert review.outcome == Review.Outcome.ADJUSTED
     assert review.adjustment.kind == Adjustment.Kind.STOP
     assert review.adjustment.reason_code == "periodic_review"
+    assert review.adjustment.effective_month == add_months(first_of_month(timezone.localdate()), 1)
     able_to_work.refresh_from_db()
-    assert able_to_work.status == Enrolment.Status.STOPPED
+    assert able_to_work.end_month == first_of_month(timezone.localdate())
     assert able_to_work.next_review_due is None
 
 

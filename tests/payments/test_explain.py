@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from payments.models import Standard
+from payments.models import PriceIndex, Standard
 from payments.parameters import load_standards
 from payments.selectors import explain_enrolment, facts_for_enrolment
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
@@ -122,3 +122,35 @@ def test_explain_endpoint_wants_a_month(family, make_user, regions, query):
     response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", query)
     assert response.status_code == 400
     assert "month" in response.data
+
+
+def test_explain_endpoint_adds_the_price_subsidy_of_a_cpi_month(family, make_user, regions):
+    _, _, enrolment = family
+    PriceIndex.objects.create(region=regions["zhenjiang"], month=AUG_2024, cpi_rise_percent=6)
+    client = APIClient()
+    client.force_authenticate(make_user("caseworker", regions["town_a"]))
+    response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
+    assert response.data["price_subsidy"]["amount"] == "327"  # 875 ÷ 8 = 109.375 → 109, × 3
+    july = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-07"})
+    assert july.data["price_subsidy"] is None
+
+
+def test_explaining_a_month_without_a_standard_is_refused_with_the_reason(family, make_user):
+    _, _, enrolment = family
+    Standard.objects.filter(component="standard").delete()
+    client = APIClient()
+    client.force_authenticate(make_user("auditor", None, is_superuser=True))
+    response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
+    assert response.status_code == 400
+    assert "standard" in response.data["month"][0]
+
+
+def test_gradual_exit_pays_its_amount_until_it_ends(family):
+    _, _, enrolment = family
+    enrolment.status = "gradual_exit"
+    enrolment.gradual_exit_amount = Decimal("1725")
+    enrolment.gradual_exit_until = datetime.date(2025, 1, 1)
+    enrolment.save()
+    months = [datetime.date(2024, m, 1) for m in range(8, 13)] + [datetime.date(2025, 1, 1)]
+    assert [explain_enrolment(enrolment=enrolment, month=m).amount for m in months] == [1725] * 6
+    assert explain_enrolment(enrolment=enrolment, month=datetime.date(2025, 2, 1)).amount == 0
