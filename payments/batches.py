@@ -98,15 +98,21 @@ def resume_batch(*, batch: PaymentBatch) -> int:
     if batch.status != Status.COMPUTING:
         raise Conflict(_("只有计算中的批次可以续算。"))
     pending = list(batch.chunks.exclude(status=BatchChunk.Status.DONE).values_list("pk", flat=True))
+    PaymentBatch.objects.filter(pk=batch.pk).update(error="", updated_at=timezone.now())
     _queue(pending, batch.pk)
     return len(pending)
 
 
 def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
-    """Resume computing batches where no chunk has finished for ``stalled_after`` (beat)."""
+    """Resume computing batches where no chunk has finished for ``stalled_after`` (beat).
+
+    A batch whose chunk failed for good (its error is shown) waits for someone to fix the cause
+    and resume it.
+    """
     since = timezone.now() - stalled_after
     resumed = []
-    for batch in PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since):
+    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since, error="")
+    for batch in stalled:
         resume_batch(batch=batch)
         resumed.append(batch.pk)
     return resumed
@@ -218,6 +224,14 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         if done >= total:
             transaction.on_commit(lambda: _queue([], batch.pk))
     return True
+
+
+def record_chunk_failure(*, chunk_id: int, error: str) -> None:
+    """A chunk failed for good (retries spent, or an error no retry mends, such as a standard
+    missing for the month): the batch stays computing and shows why, until it is resumed."""
+    PaymentBatch.objects.filter(chunks__pk=chunk_id, status=Status.COMPUTING).update(
+        error=error[:2000], updated_at=timezone.now()
+    )
 
 
 def finalize_batch(*, batch_id: int) -> bool:

@@ -14,7 +14,9 @@ from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
 from payments import batches, payroll_io
-from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.engine import MissingParameter
+from payments.models import BatchChunk, PaymentBatch, PaymentLine, Standard
+from payments.parameters import load_standards
 from payments.selectors import explain_enrolment, facts_for_enrolment
 from tests.factories import EnrolmentFactory, IncomeItemFactory
 from tests.payments.conftest import AUGUST, make_household
@@ -398,3 +400,27 @@ def test_only_batches_that_stopped_progressing_are_resumed(
     fresh.refresh_from_db()
     assert (stalled.status, stalled.line_count) == ("computed", 7)
     assert (fresh.status, fresh.chunks_done) == ("computing", 0)
+
+
+def test_a_chunk_that_fails_for_good_shows_why_until_resumed(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    Standard.objects.filter(component="standard").delete()
+
+    with pytest.raises(MissingParameter), django_capture_on_commit_callbacks(execute=True):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
+
+    batch = PaymentBatch.objects.get()
+    assert batch.status == "computing"
+    assert "standard" in batch.error
+    assert not PaymentLine.objects.exists()
+    stalled_after = datetime.timedelta(0)
+    assert batches.resume_stalled_batches(stalled_after=stalled_after) == []
+
+    load_standards()
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.resume_batch(batch=batch)
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.error, batch.line_count) == ("computed", "", 7)
