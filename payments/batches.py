@@ -49,8 +49,6 @@ from payments.selectors import STOPPED, age_on, cpi_rise_for
 
 Status = PaymentBatch.Status
 Kind = PaymentLine.Kind
-# Lines a chunk writes for its own enrolments; the closing step writes every other kind.
-CHUNK_KINDS = (Kind.REGULAR, Kind.PRICE_SUBSIDY)
 FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
 
 
@@ -160,7 +158,10 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
     """Compute one chunk's lines and count it done; False when there was nothing to do.
 
     Rule (issue 4): a retried or duplicated chunk never counts twice. The chunk row is locked and
-    checked inside the transaction that writes its lines and marks it done.
+    checked inside the transaction that writes its lines and marks it done, so a chunk that is
+    not done has no lines (a task that died rolled back) and one that is done is left alone; a
+    recompute removes every line first. The unique (enrolment, kind, month) index would refuse a
+    second line rather than let it count.
     """
     claimed = BatchChunk.objects.filter(
         pk=chunk_id, status__in=(BatchChunk.Status.PENDING, BatchChunk.Status.RUNNING)
@@ -200,12 +201,6 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         chunk.read_seconds = timer.lap()
         lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
         chunk.compute_seconds = timer.lap()
-        payroll_io.delete_lines(
-            batch_id=batch.pk,
-            kinds=CHUNK_KINDS,
-            first_id=chunk.first_enrolment_id,
-            last_id=chunk.last_enrolment_id,
-        )
         payroll_io.write_lines(lines)
         chunk.write_seconds = timer.lap()
         chunk.status = BatchChunk.Status.DONE
