@@ -29,6 +29,7 @@ seed: migrate
 
 demo: seed
 	$(PY) manage.py run_payroll --month $(DEMO_MONTH) --region $(DEMO_CITY) --if-absent
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo_logins
 	$(PY) manage.py runserver 127.0.0.1:8000
 

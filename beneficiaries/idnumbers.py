@@ -19,20 +19,40 @@ class ResidentId:
 
 
 def parse_resident_id(value: str) -> ResidentId:
-    """Validate an 18-character resident ID by its check digit and return what it encodes."""
+    """Validate an 18-character resident ID by its check digit and return what it encodes.
+
+    The same checks as ``stdnum.cn.ric.validate`` (length, digits, check digit, birth date, an
+    area code that existed in the birth year), with the area lookup cached per area and year:
+    stdnum's lookup costs half a millisecond, which dominated a bulk import.
+    """
+    number = ric.compact(value)
+    if len(number) != 18:
+        raise ValidationError(_("身份证号须为18位"), code="invalid_id_number")
     try:
-        number = ric.validate(value)
+        if not number[:-1].isdigit() or number[-1] != ric.calc_check_digit(number):
+            raise StdnumError()
+        birth_date = ric.get_birth_date(number)
+        if not _area_existed(number[:6], birth_date.year):
+            raise StdnumError()
     except StdnumError:
         raise ValidationError(
             _("身份证号无效: 须为18位且校验码正确 (GB 11643)"), code="invalid_id_number"
         ) from None
-    if len(number) != 18:
-        raise ValidationError(_("身份证号须为18位"), code="invalid_id_number")
     return ResidentId(
         number=number,
-        birth_date=ric.get_birth_date(number),
+        birth_date=birth_date,
         sex="M" if int(number[16]) % 2 else "F",
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _area_existed(area: str, year: int) -> bool:
+    probe = f"{area}{year:04d}0101000"
+    try:
+        ric.get_birth_place(probe + ric.calc_check_digit(probe + "0"))
+    except (StdnumError, KeyError):  # stdnum raises KeyError for a province without the county
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)

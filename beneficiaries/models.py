@@ -236,6 +236,9 @@ class Member(models.Model):
         verbose_name = _("家庭成员")
         verbose_name_plural = _("家庭成员")
         ordering = ["id"]
+        # Looking a person up across all their memberships (moves, history) by ID number; the
+        # partial unique index only covers active ones.
+        indexes = [models.Index(fields=["id_number"], name="member_id_number")]
         constraints = [
             models.UniqueConstraint(
                 fields=["id_number"],

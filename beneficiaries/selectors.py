@@ -6,7 +6,7 @@ village, and the subtree is ``region_code LIKE '<prefix>%'`` (one indexed prefix
 
 from django.db.models import QuerySet
 
-from beneficiaries.models import Household, Member, Region
+from beneficiaries.models import Member
 
 
 def scope(queryset: QuerySet, *, user, field: str = "region_code") -> QuerySet:
@@ -24,26 +24,6 @@ def scope(queryset: QuerySet, *, user, field: str = "region_code") -> QuerySet:
 def covers(user, region_code: str) -> bool:
     """Whether ``region_code`` lies in the user's subtree (the same rule as :func:`scope`)."""
     return getattr(user, "is_authenticated", False) and region_code.startswith(user.region_prefix)
-
-
-def regions_for(*, user) -> QuerySet[Region]:
-    """The regions a user may see: their own region and everything below it."""
-    return scope(Region.objects.all(), user=user, field="code")
-
-
-def villages_for(*, user) -> QuerySet[Region]:
-    """The villages a user may register households in."""
-    return regions_for(user=user).filter(level=Region.Level.VILLAGE)
-
-
-def households_for(*, user) -> QuerySet[Household]:
-    return scope(Household.objects.select_related("village", "head"), user=user)
-
-
-def members_for(*, user) -> QuerySet[Member]:
-    return scope(
-        Member.objects.select_related("household"), user=user, field="household__region_code"
-    )
 
 
 def active_membership(id_number: str) -> Member | None:

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.idnumbers import parse_resident_id, validate_bank_account
+from beneficiaries.idnumbers import ResidentId, parse_resident_id, validate_bank_account
 from beneficiaries.models import (
     Asset,
     Household,
@@ -58,7 +58,8 @@ def _refuse_outside_scope(*, by: User, region_code: str, field: str) -> None:
         raise DomainError(_("超出您的管辖区域"), field=field, code="out_of_scope")
 
 
-def _choice(value: str, choices, *, field: str) -> str:
+def check_choice(value: str, choices, *, field: str) -> str:
+    """``value`` if it is one of ``choices`` (a TextChoices), else a DomainError on ``field``."""
     if value not in choices.values:
         raise DomainError(
             _("无效的选项: %(value)s") % {"value": value}, field=field, code="invalid_choice"
@@ -66,7 +67,8 @@ def _choice(value: str, choices, *, field: str) -> str:
     return value
 
 
-def _bank_account(number: str) -> str:
+def check_bank_account(number: str) -> str:
+    """The account number without spaces, checked (blank is allowed: no account yet)."""
     if not number:
         return ""
     try:
@@ -79,7 +81,8 @@ def _household_label(household: Household) -> str:
     return f"{household} ({household.village.name})"
 
 
-def _duplicate_person_error(existing: Member) -> DomainError:
+def duplicate_person_error(existing: Member) -> DomainError:
+    """The refusal of a second active membership, naming the household the person is in."""
     return DomainError(
         _("此人已是家庭 %(household)s 的有效成员, 不能重复登记; 请使用成员迁移")
         % {"household": _household_label(existing.household)},
@@ -88,14 +91,16 @@ def _duplicate_person_error(existing: Member) -> DomainError:
     )
 
 
-def _parse_id(id_number: str):
+def check_resident_id(id_number: str) -> ResidentId:
+    """The parsed resident ID (GB 11643 check digit), or a DomainError on ``id_number``."""
     try:
         return parse_resident_id(id_number.strip().upper())
     except ValidationError as error:
         raise DomainError(error.messages[0], field="id_number", code=error.code)
 
 
-def _validated_member_attributes(attributes: dict) -> dict:
+def check_member_attributes(attributes: dict) -> dict:
+    """Member attributes checked: known names, valid choices, grade 1–4 with a category."""
     unknown = set(attributes) - MEMBER_ATTRIBUTES
     if unknown:
         raise TypeError(f"member attributes not settable here: {sorted(unknown)}")
@@ -107,7 +112,7 @@ def _validated_member_attributes(attributes: dict) -> dict:
         ("employment", Member.Employment),
     ):
         if field in clean:
-            _choice(clean[field] or "", choices, field=field)
+            check_choice(clean[field] or "", choices, field=field)
     grade = clean.get("disability_grade")
     if grade is not None:
         if not (isinstance(grade, int) and 1 <= grade <= 4):
@@ -126,7 +131,7 @@ def _save_member(member: Member) -> Member:
         existing = active_membership(member.id_number)
         if existing is None or existing.pk == member.pk:
             raise
-        raise _duplicate_person_error(existing)
+        raise duplicate_person_error(existing)
     return member
 
 
@@ -153,10 +158,10 @@ def register_household(
     household = Household(
         village=village,
         address=address.strip(),
-        hukou_type=_choice(hukou_type, Household.HukouType, field="hukou_type"),
+        hukou_type=check_choice(hukou_type, Household.HukouType, field="hukou_type"),
         bank_name=bank_name.strip(),
         bank_account_holder=bank_account_holder.strip(),
-        bank_account_number=_bank_account(bank_account_number),
+        bank_account_number=check_bank_account(bank_account_number),
     )
     household.save()
     return household
@@ -173,9 +178,9 @@ def update_household(*, household: Household, by: User, **changes) -> Household:
         raise TypeError(f"household fields not settable here: {sorted(unknown)}")
     _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
     if "hukou_type" in changes:
-        _choice(changes["hukou_type"], Household.HukouType, field="hukou_type")
+        check_choice(changes["hukou_type"], Household.HukouType, field="hukou_type")
     if "bank_account_number" in changes:
-        changes["bank_account_number"] = _bank_account(changes["bank_account_number"])
+        changes["bank_account_number"] = check_bank_account(changes["bank_account_number"])
     if "address" in changes and not changes["address"].strip():
         raise DomainError(_("请填写地址"), field="address", code="required")
     for field, value in changes.items():
@@ -199,12 +204,12 @@ def add_member(
         raise Conflict(_("家庭已注销, 不能添加成员"), code="household_closed")
     if not name.strip():
         raise DomainError(_("请填写姓名"), field="name", code="required")
-    resident = _parse_id(id_number)
-    _choice(relation, Member.Relation, field="relation")
-    clean = _validated_member_attributes(attributes)
+    resident = check_resident_id(id_number)
+    check_choice(relation, Member.Relation, field="relation")
+    clean = check_member_attributes(attributes)
     existing = active_membership(resident.number)
     if existing is not None:
-        raise _duplicate_person_error(existing)
+        raise duplicate_person_error(existing)
     with transaction.atomic():
         household = Household.objects.select_for_update().get(pk=household.pk)
         if relation == Member.Relation.HEAD and _has_active_head(household):
@@ -241,27 +246,32 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
     name = changes.pop("name", None)
     id_number = changes.pop("id_number", None)
     relation = changes.pop("relation", None)
-    clean = _validated_member_attributes(changes)
+    # Grade and category are checked together, whichever of them changes.
+    current = {
+        "disability_category": member.disability_category,
+        "disability_grade": member.disability_grade,
+    }
+    check_member_attributes({**current, **changes})
     if name is not None:
         if not name.strip():
             raise DomainError(_("请填写姓名"), field="name", code="required")
         member.name = name.strip()
     if relation is not None and relation != member.relation:
-        _choice(relation, Member.Relation, field="relation")
+        check_choice(relation, Member.Relation, field="relation")
         if Member.Relation.HEAD in (relation, member.relation):
             raise DomainError(
                 _("请使用设置户主功能变更户主"), field="relation", code="use_set_head"
             )
         member.relation = relation
     if id_number is not None:
-        resident = _parse_id(id_number)
+        resident = check_resident_id(id_number)
         existing = active_membership(resident.number)
         if existing is not None and existing.pk != member.pk:
-            raise _duplicate_person_error(existing)
+            raise duplicate_person_error(existing)
         member.id_number = resident.number
         member.birth_date = resident.birth_date
         member.sex = resident.sex
-    for field, value in clean.items():
+    for field, value in changes.items():
         setattr(member, field, value)
     return _save_member(member)
 
@@ -281,7 +291,7 @@ def set_head(
     _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
     if member.household_id != household.pk or not member.is_active:
         raise DomainError(_("户主须为本家庭的有效成员"), field="head", code="not_a_member")
-    _choice(previous_head_relation, Member.Relation, field="previous_head_relation")
+    check_choice(previous_head_relation, Member.Relation, field="previous_head_relation")
     if previous_head_relation == Member.Relation.HEAD:
         raise DomainError(_("原户主须改为其他关系"), field="previous_head_relation")
     with transaction.atomic():
@@ -296,14 +306,20 @@ def set_head(
     return household
 
 
-def _amount(value) -> Decimal:
+def check_amount(value, *, field: str) -> Decimal:
+    """A non-negative Decimal amount in yuan (fen precision), or a DomainError on ``field``."""
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise DomainError(_("金额格式不正确"), field="monthly_amount", code="invalid")
+        raise DomainError(_("金额格式不正确"), field=field, code="invalid")
     if not amount.is_finite() or amount < 0:
-        raise DomainError(_("金额不能为负数"), field="monthly_amount", code="negative")
+        raise DomainError(_("金额不能为负数"), field=field, code="negative")
     return amount.quantize(Decimal("0.01"))
+
+
+def check_period(valid_from: datetime.date, valid_to: datetime.date | None) -> None:
+    if valid_to is not None and valid_to < valid_from:
+        raise DomainError(_("截止日期不能早于起始日期"), field="valid_to", code="period")
 
 
 def add_income(
@@ -324,10 +340,9 @@ def add_income(
     _refuse_outside_scope(by=by, region_code=member.household.region_code, field="member")
     if not member.is_active:
         raise Conflict(_("该成员记录已失效(已迁出), 不能修改"), code="member_inactive")
-    _choice(type, IncomeType, field="type")
-    amount = _amount(monthly_amount)
-    if valid_to is not None and valid_to < valid_from:
-        raise DomainError(_("截止日期不能早于起始日期"), field="valid_to", code="period")
+    check_choice(type, IncomeType, field="type")
+    amount = check_amount(monthly_amount, field="monthly_amount")
+    check_period(valid_from, valid_to)
     return IncomeItem.objects.create(
         member=member,
         type=type,
@@ -341,8 +356,7 @@ def add_income(
 def end_income(*, income: IncomeItem, valid_to: datetime.date, by: User) -> IncomeItem:
     """Close an income item's period (the record stays: past months were assessed with it)."""
     _refuse_outside_scope(by=by, region_code=income.member.household.region_code, field="income")
-    if valid_to < income.valid_from:
-        raise DomainError(_("截止日期不能早于起始日期"), field="valid_to", code="period")
+    check_period(income.valid_from, valid_to)
     income.valid_to = valid_to
     income.save(update_fields=["valid_to"])
     return income
@@ -353,13 +367,8 @@ def add_asset(
 ) -> Asset:
     """Record a household asset declared or found in the economic check."""
     _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
-    _choice(kind, Asset.Kind, field="kind")
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise DomainError(_("金额格式不正确"), field="value", code="invalid")
-    if not amount.is_finite() or amount < 0:
-        raise DomainError(_("金额不能为负数"), field="value", code="negative")
+    check_choice(kind, Asset.Kind, field="kind")
+    amount = check_amount(value, field="value")
     return Asset.objects.create(
         household=household, kind=kind, value=amount, description=description
     )
@@ -384,7 +393,7 @@ def move_member(
     """
     _refuse_outside_scope(by=by, region_code=member.household.region_code, field="member")
     _refuse_outside_scope(by=by, region_code=to_household.region_code, field="to_household")
-    _choice(relation, Member.Relation, field="relation")
+    check_choice(relation, Member.Relation, field="relation")
     if not reason.strip():
         raise DomainError(_("请填写迁移原因"), field="reason", code="required")
     if to_household.pk == member.household_id:
@@ -443,7 +452,7 @@ def create_user(*, username: str, password: str, role: str, region: Region | Non
     Django's per-model permissions. Everyone but a superuser needs a region: without one they
     would see nothing.
     """
-    _choice(role, User.Role, field="role")
+    check_choice(role, User.Role, field="role")
     if region is None and not extra.get("is_superuser"):
         raise DomainError(_("请选择所属区划"), field="region", code="required")
     return User.objects.create_user(

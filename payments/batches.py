@@ -49,8 +49,6 @@ from payments.selectors import STOPPED, age_on, cpi_rise_for
 
 Status = PaymentBatch.Status
 Kind = PaymentLine.Kind
-# Lines a chunk writes for its own enrolments; the closing step writes every other kind.
-CHUNK_KINDS = (Kind.REGULAR, Kind.PRICE_SUBSIDY)
 FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
 
 
@@ -98,15 +96,21 @@ def resume_batch(*, batch: PaymentBatch) -> int:
     if batch.status != Status.COMPUTING:
         raise Conflict(_("只有计算中的批次可以续算。"))
     pending = list(batch.chunks.exclude(status=BatchChunk.Status.DONE).values_list("pk", flat=True))
+    PaymentBatch.objects.filter(pk=batch.pk).update(error="", updated_at=timezone.now())
     _queue(pending, batch.pk)
     return len(pending)
 
 
 def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
-    """Resume computing batches where no chunk has finished for ``stalled_after`` (beat)."""
+    """Resume computing batches where no chunk has finished for ``stalled_after`` (beat).
+
+    A batch whose chunk failed for good (its error is shown) waits for someone to fix the cause
+    and resume it.
+    """
     since = timezone.now() - stalled_after
     resumed = []
-    for batch in PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since):
+    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since, error="")
+    for batch in stalled:
         resume_batch(batch=batch)
         resumed.append(batch.pk)
     return resumed
@@ -154,7 +158,10 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
     """Compute one chunk's lines and count it done; False when there was nothing to do.
 
     Rule (issue 4): a retried or duplicated chunk never counts twice. The chunk row is locked and
-    checked inside the transaction that writes its lines and marks it done.
+    checked inside the transaction that writes its lines and marks it done, so a chunk that is
+    not done has no lines (a task that died rolled back) and one that is done is left alone; a
+    recompute removes every line first. The unique (enrolment, kind, month) index would refuse a
+    second line rather than let it count.
     """
     claimed = BatchChunk.objects.filter(
         pk=chunk_id, status__in=(BatchChunk.Status.PENDING, BatchChunk.Status.RUNNING)
@@ -194,12 +201,6 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         chunk.read_seconds = timer.lap()
         lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
         chunk.compute_seconds = timer.lap()
-        payroll_io.delete_lines(
-            batch_id=batch.pk,
-            kinds=CHUNK_KINDS,
-            first_id=chunk.first_enrolment_id,
-            last_id=chunk.last_enrolment_id,
-        )
         payroll_io.write_lines(lines)
         chunk.write_seconds = timer.lap()
         chunk.status = BatchChunk.Status.DONE
@@ -218,6 +219,14 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         if done >= total:
             transaction.on_commit(lambda: _queue([], batch.pk))
     return True
+
+
+def record_chunk_failure(*, chunk_id: int, error: str) -> None:
+    """A chunk failed for good (retries spent, or an error no retry mends, such as a standard
+    missing for the month): the batch stays computing and shows why, until it is resumed."""
+    PaymentBatch.objects.filter(chunks__pk=chunk_id, status=Status.COMPUTING).update(
+        error=error[:2000], updated_at=timezone.now()
+    )
 
 
 def finalize_batch(*, batch_id: int) -> bool:

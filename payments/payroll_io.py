@@ -7,7 +7,7 @@ Nothing here decides an amount: the engine does (payments.engine), fed from thes
 import datetime
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -179,17 +179,6 @@ def tune_chunk_session() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
-
-
-def delete_lines(*, batch_id: int, kinds: Iterable[str], first_id: int, last_id: int) -> int:
-    """Remove a chunk's own lines of these kinds, so a rerun replaces rather than adds."""
-    deleted, _ = PaymentLine.objects.filter(
-        batch_id=batch_id,
-        kind__in=list(kinds),
-        enrolment_id__gte=first_id,
-        enrolment_id__lte=last_id,
-    ).delete()
-    return deleted
 
 
 def write_lines(rows: list[tuple]) -> None:

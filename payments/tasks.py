@@ -30,9 +30,15 @@ RETRY = {
 
 @shared_task(bind=True, **RETRY)
 def compute_chunk(self, chunk_id: int) -> bool:
-    return batches.compute_chunk(
-        chunk_id=chunk_id, worker=f"{self.request.hostname or 'local'}/{os.getpid()}"
-    )
+    try:
+        return batches.compute_chunk(
+            chunk_id=chunk_id, worker=f"{self.request.hostname or 'local'}/{os.getpid()}"
+        )
+    except TRANSIENT:
+        raise
+    except Exception as error:  # no retry mends it: the batch shows why until resumed
+        batches.record_chunk_failure(chunk_id=chunk_id, error=f"{type(error).__name__}: {error}")
+        raise
 
 
 @shared_task(**RETRY)

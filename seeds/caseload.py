@@ -23,6 +23,7 @@ from django.db import models
 
 from beneficiaries.idnumbers import make_resident_id
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region
+from casework.dates import add_months, next_month
 from casework.models import CareLevel, Category, Enrolment, ReviewClass
 
 EARLIEST_START = datetime.date(2015, 1, 1)
@@ -136,6 +137,10 @@ class HouseholdDraft:
     members: list[PersonDraft]
     enrolments: list[EnrolmentDraft]
 
+    @property
+    def bank_account_holder(self) -> str:
+        return self.members[0].name
+
 
 @dataclass
 class IdSlots:
@@ -170,11 +175,6 @@ def merge_slots(states: Sequence[dict[str, int]]) -> dict[str, int]:
         for key, value in state.items():
             merged[key] = max(merged.get(key, 0), value)
     return merged
-
-
-def _month(value: datetime.date, months: int) -> datetime.date:
-    total = value.year * 12 + value.month - 1 + months
-    return datetime.date(total // 12, total % 12 + 1, 1)
 
 
 class Drafter:
@@ -276,13 +276,13 @@ class Drafter:
         self, person: PersonDraft, type_: str, amount: int, *, expired: bool = False
     ) -> None:
         rng = self.rng
-        valid_from = _month(self.as_of, -between(rng, 2, 72))
+        valid_from = add_months(self.as_of, -between(rng, 2, 72))
         valid_to = None
         if expired:
-            valid_to = _month(self.as_of, -1) - datetime.timedelta(days=between(rng, 1, 200))
+            valid_to = add_months(self.as_of, -1) - datetime.timedelta(days=between(rng, 1, 200))
             valid_from = min(valid_from, valid_to.replace(day=1))
         elif rng.random() < 0.1:
-            valid_to = _month(self.as_of, between(rng, 2, 24)) - datetime.timedelta(days=1)
+            valid_to = add_months(self.as_of, between(rng, 2, 24)) - datetime.timedelta(days=1)
         person.incomes.append((type_, f"{amount}.00", valid_from, valid_to))
 
     def counted_income(self, people: Sequence[PersonDraft], total: int) -> None:
@@ -341,20 +341,22 @@ class Drafter:
             if head_age < 50 and rng.random() < 0.25:
                 relation, age = Member.Relation.PARENT, between(rng, head_age + 20, head_age + 35)
             elif head_age >= 55 and rng.random() < 0.5:
-                relation, age = Member.Relation.GRANDCHILD, between(rng, 1, 17)
+                relation, age = Member.Relation.GRANDCHILD, between(rng, 2, 17)
             else:
                 relation, age = (
                     Member.Relation.CHILD,
-                    between(rng, 1, max(1, min(head_age - 20, 35))),
+                    between(rng, 2, max(2, min(head_age - 20, 35))),
                 )
             people.append(self.person(age=age, relation=relation, village=village, surname=surname))
         return people
 
     # ---- enrolments ---------------------------------------------------------------------------
     def start_month(self, covered: Sequence[PersonDraft]) -> datetime.date:
-        start = _month(EARLIEST_START, between(self.rng, 0, self.months_enrollable - 1))
+        """A past month, after the youngest covered person's birth (everyone is at least two, so
+        the month after their birth is before ``as_of``)."""
+        start = add_months(EARLIEST_START, between(self.rng, 0, self.months_enrollable - 1))
         born = max(p.birth_date for p in covered)
-        return max(start, _month(born.replace(day=1), 1))
+        return max(start, next_month(born))
 
     def enrolment(
         self,
@@ -367,7 +369,7 @@ class Drafter:
         """An enrolment in force since ``start_month``, reviewed every 6 or 12 months since."""
         period = 6 if review_class == ReviewClass.ABLE_TO_WORK else 12
         elapsed = (self.as_of.year - start_month.year) * 12 + self.as_of.month - start_month.month
-        due = _month(start_month, (elapsed // period + 1) * period)
+        due = add_months(start_month, (elapsed // period + 1) * period)
         return EnrolmentDraft(category, member_index, start_month, review_class, due, care_level)
 
     def review_class(self, people: Sequence[PersonDraft]) -> str:
@@ -407,7 +409,10 @@ class Drafter:
                 self.counted_income(people, per_capita * len(people))
                 enrolments.append(
                     self.enrolment(
-                        Category.DIBAO, None, self.start_month(people), self.review_class(people)
+                        Category.DIBAO,
+                        None,
+                        self.start_month(people),
+                        self.review_class(people),
                     )
                 )
                 minors = [i for i, p in enumerate(people) if p.age < 17]
@@ -427,7 +432,10 @@ class Drafter:
                 self.counted_income(people, per_capita * len(people))
                 enrolments.append(
                     self.enrolment(
-                        Category.MARGINAL, None, self.start_month(people), self.review_class(people)
+                        Category.MARGINAL,
+                        None,
+                        self.start_month(people),
+                        self.review_class(people),
                     )
                 )
             else:  # single_dibao: one ill or severely disabled member of a family above the line
@@ -492,7 +500,7 @@ class Drafter:
         category = CHILD_CATEGORY(rng)
         if category == Category.ORPHAN_INSTITUTION:
             child = self.person(
-                age=between(rng, 1, 16), relation=Member.Relation.HEAD, village=village
+                age=between(rng, 2, 16), relation=Member.Relation.HEAD, village=village
             )
             people = [child]
         else:
@@ -500,7 +508,7 @@ class Drafter:
                 age=between(rng, 58, 80), relation=Member.Relation.HEAD, village=village
             )
             child = self.person(
-                age=between(rng, 1, 16),
+                age=between(rng, 2, 16),
                 relation=Member.Relation.GRANDCHILD,
                 village=village,
                 surname=guardian.name[0],
@@ -613,11 +621,11 @@ def household_rows(
                 rows["income"].append(
                     (next(income_ids), member_id, type_, amount, valid_from, valid_to, "", now)
                 )
-        head = draft.members[0]
         rows["household"].append(
             (
                 household_id, draft.village.pk, code, draft.address, draft.hukou_type,
-                ids_of_members[0], draft.bank_name, head.name, draft.bank_account_number,
+                ids_of_members[0], draft.bank_name, draft.bank_account_holder,
+                draft.bank_account_number,
                 Household.Status.ACTIVE, now, now,
             )
         )  # fmt: skip

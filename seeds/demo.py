@@ -63,14 +63,15 @@ def _demo_user(role: str, city_code: str) -> User | None:
     return None
 
 
-def _register(draft: HouseholdDraft, *, by: User) -> tuple[Household, list[Member]]:
+def register_draft(draft: HouseholdDraft, *, by: User) -> tuple[Household, list[Member]]:
+    """Enter a drafted household through the registry services (all their checks apply)."""
     household = register_household(
         village=draft.village,
         address=draft.address,
         hukou_type=draft.hukou_type,
         by=by,
         bank_name=draft.bank_name,
-        bank_account_holder=draft.members[0].name,
+        bank_account_holder=draft.bank_account_holder,
         bank_account_number=draft.bank_account_number,
     )
     members = []
@@ -127,7 +128,7 @@ def load_demo(*, city_code: str, households: int) -> DemoResult:
         if _already_registered(draft):
             continue
         with transaction.atomic():
-            household, members = _register(draft, by=admin)
+            household, members = register_draft(draft, by=admin)
             for e in draft.enrolments:
                 enrol(
                     household=household,
@@ -160,7 +161,7 @@ def _load_applications(
             continue
         wanted = draft.enrolments[0]
         with transaction.atomic():
-            household, members = _register(draft, by=caseworker)
+            household, members = register_draft(draft, by=caseworker)
             application = submit_application(
                 household=household,
                 category=wanted.category,

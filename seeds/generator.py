@@ -18,6 +18,7 @@ from psycopg import sql
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.models import Enrolment
 from config.exceptions import Conflict
+from payments.models import PaymentBatch, PaymentLine
 from payments.parameters import load_standards
 from seeds.caseload import (
     ENROLMENT_FIELDS,
@@ -38,8 +39,8 @@ from seeds.regions import city_standard, load_regions, villages_of
 # add six million event rows. A superuser goes further and sets session_replication_role to
 # replica for each chunk, which skips every trigger, foreign-key checks included: the generator
 # links rows by ids it reserved itself in the same transaction (tests check the links), and the
-# checks alone would double the time. Unique and check constraints still hold (they are indexes
-# and row checks, not triggers).
+# checks alone would triple the write time. Unique and check constraints still hold (they are
+# indexes and row checks, not triggers).
 HISTORY_INSERT_TRIGGERS = (
     "beneficiaries.Household:insert_insert",
     "beneficiaries.Member:insert_insert",
@@ -225,8 +226,6 @@ def delete_generated(*, city_code: str) -> int:
     """Delete the city's generated households with their members, incomes, enrolments and any
     payment lines computed for them (then the city's batches left with no line). Returns the
     number of households deleted."""
-    from payments.models import PaymentBatch, PaymentLine
-
     runs = list(GeneratedCaseload.objects.filter(city_code=city_code))
     deleted = 0
     batches: set[int] = set()

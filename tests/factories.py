@@ -18,7 +18,7 @@ class HouseholdFactory(factory.django.DjangoModelFactory):
     hukou_type = Household.HukouType.URBAN
     bank_name = "江苏银行"
     bank_account_holder = "张三"
-    bank_account_number = "6222020000000000006"
+    bank_account_number = "6222020000000000000"
 
 
 class MemberFactory(factory.django.DjangoModelFactory):

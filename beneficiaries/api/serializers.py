@@ -239,3 +239,27 @@ class MemberMoveInput(serializers.Serializer):
     relation = serializers.ChoiceField(
         choices=Member.Relation.choices, required=False, default=Member.Relation.OTHER
     )
+
+
+class ImportInput(serializers.Serializer):
+    file = serializers.FileField()
+    village_scope = ScopedPrimaryKeyRelatedField(
+        queryset=Region.objects.all(),
+        scope_field="code",
+        required=False,
+        allow_null=True,
+        help_text="Only villages under this region may appear in the file.",
+    )
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    column = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    households = serializers.IntegerField()
+    members = serializers.IntegerField()
+    incomes = serializers.IntegerField()
+    errors = ImportErrorSerializer(many=True)

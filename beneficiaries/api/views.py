@@ -1,11 +1,14 @@
 """Registry API: thin views that parse input, call one service and render the result."""
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from beneficiaries import services
+from beneficiaries import imports, services
 from beneficiaries.api import filters
 from beneficiaries.api import serializers as s
 from beneficiaries.api.common import ScopedViewSetMixin
@@ -77,6 +80,50 @@ class HouseholdViewSet(RegistryViewSet):
         data = self.parse(s.SetHeadInput)
         household = services.set_head(household=household, by=request.user, **data)
         return self.render(household)
+
+    @extend_schema(
+        request={"multipart/form-data": s.ImportInput},
+        responses={201: s.ImportResultSerializer, 400: s.ImportResultSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def import_file(self, request):
+        """Import households and members from an XLSX or CSV file (docs/import-template.md).
+
+        All or nothing: on any error nothing is written and the 400 lists every bad cell.
+        """
+        data = self.parse(s.ImportInput)
+        upload = data["file"]
+        result = imports.import_households(
+            content=upload.read(),
+            filename=upload.name,
+            by=request.user,
+            village_scope=data.get("village_scope"),
+        )
+        code = status.HTTP_201_CREATED if result.ok else status.HTTP_400_BAD_REQUEST
+        return Response(result.as_dict(), status=code)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("type", str, enum=["xlsx", "csv"], default="xlsx")],
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        filters=False,
+    )
+    @action(detail=False, methods=["get"], url_path="import-template", pagination_class=None)
+    def import_template(self, request):
+        """The import template: headers (and a help sheet in the XLSX)."""
+        if request.query_params.get("type") == "csv":
+            body, kind, name = imports.template_csv(), "text/csv; charset=utf-8", "csv"
+        else:
+            body = imports.template_xlsx()
+            kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            name = "xlsx"
+        response = HttpResponse(body, content_type=kind)
+        response["Content-Disposition"] = f'attachment; filename="household-import.{name}"'
+        return response
 
 
 class MemberViewSet(RegistryViewSet):

@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries.api.common import ScopedViewSetMixin
-from beneficiaries.models import User
+from beneficiaries.models import Household, User
 from beneficiaries.permissions import RolePermission
-from beneficiaries.selectors import households_for
+from beneficiaries.selectors import scope
 from casework import exports, selectors, services
 from casework.api import serializers as s
 from casework.dates import add_months
@@ -330,7 +330,8 @@ class HouseholdTimelineView(APIView):
 
     @extend_schema(responses={200: None})
     def get(self, request, household_id: int):
-        household = get_object_or_404(households_for(user=request.user), pk=household_id)
+        households = scope(Household.objects.all(), user=request.user)
+        household = get_object_or_404(households, pk=household_id)
         entries = selectors.household_timeline(household=household)
         return Response(
             {

@@ -64,3 +64,11 @@ def api():
         return client
 
     return login
+
+
+@pytest.fixture
+def empty_household(regions, caseworker):
+    """A second household of township A (another village), without members yet."""
+    return services.register_household(
+        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
+    )

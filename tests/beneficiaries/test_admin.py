@@ -80,15 +80,12 @@ def test_a_household_added_in_the_admin_goes_through_the_service(regions, staff)
 
 
 def test_a_duplicate_person_added_in_the_admin_is_a_form_error_naming_the_household(
-    regions, household, caseworker, staff
+    empty_household, regions, household, caseworker, staff
 ):
-    other = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
     response = staff("caseworker", regions["town_a"]).post(
         "/admin/beneficiaries/member/add/",
         {
-            "household": other.pk,
+            "household": empty_household.pk,
             "name": "王伟",
             "id_number": household.head.id_number,
             "relation": "head",
@@ -100,7 +97,7 @@ def test_a_duplicate_person_added_in_the_admin_is_a_form_error_naming_the_househ
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert f"#{household.pk} 北府路1号" in errors["id_number"][0]
-    assert not other.members.exists()
+    assert not empty_household.members.exists()
 
 
 def test_an_auditor_may_view_but_not_add_or_change(regions, household, staff):
@@ -188,3 +185,41 @@ def test_the_set_head_action_changes_the_head(regions, household, caseworker, ne
     household.refresh_from_db()
     assert household.head == spouse
     assert Member.objects.get(pk=spouse.pk).relation == "head"
+
+
+def test_a_household_changed_in_the_admin_keeps_its_village(regions, household, staff):
+    response = staff("caseworker", regions["town_a"]).post(
+        f"/admin/beneficiaries/household/{household.pk}/change/",
+        {"address": "北府路2号", "hukou_type": "rural", "bank_name": "江苏银行",
+         "bank_account_holder": "王伟", "bank_account_number": "6217000000000000012",
+         "members-TOTAL_FORMS": "1", "members-INITIAL_FORMS": "1",
+         "members-0-id": household.head.pk, "members-0-household": household.pk},
+    )  # fmt: skip
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    household.refresh_from_db()
+    assert (household.address, household.hukou_type) == ("北府路2号", "rural")
+    assert household.bank_account_number == "6217000000000000012"
+    assert household.region_code == "321102001001"
+
+
+def test_a_member_corrected_in_the_admin_is_checked_like_a_new_one(regions, household, staff):
+    member = household.head
+    response = staff("caseworker", regions["town_a"]).post(
+        f"/admin/beneficiaries/member/{member.pk}/change/",
+        {"name": "王伟", "id_number": member.id_number[:17] + "Y", "relation": "head",
+         "disability_category": "", "work_ability": "full", "schooling": "none",
+         "employment": "na"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "id_number" in response.context["adminform"].form.errors
+    assert Member.objects.get(pk=member.pk).id_number == member.id_number
+
+
+@pytest.mark.parametrize(
+    "model", ["household", "member", "incomeitem", "asset", "membermove", "region"]
+)
+def test_every_registry_admin_page_renders_for_a_caseworker(regions, household, staff, model):
+    client = staff("caseworker", regions["town_a"])
+    assert client.get(f"/admin/beneficiaries/{model}/").status_code == 200
+    add = client.get(f"/admin/beneficiaries/{model}/add/")
+    assert add.status_code == (403 if model == "region" else 200)

@@ -2,6 +2,9 @@
 
 import datetime
 
+import pytest
+from django.test import Client
+
 from beneficiaries import services
 from beneficiaries.models import Household, IncomeItem, Member, MemberMove
 from tests.factories import EnrolmentFactory
@@ -87,13 +90,10 @@ def test_missing_fields_are_named_in_chinese_and_in_english(api, caseworker):
 
 
 def test_a_duplicate_person_is_refused_naming_the_household_in_both_languages(
-    api, regions, household, caseworker
+    empty_household, api, regions, household, caseworker
 ):
-    other = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
     body = {
-        "household": other.pk,
+        "household": empty_household.pk,
         "name": "王伟",
         "id_number": household.head.id_number,
         "relation": "head",
@@ -105,7 +105,7 @@ def test_a_duplicate_person_is_refused_naming_the_household_in_both_languages(
     assert "已是家庭" in zh.data["id_number"][0]
     assert f"#{household.pk} 北府路1号" in en.data["id_number"][0]
     assert "already an active member" in en.data["id_number"][0]
-    assert not other.members.exists()
+    assert not empty_household.members.exists()
 
 
 def test_households_filter_by_region_status_hukou_name_id_and_category(
@@ -190,15 +190,12 @@ def test_income_is_added_and_ended_but_never_rewritten(api, household, caseworke
     assert income.valid_to == datetime.date(2024, 6, 30)
 
 
-def test_a_move_through_the_api_is_recorded(api, regions, household, caseworker):
-    target = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
+def test_a_move_through_the_api_is_recorded(empty_household, api, regions, household, caseworker):
     response = api(caseworker).post(
         "/api/member-moves/",
         {
             "member": household.head.pk,
-            "to_household": target.pk,
+            "to_household": empty_household.pk,
             "moved_on": "2024-06-01",
             "reason": "投靠子女",
         },
@@ -206,8 +203,8 @@ def test_a_move_through_the_api_is_recorded(api, regions, household, caseworker)
     )
     assert response.status_code == 201, response.data
     move = MemberMove.objects.get()
-    assert response.data["to_household"] == target.pk
-    assert move.to_member.household == target
+    assert response.data["to_household"] == empty_household.pk
+    assert move.to_member.household == empty_household
     assert not Member.objects.get(pk=household.head.pk).is_active
 
 
@@ -231,3 +228,20 @@ def test_the_schema_generates_and_lists_the_registry(client):
         "/api/regions/",
     ):
         assert path in paths
+
+
+def test_the_api_docs_page_is_served(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.parametrize(
+    "path", ["households/", "members/", "incomes/", "assets/", "member-moves/", "regions/"]
+)
+def test_the_browsable_api_renders(regions, household, caseworker, path):
+    client = Client()
+    client.force_login(caseworker)
+    response = client.get(f"/api/{path}", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"<html" in response.content

@@ -78,13 +78,12 @@ def test_a_second_head_is_refused(household, caseworker, new_id):
     assert household.members.count() == 1
 
 
-def test_a_person_active_in_another_household_is_refused_naming_it(regions, household, caseworker):
-    other = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
+def test_a_person_active_in_another_household_is_refused_naming_it(
+    empty_household, regions, household, caseworker
+):
     with pytest.raises(DomainError) as error:
         services.add_member(
-            household=other,
+            household=empty_household,
             name="王伟",
             id_number=household.head.id_number,
             relation="head",
@@ -93,16 +92,13 @@ def test_a_person_active_in_another_household_is_refused_naming_it(regions, hous
     assert error.value.field == "id_number"
     assert f"#{household.pk}" in str(error.value.message)
     assert "北府路1号" in str(error.value.message)
-    assert not other.members.exists()
+    assert not empty_household.members.exists()
 
 
 def test_the_database_refuses_a_second_active_membership_with_the_same_message(
-    regions, household, caseworker, monkeypatch
+    empty_household, regions, household, caseworker, monkeypatch
 ):
     """The race: the Python check saw nothing, the partial unique constraint still holds."""
-    other = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
     real_lookup = services.active_membership
     calls = []
 
@@ -113,7 +109,7 @@ def test_the_database_refuses_a_second_active_membership_with_the_same_message(
     monkeypatch.setattr(services, "active_membership", lookup_missing_the_first_time)
     with pytest.raises(DomainError) as error:
         services.add_member(
-            household=other,
+            household=empty_household,
             name="王伟",
             id_number=household.head.id_number,
             relation="head",
@@ -121,7 +117,7 @@ def test_the_database_refuses_a_second_active_membership_with_the_same_message(
         )
     assert error.value.field == "id_number"
     assert f"#{household.pk}" in str(error.value.message)
-    assert not other.members.exists()
+    assert not empty_household.members.exists()
 
 
 def test_income_must_be_a_known_type_and_not_negative(household, caseworker):
@@ -147,7 +143,7 @@ def test_income_must_be_a_known_type_and_not_negative(household, caseworker):
 
 
 def test_moving_a_person_records_the_move_and_keeps_one_active_membership(
-    regions, household, caseworker, new_id
+    empty_household, regions, household, caseworker, new_id
 ):
     child = services.add_member(
         household=household, name="王芳", id_number=new_id(), relation="child", by=caseworker
@@ -167,38 +163,38 @@ def test_moving_a_person_records_the_move_and_keeps_one_active_membership(
         valid_to=datetime.date(2023, 12, 31),
         by=caseworker,
     )
-    target = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
     moved = services.move_member(
         member=child,
-        to_household=target,
+        to_household=empty_household,
         moved_on=datetime.date(2024, 6, 1),
         reason="结婚",
         by=caseworker,
         relation="head",
     )
     child.refresh_from_db()
-    target.refresh_from_db()
+    empty_household.refresh_from_db()
     assert not child.is_active
-    assert moved.is_active and moved.household == target and moved.id_number == child.id_number
-    assert target.head == moved
+    assert (
+        moved.is_active
+        and moved.household == empty_household
+        and moved.id_number == child.id_number
+    )
+    assert empty_household.head == moved
     assert Member.objects.filter(id_number=child.id_number, is_active=True).get() == moved
     move = MemberMove.objects.get()
     assert (move.from_member, move.to_member, move.reason) == (child, moved, "结婚")
     assert [i.monthly_amount for i in moved.incomes.all()] == [Decimal("2000.00")]
 
 
-def test_an_inactive_membership_cannot_be_moved_again(regions, household, caseworker, new_id):
+def test_an_inactive_membership_cannot_be_moved_again(
+    empty_household, regions, household, caseworker, new_id
+):
     child = services.add_member(
         household=household, name="王芳", id_number=new_id(), relation="child", by=caseworker
     )
-    target = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
     services.move_member(
         member=child,
-        to_household=target,
+        to_household=empty_household,
         moved_on=datetime.date(2024, 6, 1),
         reason="x",
         by=caseworker,
@@ -218,13 +214,12 @@ def test_an_inactive_membership_cannot_be_moved_again(regions, household, casewo
     assert MemberMove.objects.count() == 1
 
 
-def test_moving_the_head_leaves_the_old_household_without_a_head(regions, household, caseworker):
-    target = services.register_household(
-        village=regions["village_a2"], address="宝塔路2号", hukou_type="urban", by=caseworker
-    )
+def test_moving_the_head_leaves_the_old_household_without_a_head(
+    empty_household, regions, household, caseworker
+):
     services.move_member(
         member=household.head,
-        to_household=target,
+        to_household=empty_household,
         moved_on=datetime.date(2024, 6, 1),
         reason="x",
         by=caseworker,
@@ -268,3 +263,41 @@ def test_setting_the_head_changes_the_previous_heads_relation(household, casewor
     assert household.head == spouse
     assert old_head.relation == "spouse"
     assert Member.objects.get(pk=spouse.pk).relation == "head"
+
+
+def test_an_id_from_an_unknown_county_is_refused_not_a_crash(household, caseworker):
+    """stdnum raises KeyError for a known province with an unknown county (12 3456)."""
+    from stdnum.cn import ric
+
+    body = "12345619800517001"
+    number = body + ric.calc_check_digit(body + "0")
+    with pytest.raises(DomainError) as error:
+        services.add_member(
+            household=household, name="李四", id_number=number, relation="child", by=caseworker
+        )
+    assert error.value.field == "id_number"
+    assert household.members.count() == 1
+
+
+def test_an_area_code_used_before_it_existed_is_refused(household, caseworker):
+    """丹徒区 (321112) exists from 2002: an ID of someone born there in 1990 cannot be real."""
+    from stdnum.cn import ric
+
+    body = "32111219900101001"
+    number = body + ric.calc_check_digit(body + "0")
+    with pytest.raises(DomainError):
+        services.add_member(
+            household=household, name="李四", id_number=number, relation="child", by=caseworker
+        )
+    assert household.members.count() == 1
+
+
+def test_a_disability_grade_is_checked_with_the_members_category(household, caseworker):
+    head = household.head
+    services.update_member(member=head, by=caseworker, disability_category="visual")
+    services.update_member(member=head, by=caseworker, disability_grade=2)
+    with pytest.raises(DomainError) as error:
+        services.update_member(member=head, by=caseworker, disability_category="")
+    assert error.value.field == "disability_category"
+    head.refresh_from_db()
+    assert (head.disability_category, head.disability_grade) == ("visual", 2)

@@ -5,7 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from beneficiaries.models import IncomeItem, Member
@@ -14,7 +14,9 @@ from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
 from payments import batches, payroll_io
-from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.engine import MissingParameter
+from payments.models import BatchChunk, PaymentBatch, PaymentLine, Standard
+from payments.parameters import load_standards
 from payments.selectors import explain_enrolment, facts_for_enrolment
 from tests.factories import EnrolmentFactory, IncomeItemFactory
 from tests.payments.conftest import AUGUST, make_household
@@ -151,23 +153,36 @@ def test_a_chunk_run_twice_gives_the_same_lines_and_totals(
     assert (batch.chunks_done, batch.line_count, batch.total_amount) == (3, 7, TOTAL)
 
 
-def test_a_redelivered_chunk_replaces_its_lines_instead_of_adding(
-    regions, caseload, django_capture_on_commit_callbacks
+def test_a_chunk_that_died_while_writing_leaves_nothing_and_counts_once_when_redelivered(
+    regions, caseload, django_capture_on_commit_callbacks, monkeypatch
 ):
-    batch = computed_batch(regions, django_capture_on_commit_callbacks)
-    before = line_snapshot(batch)
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
     chunk = batch.chunks.get(number=1)
-    BatchChunk.objects.filter(pk=chunk.pk).update(status=BatchChunk.Status.RUNNING)
-    PaymentBatch.objects.filter(pk=batch.pk).update(
-        status=PaymentBatch.Status.COMPUTING, chunks_done=2
-    )
+    write_lines = payroll_io.write_lines
 
+    def write_then_lose_the_connection(rows):
+        write_lines(rows)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(payroll_io, "write_lines", write_then_lose_the_connection)
+    with pytest.raises(OperationalError):
+        batches.compute_chunk(chunk_id=chunk.pk)
+    assert not PaymentLine.objects.exists()
+    chunk.refresh_from_db()
+    assert (chunk.status, chunk.attempts) == ("running", 1)
+
+    monkeypatch.setattr(payroll_io, "write_lines", write_lines)
     with django_capture_on_commit_callbacks(execute=True):
         assert batches.compute_chunk(chunk_id=chunk.pk) is True
+        assert batches.compute_chunk(chunk_id=chunk.pk) is False
 
+    chunk.refresh_from_db()
     batch.refresh_from_db()
-    assert line_snapshot(batch) == before
-    assert (batch.status, batch.chunks_done, batch.line_count) == ("computed", 3, 7)
+    assert PaymentLine.objects.filter(batch=batch).count() == 3
+    assert (chunk.status, chunk.attempts, chunk.line_count) == ("done", 2, 3)
+    assert batch.chunks_done == 1
 
 
 def test_recompute_replaces_the_lines_with_todays_facts(
@@ -398,3 +413,27 @@ def test_only_batches_that_stopped_progressing_are_resumed(
     fresh.refresh_from_db()
     assert (stalled.status, stalled.line_count) == ("computed", 7)
     assert (fresh.status, fresh.chunks_done) == ("computing", 0)
+
+
+def test_a_chunk_that_fails_for_good_shows_why_until_resumed(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    Standard.objects.filter(component="standard").delete()
+
+    with pytest.raises(MissingParameter), django_capture_on_commit_callbacks(execute=True):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
+
+    batch = PaymentBatch.objects.get()
+    assert batch.status == "computing"
+    assert "standard" in batch.error
+    assert not PaymentLine.objects.exists()
+    stalled_after = datetime.timedelta(0)
+    assert batches.resume_stalled_batches(stalled_after=stalled_after) == []
+
+    load_standards()
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.resume_batch(batch=batch)
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.error, batch.line_count) == ("computed", "", 7)

@@ -18,11 +18,19 @@ from beneficiaries.models import (
     Region,
     User,
 )
-from beneficiaries.services import add_income, add_member, register_household
+from beneficiaries.services import add_member
 from casework.models import MEMBER_CATEGORIES, Category, Enrolment
 from casework.services import check_coverage
 from config.exceptions import DomainError
-from seeds.caseload import Drafter, IdSlots, luhn_digit, merge_slots
+from seeds.caseload import (
+    Drafter,
+    HouseholdDraft,
+    IdSlots,
+    PersonDraft,
+    luhn_digit,
+    merge_slots,
+)
+from seeds.demo import register_draft
 from seeds.generator import CaseloadExists, delete_generated, generate_caseload
 from seeds.models import GeneratedCaseload
 from seeds.regions import load_regions, villages_of
@@ -135,48 +143,53 @@ def assert_caseload_follows_the_rules(city_code: str) -> None:
             assert counted_per_capita(e.household, AS_OF) < 875
 
 
+def draft_of(household: Household) -> HouseholdDraft:
+    """A generated household read back as a draft, to be entered again through the services."""
+    people = []
+    for m in household.members.order_by("id"):
+        person = PersonDraft(
+            name=m.name,
+            id_number=m.id_number,
+            birth_date=m.birth_date,
+            sex=m.sex,
+            relation=m.relation,
+            age=age_on(m.birth_date, AS_OF),
+            disability_category=m.disability_category,
+            disability_grade=m.disability_grade,
+            serious_illness=m.serious_illness,
+            work_ability=m.work_ability,
+            schooling=m.schooling,
+            employment=m.employment,
+            incomes=[
+                (i.type, str(i.monthly_amount), i.valid_from, i.valid_to)
+                for i in m.incomes.order_by("id")
+            ],
+        )
+        people.append(person)
+    return HouseholdDraft(
+        village=household.village,
+        address=household.address,
+        hukou_type=household.hukou_type,
+        bank_name=household.bank_name,
+        bank_account_number=household.bank_account_number,
+        members=people,
+        enrolments=[],
+    )
+
+
 def assert_services_accept_a_sample(city_code: str, by: User) -> None:
     """Re-enter a sample through the registry services (then roll back): they accept every row."""
     sample = Household.objects.filter(region_code__startswith=city_code).order_by("id")[:15]
     with transaction.atomic():
         for household in sample:
-            people = list(household.members.order_by("id"))
-            Member.objects.filter(pk__in=[p.pk for p in people]).update(is_active=False)
-            copy = register_household(
-                village=household.village,
-                address=household.address,
-                hukou_type=household.hukou_type,
-                by=by,
-                bank_name=household.bank_name,
-                bank_account_holder=household.bank_account_holder,
-                bank_account_number=household.bank_account_number,
-            )
-            for person in people:
-                attributes = {
-                    field: getattr(person, field)
-                    for field in ("serious_illness", "work_ability", "schooling", "employment")
-                }
-                if person.disability_grade is not None:
-                    attributes["disability_category"] = person.disability_category
-                    attributes["disability_grade"] = person.disability_grade
-                member = add_member(
-                    household=copy,
-                    name=person.name,
-                    id_number=person.id_number,
-                    relation=person.relation,
-                    by=by,
-                    **attributes,
-                )
+            draft = draft_of(household)
+            assert household.bank_account_holder == draft.bank_account_holder
+            household.members.update(is_active=False)
+            copy, members = register_draft(draft, by=by)
+            for member, person in zip(members, draft.members, strict=True):
                 assert (member.birth_date, member.sex) == (person.birth_date, person.sex)
-                for item in person.incomes.all():
-                    add_income(
-                        member=member,
-                        type=item.type,
-                        monthly_amount=item.monthly_amount,
-                        valid_from=item.valid_from,
-                        valid_to=item.valid_to,
-                        by=by,
-                    )
+            copy.refresh_from_db()
+            assert copy.head == members[0]
         transaction.set_rollback(True)
 
 
@@ -236,6 +249,15 @@ def test_copy_path_writes_valid_rows_without_history_and_keeps_sequences_ahead(a
     assert newest.pk > run.household_id_ranges[-1][1]
     # Triggers are back once the generator is done: a registration writes its history.
     assert Household.pgh_event_model.objects.filter(pgh_obj_id=newest.pk).count() == 1
+
+
+@pytest.mark.postgres
+def test_without_superuser_rights_history_triggers_are_still_skipped(db, monkeypatch):
+    monkeypatch.setattr("seeds.generator.can_skip_triggers", lambda: False)
+    generate(households=40)
+    assert_caseload_follows_the_rules("3211")
+    for model in (Household, Member, IncomeItem, Enrolment):
+        assert not model.pgh_event_model.objects.exists()
 
 
 def test_the_same_seed_gives_the_same_caseload_and_another_seed_another(db):
@@ -346,3 +368,29 @@ def test_generate_caseload_command_prints_households_per_second(db):
     assert "households: 12" in out.getvalue()
     assert "households/s:" in out.getvalue()
     assert Household.objects.count() == 12
+
+
+def test_every_drafted_enrolment_starts_in_the_past_and_after_the_birth():
+    january = datetime.date(2026, 1, 1)
+    villages = [Region(id=1, code="320402001001", name="东门社区", level="village")]
+    drafter = Drafter(
+        villages=villages, seed=5, as_of=january, slots=IdSlots(), serial=0, standard=1020
+    )
+    for draft in drafter.households(3000):
+        for e in draft.enrolments:
+            covered = draft.members if e.member_index is None else [draft.members[e.member_index]]
+            assert e.start_month < january
+            assert all(e.start_month > p.birth_date for p in covered)
+            assert e.next_review_due > january
+
+
+def test_the_engine_explains_every_generated_enrolment(db):
+    from payments.selectors import explain_enrolment
+
+    generate(households=120)
+    for enrolment in Enrolment.objects.select_related("household"):
+        amount = explain_enrolment(enrolment=enrolment, month=AS_OF).amount
+        if enrolment.category == Category.MARGINAL:
+            assert amount == 0  # no monthly cash for marginal families (DOMAIN.md)
+        else:
+            assert amount > 0, enrolment.category
