@@ -127,6 +127,8 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Exported bank files are kept here, named by batch and checksum.
 BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
+# How many months back a batch looks for months to back-pay or recover (DOMAIN.md: 补发).
+BACK_PAY_MONTHS = env_int("BACK_PAY_MONTHS", 24)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -183,6 +185,20 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["casework-close-ended-enrolments"] = {
     "task": "casework.tasks.close_ended_enrolments",
     "schedule": crontab(minute=30, hour=0),
+}
+
+# Monthly batch (payments.batches): enrolments per chunk task; the day of the month beat creates
+# each city's draft batch; a computing batch with no finished chunk for this long is resumed.
+PAYROLL_CHUNK_SIZE = env_int("PAYROLL_CHUNK_SIZE", 25000)
+PAYROLL_DRAFT_DAY = env_int("PAYROLL_DRAFT_DAY", 1)
+PAYROLL_STALL_SECONDS = env_int("PAYROLL_STALL_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["payroll-create-draft-batches"] = {
+    "task": "payments.tasks.create_draft_batches",
+    "schedule": crontab(minute=0, hour=6, day_of_month=PAYROLL_DRAFT_DAY),
+}
+CELERY_BEAT_SCHEDULE["payroll-resume-stalled-batches"] = {
+    "task": "payments.tasks.resume_stalled_batches",
+    "schedule": 60,
 }
 
 LOGGING = {

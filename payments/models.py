@@ -1,6 +1,7 @@
 """Payments: policy standards with effective dates, CPI records, monthly batches and their lines."""
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -139,11 +140,21 @@ class PaymentLine(models.Model):
         PAID = "paid", _("已发放")
         FAILED = "failed", _("发放失败")
 
-    batch = models.ForeignKey(PaymentBatch, on_delete=models.CASCADE, related_name="lines")
+    # No single-column indexes on batch and enrolment: line_batch_keyset (batch, id) and the
+    # unique (enrolment, kind, month) index serve those lookups, and every index costs each of
+    # a batch's million inserts.
+    batch = models.ForeignKey(
+        PaymentBatch, on_delete=models.CASCADE, related_name="lines", db_index=False
+    )
     month = models.DateField(_("发放月份"))
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     enrolment = models.ForeignKey(
-        Enrolment, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_lines"
+        Enrolment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payment_lines",
+        db_index=False,
     )
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="payment_lines")
     region_code = models.CharField(max_length=12)
@@ -174,5 +185,187 @@ class PaymentLine(models.Model):
                 condition=~Q(source_ref=""),
                 name="one_line_per_source_kind_month",
             ),
+            # A failed transfer is re-issued once, whatever month it is re-issued in: the
+            # source_ref names the failed transfer (batch and household).
+            models.UniqueConstraint(
+                fields=["source_ref"],
+                condition=Q(kind="reissue"),
+                name="one_reissue_per_failed_transfer",
+            ),
         ]
         indexes = [models.Index(fields=["batch", "id"], name="line_batch_keyset")]
+        # What a line pays, to whom and into which account is written once: reconciliation
+        # only ever sets its status, so an approved batch cannot drift under the bank file.
+        triggers = [
+            pgtrigger.Protect(
+                name="line_payment_written_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(
+                    "batch",
+                    "month",
+                    "kind",
+                    "enrolment",
+                    "household",
+                    "amount",
+                    "bank_name",
+                    "bank_account_holder",
+                    "bank_account_number",
+                ),
+            )
+        ]
+
+
+class BankFile(models.Model):
+    """A bank file exported for an approved batch, kept under BANK_FILE_ROOT with its checksum.
+
+    The layout is docs/bank-file-layout.md: one transfer per household (the net of its lines),
+    then a control record with the transfer count and total.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.PROTECT, related_name="bank_files")
+    format = models.CharField(_("格式"), max_length=4, choices=Format.choices)
+    path = models.CharField(_("文件路径"), max_length=300)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    record_count = models.PositiveIntegerField(_("笔数"))
+    total_amount = models.DecimalField(_("总金额"), **MONEY)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("银行代发文件")
+        verbose_name_plural = _("银行代发文件")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "format"], name="one_bank_file_per_format")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} {self.format} {self.sha256[:12]}"
+
+
+class BankReturn(models.Model):
+    """The bank's return file for an exported batch, accepted once its counts and totals matched."""
+
+    batch = models.OneToOneField(PaymentBatch, on_delete=models.PROTECT, related_name="bank_return")
+    path = models.CharField(_("文件路径"), max_length=300)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    paid_count = models.PositiveIntegerField(_("成功笔数"))
+    paid_total = models.DecimalField(_("成功金额"), **MONEY)
+    failed_count = models.PositiveIntegerField(_("失败笔数"))
+    failed_total = models.DecimalField(_("失败金额"), **MONEY)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("银行回盘文件")
+        verbose_name_plural = _("银行回盘文件")
+        ordering = ["-id"]
+
+
+@pghistory.track()
+class Recovery(models.Model):
+    """Money paid to a household that it was not due (追回), recovered by offset or repayment.
+
+    What is still owed is the amount less what later batches offset (recovery lines whose
+    source_ref is ``recovery:<id>``) and less what the household repaid.
+    """
+
+    class Reason(models.TextChoices):
+        DEATH = "death", _("死亡未及时报告")
+        HIDDEN_INCOME = "hidden_income", _("隐瞒收入")
+        OVERPAYMENT = "overpayment", _("其他多发")
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="recoveries", verbose_name=_("家庭")
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.PROTECT, null=True, blank=True, related_name="recoveries"
+    )
+    # The month that was overpaid, when the overpayment was found by recomputing it.
+    month = models.DateField(_("多发月份"), null=True, blank=True)
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
+    amount = models.DecimalField(_("应追回金额"), **MONEY)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    detected_in_batch = models.ForeignKey(
+        PaymentBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    repaid_amount = models.DecimalField(_("已退回金额"), default=0, **MONEY)
+    repaid_at = models.DateTimeField(_("退回时间"), null=True, blank=True)
+    repaid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("追回款")
+        verbose_name_plural = _("追回款")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="recovery_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(repaid_amount__gte=0) & Q(repaid_amount__lte=models.F("amount")),
+                name="recovery_repaid_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_reason_display()} {self.amount}"
+
+    @property
+    def source_ref(self) -> str:
+        return f"recovery:{self.pk}"
+
+
+class BatchChunk(models.Model):
+    """One keyset range of a batch's enrolments, computed by one idempotent Celery task.
+
+    The row is the task's record: a chunk's lines and its ``done`` mark commit in one transaction,
+    so a retried, duplicated or redelivered task finds the chunk done and changes nothing.
+    Timings, query count and peak memory are kept for the benchmark and for operators.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待计算")
+        RUNNING = "running", _("计算中")
+        DONE = "done", _("已完成")
+
+    batch = models.ForeignKey(PaymentBatch, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first_enrolment_id = models.BigIntegerField()
+    last_enrolment_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    line_count = models.PositiveIntegerField(default=0)
+    total_amount = models.DecimalField(default=0, **MONEY)
+    worker = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Seconds spent reading facts, computing amounts and writing lines (not money: floats).
+    read_seconds = models.FloatField(default=0)
+    compute_seconds = models.FloatField(default=0)
+    write_seconds = models.FloatField(default=0)
+    queries = models.PositiveIntegerField(default=0)
+    peak_rss_kb = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("批次分块")
+        verbose_name_plural = _("批次分块")
+        ordering = ["batch", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "number"], name="one_chunk_number_per_batch")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch} #{self.number}"

@@ -3,11 +3,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from payments.api import bank
+from payments.api.batches import BatchViewSet
 from payments.api.standards import ExplainEnrolmentView, PriceIndexViewSet, StandardViewSet
 
 router = SimpleRouter()
 router.register("standards", StandardViewSet, basename="standard")
 router.register("price-indices", PriceIndexViewSet, basename="price-index")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("recoveries", bank.RecoveryViewSet, basename="recovery")
 
 urlpatterns = [
     path(
@@ -15,5 +19,11 @@ urlpatterns = [
         ExplainEnrolmentView.as_view(),
         name="enrolment-explain",
     ),
+    path("batches/<int:pk>/review/", bank.ReviewView.as_view(), name="batch-review"),
+    path("batches/<int:pk>/diff/", bank.DiffView.as_view(), name="batch-diff"),
+    path("batches/<int:pk>/approve/", bank.ApproveView.as_view(), name="batch-approve"),
+    path("batches/<int:pk>/bank-file/", bank.ExportView.as_view(), name="batch-bank-file"),
+    path("batches/<int:pk>/return-file/", bank.ReturnFileView.as_view(), name="batch-return-file"),
+    path("batches/<int:pk>/close/", bank.CloseView.as_view(), name="batch-close"),
     *router.urls,
 ]

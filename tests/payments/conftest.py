@@ -1,13 +1,19 @@
-"""Engine fixtures: parameters resolved from the seed file without a database."""
+"""Fixtures for payments: parameters resolved from the seed file without a database (engine),
+batches and lines written directly with the ORM (bank), caseloads computed through the batch
+services (payroll)."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
 
-from payments.engine import EnrolmentFacts, HouseholdFacts, MemberFacts
-from payments.parameters import build_params, read_seed_rows
+from payments.models import BankFile, PaymentBatch, PaymentLine
+from payments.parameters import build_params, load_standards, read_seed_rows
+from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
+AUGUST = datetime.date(2024, 8, 1)
 ZHENJIANG_VILLAGE = "321102001001"
 CHANGZHOU_VILLAGE = "320402001001"
 
@@ -29,25 +35,124 @@ def params_for(seed_rows):
     return make
 
 
-def household(*incomes, ages=None, household_id=1, traits=None) -> HouseholdFacts:
-    """A household whose members (ids 1, 2, …, aged 40 unless told) have these counted incomes;
-    ``traits`` maps a member id to more MemberFacts fields."""
-    ages = ages or [40] * len(incomes)
-    return HouseholdFacts(
-        household_id=household_id,
-        members=tuple(
-            MemberFacts(
-                member_id=number,
-                age=age,
-                counted_income=Decimal(income),
-                **(traits or {}).get(number, {}),
-            )
-            for number, (income, age) in enumerate(zip(incomes, ages, strict=True), 1)
-        ),
+@pytest.fixture
+def preparer(make_user, regions):
+    return make_user("finance", regions["zhenjiang"], username="preparer")
+
+
+@pytest.fixture
+def approver(make_user, regions):
+    return make_user("finance", regions["zhenjiang"], username="approver")
+
+
+@pytest.fixture
+def household(regions):
+    return HouseholdFactory(
+        village=regions["village_a1"], bank_account_number="6222020000000000006"
     )
 
 
-def enrolment(category: str = "dibao", **attributes) -> EnrolmentFacts:
-    return EnrolmentFacts(
-        enrolment_id=attributes.pop("enrolment_id", 1), category=category, **attributes
-    )
+@pytest.fixture
+def make_batch(regions, preparer):
+    def make(month: datetime.date, status: str = PaymentBatch.Status.COMPUTED, **fields):
+        fields.setdefault("prepared_by", preparer)
+        return PaymentBatch.objects.create(
+            region=regions["zhenjiang"], month=month, status=status, **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def add_line():
+    def add(batch, household, amount, *, kind=PaymentLine.Kind.REGULAR, enrolment=None, **fields):
+        if kind == PaymentLine.Kind.REGULAR and enrolment is None:
+            enrolment = household.enrolments.first() or EnrolmentFactory(household=household)
+        fields.setdefault("month", batch.month)
+        return PaymentLine.objects.create(
+            batch=batch,
+            kind=kind,
+            enrolment=enrolment,
+            household=household,
+            region_code=household.region_code,
+            category=enrolment.category if enrolment else "",
+            amount=Decimal(amount),
+            bank_name=household.bank_name,
+            bank_account_holder=household.bank_account_holder,
+            bank_account_number=household.bank_account_number,
+            **fields,
+        )
+
+    return add
+
+
+def make_household(village, incomes: list[Decimal], *, category: str = "dibao", **enrolment):
+    """A household with one member per income (the first is the head), enrolled from January."""
+    household = HouseholdFactory(village=village)
+    for n, income in enumerate(incomes):
+        member = MemberFactory(household=household, relation="head" if n == 0 else "child")
+        if income:
+            IncomeItemFactory(member=member, monthly_amount=income)
+    return EnrolmentFactory(household=household, category=category, **enrolment)
+
+
+@pytest.fixture
+def caseload(regions, settings):
+    """Seven dibao households across three villages of 京口区, in chunks of three enrolments."""
+    settings.PAYROLL_CHUNK_SIZE = 3
+    load_standards()
+    villages = [regions["village_a1"], regions["village_a2"], regions["village_b1"]]
+    incomes = [
+        [Decimal("900"), Decimal("0"), Decimal("0")],
+        [Decimal("0")],
+        [Decimal("1200"), Decimal("300")],
+        [Decimal("0"), Decimal("0")],
+        [Decimal("2000")],
+        [Decimal("500"), Decimal("0"), Decimal("100"), Decimal("0")],
+        [Decimal("0"), Decimal("0"), Decimal("0")],
+    ]
+    return [make_household(villages[n % 3], amounts) for n, amounts in enumerate(incomes)]
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Tasks run in-process, except in tests that exercise a real worker (marked ``broker``)."""
+    if "broker" in request.keywords:
+        yield
+        return
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture(autouse=True)
+def bank_file_root(settings, tmp_path):
+    # Users are made in every test here; the default password hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.BANK_FILE_ROOT = tmp_path / "bankfiles"
+    return settings.BANK_FILE_ROOT
+
+
+@pytest.fixture
+def return_file(bank_file_root):
+    """The bank's answer to an exported CSV: every transfer paid unless ``failed`` names it."""
+
+    def make(bank_file: BankFile, failed: dict[int, str] | None = None, edit=None) -> bytes:
+        failed = failed or {}
+        text = (bank_file_root / bank_file.path).read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text)))
+        for row in rows:
+            if row[0] == "D":
+                household_id = int(row[2].rsplit("-H", 1)[1])
+                reason = failed.get(household_id, "")
+                row += ["F", reason] if reason else ["S", ""]
+        if edit:
+            rows = edit(rows)
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(rows)
+        return out.getvalue().encode()
+
+    return make

@@ -21,7 +21,7 @@ from payments.engine import (
     render_explanation,
 )
 from payments.parameters import ParameterRow
-from tests.payments.conftest import enrolment, household
+from tests.payments.facts import enrolment, household
 
 D = Decimal
 

@@ -1,0 +1,96 @@
+"""API of the monthly batch: create and compute, watch progress, recompute, resume."""
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from beneficiaries.models import Region, User
+from payments import batches
+from payments.models import PaymentBatch
+
+PAYROLL_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region.code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    month = serializers.DateField(format="%Y-%m")
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PaymentBatch
+        fields = [
+            "id",
+            "region_code",
+            "region_name",
+            "month",
+            "status",
+            "chunks_total",
+            "chunks_done",
+            "line_count",
+            "total_amount",
+            "progress",
+            "error",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, batch: PaymentBatch) -> dict:
+        return batches.batch_progress(batch=batch)
+
+
+class CreateBatchSerializer(serializers.Serializer):
+    region = serializers.CharField(max_length=12, help_text=_("市或县(区)代码，如 3211"))
+    month = serializers.DateField(input_formats=["%Y-%m"], help_text="YYYY-MM")
+
+    def validate_region(self, code: str) -> Region:
+        user = self.context["request"].user
+        region = Region.objects.filter(code=code.ljust(12, "0")).first()
+        if region is None or not region.code.startswith(user.region_prefix):
+            raise serializers.ValidationError(_("没有这个地区，或不在您的管辖范围内。"))
+        return region
+
+
+class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = BatchSerializer
+    filterset_fields = ["status", "month"]
+
+    def get_queryset(self):
+        return PaymentBatch.objects.select_related("region").filter(
+            region__code__startswith=self.request.user.region_prefix
+        )
+
+    def create(self, request):
+        self._require_payroll_role()
+        form = CreateBatchSerializer(data=request.data, context={"request": request})
+        form.is_valid(raise_exception=True)
+        batch = batches.create_batch(
+            region=form.validated_data["region"],
+            month=form.validated_data["month"],
+            by=request.user,
+        )
+        batch = batches.compute_batch(batch=batch)
+        return Response(BatchSerializer(batch).data, status=201)
+
+    @action(detail=True, methods=["post"])
+    def recompute(self, request, pk=None):
+        self._require_payroll_role()
+        batch = batches.recompute_batch(batch=get_object_or_404(self.get_queryset(), pk=pk))
+        return Response(BatchSerializer(batch).data, status=202)
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        self._require_payroll_role()
+        batch = get_object_or_404(self.get_queryset(), pk=pk)
+        batches.resume_batch(batch=batch)
+        batch.refresh_from_db()
+        return Response(BatchSerializer(batch).data, status=202)
+
+    def _require_payroll_role(self) -> None:
+        user = self.request.user
+        if not (user.is_superuser or user.role in PAYROLL_ROLES):
+            raise PermissionDenied(_("只有财务人员可以生成发放批次。"))

@@ -1,0 +1,232 @@
+"""Bank files (代发文件): an approved batch exported as CSV and XLSX, checksummed and kept.
+
+The layout is docs/bank-file-layout.md. One transfer per household: the net of its lines in the
+batch (recovery offsets never take it below 0; a household netted to 0 gets no transfer). The
+file ends in a control record with the transfer count and total, which must equal the sum of
+the batch's lines. The SHA-256 of each file is recorded in a BankFile row and checked again on
+every download.
+"""
+
+import csv
+import hashlib
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils.translation import gettext_lazy as _
+from openpyxl import Workbook
+
+from beneficiaries.models import User
+from config.exceptions import Conflict
+from payments.approval import move_batch
+from payments.models import BankFile, PaymentBatch
+
+LAYOUT = "DOUDI-BANKFILE-1"
+# Excel opens at most 1,048,576 rows a sheet; a larger batch continues on the next sheet.
+XLSX_ROWS_PER_SHEET = 1_000_000
+DETAIL_COLUMNS = [
+    "record_type",
+    "seq",
+    "reference",
+    "account_number",
+    "account_holder",
+    "bank_name",
+    "amount",
+    "region_code",
+    "purpose",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    reference: str
+    household_id: int
+    account_number: str
+    account_holder: str
+    bank_name: str
+    amount: Decimal
+    region_code: str
+
+
+def batch_ref(batch: PaymentBatch) -> str:
+    return f"B{batch.pk}"
+
+
+def transfer_ref(*, batch_id: int, household_id: int) -> str:
+    return f"B{batch_id}-H{household_id}"
+
+
+def transfers(*, batch: PaymentBatch) -> Iterator[Transfer]:
+    """The batch's transfers, one per household with a positive net amount, by household id."""
+    rows = (
+        batch.lines.values(
+            "household_id",
+            "bank_account_number",
+            "bank_account_holder",
+            "bank_name",
+        )
+        # The village code is informative only: an enrolment may carry an older one.
+        .annotate(amount=Sum("amount"), region_code=Max("region_code"))
+        .order_by("household_id")
+    )
+    previous_household = None
+    for row in rows.iterator(chunk_size=5000):
+        if row["household_id"] == previous_household:
+            raise Conflict(
+                _("家庭#%(id)s在本批次中有两个不同的银行账户，无法生成代发文件")
+                % {"id": row["household_id"]},
+                code="two_accounts_in_batch",
+            )
+        previous_household = row["household_id"]
+        if row["amount"] > 0:
+            yield Transfer(
+                reference=transfer_ref(batch_id=batch.pk, household_id=row["household_id"]),
+                household_id=row["household_id"],
+                account_number=row["bank_account_number"],
+                account_holder=row["bank_account_holder"],
+                bank_name=row["bank_name"],
+                amount=row["amount"],
+                region_code=row["region_code"],
+            )
+
+
+def file_rows(*, batch: PaymentBatch) -> Iterator[list[str]]:
+    """Header, one detail record per transfer, then the control record (count and total)."""
+    yield ["H", LAYOUT, batch_ref(batch), batch.region.code, f"{batch.month:%Y-%m}"]
+    purpose = f"{batch.month:%Y-%m} 社会救助金"
+    count, total = 0, Decimal("0.00")
+    for transfer in transfers(batch=batch):
+        count += 1
+        total += transfer.amount
+        yield [
+            "D",
+            str(count),
+            transfer.reference,
+            transfer.account_number,
+            transfer.account_holder,
+            transfer.bank_name,
+            f"{transfer.amount:.2f}",
+            transfer.region_code,
+            purpose,
+        ]
+    yield ["T", str(count), f"{total:.2f}"]
+
+
+class _Hashing(io.RawIOBase):
+    """A write-through file that hashes what passes through it."""
+
+    def __init__(self, raw):
+        self.raw, self.sha = raw, hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.sha.update(data)
+        return self.raw.write(data)
+
+
+def _write_csv(path: Path, rows: Iterator[list[str]]) -> tuple[str, list[str]]:
+    last: list[str] = []
+    with open(path, "wb") as raw:
+        hashing = _Hashing(raw)
+        text = io.TextIOWrapper(hashing, encoding="utf-8", newline="", write_through=True)
+        writer = csv.writer(text, lineterminator="\r\n")
+        for row in rows:
+            writer.writerow(row)
+            last = row
+        text.flush()
+        text.detach()
+    return hashing.sha.hexdigest(), last
+
+
+def _write_xlsx(path: Path, rows: Iterator[list[str]]) -> tuple[str, list[str]]:
+    workbook = Workbook(write_only=True)
+    sheets, in_sheet = 1, 0
+    sheet = workbook.create_sheet("代发明细")
+    last: list[str] = []
+    for row in rows:
+        if in_sheet == XLSX_ROWS_PER_SHEET:
+            sheets, in_sheet = sheets + 1, 0
+            sheet = workbook.create_sheet(f"代发明细{sheets}")
+        # Text cells: amounts stay exact decimals, account numbers keep every digit.
+        sheet.append(row)
+        in_sheet += 1
+        last = row
+    workbook.save(path)
+    return sha256_of(path), last
+
+
+def sha256_of(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+WRITERS = {BankFile.Format.CSV: _write_csv, BankFile.Format.XLSX: _write_xlsx}
+
+
+@transaction.atomic
+def export_batch(*, batch: PaymentBatch, by: User) -> list[BankFile]:
+    """Export an approved batch as CSV and XLSX bank files and move it to exported.
+
+    The move is claimed first (a conditional update, held until commit), so two exports of the
+    same batch cannot both write files. The control total must equal the sum of the batch's
+    lines, or nothing is exported.
+    """
+    batch = move_batch(batch=batch, to=PaymentBatch.Status.EXPORTED, by=by)
+    line_total = batch.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    folder = Path(settings.BANK_FILE_ROOT) / batch.region.code
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    written: list[Path] = []
+    try:
+        for fmt, write in WRITERS.items():
+            partial = folder / f"{batch.month:%Y-%m}-{batch_ref(batch)}.{fmt}.part"
+            written.append(partial)
+            sha, control = write(partial, file_rows(batch=batch))
+            count, total = int(control[1]), Decimal(control[2])
+            if total != line_total:
+                raise Conflict(
+                    _("银行文件合计%(file)s与批次明细合计%(lines)s不符，未导出")
+                    % {"file": total, "lines": line_total},
+                    code="control_total_mismatch",
+                )
+            final = folder / f"{batch.month:%Y-%m}-{batch_ref(batch)}-{sha[:12]}.{fmt}"
+            os.replace(partial, final)
+            written.append(final)
+            files.append(
+                BankFile.objects.create(
+                    batch=batch,
+                    format=fmt,
+                    path=str(final.relative_to(settings.BANK_FILE_ROOT)),
+                    sha256=sha,
+                    record_count=count,
+                    total_amount=total,
+                    created_by=by,
+                )
+            )
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return files
+
+
+def open_bank_file(*, bank_file: BankFile):
+    """The kept file, opened for reading after its checksum is verified against the record."""
+    path = Path(settings.BANK_FILE_ROOT) / bank_file.path
+    if not path.exists() or sha256_of(path) != bank_file.sha256:
+        raise Conflict(
+            _("银行文件%(name)s已丢失或被改动(校验和不符)") % {"name": path.name},
+            code="bank_file_checksum_mismatch",
+        )
+    return open(path, "rb")

@@ -1,0 +1,492 @@
+"""The monthly payment batch: create it, compute it in keyset chunks, close it (issue 4 and 5).
+
+States moved here: draft → computing → computed, and computed → computing on a recompute. Later
+moves (approval, export, ...) belong to the review and bank services. Every move is a conditional
+update on the batch row, so two callers never both win; pghistory records each move.
+
+A chunk is one idempotent unit: its lines and its ``done`` mark commit in one transaction with the
+chunk row locked, so a retried, duplicated or redelivered task changes nothing the second time,
+and the unique (enrolment, kind, month) constraint backs this in the database. The chunk that
+completes the count queues the closing step, which adds the batch-level lines and the totals.
+"""
+
+import datetime
+import json
+import os
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.models import Region, User
+from casework.models import ReliefInstalment
+from casework.selectors import enrolments_in_force, relief_instalments_due
+from casework.services import mark_relief_instalments_paid
+from config.exceptions import Conflict, DomainError
+from payments import payroll_io
+from payments.corrections import correction_lines
+from payments.engine import (
+    GRADUAL_EXIT,
+    EnrolmentFacts,
+    HouseholdFacts,
+    MemberFacts,
+    Params,
+    Result,
+    compute_amount,
+    price_subsidy,
+)
+
+# The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
+from payments.engine import _render_dict as render_step
+from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.parameters import resolve_parameters
+from payments.selectors import STOPPED, age_on, cpi_rise_for
+
+Status = PaymentBatch.Status
+Kind = PaymentLine.Kind
+FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
+
+
+def create_batch(*, region: Region, month: datetime.date, by: User | None) -> PaymentBatch:
+    """Create the draft batch of a city or county for a month (issue 4: one per region and month).
+
+    A second batch for the same region and month is refused; the database's unique constraint
+    decides when two requests race.
+    """
+    month = _first_of_month(month)
+    if region.level not in (Region.Level.CITY, Region.Level.COUNTY):
+        raise DomainError(_("发放批次只能按市或县(区)建立。"), field="region")
+    if PaymentBatch.objects.filter(region=region, month=month).exists():
+        raise Conflict(_("该地区本月的发放批次已存在。"))
+    try:
+        with transaction.atomic():
+            return PaymentBatch.objects.create(region=region, month=month, prepared_by=by)
+    except IntegrityError:
+        raise Conflict(_("该地区本月的发放批次已存在。"))
+
+
+def compute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
+    """Start computing a draft batch: plan its chunks and queue one task per chunk.
+
+    ``inline`` computes every chunk in this process instead (the embedded demo, ``--sync``).
+    """
+    return _start(batch=batch, allowed=(Status.DRAFT,), inline=inline)
+
+
+def recompute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
+    """Compute a computed batch again from today's facts; its lines are replaced, never added to.
+
+    An approved (or later) batch is frozen: refused, nothing changes.
+    """
+    if batch.status in FROZEN:
+        raise Conflict(_("批次已审批，数据已冻结，不能重新计算。"))
+    return _start(batch=batch, allowed=(Status.COMPUTED,), inline=inline)
+
+
+def resume_batch(*, batch: PaymentBatch) -> int:
+    """Queue again every chunk of a computing batch that is not done (a worker died, the broker
+    lost its messages); queue the closing step when all are done. Safe to call any time: chunks
+    are idempotent. Returns the number of chunks queued.
+    """
+    if batch.status != Status.COMPUTING:
+        raise Conflict(_("只有计算中的批次可以续算。"))
+    pending = list(batch.chunks.exclude(status=BatchChunk.Status.DONE).values_list("pk", flat=True))
+    PaymentBatch.objects.filter(pk=batch.pk).update(error="", updated_at=timezone.now())
+    _queue(pending, batch.pk)
+    return len(pending)
+
+
+def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
+    """Resume computing batches where no chunk has finished for ``stalled_after`` (beat).
+
+    A batch whose chunk failed for good (its error is shown) waits for someone to fix the cause
+    and resume it.
+    """
+    since = timezone.now() - stalled_after
+    resumed = []
+    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since, error="")
+    for batch in stalled:
+        resume_batch(batch=batch)
+        resumed.append(batch.pk)
+    return resumed
+
+
+def create_draft_batches(*, month: datetime.date) -> list[PaymentBatch]:
+    """Create the draft batch of every city with enrolments in force that has none (beat)."""
+    month = _first_of_month(month)
+    cities = {
+        code[:4]
+        for code in enrolments_in_force(region_prefix="", month=month)
+        .values_list("region_code", flat=True)
+        .distinct()
+    }
+    created = []
+    for region in Region.objects.filter(level=Region.Level.CITY).order_by("code"):
+        if region.prefix not in cities:
+            continue
+        if PaymentBatch.objects.filter(region=region, month=month).exists():
+            continue
+        try:
+            created.append(create_batch(region=region, month=month, by=None))
+        except Conflict:
+            continue
+    return created
+
+
+def batch_progress(*, batch: PaymentBatch) -> dict:
+    """What an operator watches while a batch computes."""
+    chunks = batch.chunks.aggregate(
+        running=Count("pk", filter=Q(status=BatchChunk.Status.RUNNING)),
+        lines=Sum("line_count"),
+        attempts=Sum("attempts"),
+    )
+    return {
+        "chunks_total": batch.chunks_total,
+        "chunks_done": batch.chunks_done,
+        "chunks_running": chunks["running"] or 0,
+        "lines_written": chunks["lines"] or 0,
+        "attempts": chunks["attempts"] or 0,
+    }
+
+
+def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
+    """Compute one chunk's lines and count it done; False when there was nothing to do.
+
+    Rule (issue 4): a retried or duplicated chunk never counts twice. The chunk row is locked and
+    checked inside the transaction that writes its lines and marks it done, so a chunk that is
+    not done has no lines (a task that died rolled back) and one that is done is left alone; a
+    recompute removes every line first. The unique (enrolment, kind, month) index would refuse a
+    second line rather than let it count.
+    """
+    claimed = BatchChunk.objects.filter(
+        pk=chunk_id, status__in=(BatchChunk.Status.PENDING, BatchChunk.Status.RUNNING)
+    ).update(
+        status=BatchChunk.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        worker=worker[:200],
+        started_at=timezone.now(),
+    )
+    if not claimed:
+        return False
+    counter = _QueryCounter()
+    with transaction.atomic(), connection.execute_wrapper(counter):
+        chunk = (
+            BatchChunk.objects.select_for_update(of=("self",))
+            .select_related("batch__region")
+            .filter(pk=chunk_id)
+            .first()
+        )
+        if chunk is None or chunk.status == BatchChunk.Status.DONE:
+            return False
+        batch = chunk.batch
+        if batch.status != Status.COMPUTING:
+            return False
+        timer = _Timer()
+        payroll_io.tune_chunk_session()
+        enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
+        rows = payroll_io.read_enrolments(
+            enrolments=enrolments,
+            first_id=chunk.first_enrolment_id,
+            last_id=chunk.last_enrolment_id,
+        )
+        members = payroll_io.read_members(
+            household_ids={row.household_id for row in rows}, month=batch.month
+        )
+        cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
+        chunk.read_seconds = timer.lap()
+        lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
+        chunk.compute_seconds = timer.lap()
+        payroll_io.write_lines(lines)
+        chunk.write_seconds = timer.lap()
+        chunk.status = BatchChunk.Status.DONE
+        chunk.line_count = len(lines)
+        chunk.total_amount = sum((Decimal(line[8]) for line in lines), Decimal("0"))
+        chunk.finished_at = timezone.now()
+        chunk.peak_rss_kb = peak_rss_kb()
+        chunk.queries = counter.count + 2  # this save and the counter update below
+        chunk.save()
+        PaymentBatch.objects.filter(pk=batch.pk).update(
+            chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
+        )
+        done, total = PaymentBatch.objects.values_list("chunks_done", "chunks_total").get(
+            pk=batch.pk
+        )
+        if done >= total:
+            transaction.on_commit(lambda: _queue([], batch.pk))
+    return True
+
+
+def record_chunk_failure(*, chunk_id: int, error: str) -> None:
+    """A chunk failed for good (retries spent, or an error no retry mends, such as a standard
+    missing for the month): the batch stays computing and shows why, until it is resumed."""
+    PaymentBatch.objects.filter(chunks__pk=chunk_id, status=Status.COMPUTING).update(
+        error=error[:2000], updated_at=timezone.now()
+    )
+
+
+def finalize_batch(*, batch_id: int) -> bool:
+    """Close a batch whose chunks are all done: batch-level lines, totals, state computed.
+
+    Idempotent: the batch row is locked and the move is made only from computing.
+    """
+    with transaction.atomic():
+        batch = PaymentBatch.objects.select_for_update(of=("self",)).filter(pk=batch_id).first()
+        if batch is None or batch.status != Status.COMPUTING:
+            return False
+        if batch.chunks.exclude(status=BatchChunk.Status.DONE).exists():
+            return False
+        PaymentLine.objects.bulk_create(relief_lines(batch=batch))
+        PaymentLine.objects.bulk_create(correction_lines(batch=batch))
+        totals = batch.lines.aggregate(count=Count("pk"), total=Sum("amount"))
+        batch.line_count = totals["count"]
+        batch.total_amount = totals["total"] or Decimal("0")
+        batch.chunks_done = batch.chunks_total
+        batch.status = Status.COMPUTED
+        batch.error = ""
+        batch.save()
+    return True
+
+
+def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
+    """Lines for the relief instalments due in the batch's month (一次审批、分阶段救助), each
+    claimed for this batch in the same transaction so it is paid in exactly one batch. A
+    recomputed batch pays again the instalments it had claimed."""
+    due = relief_instalments_due(region_prefix=batch.region.prefix, month=batch.month)
+    again = ReliefInstalment.objects.filter(paid_batch=batch)
+    instalments = list((due | again).select_related("household").order_by("id"))
+    mark_relief_instalments_paid(instalment_ids=[i.pk for i in instalments], batch_id=batch.pk)
+    return [
+        PaymentLine(
+            batch=batch,
+            month=batch.month,
+            kind=Kind.RELIEF_INSTALMENT,
+            household=instalment.household,
+            region_code=instalment.region_code,
+            category="",
+            source_ref=f"relief-instalment:{instalment.pk}",
+            amount=instalment.amount,
+            explanation=[
+                {
+                    "rule": "relief_instalment",
+                    "formula": "approved relief paid in stages",
+                    "inputs": {
+                        "relief_case": str(instalment.relief_id),
+                        "due_month": instalment.due_month.strftime("%Y-%m"),
+                    },
+                    "result": str(instalment.amount),
+                }
+            ],
+            bank_name=instalment.household.bank_name,
+            bank_account_holder=instalment.household.bank_account_holder,
+            bank_account_number=instalment.household.bank_account_number,
+        )
+        for instalment in instalments
+    ]
+
+
+def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> EnrolmentFacts:
+    """As payments.selectors.facts_for_enrolment: past the end of its gradual exit an enrolment
+    pays nothing (the in-force selection has already checked its months)."""
+    status = row.status
+    if status == GRADUAL_EXIT and row.gradual_exit_until and month > row.gradual_exit_until:
+        status = STOPPED
+    return EnrolmentFacts(
+        enrolment_id=row.id,
+        category=row.category,
+        member_id=row.member_id,
+        care_level=row.care_level,
+        status=status,
+        gradual_exit_amount=row.gradual_exit_amount,
+    )
+
+
+def household_facts(
+    household_id: int, members: list[payroll_io.MemberRow], month: datetime.date
+) -> HouseholdFacts:
+    return HouseholdFacts(
+        household_id=household_id,
+        members=tuple(
+            MemberFacts(
+                member_id=m.id,
+                age=age_on(m.birth_date, month),
+                counted_income=m.counted_income,
+                serious_illness=m.serious_illness,
+                disability_grade=m.disability_grade,
+                disability_category=m.disability_category,
+            )
+            for m in members
+        ),
+    )
+
+
+class LineBuilder:
+    """Turns a chunk's facts into line rows (LINE_COLUMNS order), calling the pure engine.
+
+    Serializing explanations costs ten times the computation, and most steps repeat across
+    households ("875 − 300 = 575"), so each distinct step is rendered and serialized once per
+    chunk and the explanation is joined from those fragments.
+    """
+
+    def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
+        self.batch = batch
+        self.month = batch.month
+        self.month_text = batch.month.isoformat()
+        self.cpi = cpi_rise_percent
+        self._params: dict[str, Params] = {}
+        self._fragments: dict[tuple, str] = {}
+        self._versions: dict[tuple, str] = {}
+
+    def lines(self, rows: list[payroll_io.EnrolmentRow], members: dict) -> list[tuple]:
+        out = []
+        batch_id, month, month_text = self.batch.pk, self.month, self.month_text
+        for row in rows:
+            enrolment = enrolment_facts(row, month)
+            household = household_facts(row.household_id, members.get(row.household_id, ()), month)
+            params = self._params_for(row.region_code)
+            results = [(Kind.REGULAR, compute_amount(enrolment, household, params))]
+            if self.cpi is not None:
+                subsidy = price_subsidy(enrolment, household, params, self.cpi)
+                if subsidy is not None:
+                    results.append((Kind.PRICE_SUBSIDY, subsidy))
+            for kind, result in results:
+                out.append(
+                    (
+                        batch_id,
+                        month_text,
+                        kind,
+                        row.id,
+                        row.household_id,
+                        row.region_code,
+                        row.category,
+                        "",
+                        str(result.amount),
+                        self._explanation(result),
+                        self._versions_json(result.versions),
+                        row.bank_name,
+                        row.bank_account_holder,
+                        row.bank_account_number,
+                        PaymentLine.Status.PENDING,
+                        "",
+                    )
+                )
+        return out
+
+    def _params_for(self, region_code: str) -> Params:
+        county = region_code[:6]
+        params = self._params.get(county)
+        if params is None:
+            params = self._params[county] = resolve_parameters(
+                region_code=region_code, month=self.month
+            )
+        return params
+
+    def _explanation(self, result: Result) -> str:
+        # Result keeps its steps as raw tuples until read (the engine's fast path); a result
+        # built from Step objects has none, and is serialized whole.
+        raw = getattr(result, "_raw", None)
+        if raw is None:
+            return _json(result.explanation())
+        fragments = self._fragments
+        parts = []
+        for step in raw:
+            fragment = fragments.get(step)
+            if fragment is None:
+                fragment = fragments[step] = _json(render_step(step))
+            parts.append(fragment)
+        return "[" + ",".join(parts) + "]"
+
+    def _versions_json(self, versions: dict) -> str:
+        key = tuple(versions.items())
+        text = self._versions.get(key)
+        if text is None:
+            text = self._versions[key] = _json(versions)
+        return text
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident memory (VmHWM), read from /proc; 0 where there is none."""
+    try:
+        with open(f"/proc/{os.getpid()}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool) -> PaymentBatch:
+    with transaction.atomic():
+        moved = PaymentBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
+            status=Status.COMPUTING,
+            chunks_done=0,
+            chunks_total=0,
+            error="",
+            updated_at=timezone.now(),
+        )
+        if not moved:
+            batch.refresh_from_db()
+            raise Conflict(
+                _("批次当前状态为“%(status)s”，不能开始计算。")
+                % {"status": batch.get_status_display()}
+            )
+        batch.lines.all().delete()
+        batch.chunks.all().delete()
+        enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
+        bounds = payroll_io.chunk_bounds(enrolments=enrolments, size=settings.PAYROLL_CHUNK_SIZE)
+        BatchChunk.objects.bulk_create(
+            BatchChunk(batch=batch, number=n, first_enrolment_id=first, last_enrolment_id=last)
+            for n, (first, last) in enumerate(bounds, start=1)
+        )
+        PaymentBatch.objects.filter(pk=batch.pk).update(chunks_total=len(bounds))
+        chunk_ids = list(batch.chunks.values_list("pk", flat=True))
+        if not inline:
+            transaction.on_commit(lambda: _queue(chunk_ids, batch.pk))
+    if inline:
+        for chunk_id in chunk_ids:
+            compute_chunk(chunk_id=chunk_id, worker=f"inline/{os.getpid()}")
+        finalize_batch(batch_id=batch.pk)
+    batch.refresh_from_db()
+    return batch
+
+
+def _queue(chunk_ids: list[int], batch_id: int) -> None:
+    """One task per chunk; with no chunk left, the closing step."""
+    from payments import tasks  # tasks import this module
+
+    for chunk_id in chunk_ids:
+        tasks.compute_chunk.delay(chunk_id)
+    if not chunk_ids:
+        tasks.finalize_batch.delay(batch_id)
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _first_of_month(month: datetime.date) -> datetime.date:
+    return month.replace(day=1)
+
+
+class _Timer:
+    def __init__(self):
+        self.last = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        elapsed, self.last = now - self.last, now
+        return elapsed
+
+
+class _QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute: Callable, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)

@@ -1,0 +1,509 @@
+"""Correction lines of a monthly batch: back pay, re-issues of failed transfers, recovery offsets.
+
+DOMAIN.md, payment practice: a standard raised with a past effective date is back-paid for every
+month it missed; an overpayment found later (death, hidden income) is recovered, by offset or
+repayment, and recorded; a failed bank transfer is re-issued, never paid twice. The payroll
+closing step calls ``correction_lines`` and bulk-inserts what it returns before the batch totals,
+in the transaction that marks the batch computed, so a recomputed batch gets its corrections
+afresh.
+"""
+
+import datetime
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Max, Sum
+
+from beneficiaries.models import Household, IncomeItem, Member
+from casework.dates import add_months
+from casework.models import Adjustment, Enrolment
+from casework.selectors import enrolments_in_force
+from payments import payroll_io
+from payments.models import PaymentBatch, PaymentLine, Recovery, Standard
+
+ZERO = Decimal("0.00")
+FROZEN = (
+    PaymentBatch.Status.APPROVED,
+    PaymentBatch.Status.EXPORTED,
+    PaymentBatch.Status.RECONCILED,
+    PaymentBatch.Status.CLOSED,
+)
+# What a month's entitlement was granted by; re-issues and offsets only move money already due.
+GRANTING_KINDS = (PaymentLine.Kind.REGULAR, PaymentLine.Kind.BACK_PAY)
+CHUNK = 2000
+log = logging.getLogger(__name__)
+
+
+def month_end(month: datetime.date) -> datetime.date:
+    return add_months(month, 1) - datetime.timedelta(days=1)
+
+
+def correction_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
+    """The unsaved correction lines of ``batch``: back pay and re-issues, then recovery offsets.
+
+    Recomputing past months may also record recoveries (overpayments), which the offsets then
+    start to recover. Offsets come last because they are netted against everything else the
+    household receives in the month, and never take that month below 0.
+    """
+    lines = back_pay_lines(batch=batch)
+    lines += reissue_lines(batch=batch)
+    lines += recovery_lines(batch=batch, pending=lines)
+    return lines
+
+
+def settled_months(*, batch: PaymentBatch) -> list[PaymentBatch]:
+    """The region's approved (or later) batches of the months before ``batch``, within the
+    back-pay window (settings.BACK_PAY_MONTHS)."""
+    return list(
+        PaymentBatch.objects.filter(
+            region=batch.region,
+            status__in=FROZEN,
+            approved_at__isnull=False,
+            month__lt=batch.month,
+            month__gte=add_months(batch.month, -settings.BACK_PAY_MONTHS),
+        )
+        .select_related("region")
+        .order_by("month")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LateRecords:
+    """What was recorded in the region since the earliest approval in the back-pay window, read
+    once per batch (not once per month): (when recorded, the month it reaches back to, ids)."""
+
+    adjustments: list[tuple[datetime.datetime, datetime.date, int]]
+    enrolments: list[tuple[datetime.datetime, datetime.date, int]]
+    households: list[tuple[datetime.datetime, datetime.date, int]]
+    enrolments_of: dict[int, list[int]]
+
+
+def late_records(*, region_prefix: str, since: datetime.datetime) -> LateRecords:
+    adjustments = list(
+        Adjustment.objects.filter(
+            region_code__startswith=region_prefix, created_at__gt=since
+        ).values_list("created_at", "effective_month", "enrolment_id")
+    )
+    enrolments = list(
+        Enrolment.objects.filter(
+            region_code__startswith=region_prefix, created_at__gt=since
+        ).values_list("created_at", "start_month", "id")
+    )
+    # A death recorded late reaches back to the month of death, an income found to the month it
+    # was valid from. Other edits of a member are not retroactive: they come with an adjustment.
+    households = list(
+        Member.objects.filter(
+            household__region_code__startswith=region_prefix,
+            updated_at__gt=since,
+            is_alive=False,
+        ).values_list("updated_at", "death_date", "household_id")
+    ) + list(
+        IncomeItem.objects.filter(
+            member__household__region_code__startswith=region_prefix, created_at__gt=since
+        ).values_list("created_at", "valid_from", "member__household_id")
+    )
+    household_ids = sorted({household_id for _, _, household_id in households})
+    enrolments_of: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(household_ids), CHUNK):
+        for household_id, enrolment_id in Enrolment.objects.filter(
+            household_id__in=household_ids[start : start + CHUNK]
+        ).values_list("household_id", "id"):
+            enrolments_of[household_id].append(enrolment_id)
+    return LateRecords(adjustments, enrolments, households, enrolments_of)
+
+
+def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> set[int]:
+    """Enrolments whose amount for ``month_batch``'s month may differ from what it paid.
+
+    Whatever was recorded after the batch was approved and reaches back to its month: a standard
+    with an effective date on or before the month (every enrolment it covers), an adjustment or
+    an enrolment effective by then (a change approved late), a death by then (recorded late) or
+    an income found that was valid in the month (hidden income).
+    """
+    since, month, last_day = (
+        month_batch.approved_at,
+        month_batch.month,
+        month_end(month_batch.month),
+    )
+    prefix = month_batch.region.prefix
+    ids: set[int] = set()
+    standards = Standard.objects.filter(created_at__gt=since, effective_from__lte=month)
+    for code in standards.values_list("region__code", flat=True).distinct():
+        standard_prefix = code.rstrip("0")
+        if standard_prefix.startswith(prefix) or prefix.startswith(standard_prefix):
+            scope = {"region_code__startswith": max(prefix, standard_prefix, key=len)}
+            in_force = enrolments_in_force(region_prefix=prefix, month=month)
+            ids.update(in_force.filter(**scope).values_list("id", flat=True))
+            paid = PaymentLine.objects.filter(batch=month_batch, kind=PaymentLine.Kind.REGULAR)
+            ids.update(paid.filter(**scope).values_list("enrolment_id", flat=True))
+    for records in (late.adjustments, late.enrolments):
+        ids.update(i for when, reaches, i in records if when > since and reaches <= month)
+    for when, reaches, household_id in late.households:
+        if when > since and reaches <= last_day:
+            ids.update(late.enrolments_of[household_id])
+    ids.discard(None)
+    return ids
+
+
+def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[int, tuple]:
+    """Enrolment id → (amount, explanation, versions, row) for the month under the parameters and
+    facts in force now, computed exactly as the batch computes its regular lines. Enrolments not
+    in force in the month are absent: nothing is due for them."""
+    from payments.batches import LineBuilder  # the batch's own line computation
+
+    builder = LineBuilder(batch=month_batch, cpi_rise_percent=None)
+    in_force = enrolments_in_force(region_prefix=month_batch.region.prefix, month=month_batch.month)
+    due = {}
+    for start in range(0, len(enrolment_ids), CHUNK):
+        ids = enrolment_ids[start : start + CHUNK]
+        enrolments = in_force.filter(id__in=ids)
+        rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=ids[0], last_id=ids[-1])
+        members = payroll_io.read_members(
+            household_ids={row.household_id for row in rows}, month=month_batch.month
+        )
+        by_id = {row.id: row for row in rows}
+        for line in builder.lines(rows, members):
+            if line[2] == PaymentLine.Kind.REGULAR:
+                due[line[3]] = (Decimal(line[8]), line[9], line[10], by_id[line[3]])
+    return due
+
+
+def granted_amounts(
+    *, batch: PaymentBatch, month: datetime.date, enrolment_ids: list[int]
+) -> tuple[dict[int, Decimal], set[int]]:
+    """Enrolment id → what earlier batches granted for the month (regular and back pay), less
+    what was since found overpaid for it (its recoveries); and the enrolments already back-paid
+    for the month."""
+    granted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    back_paid: set[int] = set()
+    for start in range(0, len(enrolment_ids), CHUNK):
+        ids = enrolment_ids[start : start + CHUNK]
+        lines = (
+            PaymentLine.objects.filter(month=month, kind__in=GRANTING_KINDS, enrolment_id__in=ids)
+            .exclude(batch=batch)
+            .values("enrolment_id", "kind")
+            .annotate(total=Sum("amount"))
+        )
+        for row in lines:
+            granted[row["enrolment_id"]] += row["total"]
+            if row["kind"] == PaymentLine.Kind.BACK_PAY:
+                back_paid.add(row["enrolment_id"])
+        recovered = (
+            Recovery.objects.filter(month=month, enrolment_id__in=ids)
+            .values("enrolment_id")
+            .annotate(total=Sum("amount"))
+        )
+        for row in recovered:
+            granted[row["enrolment_id"]] -= row["total"]
+    return granted, back_paid
+
+
+def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
+    """Back pay for exactly the months missed, and recoveries for the months overpaid.
+
+    For every approved month in the window and every enrolment something changed for since that
+    month was approved: the amount due under what is in force now (the engine, as the batch
+    computes it) less what earlier batches granted for that month. A positive difference is a
+    back_pay line for that month (one per enrolment and month: a database constraint, so a month
+    is never back-paid twice); a negative one is an overpayment, recorded as a Recovery.
+    """
+    months = settled_months(batch=batch)
+    if not months:
+        return []
+    late = late_records(region_prefix=batch.region.prefix, since=min(m.approved_at for m in months))
+    lines = []
+    for month_batch in months:
+        month = month_batch.month
+        enrolment_ids = sorted(changed_since_approval(month_batch=month_batch, late=late))
+        if not enrolment_ids:
+            continue
+        due = due_amounts(month_batch=month_batch, enrolment_ids=enrolment_ids)
+        granted, already_back_paid = granted_amounts(
+            batch=batch, month=month, enrolment_ids=enrolment_ids
+        )
+        overpaid = []
+        for enrolment_id in enrolment_ids:
+            amount, explanation, versions, row = due.get(enrolment_id, (ZERO, "[]", "{}", None))
+            difference = amount - granted[enrolment_id]
+            if difference < 0:
+                overpaid.append((enrolment_id, -difference))
+            elif difference > 0 and enrolment_id in already_back_paid:
+                log.warning(
+                    "enrolment %s, %s: %s more is due but the month was already back-paid once",
+                    enrolment_id,
+                    month,
+                    difference,
+                )
+            elif difference > 0:
+                lines.append(
+                    _back_pay_line(
+                        batch=batch,
+                        month=month,
+                        row=row,
+                        due=amount,
+                        granted=granted[enrolment_id],
+                        explanation=explanation,
+                        versions=versions,
+                    )
+                )
+        if overpaid:
+            _record_overpayments(batch=batch, batch_of_month=month_batch, overpaid=overpaid)
+    return lines
+
+
+def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) -> PaymentLine:
+    return PaymentLine(
+        batch=batch,
+        month=month,
+        kind=PaymentLine.Kind.BACK_PAY,
+        enrolment_id=row.id,
+        household_id=row.household_id,
+        region_code=row.region_code,
+        category=row.category,
+        amount=due - granted,
+        explanation=[
+            *json.loads(explanation),
+            {
+                "rule": "补发：按现行标准和事实重算该月应发，减去当时已发",
+                "formula": f"{due:.2f} − {granted:.2f} = {due - granted:.2f}",
+                "inputs": {
+                    "补发月份": f"{month:%Y-%m}",
+                    "现应发": f"{due:.2f}",
+                    "当时已发": f"{granted:.2f}",
+                },
+                "result": f"{due - granted:.2f}",
+            },
+        ],
+        parameter_versions=json.loads(versions),
+        bank_name=row.bank_name,
+        bank_account_holder=row.bank_account_holder,
+        bank_account_number=row.bank_account_number,
+    )
+
+
+def _record_overpayments(
+    *, batch: PaymentBatch, batch_of_month: PaymentBatch, overpaid: list
+) -> None:
+    """One Recovery per enrolment and month overpaid; its reason is a death in the household by
+    the month's end, else income found since the month was approved, else other."""
+    month = batch_of_month.month
+    enrolments = Enrolment.objects.in_bulk([enrolment_id for enrolment_id, _ in overpaid])
+    households = {e.household_id for e in enrolments.values()}
+    died = set(
+        Member.objects.filter(
+            household_id__in=households, is_alive=False, death_date__lte=month_end(month)
+        ).values_list("household_id", flat=True)
+    )
+    income_found = set(
+        IncomeItem.objects.filter(
+            member__household_id__in=households,
+            created_at__gt=batch_of_month.approved_at,
+            valid_from__lte=month_end(month),
+        ).values_list("member__household_id", flat=True)
+    )
+
+    def reason(household_id: int) -> str:
+        if household_id in died:
+            return Recovery.Reason.DEATH
+        if household_id in income_found:
+            return Recovery.Reason.HIDDEN_INCOME
+        return Recovery.Reason.OVERPAYMENT
+
+    Recovery.objects.bulk_create(
+        Recovery(
+            household_id=enrolments[enrolment_id].household_id,
+            region_code=enrolments[enrolment_id].region_code,
+            enrolment_id=enrolment_id,
+            month=month,
+            reason=reason(enrolments[enrolment_id].household_id),
+            amount=amount,
+            note=f"{month:%Y-%m} 重新计算后多发",
+            detected_in_batch=batch,
+        )
+        for enrolment_id, amount in overpaid
+    )
+
+
+def reissue_ref(*, batch_id: int, household_id: int) -> str:
+    """Names one transfer of a bank file: the household's net amount in that batch."""
+    return f"reissue:{batch_id}:{household_id}"
+
+
+def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
+    """One re-issue line per failed transfer of an earlier batch whose account has been fixed.
+
+    A transfer is the household's net amount in a batch. It is re-issued once the household's
+    bank account differs from the one the bank refused, into the account now on record; the
+    unique source_ref of re-issue lines (a database constraint) keeps it from being paid twice.
+    """
+    failed = (
+        PaymentLine.objects.filter(
+            status=PaymentLine.Status.FAILED,
+            region_code__startswith=batch.region.prefix,
+            batch__month__lt=batch.month,
+        )
+        .values("batch_id", "household_id", "bank_name", "bank_account_holder")
+        .annotate(
+            amount=Sum("amount"),
+            account=Max("bank_account_number"),
+            month=Max("batch__month"),
+            category=Max("category"),
+            reason=Max("failure_reason"),
+        )
+        .order_by("batch_id", "household_id")
+    )
+    transfers = {
+        reissue_ref(batch_id=f["batch_id"], household_id=f["household_id"]): f for f in failed
+    }
+    done = set(
+        PaymentLine.objects.filter(
+            kind=PaymentLine.Kind.REISSUE, source_ref__in=list(transfers)
+        ).values_list("source_ref", flat=True)
+    )
+    households = Household.objects.in_bulk({f["household_id"] for f in transfers.values()})
+    lines = []
+    for ref, failed_transfer in transfers.items():
+        household = households[failed_transfer["household_id"]]
+        refused_account = (
+            failed_transfer["bank_name"],
+            failed_transfer["bank_account_holder"],
+            failed_transfer["account"],
+        )
+        account_now = (
+            household.bank_name,
+            household.bank_account_holder,
+            household.bank_account_number,
+        )
+        if ref in done or account_now == refused_account or failed_transfer["amount"] <= 0:
+            continue
+        lines.append(
+            _correction_line(
+                batch=batch,
+                kind=PaymentLine.Kind.REISSUE,
+                household=household,
+                category=failed_transfer["category"],
+                source_ref=ref,
+                amount=failed_transfer["amount"],
+                step={
+                    "rule": "失败重发：银行退回的款项发往更正后的账户，只重发一次",
+                    "formula": "",
+                    "inputs": {
+                        "原批次": str(failed_transfer["batch_id"]),
+                        "原发放月份": failed_transfer["month"].strftime("%Y-%m"),
+                        "失败原因": failed_transfer["reason"],
+                        "原账号": failed_transfer["account"],
+                    },
+                },
+            )
+        )
+    return lines
+
+
+def recovered_by_offset(*, recoveries: list[Recovery], exclude_batch: PaymentBatch) -> dict:
+    """Recovery id → amount already offset in other batches (a positive Decimal)."""
+    refs = {r.source_ref: r.pk for r in recoveries}
+    offset = (
+        PaymentLine.objects.filter(kind=PaymentLine.Kind.RECOVERY, source_ref__in=list(refs))
+        .exclude(batch=exclude_batch)
+        .values("source_ref")
+        .annotate(total=Sum("amount"))
+    )
+    return {refs[row["source_ref"]]: -row["total"] for row in offset}
+
+
+def outstanding_recoveries(*, region_prefix: str, exclude_batch: PaymentBatch) -> list:
+    """Open recoveries in the region with what each still owes, oldest first."""
+    recoveries = list(
+        Recovery.objects.filter(region_code__startswith=region_prefix, repaid_at__isnull=True)
+        .select_related("household")
+        .order_by("created_at", "id")
+    )
+    offset = recovered_by_offset(recoveries=recoveries, exclude_batch=exclude_batch)
+    owed = []
+    for recovery in recoveries:
+        still_owed = recovery.amount - recovery.repaid_amount - offset.get(recovery.pk, ZERO)
+        if still_owed > 0:
+            owed.append((recovery, still_owed))
+    return owed
+
+
+def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[PaymentLine]:
+    """Negative lines that offset open recoveries against the household's money this month.
+
+    Each offset is at most what the household receives in the batch (its lines already written
+    plus ``pending`` corrections), so its month never goes below 0; what is left is carried to
+    the next batch. Oldest recoveries are offset first.
+    """
+    owed = outstanding_recoveries(region_prefix=batch.region.prefix, exclude_batch=batch)
+    if not owed:
+        return []
+    household_ids = {recovery.household_id for recovery, _ in owed}
+    available: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in (
+        PaymentLine.objects.filter(batch=batch, household_id__in=household_ids)
+        .values("household_id")
+        .annotate(total=Sum("amount"))
+    ):
+        available[row["household_id"]] += row["total"]
+    for line in pending:
+        if line.household_id in household_ids:
+            available[line.household_id] += line.amount
+    lines = []
+    for recovery, still_owed in owed:
+        household = recovery.household
+        available_before = available[household.pk]
+        offset = min(still_owed, available_before)
+        if offset <= 0:
+            continue
+        available[household.pk] -= offset
+        lines.append(
+            _correction_line(
+                batch=batch,
+                kind=PaymentLine.Kind.RECOVERY,
+                household=household,
+                source_ref=recovery.source_ref,
+                amount=-offset,
+                step={
+                    "rule": "追回抵扣：从本月应发中抵扣多发款，本月实发不低于0，余额结转下月",
+                    "formula": f"min({still_owed:.2f}, {available_before:.2f}) = {offset:.2f}",
+                    "inputs": {
+                        "追回款": str(recovery.pk),
+                        "原因": str(recovery.get_reason_display()),
+                        "尚欠": f"{still_owed:.2f}",
+                        "结转下月": f"{still_owed - offset:.2f}",
+                    },
+                },
+            )
+        )
+    return lines
+
+
+def _correction_line(
+    *,
+    batch: PaymentBatch,
+    kind: str,
+    household: Household,
+    source_ref: str,
+    amount: Decimal,
+    step: dict,
+    category: str = "",
+) -> PaymentLine:
+    """A batch-month line for a household, paid into the account on record now."""
+    return PaymentLine(
+        batch=batch,
+        month=batch.month,
+        kind=kind,
+        household=household,
+        region_code=household.region_code,
+        category=category,
+        source_ref=source_ref,
+        amount=amount,
+        explanation=[{**step, "result": str(amount)}],
+        bank_name=household.bank_name,
+        bank_account_holder=household.bank_account_holder,
+        bank_account_number=household.bank_account_number,
+    )

@@ -1,0 +1,218 @@
+"""Benchmark a full monthly batch (issue 5).
+
+    python manage.py bench_payroll --households 1000000 --workers 2     # PostgreSQL + Redis
+    python manage.py bench_payroll --households 20000                  # embedded: SQLite, inline
+
+Generates (or reuses) a synthetic caseload of that many households with seeds' generate_caseload,
+runs the batch with real Celery workers that this command starts (``--workers``), and prints
+households, lines, seconds per phase, peak memory per worker and queries per chunk. It then
+measures the floor: COPY of as many rows shaped like payment lines into a scratch table with no
+index, constraint or trigger. The last two lines are ``households/s`` and ``ratio to COPY floor``.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.db.models import Max, Min, Sum
+
+from beneficiaries.models import Household, Region
+from config.celery import app
+from payments import batches, payroll_io
+from payments.management.commands.run_payroll import find_region, parse_month
+from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.parameters import load_standards
+
+BENCH_STATES = (
+    PaymentBatch.Status.DRAFT,
+    PaymentBatch.Status.COMPUTING,
+    PaymentBatch.Status.COMPUTED,
+)
+
+
+def drop_batch(*, region: Region, month) -> None:
+    """The bench's own batch of an earlier run goes, its lines first in one statement."""
+    with transaction.atomic():
+        for batch in PaymentBatch.objects.filter(region=region, month=month):
+            if batch.status not in BENCH_STATES:
+                raise CommandError(f"batch {batch.pk} is {batch.status}: not a bench batch")
+            PaymentLine.objects.filter(batch=batch)._raw_delete(PaymentLine.objects.db)
+            BatchChunk.objects.filter(batch=batch).delete()
+            batch.delete()
+
+
+def start_worker(number: int, env: dict | None = None) -> subprocess.Popen:
+    """One Celery worker process (one pool process) in its own process group."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
+        "--pool", "prefork", "--hostname", f"bench{number}@%h", "--loglevel", "WARNING",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    log = open(f"{tempfile.gettempdir()}/bench_payroll_worker{number}.log", "a")  # noqa: SIM115
+    return subprocess.Popen(
+        command, stdout=log, stderr=log, start_new_session=True, env=env or os.environ.copy()
+    )
+
+
+def start_workers(count: int) -> list[subprocess.Popen]:
+    app.control.purge()
+    procs = [start_worker(number) for number in range(1, count + 1)]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(app.control.ping(timeout=1)) >= count:
+            return procs
+    stop_workers(procs)
+    raise CommandError("the Celery workers did not answer within 60 s")
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        proc.wait(timeout=60)
+
+
+class Command(BaseCommand):
+    help = "Run a full monthly batch on a synthetic caseload and print where the time goes."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--households", type=int, required=True)
+        parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+        parser.add_argument("--city", default="3211")
+        parser.add_argument("--month", default="2024-08")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--chunk-size", type=int, default=settings.PAYROLL_CHUNK_SIZE)
+        parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait")
+
+    def handle(self, *args, households, workers, city, month, seed, chunk_size, timeout, **opts):
+        month = parse_month(month)
+        settings.PAYROLL_CHUNK_SIZE = chunk_size
+        real = connection.vendor == "postgresql" and bool(settings.CELERY_BROKER_URL)
+        self._caseload(city=city, households=households, seed=seed)
+        region = find_region(city)
+        drop_batch(region=region, month=month)
+        procs = start_workers(workers) if real else []
+        if procs:
+            self.stdout.write(f"workers: {workers} ready")
+        try:
+            started = time.perf_counter()
+            batch = batches.create_batch(region=region, month=month, by=None)
+            batches.compute_batch(batch=batch, inline=not real)
+            batch = self._wait(batch, started=started, timeout=timeout)
+            elapsed = time.perf_counter() - started
+        finally:
+            stop_workers(procs)
+        self._report(batch, households=households, elapsed=elapsed, real=real, workers=workers)
+
+    def _caseload(self, *, city: str, households: int, seed: int) -> None:
+        load_standards()
+        existing = Household.objects.filter(region_code__startswith=city).count()
+        if existing == households:
+            self.stdout.write(f"caseload: reusing {existing} households of {city}")
+            return
+        self.stdout.write(f"caseload: generating {households} households of {city} ...")
+        call_command(
+            "generate_caseload",
+            city=city,
+            households=households,
+            seed=seed,
+            reset=existing > 0,
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
+
+    def _wait(self, batch: PaymentBatch, *, started: float, timeout: int) -> PaymentBatch:
+        last_done = -1
+        while True:
+            batch.refresh_from_db()
+            if batch.status == PaymentBatch.Status.COMPUTED:
+                return batch
+            if batch.chunks_done != last_done:
+                last_done = batch.chunks_done
+                self.stdout.write(
+                    f"  {time.perf_counter() - started:6.1f}s  chunks "
+                    f"{batch.chunks_done}/{batch.chunks_total}"
+                )
+            if time.perf_counter() - started > timeout:
+                raise CommandError(f"batch {batch.pk} not computed after {timeout} s")
+            time.sleep(0.2)
+
+    def _report(self, batch, *, households: int, elapsed: float, real: bool, workers: int):
+        chunks = BatchChunk.objects.filter(batch=batch)
+        sums = chunks.aggregate(
+            read=Sum("read_seconds"),
+            compute=Sum("compute_seconds"),
+            write=Sum("write_seconds"),
+            queries=Sum("queries"),
+            first=Min("started_at"),
+            last=Max("finished_at"),
+        )
+        closing = (batch.updated_at - sums["last"]).total_seconds() if sums["last"] else 0.0
+        peaks = defaultdict(int)
+        for worker, peak in chunks.values_list("worker", "peak_rss_kb"):
+            peaks[worker] = max(peaks[worker], peak)
+        floor = self._copy_floor(batch, rows=batch.line_count)
+        mode = f"PostgreSQL + Celery, {workers} worker(s)" if real else "embedded, in-process"
+        out = self.stdout.write
+        out(f"mode: {mode}; chunk size {settings.PAYROLL_CHUNK_SIZE}")
+        out(f"households: {households}")
+        out(f"lines: {batch.line_count}  total: {batch.total_amount}")
+        out(f"chunks: {batch.chunks_total}")
+        out(
+            "phase seconds (summed over chunks): "
+            f"read {sums['read'] or 0:.2f}  compute {sums['compute'] or 0:.2f}  "
+            f"write {sums['write'] or 0:.2f}  totals (closing) {closing:.2f}"
+        )
+        for worker, peak in sorted(peaks.items()):
+            out(f"peak memory {worker}: {peak / 1024:.0f} MB")
+        per_chunk = (sums["queries"] or 0) / max(batch.chunks_total, 1)
+        out(f"queries per chunk: {per_chunk:.1f}")
+        out(f"end to end: {elapsed:.2f} s")
+        out(f"COPY floor: {floor:.2f} s for {batch.line_count} rows")
+        out(f"households/s: {households / elapsed:.0f}")
+        out(f"ratio to COPY floor: {elapsed / floor if floor else float('nan'):.2f}")
+
+    def _copy_floor(self, batch: PaymentBatch, *, rows: int) -> float:
+        """COPY (bulk insert on SQLite) of ``rows`` rows shaped like this batch's lines, with a
+        typical explanation, into a scratch table without index, constraint or trigger."""
+        sample = (
+            PaymentLine.objects.filter(batch=batch)
+            .values_list(*[c for c in payroll_io.LINE_COLUMNS if c != "batch_id"])
+            .first()
+        )
+        if sample is None:
+            return 0.0
+        row = payroll_io.row_from_values(batch.pk, sample)
+        scratch = "bench_copy_floor"
+        columns = ", ".join(payroll_io.LINE_COLUMNS)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+            cursor.execute(
+                f"CREATE TABLE {scratch} AS SELECT {columns} FROM "
+                f"{PaymentLine._meta.db_table} WHERE 1 = 0"
+            )
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {scratch} ({columns}) FROM STDIN") as copy:
+                    line = payroll_io.row_text(row)
+                    block = line * 5000
+                    for _ in range(rows // 5000):
+                        copy.write(block)
+                    copy.write(line * (rows % 5000))
+            else:
+                marks = ", ".join(["%s"] * len(payroll_io.LINE_COLUMNS))
+                cursor.executemany(f"INSERT INTO {scratch} VALUES ({marks})", [row] * rows)
+        elapsed = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {scratch}")
+        return elapsed

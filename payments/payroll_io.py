@@ -1,0 +1,275 @@
+"""Bulk reads and writes of the monthly batch: a chunk's facts in a few set-based queries, and its
+lines written with COPY on PostgreSQL (bulk_create elsewhere).
+
+Nothing here decides an amount: the engine does (payments.engine), fed from these rows.
+"""
+
+import datetime
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from beneficiaries.models import (
+    COUNTED_INCOME,
+    DEDUCTED_COSTS,
+    Household,
+    IncomeItem,
+    Member,
+    MemberMove,
+)
+from payments.models import PaymentLine
+
+# The columns a batch writes, in COPY order; every other column keeps its default.
+LINE_COLUMNS = (
+    "batch_id",
+    "month",
+    "kind",
+    "enrolment_id",
+    "household_id",
+    "region_code",
+    "category",
+    "source_ref",
+    "amount",
+    "explanation",
+    "parameter_versions",
+    "bank_name",
+    "bank_account_holder",
+    "bank_account_number",
+    "status",
+    "failure_reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentRow:
+    id: int
+    household_id: int
+    member_id: int | None
+    category: str
+    care_level: str
+    status: str
+    gradual_exit_amount: Decimal | None
+    gradual_exit_until: datetime.date | None
+    region_code: str
+    bank_name: str
+    bank_account_holder: str
+    bank_account_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    id: int
+    birth_date: datetime.date
+    serious_illness: bool
+    disability_grade: int | None
+    disability_category: str
+    counted_income: Decimal
+
+
+def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
+    """Split the enrolments into keyset ranges of ``size`` ids: [(first_id, last_id), ...].
+
+    One query numbers the ids server-side and returns only every size-th one (no OFFSET, no ids
+    shipped to Python).
+    """
+    inner, params = enrolments.order_by().values("id").query.sql_with_params()
+    sql = (
+        "SELECT id, rn FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn, "
+        f"COUNT(*) OVER () AS n FROM ({inner}) ids) numbered "
+        "WHERE (rn - 1) %% %s = 0 OR rn = n ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, size))
+        marks = cursor.fetchall()
+    if not marks:
+        return []
+    starts = [mark_id for mark_id, rn in marks if (rn - 1) % size == 0]
+    ends = [start - 1 for start in starts[1:]] + [marks[-1][0]]
+    return list(zip(starts, ends, strict=True))
+
+
+def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
+    """The chunk's enrolments in force with their household's bank account: two queries, each
+    an index range or index lookups (never a scan of the whole table, whatever its size)."""
+    rows = (
+        enrolments.filter(id__gte=first_id, id__lte=last_id)
+        .order_by("id")
+        .values_list(
+            "id",
+            "household_id",
+            "member_id",
+            "category",
+            "care_level",
+            "status",
+            "gradual_exit_amount",
+            "gradual_exit_until",
+            "region_code",
+        )
+    )
+    rows = list(rows)
+    h = Household._meta.db_table
+    accounts = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, bank_name, bank_account_holder, bank_account_number FROM {h} "
+            f"WHERE {_in_ids('id')}",
+            [_id_param({row[1] for row in rows})],
+        )
+        for household_id, *account in cursor.fetchall():
+            accounts[household_id] = account
+    return [EnrolmentRow(*row, *accounts[row[1]]) for row in rows]
+
+
+def read_members(*, household_ids: set[int], month: datetime.date) -> dict[int, list[MemberRow]]:
+    """Members living in these households on the month's first day (alive, not yet moved out,
+    already moved in: as payments.selectors.household_members_in_month) with their counted income.
+
+    One query: the income items valid on any day of the month are summed server-side per member
+    (counted types added, deductible costs subtracted), so no income row travels to Python.
+    """
+    counted = tuple(str(t) for t in COUNTED_INCOME)
+    deducted = tuple(str(t) for t in DEDUCTED_COSTS)
+    m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
+    sql = f"""
+        SELECT m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
+               m.disability_category,
+               (SELECT COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN i.monthly_amount
+                                         WHEN i.type IN ({_marks(deducted)})
+                                         THEN -i.monthly_amount END), 0)
+                FROM {i} i
+                WHERE i.member_id = m.id AND i.valid_from <= %s
+                      AND (i.valid_to IS NULL OR i.valid_to >= %s))
+        FROM {m} m
+        WHERE {_in_ids("m.household_id")}
+              AND (m.is_alive OR m.death_date >= %s)
+              AND (m.is_active OR EXISTS (SELECT 1 FROM {mv} out
+                                          WHERE out.from_member_id = m.id AND out.moved_on > %s))
+              AND NOT EXISTS (SELECT 1 FROM {mv} arrival
+                              WHERE arrival.to_member_id = m.id AND arrival.moved_on > %s)
+        ORDER BY m.household_id, m.id
+    """
+    params = (
+        *counted,
+        *deducted,
+        _month_end(month),
+        month,
+        _id_param(household_ids),
+        month,
+        month,
+        month,
+    )
+    members: dict[int, list[MemberRow]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for mid, hid, birth, ill, grade, category, income in cursor.fetchall():
+            members[hid].append(
+                MemberRow(mid, _as_date(birth), bool(ill), grade, category, _as_decimal(income))
+            )
+    return members
+
+
+def tune_chunk_session() -> None:
+    """Per chunk transaction on PostgreSQL: the workers already use every core, so a parallel
+    plan only adds overhead, and compiling a plan (JIT) costs more than running it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
+
+
+def write_lines(rows: list[tuple]) -> None:
+    """Insert lines given as tuples in LINE_COLUMNS order, explanation and versions as JSON text.
+
+    PostgreSQL: one COPY, the text payload built directly (amounts and JSON are already text).
+    Elsewhere: bulk_create.
+    """
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        columns = ", ".join(LINE_COLUMNS)
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(
+                f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
+            ) as copy:
+                for block in _copy_blocks(rows):
+                    copy.write(block)
+        return
+    PaymentLine.objects.bulk_create(
+        (_line_from_row(row) for row in rows),
+        batch_size=500,
+    )
+
+
+def copy_text(value) -> str:
+    """A value in COPY text format: NULL as \\N, backslash and control characters escaped."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def row_text(row: tuple) -> str:
+    """One line row as a line of COPY text."""
+    return "\t".join(map(copy_text, row)) + "\n"
+
+
+def row_from_values(batch_id: int, values: tuple) -> tuple:
+    """A line row (LINE_COLUMNS order) from a line's values read back with the ORM."""
+    row = dict(zip(LINE_COLUMNS, (batch_id, *values), strict=True))
+    for column in ("explanation", "parameter_versions"):
+        row[column] = json.dumps(row[column], ensure_ascii=False, separators=(",", ":"))
+    return tuple(row.values())
+
+
+def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
+    for start in range(0, len(rows), block_rows):
+        yield "".join(map(row_text, rows[start : start + block_rows]))
+
+
+def _line_from_row(row: tuple) -> PaymentLine:
+    values = dict(zip(LINE_COLUMNS, row, strict=True))
+    values["explanation"] = json.loads(values["explanation"])
+    values["parameter_versions"] = json.loads(values["parameter_versions"])
+    return PaymentLine(**values)
+
+
+def _in_ids(column: str) -> str:
+    """``column`` is one of a set of ids given as one parameter, whatever the number of ids.
+    On PostgreSQL ``= ANY(array)`` keeps the plan an index lookup per id."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)"
+    return f"{column} IN (SELECT value FROM json_each(%s))"
+
+
+def _id_param(ids: set[int]):
+    return sorted(ids) if connection.vendor == "postgresql" else json.dumps(sorted(ids))
+
+
+def _marks(values: tuple) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _month_end(month: datetime.date) -> datetime.date:
+    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+def _as_decimal(value) -> Decimal:
+    # SQLite sums decimals as int or float: back through text, never float arithmetic.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _as_date(value) -> datetime.date:
+    # SQLite hands raw SQL dates back as text.
+    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)

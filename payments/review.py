@@ -1,0 +1,128 @@
+"""What finance reads before approving a batch (reads only).
+
+Issue 4, review and approval: totals by category and district, and the difference from last
+month — new, stopped and changed lines, each linked to the adjustment record behind it. The
+difference is computed in the database (anti-joins on the enrolment), never in memory, so it
+stays a pageable query for a batch of a million lines.
+"""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Substr
+
+from beneficiaries.models import Region
+from casework.models import Adjustment
+from payments.models import PaymentBatch, PaymentLine
+
+CHANGES = ("new", "stopped", "changed")
+COUNTY_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    key: str
+    name: str
+    line_count: int
+    amount: Decimal
+
+
+def previous_batch(*, batch: PaymentBatch) -> PaymentBatch | None:
+    """The region's batch for the latest month before ``batch``'s."""
+    return (
+        PaymentBatch.objects.filter(region=batch.region, month__lt=batch.month)
+        .order_by("-month")
+        .first()
+    )
+
+
+def totals_by_category(*, batch: PaymentBatch) -> list[Total]:
+    """Line count and amount per category and kind (corrections have no category)."""
+    rows = (
+        batch.lines.values("category", "kind")
+        .annotate(line_count=Count("id"), amount=Sum("amount"))
+        .order_by("category", "kind")
+    )
+    kinds = dict(PaymentLine.Kind.choices)
+    return [
+        Total(
+            key=f"{row['category'] or '-'}/{row['kind']}",
+            name=f"{row['category'] or '-'} {kinds[row['kind']]}",
+            line_count=row["line_count"],
+            amount=row["amount"],
+        )
+        for row in rows
+    ]
+
+
+def totals_by_district(*, batch: PaymentBatch) -> list[Total]:
+    """Line count and amount per county (区/县), named from the region tree."""
+    rows = (
+        batch.lines.annotate(county=Substr("region_code", 1, COUNTY_DIGITS))
+        .values("county")
+        .annotate(line_count=Count("id"), amount=Sum("amount"))
+        .order_by("county")
+    )
+    rows = list(rows)
+    names = dict(
+        Region.objects.filter(code__in=[row["county"].ljust(12, "0") for row in rows]).values_list(
+            "code", "name"
+        )
+    )
+    return [
+        Total(
+            key=row["county"],
+            name=names.get(row["county"].ljust(12, "0"), row["county"]),
+            line_count=row["line_count"],
+            amount=row["amount"],
+        )
+        for row in rows
+    ]
+
+
+def _latest_adjustment(*, month: datetime.date) -> QuerySet[Adjustment]:
+    return Adjustment.objects.filter(
+        enrolment_id=OuterRef("enrolment_id"), effective_month__lte=month
+    ).order_by("-effective_month", "-id")
+
+
+def diff_lines(*, batch: PaymentBatch, change: str) -> QuerySet[PaymentLine]:
+    """The regular lines that are new, stopped or changed since the previous month's batch.
+
+    New and changed lines are lines of ``batch``; stopped lines are lines of the previous batch
+    with no line in this one. Each carries ``previous_amount`` and the latest adjustment of its
+    enrolment in force by the month (``adjustment_id``, ``adjustment_kind``,
+    ``adjustment_reason``); a change with no adjustment comes from the parameters (compare
+    ``parameter_versions``).
+    """
+    if change not in CHANGES:
+        raise ValueError(change)
+    previous = previous_batch(batch=batch)
+    regular = PaymentLine.objects.filter(kind=PaymentLine.Kind.REGULAR)
+    this_month = regular.filter(batch=batch)
+    # With no previous batch this matches nothing (batch IS NULL) yet stays a usable subquery.
+    last_month = regular.filter(batch=previous)
+    same_enrolment = last_month.filter(enrolment_id=OuterRef("enrolment_id"))
+    if change == "stopped":
+        lines = last_month.exclude(
+            Exists(this_month.filter(enrolment_id=OuterRef("enrolment_id")))
+        ).annotate(previous_amount=F("amount"))
+    else:
+        lines = this_month.annotate(previous_amount=Subquery(same_enrolment.values("amount")[:1]))
+        if change == "new":
+            lines = lines.filter(previous_amount__isnull=True)
+        else:
+            lines = lines.filter(previous_amount__isnull=False).exclude(amount=F("previous_amount"))
+    adjustment = _latest_adjustment(month=batch.month)
+    return lines.annotate(
+        adjustment_id=Subquery(adjustment.values("id")[:1]),
+        adjustment_kind=Subquery(adjustment.values("kind")[:1]),
+        adjustment_reason=Subquery(adjustment.values("reason_text")[:1]),
+    ).order_by("id")
+
+
+def diff_counts(*, batch: PaymentBatch) -> dict[str, int]:
+    """How many lines are new, stopped and changed since last month."""
+    return {change: diff_lines(batch=batch, change=change).count() for change in CHANGES}

@@ -1,0 +1,60 @@
+"""Celery tasks of the monthly batch: a few lines each; the work is in payments.batches.
+
+Every task is idempotent (its service checks the database row it works on), acknowledged late
+and rejected back to the queue when its worker dies, and retried on transient database or
+broker errors.
+"""
+
+import datetime
+import os
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from payments import batches
+
+TRANSIENT = (OperationalError, InterfaceError, BrokerError, ConnectionError)
+RETRY = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 1,
+    "retry_backoff_max": 20,
+    "retry_jitter": True,
+    "max_retries": 30,
+}
+
+
+@shared_task(bind=True, **RETRY)
+def compute_chunk(self, chunk_id: int) -> bool:
+    try:
+        return batches.compute_chunk(
+            chunk_id=chunk_id, worker=f"{self.request.hostname or 'local'}/{os.getpid()}"
+        )
+    except TRANSIENT:
+        raise
+    except Exception as error:  # no retry mends it: the batch shows why until resumed
+        batches.record_chunk_failure(chunk_id=chunk_id, error=f"{type(error).__name__}: {error}")
+        raise
+
+
+@shared_task(**RETRY)
+def finalize_batch(batch_id: int) -> bool:
+    return batches.finalize_batch(batch_id=batch_id)
+
+
+@shared_task(**RETRY)
+def create_draft_batches() -> list[int]:
+    """Beat, on PAYROLL_DRAFT_DAY: create this month's draft batch of every city."""
+    return [batch.pk for batch in batches.create_draft_batches(month=timezone.localdate())]
+
+
+@shared_task(**RETRY)
+def resume_stalled_batches() -> list[int]:
+    """Beat: queue again the unfinished chunks of batches that stopped progressing."""
+    return batches.resume_stalled_batches(
+        stalled_after=datetime.timedelta(seconds=settings.PAYROLL_STALL_SECONDS)
+    )

@@ -1,0 +1,123 @@
+"""DOMAIN.md: 875 entered in 2024-09 with effective date 2024-07-01, July and August paid at
+840 → back pay (875 − 840) × 3 × 2 = 210 in the September batch."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from payments.approval import approve_batch
+from payments.corrections import correction_lines
+from payments.models import PaymentBatch, PaymentLine, Standard
+from payments.parameters import load_standards
+from tests.payments.conftest import make_household
+
+JUL, AUG, SEP, OCT = (datetime.date(2024, m, 1) for m in (7, 8, 9, 10))
+ZHENJIANG = "321100000000"
+
+
+@pytest.fixture
+def standards_before_the_raise(regions):
+    """Zhenjiang's seed parameters without the 2024 standard: 840 is in force."""
+    load_standards()
+    Standard.objects.filter(
+        region__code=ZHENJIANG, component="standard", effective_from=JUL
+    ).delete()
+
+
+def _raise_standard_to_875_from_july(regions):
+    return Standard.objects.create(
+        region=regions["zhenjiang"], component="standard", value=Decimal("875"), effective_from=JUL
+    )
+
+
+def _approved_month(make_batch, add_line, approver, month, lines):
+    batch = make_batch(month)
+    for enrolment, amount in lines:
+        add_line(batch, enrolment.household, amount, enrolment=enrolment)
+    return approve_batch(batch=batch, by=approver)
+
+
+def _save(lines):
+    PaymentLine.objects.bulk_create(lines)
+    return lines
+
+
+@pytest.fixture
+def paid_at_840(regions, standards_before_the_raise, make_batch, add_line, approver):
+    """A household of 3 with counted income 900, paid (840 − 300) × 3 = 1620 in July and August."""
+    enrolment = make_household(regions["village_a1"], [Decimal("900"), 0, 0])
+    for month in (JUL, AUG):
+        _approved_month(make_batch, add_line, approver, month, [(enrolment, "1620")])
+    return enrolment
+
+
+def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
+    paid_at_840, regions, make_batch
+):
+    _raise_standard_to_875_from_july(regions)
+    september = make_batch(SEP)
+
+    lines = correction_lines(batch=september)
+
+    assert [(line.kind, line.month, line.amount) for line in lines] == [
+        ("back_pay", JUL, Decimal("105")),
+        ("back_pay", AUG, Decimal("105")),
+    ]
+    assert sum(line.amount for line in lines) == Decimal("210")
+    assert lines[0].explanation[-1]["inputs"] == {
+        "补发月份": "2024-07",
+        "现应发": "1725.00",
+        "当时已发": "1620.00",
+    }
+
+
+def test_a_month_back_paid_in_september_is_not_back_paid_again_in_october(
+    paid_at_840, regions, make_batch, add_line, approver
+):
+    _raise_standard_to_875_from_july(regions)
+    september = make_batch(SEP)
+    add_line(september, paid_at_840.household, "1725", enrolment=paid_at_840)
+    _save(correction_lines(batch=september))
+    approve_batch(batch=september, by=approver)
+    october = make_batch(OCT)
+
+    assert correction_lines(batch=october) == []
+
+
+def test_nothing_is_back_paid_when_nothing_changed(paid_at_840, make_batch):
+    assert correction_lines(batch=make_batch(SEP)) == []
+
+
+def test_an_enrolment_approved_late_is_back_paid_for_the_months_it_missed(
+    regions, standards_before_the_raise, make_batch, add_line, approver
+):
+    for month in (JUL, AUG):
+        _approved_month(make_batch, add_line, approver, month, [])
+    late = make_household(regions["village_a1"], [Decimal("900"), 0, 0], start_month=JUL)
+
+    lines = correction_lines(batch=make_batch(SEP))
+
+    assert [(line.enrolment, line.month, line.amount) for line in lines] == [
+        (late, JUL, Decimal("1620")),
+        (late, AUG, Decimal("1620")),
+    ]
+
+
+def test_months_of_batches_not_yet_approved_are_not_back_paid(paid_at_840, regions, make_batch):
+    PaymentBatch.objects.filter(month=AUG).update(
+        status=PaymentBatch.Status.COMPUTED, approved_by=None, approved_at=None
+    )
+    _raise_standard_to_875_from_july(regions)
+
+    lines = correction_lines(batch=make_batch(SEP))
+
+    assert [(line.month, line.amount) for line in lines] == [(JUL, Decimal("105"))]
+
+
+def test_a_member_edited_later_is_not_back_paid_for_months_already_paid(paid_at_840, make_batch):
+    member = paid_at_840.household.members.order_by("id").last()
+    member.serious_illness = True
+    member.save()
+
+    assert correction_lines(batch=make_batch(SEP)) == []

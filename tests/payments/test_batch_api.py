@@ -1,0 +1,71 @@
+"""The batch API: finance creates and computes, anyone in scope watches, approved is frozen."""
+
+from payments.models import PaymentBatch, PaymentLine
+
+
+def test_finance_creates_and_computes_a_batch(
+    client, regions, caseload, make_user, django_capture_on_commit_callbacks
+):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/batches/", {"region": "321102", "month": "2024-08"})
+
+    assert response.status_code == 201, response.content
+    batch = PaymentBatch.objects.get()
+    assert response.json()["id"] == batch.pk
+    shown = client.get(f"/api/batches/{batch.pk}/").json()
+    assert (shown["status"], shown["chunks_done"], shown["chunks_total"]) == ("computed", 3, 3)
+    assert shown["line_count"] == 7
+    assert shown["progress"]["lines_written"] == 7
+
+
+def test_a_second_batch_for_the_month_is_refused_with_409(client, regions, caseload, make_user):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+    client.post("/api/batches/", {"region": "321102", "month": "2024-08"})
+
+    response = client.post("/api/batches/", {"region": "321102", "month": "2024-08"})
+
+    assert response.status_code == 409
+    assert PaymentBatch.objects.count() == 1
+
+
+def test_bad_input_is_refused_field_by_field(client, regions, make_user):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+
+    response = client.post("/api/batches/", {"region": "320402", "month": "August"})
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"region", "month"}
+    assert not PaymentBatch.objects.exists()
+
+
+def test_a_caseworker_cannot_create_a_batch(client, regions, caseload, make_user):
+    client.force_login(make_user("caseworker", regions["jingkou"]))
+
+    response = client.post("/api/batches/", {"region": "321102", "month": "2024-08"})
+
+    assert response.status_code == 403
+    assert not PaymentBatch.objects.exists()
+
+
+def test_recomputing_an_approved_batch_is_refused_with_409(client, regions, caseload, make_user):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+    batch_id = client.post("/api/batches/", {"region": "321102", "month": "2024-08"}).json()["id"]
+    PaymentBatch.objects.filter(pk=batch_id).update(status=PaymentBatch.Status.APPROVED)
+    lines = list(PaymentLine.objects.order_by("pk").values_list("pk", "amount"))
+
+    response = client.post(f"/api/batches/{batch_id}/recompute/")
+
+    assert response.status_code == 409
+    assert list(PaymentLine.objects.order_by("pk").values_list("pk", "amount")) == lines
+
+
+def test_a_batch_outside_the_users_region_is_not_found(client, regions, caseload, make_user):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+    batch_id = client.post("/api/batches/", {"region": "321102", "month": "2024-08"}).json()["id"]
+    client.force_login(make_user("finance", regions["changzhou"]))
+
+    assert client.get(f"/api/batches/{batch_id}/").status_code == 404
+    assert client.post(f"/api/batches/{batch_id}/recompute/").status_code == 404
+    assert client.get("/api/batches/").json()["count"] == 0

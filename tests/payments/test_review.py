@@ -1,0 +1,179 @@
+import datetime
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from casework.models import Adjustment
+from config.exceptions import Conflict, DomainError
+from payments.approval import approve_batch
+from payments.models import PaymentBatch, PaymentLine
+from payments.review import diff_counts, diff_lines, totals_by_category, totals_by_district
+from tests.factories import HouseholdFactory
+
+JUL = datetime.date(2024, 7, 1)
+AUG = datetime.date(2024, 8, 1)
+
+
+def _adjust(enrolment, kind, month, reason):
+    return Adjustment.objects.create(
+        enrolment=enrolment,
+        region_code=enrolment.region_code,
+        kind=kind,
+        reason_code=kind,
+        reason_text=reason,
+        effective_month=month,
+    )
+
+
+@pytest.fixture
+def two_months(regions, make_batch, add_line):
+    """July: A 1725, B 500, C 300. August: A 1725, B 600 (increase), D 900 (new); C stopped."""
+    homes = {k: HouseholdFactory(village=regions["village_a1"]) for k in "ABC"}
+    homes["D"] = HouseholdFactory(village=regions["village_b1"])
+    july = make_batch(JUL, status=PaymentBatch.Status.RECONCILED)
+    august = make_batch(AUG)
+    for key, amount in {"A": "1725", "B": "500", "C": "300"}.items():
+        add_line(july, homes[key], amount)
+    for key, amount in {"A": "1725", "B": "600", "D": "900"}.items():
+        add_line(august, homes[key], amount)
+    enrolment = {key: household.enrolments.get() for key, household in homes.items()}
+    adjustments = {
+        "B": _adjust(enrolment["B"], "increase", AUG, "收入减少"),
+        "C": _adjust(enrolment["C"], "stop", AUG, "收入超过标准"),
+        "D": _adjust(enrolment["D"], "new", AUG, "新纳入低保"),
+    }
+    return august, enrolment, adjustments
+
+
+def test_totals_are_given_by_category_and_by_district(two_months, regions):
+    august, _, _ = two_months
+
+    (dibao,) = totals_by_category(batch=august)
+    districts = totals_by_district(batch=august)
+
+    assert (dibao.line_count, dibao.amount) == (3, Decimal("3225"))
+    assert [(d.key, d.name, d.amount) for d in districts] == [("321102", "京口区", Decimal("3225"))]
+
+
+def test_the_difference_from_last_month_links_each_line_to_its_adjustment(two_months):
+    august, enrolment, adjustments = two_months
+
+    new = list(diff_lines(batch=august, change="new"))
+    stopped = list(diff_lines(batch=august, change="stopped"))
+    changed = list(diff_lines(batch=august, change="changed"))
+
+    assert [(line.enrolment_id, line.adjustment_id) for line in new] == [
+        (enrolment["D"].pk, adjustments["D"].pk)
+    ]
+    assert [(line.enrolment_id, line.adjustment_kind) for line in stopped] == [
+        (enrolment["C"].pk, "stop")
+    ]
+    assert [(line.amount, line.previous_amount, line.adjustment_reason) for line in changed] == [
+        (Decimal("600"), Decimal("500"), "收入减少")
+    ]
+    assert diff_counts(batch=august) == {"new": 1, "stopped": 1, "changed": 1}
+
+
+def test_the_preparer_cannot_approve_their_own_batch(make_batch, preparer):
+    batch = make_batch(AUG)
+
+    with pytest.raises(DomainError, match="制单人"):
+        approve_batch(batch=batch, by=preparer)
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.approved_by, batch.approved_at) == ("computed", None, None)
+
+
+def test_another_finance_user_approves_and_approving_twice_is_refused(
+    make_batch, approver, make_user, regions
+):
+    batch = approve_batch(batch=make_batch(AUG), by=approver)
+    second = make_user("finance", regions["zhenjiang"])
+
+    with pytest.raises(Conflict, match="不能重复审批"):
+        approve_batch(batch=PaymentBatch.objects.get(pk=batch.pk), by=second)
+
+    again = PaymentBatch.objects.get(pk=batch.pk)
+    assert (again.status, again.approved_by, again.approved_at) == (
+        "approved",
+        approver,
+        batch.approved_at,
+    )
+
+
+def test_a_batch_still_computing_cannot_be_approved(make_batch, approver):
+    batch = make_batch(AUG, status=PaymentBatch.Status.COMPUTING)
+
+    with pytest.raises(Conflict):
+        approve_batch(batch=batch, by=approver)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "computing"
+
+
+def test_a_caseworker_cannot_approve(make_batch, make_user, regions):
+    batch = make_batch(AUG)
+
+    with pytest.raises(DomainError):
+        approve_batch(batch=batch, by=make_user("caseworker", regions["town_a"]))
+
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "computed"
+
+
+def test_the_database_refuses_an_approver_who_prepared_the_batch(make_batch, preparer):
+    batch = make_batch(AUG)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaymentBatch.objects.filter(pk=batch.pk).update(approved_by=preparer)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by is None
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_what_an_approved_line_pays(
+    make_batch, add_line, household, approver
+):
+    batch = make_batch(AUG)
+    line = add_line(batch, household, "1725")
+    approve_batch(batch=batch, by=approver)
+
+    with pytest.raises(Exception, match="Cannot update"), transaction.atomic():
+        PaymentLine.objects.filter(pk=line.pk).update(amount=Decimal("9999"))
+    PaymentLine.objects.filter(pk=line.pk).update(status=PaymentLine.Status.PAID)
+
+    assert PaymentLine.objects.get(pk=line.pk).amount == Decimal("1725")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_checkers_approving_at_once_approve_it_once(make_batch, approver, make_user, regions):
+    batch = make_batch(AUG)
+    checkers = [approver, make_user("finance", regions["zhenjiang"])]
+    outcomes = []
+
+    def approve(user):
+        try:
+            approve_batch(batch=PaymentBatch.objects.get(pk=batch.pk), by=user)
+            outcomes.append("approved")
+        except Conflict:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(user,)) for user in checkers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["approved", "refused"]
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by in checkers
+
+
+def test_a_batch_prepared_by_the_system_is_approved_by_a_finance_user(make_batch, approver):
+    batch = make_batch(AUG, prepared_by=None)
+
+    approve_batch(batch=batch, by=approver)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by == approver
