@@ -30,6 +30,8 @@ from casework.services import mark_relief_instalments_paid
 from config.exceptions import Conflict, DomainError
 from payments import payroll_io
 from payments.corrections import correction_lines
+
+# The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
 from payments.engine import (
     GRADUAL_EXIT,
     EnrolmentFacts,
@@ -39,10 +41,8 @@ from payments.engine import (
     Result,
     compute_amount,
     price_subsidy,
+    render_step,
 )
-
-# The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
-from payments.engine import _render_dict as render_step
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
 from payments.parameters import resolve_parameters
 from payments.selectors import STOPPED, age_on, cpi_rise_for

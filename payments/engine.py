@@ -177,7 +177,8 @@ def _fmt(value) -> str:
     return "0" if whole == "-0" else whole
 
 
-def _render_dict(raw: tuple) -> dict:
+def render_step(raw: tuple) -> dict:
+    """One raw step as the JSON-ready dict stored in an explanation (the batch caches these)."""
     rule, template, names, values, value = raw
     texts = [_fmt(v) for v in values]
     result = _fmt(value)
@@ -190,7 +191,7 @@ def _render_dict(raw: tuple) -> dict:
 
 
 def _render(raw: tuple) -> Step:
-    return Step(**_render_dict(raw))
+    return Step(**render_step(raw))
 
 
 class Result:
@@ -246,7 +247,7 @@ class Result:
     def explanation(self) -> list[dict]:
         """JSON-ready steps (PaymentLine.explanation); ``from_explanation`` reads them back."""
         if self._steps is None:
-            return [_render_dict(raw) for raw in self._raw]
+            return [render_step(raw) for raw in self._raw]
         return [step.as_dict() for step in self._steps]
 
     @classmethod
