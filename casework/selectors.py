@@ -28,15 +28,18 @@ from .models import (
 
 
 def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet[Enrolment]:
-    """Enrolments paid in the month: active or in gradual exit, started, not yet ended.
+    """Enrolments paid in the month: started by then and not ended before it, active or in
+    gradual exit, or stopped since with the month within their months.
 
-    A stop recorded ahead of its month leaves the status active and sets ``end_month``, so the
-    months before it are still paid (see ``services.stop``).
+    A stop sets ``end_month`` to the last month paid (a stop recorded ahead leaves the status
+    active until then, see ``services.stop``), so a stopped enrolment is still in force for the
+    months it was paid: recomputing one of them (back pay) must find it.
     """
     month = first_of_month(month)
     return Enrolment.objects.filter(
-        Q(end_month__isnull=True) | Q(end_month__gte=month),
-        status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT],
+        Q(status__in=[Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT])
+        & (Q(end_month__isnull=True) | Q(end_month__gte=month))
+        | Q(status=Enrolment.Status.STOPPED, end_month__gte=month),
         region_code__startswith=region_prefix,
         start_month__lte=month,
     )

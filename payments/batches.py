@@ -33,7 +33,6 @@ from payments.corrections import correction_lines
 
 # The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
 from payments.engine import (
-    GRADUAL_EXIT,
     EnrolmentFacts,
     HouseholdFacts,
     MemberFacts,
@@ -45,7 +44,7 @@ from payments.engine import (
 )
 from payments.models import BatchChunk, PaymentBatch, PaymentLine
 from payments.parameters import resolve_parameters
-from payments.selectors import STOPPED, age_on, cpi_rise_for
+from payments.selectors import age_on, cpi_rise_for, status_in_month
 
 Status = PaymentBatch.Status
 Kind = PaymentLine.Kind
@@ -290,11 +289,11 @@ def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
 
 
 def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> EnrolmentFacts:
-    """As payments.selectors.facts_for_enrolment: past the end of its gradual exit an enrolment
-    pays nothing (the in-force selection has already checked its months)."""
-    status = row.status
-    if status == GRADUAL_EXIT and row.gradual_exit_until and month > row.gradual_exit_until:
-        status = STOPPED
+    """As payments.selectors.facts_for_enrolment (the in-force selection has already checked the
+    enrolment's months)."""
+    status = status_in_month(
+        status=row.status, gradual_exit_until=row.gradual_exit_until, month=month
+    )
     return EnrolmentFacts(
         enrolment_id=row.id,
         category=row.category,

@@ -24,6 +24,24 @@ from payments.parameters import first_of_month, region_chain, resolve_parameters
 STOPPED = Enrolment.Status.STOPPED
 
 
+def status_in_month(
+    *, status: str, gradual_exit_until: datetime.date | None, month: datetime.date
+) -> str:
+    """The status an enrolment had in a month that lies within its months (start to end).
+
+    The row keeps only its current status. One stopped since was paid in its months: as it was
+    then, in gradual exit up to the end of that exit, else active. Recomputing a past month
+    (back pay, a recompute) must not read a later stop as "nothing was due", or a standard
+    raised from a past date would turn every household stopped since into an overpayment.
+    Past the end of a gradual exit the enrolment pays nothing.
+    """
+    if gradual_exit_until is not None and status in (Enrolment.Status.GRADUAL_EXIT, STOPPED):
+        return Enrolment.Status.GRADUAL_EXIT if month <= gradual_exit_until else STOPPED
+    if status == STOPPED:
+        return Enrolment.Status.ACTIVE
+    return status
+
+
 def age_on(birth_date: datetime.date, day: datetime.date) -> int:
     """Completed years on a day."""
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
@@ -115,9 +133,9 @@ def facts_for_enrolment(
     in_force = enrolment.start_month <= month and (
         enrolment.end_month is None or month <= enrolment.end_month
     )
-    status = enrolment.status
-    if status == Enrolment.Status.GRADUAL_EXIT and enrolment.gradual_exit_until:
-        in_force = in_force and month <= enrolment.gradual_exit_until
+    status = status_in_month(
+        status=enrolment.status, gradual_exit_until=enrolment.gradual_exit_until, month=month
+    )
     facts = EnrolmentFacts(
         enrolment_id=enrolment.pk,
         category=enrolment.category,

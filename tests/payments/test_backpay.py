@@ -72,6 +72,32 @@ def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
     }
 
 
+def test_a_household_stopped_since_is_back_paid_for_the_months_it_was_paid_and_owes_nothing(
+    paid_at_840, regions, make_batch, preparer
+):
+    from casework.models import Enrolment
+    from casework.services import stop
+    from payments.models import Recovery
+
+    stop(
+        enrolment=paid_at_840,
+        effective_month=SEP,
+        reason_code="income_rose",
+        reason_text="收入超过标准",
+        by=preparer,
+    )
+    assert Enrolment.objects.get(pk=paid_at_840.pk).status == Enrolment.Status.STOPPED
+    _raise_standard_to_875_from_july(regions)
+
+    lines = correction_lines(batch=make_batch(OCT))
+
+    assert [(line.kind, line.month, line.amount) for line in lines] == [
+        ("back_pay", JUL, Decimal("105")),
+        ("back_pay", AUG, Decimal("105")),
+    ]
+    assert not Recovery.objects.exists()
+
+
 def test_a_month_back_paid_in_september_is_not_back_paid_again_in_october(
     paid_at_840, regions, make_batch, add_line, approver
 ):
