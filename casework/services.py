@@ -290,8 +290,13 @@ def resume(
     by: User,
     approved_by: User | None = None,
 ) -> Enrolment:
-    """恢复: a stopped or suspended enrolment is paid again from the effective month (a stop
-    recorded ahead is cancelled the same way)."""
+    """恢复: a stopped or suspended enrolment is paid again from the effective month.
+
+    An enrolment is one unbroken period of coverage (payments and back pay read its months).
+    Resumed from the month after its last paid month (or a stop recorded ahead cancelled), it
+    simply goes on; resumed later, the months between were not covered, so the old enrolment
+    stays stopped at its last month and the coverage goes on in a new enrolment from the
+    effective month, which is returned and carries the RESUME adjustment."""
     enrolment = _locked(enrolment)
     stop_pending = enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is not None
     if enrolment.status not in (Enrolment.Status.STOPPED, Enrolment.Status.SUSPENDED) and not (
@@ -311,8 +316,24 @@ def resume(
         raise Conflict(_("该对象在此类别中已有有效保障。"), code="already_enrolled")
     if effective_month < enrolment.start_month:
         raise DomainError(_("恢复月份不能早于保障起始月份。"), field="effective_month")
-    enrolment.status = Enrolment.Status.ACTIVE
-    enrolment.end_month = None
+    unbroken = enrolment.end_month is not None and effective_month <= add_months(
+        enrolment.end_month, 1
+    )
+    if unbroken:
+        enrolment.status = Enrolment.Status.ACTIVE
+        enrolment.end_month = None
+    else:
+        enrolment.status = Enrolment.Status.STOPPED
+        enrolment.next_review_due = None
+        enrolment.save()
+        enrolment = Enrolment(
+            household_id=enrolment.household_id,
+            member_id=enrolment.member_id,
+            category=enrolment.category,
+            care_level=enrolment.care_level,
+            review_class=enrolment.review_class,
+            start_month=effective_month,
+        )
     enrolment.next_review_due = review_due(enrolment=enrolment, after=effective_month)
     enrolment.save()
     _record(

@@ -209,7 +209,7 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
             reason_text="重复",
             by=caseworker,
         )
-    services.resume(
+    resumed = services.resume(
         enrolment=enrolment,
         effective_month=datetime.date(2024, 11, 1),
         reason_code="returned",
@@ -217,11 +217,33 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
         by=caseworker,
     )
     enrolment.refresh_from_db()
-    assert enrolment.status == Enrolment.Status.ACTIVE
-    assert enrolment.end_month is None
-    assert enrolment in in_force(datetime.date(2024, 11, 1))
-    kinds = list(enrolment.adjustments.values_list("kind", flat=True))
-    assert kinds == ["new", "stop", "resume"]
+    assert resumed.status == Enrolment.Status.ACTIVE
+    assert resumed.end_month is None
+    assert resumed in in_force(datetime.date(2024, 11, 1))
+    assert enrolment in in_force(AUG)
+    # September and October were not covered: no enrolment is in force then.
+    for gap in (SEP, datetime.date(2024, 10, 1)):
+        assert not {e for e in in_force(gap) if e.household_id == household.pk}
+    assert list(enrolment.adjustments.values_list("kind", flat=True)) == ["new", "stop"]
+    assert list(resumed.adjustments.values_list("kind", flat=True)) == ["resume"]
+
+
+def test_resume_from_the_month_after_the_stop_goes_on_in_the_same_enrolment(
+    household, family, caseworker
+):
+    enrolment = enrol_dibao(household, caseworker)
+    services.stop(
+        enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="外出", by=caseworker
+    )
+    resumed = services.resume(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="r",
+        reason_text="未外出",
+        by=caseworker,
+    )
+    assert resumed.pk == enrolment.pk
+    assert resumed in in_force(SEP)
 
 
 def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, family, caseworker):
