@@ -185,22 +185,29 @@ def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
     """Insert lines given as tuples in LINE_COLUMNS order (versions as JSON text, the explanation
     as its digest), after the explanations they point to: digest → canonical JSON text.
 
-    PostgreSQL: the explanations not stored yet in one INSERT (digest order, so two chunks never
-    deadlock), then the lines in one COPY, the text payload built directly (amounts and JSON are
-    already text). Elsewhere: bulk_create.
+    PostgreSQL: one query finds the explanations already stored (most are: identical facts recur
+    every month; inserting them again with ON CONFLICT would still parse their JSON), the others
+    are inserted in digest order (two chunks never deadlock), then the lines go in one COPY, the
+    text payload built directly (amounts and JSON are already text). Elsewhere: bulk_create.
     """
     if not rows:
         return
     if connection.vendor == "postgresql":
-        digests = sorted(explanations)
+        table = PaymentExplanation._meta.db_table
         columns = ", ".join(LINE_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {PaymentExplanation._meta.db_table} (digest, steps) "
-                "SELECT digest, steps::jsonb FROM unnest(%s::text[], %s::text[]) "
-                "AS given (digest, steps) ORDER BY digest ON CONFLICT DO NOTHING",
-                [digests, [explanations[digest] for digest in digests]],
+                f"SELECT digest FROM {table} WHERE digest = ANY(%s)", [list(explanations)]
             )
+            stored = {digest for (digest,) in cursor.fetchall()}
+            missing = sorted(set(explanations) - stored)
+            if missing:
+                cursor.execute(
+                    f"INSERT INTO {table} (digest, steps) "
+                    "SELECT digest, steps::jsonb FROM unnest(%s::text[], %s::text[]) "
+                    "AS given (digest, steps) ORDER BY digest ON CONFLICT DO NOTHING",
+                    [missing, [explanations[digest] for digest in missing]],
+                )
             with cursor.cursor.copy(
                 f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
             ) as copy:
