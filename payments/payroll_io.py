@@ -202,11 +202,13 @@ def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
             stored = {digest for (digest,) in cursor.fetchall()}
             missing = sorted(set(explanations) - stored)
             if missing:
+                # One JSON object (digest → steps) parses several times faster than a text array
+                # of JSON documents; the digests are hex, the texts already JSON.
+                given = ",".join(f'"{digest}":{explanations[digest]}' for digest in missing)
                 cursor.execute(
-                    f"INSERT INTO {table} (digest, steps) "
-                    "SELECT digest, steps::jsonb FROM unnest(%s::text[], %s::text[]) "
-                    "AS given (digest, steps) ORDER BY digest ON CONFLICT DO NOTHING",
-                    [missing, [explanations[digest] for digest in missing]],
+                    f"INSERT INTO {table} (digest, steps) SELECT key, value "
+                    "FROM jsonb_each(%s::jsonb) ORDER BY key ON CONFLICT DO NOTHING",
+                    ["{" + given + "}"],
                 )
             with cursor.cursor.copy(
                 f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
