@@ -42,7 +42,13 @@ from payments.engine import (
     price_subsidy,
     render_step,
 )
-from payments.models import BatchChunk, PaymentBatch, PaymentLine
+from payments.models import (
+    BatchChunk,
+    PaymentBatch,
+    PaymentLine,
+    canonical_json,
+    explanation_digest,
+)
 from payments.parameters import resolve_parameters
 from payments.selectors import age_on, cpi_rise_for, status_in_month
 
@@ -198,9 +204,10 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         )
         cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
         chunk.read_seconds = timer.lap()
-        lines = LineBuilder(batch=batch, cpi_rise_percent=cpi).lines(rows, members)
+        builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
+        lines = builder.lines(rows, members)
         chunk.compute_seconds = timer.lap()
-        payroll_io.write_lines(lines)
+        payroll_io.write_lines(lines, builder.explanations)
         chunk.write_seconds = timer.lap()
         chunk.status = BatchChunk.Status.DONE
         chunk.line_count = len(lines)
@@ -328,7 +335,8 @@ class LineBuilder:
 
     Serializing explanations costs ten times the computation, and most steps repeat across
     households ("875 − 300 = 575"), so each distinct step is rendered and serialized once per
-    chunk and the explanation is joined from those fragments.
+    chunk and each distinct explanation is joined from those fragments and digested once. A line
+    carries the digest; ``explanations`` maps each digest used to its canonical JSON text.
     """
 
     def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
@@ -338,6 +346,8 @@ class LineBuilder:
         self.cpi = cpi_rise_percent
         self._params: dict[str, Params] = {}
         self._fragments: dict[tuple, str] = {}
+        self._digests: dict[tuple, str] = {}
+        self.explanations: dict[str, str] = {}
         self._versions: dict[tuple, str] = {}
 
     def lines(self, rows: list[payroll_io.EnrolmentRow], members: dict) -> list[tuple]:
@@ -389,15 +399,24 @@ class LineBuilder:
         # built from Step objects has none, and is serialized whole.
         raw = getattr(result, "_raw", None)
         if raw is None:
-            return _json(result.explanation())
-        fragments = self._fragments
-        parts = []
-        for step in raw:
-            fragment = fragments.get(step)
-            if fragment is None:
-                fragment = fragments[step] = _json(render_step(step))
-            parts.append(fragment)
-        return "[" + ",".join(parts) + "]"
+            return self._digest(canonical_json(result.explanation()))
+        key = tuple(raw)
+        digest = self._digests.get(key)
+        if digest is None:
+            fragments = self._fragments
+            parts = []
+            for step in raw:
+                fragment = fragments.get(step)
+                if fragment is None:
+                    fragment = fragments[step] = canonical_json(render_step(step))
+                parts.append(fragment)
+            digest = self._digests[key] = self._digest("[" + ",".join(parts) + "]")
+        return digest
+
+    def _digest(self, text: str) -> str:
+        digest = explanation_digest(text)
+        self.explanations[digest] = text
+        return digest
 
     def _versions_json(self, versions: dict) -> str:
         key = tuple(versions.items())

@@ -168,7 +168,8 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
         by_id = {row.id: row for row in rows}
         for line in builder.lines(rows, members):
             if line[2] == PaymentLine.Kind.REGULAR:
-                due[line[3]] = (Decimal(line[8]), line[9], line[10], by_id[line[3]])
+                explanation = builder.explanations[line[9]]
+                due[line[3]] = (Decimal(line[8]), explanation, line[10], by_id[line[3]])
     return due
 
 

@@ -1,5 +1,9 @@
 """Payments: policy standards with effective dates, CPI records, monthly batches and their lines."""
 
+import hashlib
+import json
+from collections.abc import Iterable
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -121,6 +125,52 @@ class PaymentBatch(models.Model):
         return f"{self.region.name} {self.month:%Y-%m}"
 
 
+def canonical_json(value) -> str:
+    """The one text of a JSON value that its digest is taken of: keys sorted, no spaces."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def explanation_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PaymentExplanation(models.Model):
+    """The steps explaining an amount, stored once however many lines share them.
+
+    Identical facts give identical steps, so most of a batch's lines share a few thousand
+    explanations; keyed by the SHA-256 of their canonical JSON, a line carries 64 characters
+    instead of ~740 bytes of ``jsonb``. Written once, never changed: a row's content is its key.
+    """
+
+    digest = models.CharField(primary_key=True, max_length=64)
+    steps = models.JSONField(_("计算说明"))
+
+    class Meta:
+        verbose_name = _("计算说明")
+        verbose_name_plural = _("计算说明")
+        triggers = [pgtrigger.Protect(name="explanation_written_once", operation=pgtrigger.Update)]
+
+    @classmethod
+    def of(cls, steps: list[dict]) -> "PaymentExplanation":
+        text = canonical_json(steps)
+        return cls(digest=explanation_digest(text), steps=json.loads(text))
+
+
+def store_explanations(explanations: Iterable[PaymentExplanation]) -> None:
+    """Insert the explanations not stored yet (in digest order, so two writers never deadlock)."""
+    unique = {explanation.digest: explanation for explanation in explanations}
+    PaymentExplanation.objects.bulk_create(
+        [unique[digest] for digest in sorted(unique)], ignore_conflicts=True, batch_size=500
+    )
+
+
+class PaymentLineQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        store_explanations(e for line in objs for e in line.pending_explanation())
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class PaymentLine(models.Model):
     """One amount paid to a household in a batch, with the explanation of how it was computed.
 
@@ -162,13 +212,22 @@ class PaymentLine(models.Model):
     # For lines not tied to an enrolment (relief instalments, re-issues): what they pay for.
     source_ref = models.CharField(max_length=60, blank=True, default="")
     amount = models.DecimalField(_("金额"), **MONEY)
-    explanation = models.JSONField(_("计算说明"), default=list)
+    # Read and set through ``explanation`` (the steps); shared with every line explained alike.
+    explanation_ref = models.ForeignKey(
+        PaymentExplanation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("计算说明"),
+    )
     parameter_versions = models.JSONField(_("参数版本"), default=dict)
     bank_name = models.CharField(max_length=100, blank=True)
     bank_account_holder = models.CharField(max_length=50, blank=True)
     bank_account_number = models.CharField(max_length=30, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.CharField(max_length=200, blank=True)
+
+    objects = PaymentLineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("发放明细")
@@ -207,12 +266,33 @@ class PaymentLine(models.Model):
                     "enrolment",
                     "household",
                     "amount",
+                    "explanation_ref",
                     "bank_name",
                     "bank_account_holder",
                     "bank_account_number",
                 ),
             )
         ]
+
+    def save(self, *args, **kwargs):
+        store_explanations(self.pending_explanation())
+        super().save(*args, **kwargs)
+
+    @property
+    def explanation(self) -> list[dict]:
+        """The steps explaining the amount (select_related("explanation_ref") to read many)."""
+        return self.explanation_ref.steps
+
+    @explanation.setter
+    def explanation(self, steps: list[dict]) -> None:
+        self.explanation_ref = PaymentExplanation.of(steps)
+
+    def pending_explanation(self) -> list[PaymentExplanation]:
+        """The explanation set on this line and not stored yet (a line given none has [])."""
+        if self.explanation_ref_id is None:
+            self.explanation = []
+        explanation = self._meta.get_field("explanation_ref").get_cached_value(self, None)
+        return [explanation] if explanation is not None and explanation._state.adding else []
 
 
 class BankFile(models.Model):

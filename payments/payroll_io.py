@@ -22,7 +22,7 @@ from beneficiaries.models import (
     Member,
     MemberMove,
 )
-from payments.models import PaymentLine
+from payments.models import PaymentExplanation, PaymentLine, store_explanations
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
 LINE_COLUMNS = (
@@ -35,7 +35,7 @@ LINE_COLUMNS = (
     "category",
     "source_ref",
     "amount",
-    "explanation",
+    "explanation_ref_id",
     "parameter_versions",
     "bank_name",
     "bank_account_holder",
@@ -181,23 +181,45 @@ def tune_chunk_session() -> None:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
 
 
-def write_lines(rows: list[tuple]) -> None:
-    """Insert lines given as tuples in LINE_COLUMNS order, explanation and versions as JSON text.
+def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
+    """Insert lines given as tuples in LINE_COLUMNS order (versions as JSON text, the explanation
+    as its digest), after the explanations they point to: digest → canonical JSON text.
 
-    PostgreSQL: one COPY, the text payload built directly (amounts and JSON are already text).
-    Elsewhere: bulk_create.
+    PostgreSQL: one query finds the explanations already stored (most are: identical facts recur
+    every month; inserting them again with ON CONFLICT would still parse their JSON), the others
+    are inserted in digest order (two chunks never deadlock), then the lines go in one COPY, the
+    text payload built directly (amounts and JSON are already text). Elsewhere: bulk_create.
     """
     if not rows:
         return
     if connection.vendor == "postgresql":
+        table = PaymentExplanation._meta.db_table
         columns = ", ".join(LINE_COLUMNS)
         with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT digest FROM {table} WHERE digest = ANY(%s)", [list(explanations)]
+            )
+            stored = {digest for (digest,) in cursor.fetchall()}
+            missing = sorted(set(explanations) - stored)
+            if missing:
+                # One JSON object (digest → steps) parses several times faster than a text array
+                # of JSON documents; the digests are hex, the texts already JSON.
+                given = ",".join(f'"{digest}":{explanations[digest]}' for digest in missing)
+                cursor.execute(
+                    f"INSERT INTO {table} (digest, steps) SELECT key, value "
+                    "FROM jsonb_each(%s::jsonb) ORDER BY key ON CONFLICT DO NOTHING",
+                    ["{" + given + "}"],
+                )
             with cursor.cursor.copy(
                 f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
             ) as copy:
                 for block in _copy_blocks(rows):
                     copy.write(block)
         return
+    store_explanations(
+        PaymentExplanation(digest=digest, steps=json.loads(text))
+        for digest, text in explanations.items()
+    )
     PaymentLine.objects.bulk_create(
         (_line_from_row(row) for row in rows),
         batch_size=500,
@@ -227,8 +249,9 @@ def row_text(row: tuple) -> str:
 def row_from_values(batch_id: int, values: tuple) -> tuple:
     """A line row (LINE_COLUMNS order) from a line's values read back with the ORM."""
     row = dict(zip(LINE_COLUMNS, (batch_id, *values), strict=True))
-    for column in ("explanation", "parameter_versions"):
-        row[column] = json.dumps(row[column], ensure_ascii=False, separators=(",", ":"))
+    row["parameter_versions"] = json.dumps(
+        row["parameter_versions"], ensure_ascii=False, separators=(",", ":")
+    )
     return tuple(row.values())
 
 
@@ -239,7 +262,6 @@ def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
 
 def _line_from_row(row: tuple) -> PaymentLine:
     values = dict(zip(LINE_COLUMNS, row, strict=True))
-    values["explanation"] = json.loads(values["explanation"])
     values["parameter_versions"] = json.loads(values["parameter_versions"])
     return PaymentLine(**values)
 

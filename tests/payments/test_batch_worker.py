@@ -8,7 +8,7 @@ from celery.contrib.testing.worker import start_worker
 
 from config.celery import app
 from payments import batches, payroll_io
-from payments.models import PaymentBatch, PaymentLine
+from payments.models import PaymentBatch, PaymentLine, explanation_digest
 from tests.payments.conftest import AUGUST
 
 pytestmark = [pytest.mark.postgres]
@@ -45,7 +45,8 @@ def test_a_real_worker_computes_a_batch_end_to_end(regions, caseload):
 def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caseload):
     batch = PaymentBatch.objects.create(region=regions["jingkou"], month=AUGUST)
     enrolment = caseload[0]
-    explanation = '[{"rule":"a\\\\b \\"quoted\\"","formula":"","inputs":{},"result":"1"}]'
+    explanation = '[{"formula":"","inputs":{},"result":"1","rule":"a\\\\b \\"quoted\\""}]'
+    digest = explanation_digest(explanation)
     row = (
         batch.pk,
         "2024-08-01",
@@ -56,7 +57,7 @@ def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caselo
         "dibao",
         "",
         "1725",
-        explanation,
+        digest,
         '{"standard":3}',
         "江苏银行\t镇江\\分行",
         "张\n三",
@@ -65,7 +66,7 @@ def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caselo
         "",
     )
 
-    payroll_io.write_lines([row])
+    payroll_io.write_lines([row], {digest: explanation})
 
     line = PaymentLine.objects.get(batch=batch)
     assert line.amount == Decimal("1725")

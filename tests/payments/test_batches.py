@@ -15,7 +15,15 @@ from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
 from payments import batches, payroll_io
 from payments.engine import MissingParameter
-from payments.models import BatchChunk, PaymentBatch, PaymentLine, Standard
+from payments.models import (
+    BatchChunk,
+    PaymentBatch,
+    PaymentExplanation,
+    PaymentLine,
+    Standard,
+    canonical_json,
+    explanation_digest,
+)
 from payments.parameters import load_standards
 from payments.selectors import explain_enrolment, facts_for_enrolment
 from tests.factories import EnrolmentFactory, IncomeItemFactory
@@ -39,7 +47,9 @@ def line_snapshot(batch) -> list[tuple]:
     return list(
         PaymentLine.objects.filter(batch=batch)
         .order_by("enrolment_id", "kind")
-        .values_list("enrolment_id", "kind", "amount", "explanation", "parameter_versions")
+        .values_list(
+            "enrolment_id", "kind", "amount", "explanation_ref__steps", "parameter_versions"
+        )
     )
 
 
@@ -97,6 +107,41 @@ def test_lines_carry_each_households_own_amount(
 
     amounts = dict(PaymentLine.objects.filter(batch=batch).values_list("enrolment_id", "amount"))
     assert {n: str(amounts[caseload[n].pk]) for n in EXPECTED} == EXPECTED
+
+
+def test_lines_explained_alike_share_one_stored_explanation_keyed_by_its_digest(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    # Two more households with exactly the facts of caseload[0] (all members adults): the
+    # same steps.
+    incomes = [Decimal("900"), Decimal("0"), Decimal("0")]
+    twins = [make_household(regions["village_b1"], incomes).household for _ in range(2)]
+    Member.objects.update(birth_date=datetime.date(1980, 1, 1))
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    lines = list(PaymentLine.objects.filter(batch=batch).select_related("explanation_ref"))
+    first = next(line for line in lines if line.enrolment_id == caseload[0].pk)
+    alike = [line for line in lines if line.household_id in {h.pk for h in twins}]
+    assert {line.explanation_ref_id for line in alike} == {first.explanation_ref_id}
+    assert PaymentExplanation.objects.count() == len(
+        {canonical_json(ln.explanation) for ln in lines}
+    )
+    for line in lines:
+        assert line.explanation_ref_id == explanation_digest(canonical_json(line.explanation))
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_a_stored_explanation(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    line = PaymentLine.objects.filter(batch=batch).first()
+    steps = line.explanation
+
+    with pytest.raises(Exception, match="Cannot update"), transaction.atomic():
+        PaymentExplanation.objects.filter(pk=line.explanation_ref_id).update(steps=[])
+
+    assert PaymentLine.objects.get(pk=line.pk).explanation == steps
 
 
 def test_each_line_is_what_the_engine_explains_for_its_enrolment(
@@ -162,14 +207,15 @@ def test_a_chunk_that_died_while_writing_leaves_nothing_and_counts_once_when_red
     chunk = batch.chunks.get(number=1)
     write_lines = payroll_io.write_lines
 
-    def write_then_lose_the_connection(rows):
-        write_lines(rows)
+    def write_then_lose_the_connection(rows, explanations):
+        write_lines(rows, explanations)
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(payroll_io, "write_lines", write_then_lose_the_connection)
     with pytest.raises(OperationalError):
         batches.compute_chunk(chunk_id=chunk.pk)
     assert not PaymentLine.objects.exists()
+    assert not PaymentExplanation.objects.exists()
     chunk.refresh_from_db()
     assert (chunk.status, chunk.attempts) == ("running", 1)
 
