@@ -177,7 +177,7 @@ def _text(value, key: str) -> str:
     if isinstance(value, float | int) and not isinstance(value, bool):
         if key in TEXT_ONLY:
             raise CellError(_("请以文本格式填写(数字格式会丢失位数)"))
-        value = int(value) if float(value).is_integer() else value
+        value = int(value) if value == int(value) else value
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     if isinstance(value, datetime.date):

@@ -179,7 +179,7 @@ class Command(BaseCommand):
         out(f"end to end: {elapsed:.2f} s")
         out(f"COPY floor: {floor:.2f} s for {batch.line_count} rows")
         out(f"households/s: {households / elapsed:.0f}")
-        out(f"ratio to COPY floor: {elapsed / floor if floor else float('nan'):.2f}")
+        out(f"ratio to COPY floor: {f'{elapsed / floor:.2f}' if floor else 'n/a'}")
 
     def _copy_floor(self, batch: PaymentBatch, *, rows: int) -> float:
         """COPY (bulk insert on SQLite) of ``rows`` rows shaped like this batch's lines, with a
