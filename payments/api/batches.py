@@ -7,9 +7,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Region, User
+from beneficiaries.permissions import REGISTRY_READERS
 from payments import batches
-from payments.models import PaymentBatch
+from payments.models import PaymentBatch, PaymentLine
 
 PAYROLL_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
 
@@ -94,3 +96,39 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         user = self.request.user
         if not (user.is_superuser or user.role in PAYROLL_ROLES):
             raise PermissionDenied(_("只有财务人员可以生成发放批次。"))
+
+
+class PaymentLineSerializer(serializers.ModelSerializer):
+    """A line as it was computed and paid, with the explanation stored when it was computed."""
+
+    month = serializers.DateField(format="%Y-%m", read_only=True)
+    explanation = serializers.ListField(child=serializers.DictField(), read_only=True)
+
+    class Meta:
+        model = PaymentLine
+        fields = [
+            "id",
+            "batch",
+            "month",
+            "kind",
+            "enrolment",
+            "household",
+            "region_code",
+            "category",
+            "source_ref",
+            "amount",
+            "explanation",
+            "parameter_versions",
+            "status",
+            "failure_reason",
+        ]
+        read_only_fields = fields
+
+
+class PaymentLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Why a household was paid what it was: each line with the steps that computed it."""
+
+    queryset = PaymentLine.objects.select_related("explanation_ref").order_by("id")
+    serializer_class = PaymentLineSerializer
+    read_roles = REGISTRY_READERS
+    filterset_fields = ["batch", "household", "enrolment", "kind", "status"]

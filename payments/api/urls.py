@@ -4,13 +4,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from payments.api import bank
-from payments.api.batches import BatchViewSet
+from payments.api.batches import BatchViewSet, PaymentLineViewSet
 from payments.api.standards import ExplainEnrolmentView, PriceIndexViewSet, StandardViewSet
 
 router = SimpleRouter()
 router.register("standards", StandardViewSet, basename="standard")
 router.register("price-indices", PriceIndexViewSet, basename="price-index")
 router.register("batches", BatchViewSet, basename="batch")
+router.register("payment-lines", PaymentLineViewSet, basename="payment-line")
 router.register("recoveries", bank.RecoveryViewSet, basename="recovery")
 
 urlpatterns = [

@@ -69,3 +69,34 @@ def test_a_batch_outside_the_users_region_is_not_found(client, regions, caseload
     assert client.get(f"/api/batches/{batch_id}/").status_code == 404
     assert client.post(f"/api/batches/{batch_id}/recompute/").status_code == 404
     assert client.get("/api/batches/").json()["count"] == 0
+
+
+def test_a_line_shows_the_explanation_stored_when_it_was_computed(
+    client, regions, caseload, make_user, django_capture_on_commit_callbacks
+):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/api/batches/", {"region": "321102", "month": "2024-08"})
+    line = PaymentLine.objects.select_related("explanation_ref").order_by("pk").first()
+
+    shown = client.get(f"/api/payment-lines/{line.pk}/").json()
+
+    assert shown["amount"] == f"{line.amount:.2f}"
+    assert shown["explanation"] == line.explanation
+    assert shown["explanation"][-1]["result"]
+
+
+def test_a_caseworker_sees_only_the_lines_of_their_township(
+    client, regions, caseload, make_user, django_capture_on_commit_callbacks
+):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/api/batches/", {"region": "321102", "month": "2024-08"})
+    client.force_login(make_user("caseworker", regions["town_b"]))
+    outside = PaymentLine.objects.exclude(region_code__startswith="321102002").first()
+
+    listed = client.get("/api/payment-lines/").json()["results"]
+
+    assert listed
+    assert all(row["region_code"].startswith("321102002") for row in listed)
+    assert client.get(f"/api/payment-lines/{outside.pk}/").status_code == 404
