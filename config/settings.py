@@ -152,18 +152,24 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Social-assistance case management: registry, casework and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "ENUM_NAME_OVERRIDES": {"MemberRelationEnum": "beneficiaries.models.Member.Relation"},
-}
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
-    {
+    # Several models name a choice field kind, status or reason: give each set its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "MemberRelationEnum": "beneficiaries.models.Member.Relation",
+        "HouseholdStatusEnum": "beneficiaries.models.Household.Status",
+        "AssetKindEnum": "beneficiaries.models.Asset.Kind",
         "CaseStateEnum": "casework.models.CaseState",
         "AdjustmentKindEnum": "casework.models.Adjustment.Kind",
         "ReliefKindEnum": "casework.models.ReliefCase.Kind",
         "ReliefStatusEnum": "casework.models.ReliefCase.Status",
         "ReferralStatusEnum": "casework.models.Referral.Status",
+        "ReferralReasonEnum": "casework.models.Referral.Reason",
         "EnrolmentStatusEnum": "casework.models.Enrolment.Status",
-    }
-)
+        "PaymentBatchStatusEnum": "payments.models.PaymentBatch.Status",
+        "PaymentLineKindEnum": "payments.models.PaymentLine.Kind",
+        "PaymentLineStatusEnum": "payments.models.PaymentLine.Status",
+        "RecoveryReasonEnum": "payments.models.Recovery.Reason",
+    },
+}
 
 # Celery: with no broker configured, tasks run in-process so the embedded mode needs nothing.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

@@ -42,7 +42,7 @@ class TotalSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
-class ReviewSerializer(serializers.Serializer):
+class BatchReviewSerializer(serializers.Serializer):
     batch = BatchSerializer()
     by_category = TotalSerializer(many=True)
     by_district = TotalSerializer(many=True)
@@ -52,7 +52,7 @@ class ReviewSerializer(serializers.Serializer):
 class ReviewView(APIView):
     """Totals by category and district, and how many lines are new, stopped or changed."""
 
-    @extend_schema(responses=ReviewSerializer)
+    @extend_schema(responses=BatchReviewSerializer)
     def get(self, request, pk: int):
         batch = _batch(request, pk)
         return Response(
