@@ -162,11 +162,11 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
         ids = enrolment_ids[start : start + CHUNK]
         enrolments = in_force.filter(id__in=ids)
         rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=ids[0], last_id=ids[-1])
-        members = payroll_io.read_members(
+        households = payroll_io.read_households(
             household_ids={row.household_id for row in rows}, month=month_batch.month
         )
         by_id = {row.id: row for row in rows}
-        for line in builder.lines(rows, members):
+        for line in builder.lines(rows, households):
             if line[2] == PaymentLine.Kind.REGULAR:
                 explanation = builder.explanations[line[9]]
                 due[line[3]] = (Decimal(line[8]), explanation, line[10], by_id[line[3]])

@@ -6,10 +6,9 @@ Nothing here decides an amount: the engine does (payments.engine), fed from thes
 
 import datetime
 import json
-from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -22,7 +21,9 @@ from beneficiaries.models import (
     Member,
     MemberMove,
 )
+from payments.engine import HouseholdFacts, MemberFacts
 from payments.models import PaymentExplanation, PaymentLine, store_explanations
+from payments.selectors import age_on
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
 LINE_COLUMNS = (
@@ -43,10 +44,13 @@ LINE_COLUMNS = (
     "status",
     "failure_reason",
 )
+BANK_FIELDS = ("bank_name", "bank_account_holder", "bank_account_number")
 
 
-@dataclass(frozen=True, slots=True)
-class EnrolmentRow:
+class EnrolmentRow(NamedTuple):
+    """An enrolment in force with its household's bank account, as the chunk's query reads it
+    (a named tuple: a million are made per batch)."""
+
     id: int
     household_id: int
     member_id: int | None
@@ -59,16 +63,6 @@ class EnrolmentRow:
     bank_name: str
     bank_account_holder: str
     bank_account_number: str
-
-
-@dataclass(frozen=True, slots=True)
-class MemberRow:
-    id: int
-    birth_date: datetime.date
-    serious_illness: bool
-    disability_grade: int | None
-    disability_category: str
-    counted_income: Decimal
 
 
 def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
@@ -95,55 +89,45 @@ def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
 
 def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
     """The chunk's enrolments in force with their household's bank account: two queries, each
-    an index range or index lookups (never a scan of the whole table, whatever its size)."""
-    rows = (
+    an index range or index lookups (never a scan of the whole table, whatever its size: joined
+    in one query, the planner may hash the whole household table)."""
+    rows = list(
         enrolments.filter(id__gte=first_id, id__lte=last_id)
         .order_by("id")
-        .values_list(
-            "id",
-            "household_id",
-            "member_id",
-            "category",
-            "care_level",
-            "status",
-            "gradual_exit_amount",
-            "gradual_exit_until",
-            "region_code",
-        )
+        .values_list(*EnrolmentRow._fields[:9])
     )
-    rows = list(rows)
     h = Household._meta.db_table
-    accounts = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, bank_name, bank_account_holder, bank_account_number FROM {h} "
-            f"WHERE {_in_ids('id')}",
+            f"SELECT id, {', '.join(BANK_FIELDS)} FROM {h} WHERE {_in_ids('id')}",
             [_id_param({row[1] for row in rows})],
         )
-        for household_id, *account in cursor.fetchall():
-            accounts[household_id] = account
-    return [EnrolmentRow(*row, *accounts[row[1]]) for row in rows]
+        accounts = {household_id: account for household_id, *account in cursor.fetchall()}
+    make = EnrolmentRow._make
+    return [make((*row, *accounts[row[1]])) for row in rows]
 
 
-def read_members(*, household_ids: set[int], month: datetime.date) -> dict[int, list[MemberRow]]:
-    """Members living in these households on the month's first day (alive, not yet moved out,
-    already moved in: as payments.selectors.household_members_in_month) with their counted income.
+def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
+    """Each household's facts for the month (payments.engine.HouseholdFacts): the members living
+    in it on the month's first day (alive, not yet moved out, already moved in: as
+    payments.selectors.household_members_in_month) with their age and counted income.
 
     One query: the income items valid on any day of the month are summed server-side per member
     (counted types added, deductible costs subtracted), so no income row travels to Python.
+    A household with no member in the month is absent.
     """
     counted = tuple(str(t) for t in COUNTED_INCOME)
     deducted = tuple(str(t) for t in DEDUCTED_COSTS)
     m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
     sql = f"""
-        SELECT m.id, m.household_id, m.birth_date, m.serious_illness, m.disability_grade,
-               m.disability_category,
+        SELECT m.household_id, m.id, m.birth_date,
                (SELECT COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN i.monthly_amount
                                          WHEN i.type IN ({_marks(deducted)})
                                          THEN -i.monthly_amount END), 0)
                 FROM {i} i
                 WHERE i.member_id = m.id AND i.valid_from <= %s
-                      AND (i.valid_to IS NULL OR i.valid_to >= %s))
+                      AND (i.valid_to IS NULL OR i.valid_to >= %s)),
+               m.serious_illness, m.disability_grade, m.disability_category
         FROM {m} m
         WHERE {_in_ids("m.household_id")}
               AND (m.is_alive OR m.death_date >= %s)
@@ -163,14 +147,31 @@ def read_members(*, household_ids: set[int], month: datetime.date) -> dict[int, 
         month,
         month,
     )
-    members: dict[int, list[MemberRow]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for mid, hid, birth, ill, grade, category, income in cursor.fetchall():
-            members[hid].append(
-                MemberRow(mid, _as_date(birth), bool(ill), grade, category, _as_decimal(income))
-            )
-    return members
+        rows = cursor.fetchall()
+    if connection.vendor != "postgresql":  # SQLite: dates as text, sums as int or float
+        rows = [
+            (hid, mid, _as_date(birth), _as_decimal(income), bool(ill), grade, category)
+            for hid, mid, birth, income, ill, grade, category in rows
+        ]
+    # Ages repeat (a chunk's members share a few thousand birth dates): each computed once.
+    ages: dict = {}
+    households: dict[int, HouseholdFacts] = {}
+    members: list[MemberFacts] = []
+    current = None
+    for hid, mid, birth, income, ill, grade, category in rows:
+        if hid != current:
+            if members:
+                households[current] = HouseholdFacts(current, tuple(members))
+            current, members = hid, []
+        age = ages.get(birth)
+        if age is None:
+            age = ages[birth] = age_on(birth, month)
+        members.append(MemberFacts(mid, age, income, ill, grade, category))
+    if members:
+        households[current] = HouseholdFacts(current, tuple(members))
+    return households
 
 
 def tune_chunk_session() -> None:
@@ -181,7 +182,7 @@ def tune_chunk_session() -> None:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off")
 
 
-def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
+def write_lines(rows: list[tuple], explanations: Mapping[str, str]) -> None:
     """Insert lines given as tuples in LINE_COLUMNS order (versions as JSON text, the explanation
     as its digest), after the explanations they point to: digest → canonical JSON text.
 
@@ -197,7 +198,8 @@ def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
         columns = ", ".join(LINE_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT digest FROM {table} WHERE digest = ANY(%s)", [list(explanations)]
+                f"SELECT digest FROM {table} WHERE digest = ANY(%s::text[])",
+                ["{" + ",".join(explanations) + "}"],  # hex digests: a literal, dumped at once
             )
             stored = {digest for (digest,) in cursor.fetchall()}
             missing = sorted(set(explanations) - stored)
@@ -210,9 +212,14 @@ def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
                     "FROM jsonb_each(%s::jsonb) ORDER BY key ON CONFLICT DO NOTHING",
                     ["{" + given + "}"],
                 )
-            with cursor.cursor.copy(
-                f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
-            ) as copy:
+            # The raw psycopg COPY, its errors translated to Django's (IntegrityError for a
+            # missing reference, OperationalError for a lost connection, which tasks retry).
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(
+                    f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
+                ) as copy,
+            ):
                 for block in _copy_blocks(rows):
                     copy.write(block)
         return
@@ -241,9 +248,20 @@ def copy_text(value) -> str:
     return text
 
 
+_FIELD_SEPARATORS = len(LINE_COLUMNS) - 1
+
+
 def row_text(row: tuple) -> str:
-    """One line row as a line of COPY text."""
-    return "\t".join(map(copy_text, row)) + "\n"
+    """One line row as a line of COPY text.
+
+    Fast path (a million rows per batch): join the values as they are, then check the result;
+    only a row holding a tab, newline, carriage return or backslash in some value is escaped
+    value by value.
+    """
+    text = "\t".join([v if v.__class__ is str else ("\\N" if v is None else str(v)) for v in row])
+    if text.count("\t") != _FIELD_SEPARATORS or "\\" in text or "\n" in text or "\r" in text:
+        text = "\t".join(map(copy_text, row))
+    return text + "\n"
 
 
 def row_from_values(batch_id: int, values: tuple) -> tuple:
@@ -270,12 +288,15 @@ def _in_ids(column: str) -> str:
     """``column`` is one of a set of ids given as one parameter, whatever the number of ids.
     On PostgreSQL ``= ANY(array)`` keeps the plan an index lookup per id."""
     if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)"
+        return f"{column} = ANY(%s::bigint[])"
     return f"{column} IN (SELECT value FROM json_each(%s))"
 
 
-def _id_param(ids: set[int]):
-    return sorted(ids) if connection.vendor == "postgresql" else json.dumps(sorted(ids))
+def _id_param(ids: set[int]) -> str:
+    """The ids as one array literal (PostgreSQL) or JSON array (SQLite): a string is sent as it
+    is, where a list of 25,000 ints is adapted one by one."""
+    text = ",".join(map(str, sorted(ids)))
+    return "{" + text + "}" if connection.vendor == "postgresql" else "[" + text + "]"
 
 
 def _marks(values: tuple) -> str:

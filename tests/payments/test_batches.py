@@ -14,7 +14,7 @@ from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
 from payments import batches, payroll_io
-from payments.engine import MissingParameter
+from payments.engine import HouseholdFacts, MissingParameter
 from payments.models import (
     BatchChunk,
     PaymentBatch,
@@ -428,14 +428,16 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
     first, last = enrolments.order_by("id").first().pk, enrolments.order_by("id").last().pk
 
     rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=first, last_id=last)
-    members = payroll_io.read_members(household_ids={r.household_id for r in rows}, month=AUGUST)
+    households = payroll_io.read_households(
+        household_ids={r.household_id for r in rows}, month=AUGUST
+    )
 
     assert len(rows) == 7
     for row in rows:
         expected = facts_for_enrolment(enrolment=Enrolment.objects.get(pk=row.id), month=AUGUST)
         bulk = (
             batches.enrolment_facts(row, AUGUST),
-            batches.household_facts(row.household_id, members.get(row.household_id, []), AUGUST),
+            households.get(row.household_id, HouseholdFacts(row.household_id, ())),
         )
         assert bulk == expected
 
