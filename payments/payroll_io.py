@@ -248,20 +248,27 @@ def copy_text(value) -> str:
     return text
 
 
+_ROW_FORMAT = "\t".join(["%s"] * len(LINE_COLUMNS)) + "\n"
 _FIELD_SEPARATORS = len(LINE_COLUMNS) - 1
 
 
 def row_text(row: tuple) -> str:
     """One line row as a line of COPY text.
 
-    Fast path (a million rows per batch): join the values as they are, then check the result;
-    only a row holding a tab, newline, carriage return or backslash in some value is escaped
-    value by value.
+    Fast path (a million rows per batch): format the values as they are, then check the result;
+    only a row holding a NULL, or a tab, newline, carriage return or backslash in some value, is
+    escaped value by value.
     """
-    text = "\t".join([v if v.__class__ is str else ("\\N" if v is None else str(v)) for v in row])
-    if text.count("\t") != _FIELD_SEPARATORS or "\\" in text or "\n" in text or "\r" in text:
-        text = "\t".join(map(copy_text, row))
-    return text + "\n"
+    if None not in row:
+        text = _ROW_FORMAT % row
+        if (
+            text.count("\t") == _FIELD_SEPARATORS
+            and text.count("\n") == 1
+            and "\\" not in text
+            and "\r" not in text
+        ):
+            return text
+    return "\t".join(map(copy_text, row)) + "\n"
 
 
 def row_from_values(batch_id: int, values: tuple) -> tuple:
