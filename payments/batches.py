@@ -13,7 +13,6 @@ completes the count queues the closing step, which adds the batch-level lines an
 import contextlib
 import datetime
 import gc
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -49,6 +48,7 @@ from payments.models import (
     PaymentLine,
     canonical_json,
     explanation_digest,
+    explanation_text,
 )
 from payments.parameters import resolve_parameters
 from payments.selectors import cpi_rise_for, status_in_month
@@ -332,17 +332,17 @@ class _Memo(dict):
         return value
 
 
-# Per worker process, bounded: raw step → its JSON text; raw steps → the digest of the whole
-# explanation; parameter versions → JSON text. Sized to stay well under the worker's memory
-# budget (issue 5: 512 MB) while holding what a province's batch repeats.
+# Per worker process, bounded: raw step → its JSON text; (raw steps, versions text) → the digest
+# of the whole explanation; parameter versions → JSON text. Sized to stay well under the
+# worker's memory budget (issue 5: 512 MB) while holding what a province's batch repeats.
 _FRAGMENTS = _Memo(50_000)
 _DIGESTS = _Memo(50_000)
 _VERSIONS = _Memo(10_000)
 
 
-def explanation_text(raw) -> str:
-    """The canonical JSON text of an explanation given as the engine's raw steps, joined from
-    each step's cached JSON fragment (byte for byte ``canonical_json(result.explanation())``)."""
+def steps_text(raw) -> str:
+    """The canonical JSON text of the engine's raw steps, joined from each step's cached JSON
+    fragment (byte for byte ``canonical_json(result.explanation())``)."""
     parts = []
     for step in raw:
         fragment = _FRAGMENTS.get(step)
@@ -355,22 +355,23 @@ def explanation_text(raw) -> str:
 class ChunkExplanations(Mapping):
     """Digest → canonical JSON text of each explanation a chunk's lines use.
 
-    A digest this worker already knew (most are) is kept with its raw steps and rendered only if
-    asked for: the database already holds nearly all of them, so few ever are.
+    A digest this worker already knew (most are) is kept as its raw steps and versions text and
+    rendered only if asked for: the database already holds nearly all of them, so few ever are.
     """
 
     def __init__(self):
         self._entries: dict[str, object] = {}
 
-    def add(self, digest: str, text_or_raw) -> None:
+    def add(self, digest: str, text_or_parts) -> None:
         current = self._entries.get(digest)
         if current is None or current.__class__ is not str:
-            self._entries[digest] = text_or_raw
+            self._entries[digest] = text_or_parts
 
     def __getitem__(self, digest: str) -> str:
         entry = self._entries[digest]
         if entry.__class__ is not str:
-            entry = self._entries[digest] = explanation_text(entry)
+            raw, versions = entry
+            entry = self._entries[digest] = explanation_text(steps_text(raw), versions)
         return entry
 
     def __iter__(self):
@@ -385,9 +386,9 @@ class LineBuilder:
 
     Serializing explanations costs ten times the computation, and most steps repeat across
     households ("875 − 300 = 575"), so each distinct step is rendered and serialized once per
-    worker and each distinct explanation is joined from those fragments and digested once. A
-    line carries the digest; ``explanations`` maps each digest used to its canonical JSON text
-    (rendered on demand when the worker knew the digest already).
+    worker and each distinct explanation (steps and parameter versions) is joined from those
+    fragments and digested once. A line carries the digest; ``explanations`` maps each digest
+    used to its canonical JSON text (rendered on demand when the worker knew the digest).
     """
 
     def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
@@ -404,7 +405,7 @@ class LineBuilder:
         out = []
         append = out.append
         batch_id, month, month_text, cpi = self.batch.pk, self.month, self.month_text, self.cpi
-        explanation, versions_json = self._explanation, self._versions_json
+        explanation = self._explanation
         pending = PaymentLine.Status.PENDING
         for row in rows:
             enrolment = enrolment_facts(row, month)
@@ -428,7 +429,6 @@ class LineBuilder:
                         "",
                         str(result.amount),
                         explanation(result),
-                        versions_json(result.versions),
                         row.bank_name,
                         row.bank_account_holder,
                         row.bank_account_number,
@@ -448,29 +448,30 @@ class LineBuilder:
         return params
 
     def _explanation(self, result: Result) -> str:
+        versions = self._versions_text(result.versions)
         # Result keeps its steps as raw tuples until read (the engine's fast path); a result
         # built from Step objects has none, and is serialized whole.
         raw = getattr(result, "_raw", None)
         if raw is None:
-            text = canonical_json(result.explanation())
+            text = explanation_text(canonical_json(result.explanation()), versions)
             digest = explanation_digest(text)
             self.explanations.add(digest, text)
             return digest
-        key = tuple(raw)
+        key = (tuple(raw), versions)
         digest = _DIGESTS.get(key)
         if digest is None:
-            text = explanation_text(raw)
+            text = explanation_text(steps_text(raw), versions)
             digest = _DIGESTS.remember(key, explanation_digest(text))
             self.explanations.add(digest, text)
         else:
             self.explanations.add(digest, key)
         return digest
 
-    def _versions_json(self, versions: dict) -> str:
+    def _versions_text(self, versions: dict) -> str:
         key = tuple(versions.items())
         text = _VERSIONS.get(key)
         if text is None:
-            text = _VERSIONS.remember(key, _json(versions))
+            text = _VERSIONS.remember(key, canonical_json(versions))
         return text
 
 
@@ -547,10 +548,6 @@ def _queue(chunk_ids: list[int], batch_id: int) -> None:
         tasks.compute_chunk.delay(chunk_id)
     if not chunk_ids:
         tasks.finalize_batch.delay(batch_id)
-
-
-def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _first_of_month(month: datetime.date) -> datetime.date:

@@ -150,7 +150,7 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
 
 
 def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[int, tuple]:
-    """Enrolment id → (amount, explanation, versions, row) for the month under the parameters and
+    """Enrolment id → (amount, steps, versions, row) for the month under the parameters and
     facts in force now, computed exactly as the batch computes its regular lines. Enrolments not
     in force in the month are absent: nothing is due for them."""
     from payments.batches import LineBuilder  # the batch's own line computation
@@ -168,8 +168,13 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
         by_id = {row.id: row for row in rows}
         for line in builder.lines(rows, households):
             if line[2] == PaymentLine.Kind.REGULAR:
-                explanation = builder.explanations[line[9]]
-                due[line[3]] = (Decimal(line[8]), explanation, line[10], by_id[line[3]])
+                explained = json.loads(builder.explanations[line[9]])
+                due[line[3]] = (
+                    Decimal(line[8]),
+                    explained["steps"],
+                    explained["versions"],
+                    by_id[line[3]],
+                )
     return due
 
 
@@ -228,7 +233,7 @@ def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
         )
         overpaid = []
         for enrolment_id in enrolment_ids:
-            amount, explanation, versions, row = due.get(enrolment_id, (ZERO, "[]", "{}", None))
+            amount, explanation, versions, row = due.get(enrolment_id, (ZERO, [], {}, None))
             difference = amount - granted[enrolment_id]
             if difference < 0:
                 overpaid.append((enrolment_id, -difference))
@@ -267,7 +272,7 @@ def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) ->
         category=row.category,
         amount=due - granted,
         explanation=[
-            *json.loads(explanation),
+            *explanation,
             {
                 "rule": "补发：按现行标准和事实重算该月应发，减去当时已发",
                 "formula": f"{due:.2f} − {granted:.2f} = {due - granted:.2f}",
@@ -279,7 +284,7 @@ def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) ->
                 "result": f"{due - granted:.2f}",
             },
         ],
-        parameter_versions=json.loads(versions),
+        parameter_versions=versions,
         bank_name=row.bank_name,
         bank_account_holder=row.bank_account_holder,
         bank_account_number=row.bank_account_number,

@@ -134,16 +134,26 @@ def explanation_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class PaymentExplanation(models.Model):
-    """The steps explaining an amount, stored once however many lines share them.
+def explanation_text(steps_text: str, versions_text: str) -> str:
+    """The canonical text of an explanation from the canonical texts of its two parts: the same
+    as ``canonical_json({"steps": steps, "versions": versions})``, built without re-serializing
+    them (the batch caches each part's text)."""
+    return '{"steps":' + steps_text + ',"versions":' + versions_text + "}"
 
-    Identical facts give identical steps, so most of a batch's lines share a few thousand
-    explanations; keyed by the SHA-256 of their canonical JSON, a line carries 64 characters
-    instead of ~740 bytes of ``jsonb``. Written once, never changed: a row's content is its key.
+
+class PaymentExplanation(models.Model):
+    """What explains an amount, stored once however many lines share it: the steps of the
+    computation and the Standard rows (parameter versions) it used.
+
+    Identical facts under identical parameters give identical explanations, so a batch's lines
+    share a few hundred thousand of them at most; keyed by the SHA-256 of their canonical JSON,
+    a line carries 64 characters instead of ~1 KB of ``jsonb``. Written once, never changed or
+    deleted: a row's content is its key.
     """
 
     digest = models.CharField(primary_key=True, max_length=64)
     steps = models.JSONField(_("计算说明"))
+    versions = models.JSONField(_("参数版本"), default=dict)
 
     class Meta:
         verbose_name = _("计算说明")
@@ -156,9 +166,14 @@ class PaymentExplanation(models.Model):
         ]
 
     @classmethod
-    def of(cls, steps: list[dict]) -> "PaymentExplanation":
-        text = canonical_json(steps)
-        return cls(digest=explanation_digest(text), steps=json.loads(text))
+    def of(cls, steps: list[dict], versions: dict | None = None) -> "PaymentExplanation":
+        text = explanation_text(canonical_json(steps), canonical_json(versions or {}))
+        return cls.from_text(explanation_digest(text), text)
+
+    @classmethod
+    def from_text(cls, digest: str, text: str) -> "PaymentExplanation":
+        value = json.loads(text)
+        return cls(digest=digest, steps=value["steps"], versions=value["versions"])
 
 
 def store_explanations(explanations: Iterable[PaymentExplanation]) -> None:
@@ -229,7 +244,8 @@ class PaymentLine(models.Model):
     # For lines not tied to an enrolment (relief instalments, re-issues): what they pay for.
     source_ref = models.CharField(max_length=60, blank=True, default="")
     amount = models.DecimalField(_("金额"), **MONEY)
-    # Read and set through ``explanation`` (the steps); shared with every line explained alike.
+    # Read and set through ``explanation`` (the steps) and ``parameter_versions``; shared with
+    # every line explained alike.
     explanation_ref = models.ForeignKey(
         PaymentExplanation,
         on_delete=models.PROTECT,
@@ -238,7 +254,6 @@ class PaymentLine(models.Model):
         db_constraint=False,
         verbose_name=_("计算说明"),
     )
-    parameter_versions = models.JSONField(_("参数版本"), default=dict)
     bank_name = models.CharField(max_length=100, blank=True)
     bank_account_holder = models.CharField(max_length=50, blank=True)
     bank_account_number = models.CharField(max_length=30, blank=True)
@@ -303,7 +318,22 @@ class PaymentLine(models.Model):
 
     @explanation.setter
     def explanation(self, steps: list[dict]) -> None:
-        self.explanation_ref = PaymentExplanation.of(steps)
+        self.explanation_ref = PaymentExplanation.of(steps, self._explained().versions)
+
+    @property
+    def parameter_versions(self) -> dict[str, int]:
+        """The Standard rows the amount was computed with, as ``Result.versions`` names them."""
+        return self.explanation_ref.versions
+
+    @parameter_versions.setter
+    def parameter_versions(self, versions: dict[str, int]) -> None:
+        self.explanation_ref = PaymentExplanation.of(self._explained().steps, versions)
+
+    def _explained(self) -> PaymentExplanation:
+        current = self._meta.get_field("explanation_ref").get_cached_value(self, None)
+        if current is None:
+            return self.explanation_ref if self.explanation_ref_id else PaymentExplanation.of([])
+        return current
 
     def pending_explanation(self) -> list[PaymentExplanation]:
         """The explanation set on this line and not stored yet (a line given none has [])."""

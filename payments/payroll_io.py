@@ -5,7 +5,6 @@ Nothing here decides an amount: the engine does (payments.engine), fed from thes
 """
 
 import datetime
-import json
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import NamedTuple
@@ -37,7 +36,6 @@ LINE_COLUMNS = (
     "source_ref",
     "amount",
     "explanation_ref_id",
-    "parameter_versions",
     "bank_name",
     "bank_account_holder",
     "bank_account_number",
@@ -183,13 +181,13 @@ def tune_chunk_session() -> None:
 
 
 def write_lines(rows: list[tuple], explanations: Mapping[str, str]) -> None:
-    """Insert lines given as tuples in LINE_COLUMNS order (versions as JSON text, the explanation
-    as its digest), after the explanations they point to: digest → canonical JSON text.
+    """Insert lines given as tuples in LINE_COLUMNS order (the explanation as its digest), after
+    the explanations they point to: digest → canonical JSON text ({"steps", "versions"}).
 
     PostgreSQL: one query finds the explanations already stored (most are: identical facts recur
     every month; inserting them again with ON CONFLICT would still parse their JSON), the others
     are inserted in digest order (two chunks never deadlock), then the lines go in one COPY, the
-    text payload built directly (amounts and JSON are already text). Elsewhere: bulk_create.
+    text payload built directly (amounts are already text). Elsewhere: bulk_create.
     """
     if not rows:
         return
@@ -204,11 +202,12 @@ def write_lines(rows: list[tuple], explanations: Mapping[str, str]) -> None:
             stored = {digest for (digest,) in cursor.fetchall()}
             missing = sorted(set(explanations) - stored)
             if missing:
-                # One JSON object (digest → steps) parses several times faster than a text array
-                # of JSON documents; the digests are hex, the texts already JSON.
+                # One JSON object (digest → explanation) parses several times faster than a text
+                # array of JSON documents; the digests are hex, the texts already JSON.
                 given = ",".join(f'"{digest}":{explanations[digest]}' for digest in missing)
                 cursor.execute(
-                    f"INSERT INTO {table} (digest, steps) SELECT key, value "
+                    f"INSERT INTO {table} (digest, steps, versions) "
+                    "SELECT key, value -> 'steps', value -> 'versions' "
                     "FROM jsonb_each(%s::jsonb) ORDER BY key ON CONFLICT DO NOTHING",
                     ["{" + given + "}"],
                 )
@@ -224,11 +223,10 @@ def write_lines(rows: list[tuple], explanations: Mapping[str, str]) -> None:
                     copy.write(block)
         return
     store_explanations(
-        PaymentExplanation(digest=digest, steps=json.loads(text))
-        for digest, text in explanations.items()
+        PaymentExplanation.from_text(digest, text) for digest, text in explanations.items()
     )
     PaymentLine.objects.bulk_create(
-        (_line_from_row(row) for row in rows),
+        (PaymentLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows),
         batch_size=500,
     )
 
@@ -273,22 +271,12 @@ def row_text(row: tuple) -> str:
 
 def row_from_values(batch_id: int, values: tuple) -> tuple:
     """A line row (LINE_COLUMNS order) from a line's values read back with the ORM."""
-    row = dict(zip(LINE_COLUMNS, (batch_id, *values), strict=True))
-    row["parameter_versions"] = json.dumps(
-        row["parameter_versions"], ensure_ascii=False, separators=(",", ":")
-    )
-    return tuple(row.values())
+    return (batch_id, *values)
 
 
 def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
     for start in range(0, len(rows), block_rows):
         yield "".join(map(row_text, rows[start : start + block_rows]))
-
-
-def _line_from_row(row: tuple) -> PaymentLine:
-    values = dict(zip(LINE_COLUMNS, row, strict=True))
-    values["parameter_versions"] = json.loads(values["parameter_versions"])
-    return PaymentLine(**values)
 
 
 def _in_ids(column: str) -> str:

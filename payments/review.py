@@ -116,11 +116,15 @@ def diff_lines(*, batch: PaymentBatch, change: str) -> QuerySet[PaymentLine]:
         else:
             lines = lines.filter(previous_amount__isnull=False).exclude(amount=F("previous_amount"))
     adjustment = _latest_adjustment(month=batch.month)
-    return lines.annotate(
-        adjustment_id=Subquery(adjustment.values("id")[:1]),
-        adjustment_kind=Subquery(adjustment.values("kind")[:1]),
-        adjustment_reason=Subquery(adjustment.values("reason_text")[:1]),
-    ).order_by("id")
+    return (
+        lines.annotate(
+            adjustment_id=Subquery(adjustment.values("id")[:1]),
+            adjustment_kind=Subquery(adjustment.values("kind")[:1]),
+            adjustment_reason=Subquery(adjustment.values("reason_text")[:1]),
+        )
+        .select_related("explanation_ref")  # parameter_versions is read from it
+        .order_by("id")
+    )
 
 
 def diff_counts(*, batch: PaymentBatch) -> dict[str, int]:

@@ -45,7 +45,10 @@ def test_a_real_worker_computes_a_batch_end_to_end(regions, caseload):
 def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caseload):
     batch = PaymentBatch.objects.create(region=regions["jingkou"], month=AUGUST)
     enrolment = caseload[0]
-    explanation = '[{"formula":"","inputs":{},"result":"1","rule":"a\\\\b \\"quoted\\""}]'
+    explanation = (
+        '{"steps":[{"formula":"","inputs":{},"result":"1","rule":"a\\\\b \\"quoted\\""}],'
+        '"versions":{"standard":3}}'
+    )
     digest = explanation_digest(explanation)
     row = (
         batch.pk,
@@ -58,7 +61,6 @@ def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caselo
         "",
         "1725",
         digest,
-        '{"standard":3}',
         "江苏银行\t镇江\\分行",
         "张\n三",
         "6222020000000000006",

@@ -48,7 +48,7 @@ def line_snapshot(batch) -> list[tuple]:
         PaymentLine.objects.filter(batch=batch)
         .order_by("enrolment_id", "kind")
         .values_list(
-            "enrolment_id", "kind", "amount", "explanation_ref__steps", "parameter_versions"
+            "enrolment_id", "kind", "amount", "explanation_ref__steps", "explanation_ref__versions"
         )
     )
 
@@ -124,10 +124,11 @@ def test_lines_explained_alike_share_one_stored_explanation_keyed_by_its_digest(
     alike = [line for line in lines if line.household_id in {h.pk for h in twins}]
     assert {line.explanation_ref_id for line in alike} == {first.explanation_ref_id}
     assert PaymentExplanation.objects.count() == len(
-        {canonical_json(ln.explanation) for ln in lines}
+        {canonical_json([ln.explanation, ln.parameter_versions]) for ln in lines}
     )
     for line in lines:
-        assert line.explanation_ref_id == explanation_digest(canonical_json(line.explanation))
+        explained = {"steps": line.explanation, "versions": line.parameter_versions}
+        assert line.explanation_ref_id == explanation_digest(canonical_json(explained))
 
 
 @pytest.mark.postgres

@@ -15,7 +15,7 @@ from tests.payments.conftest import AUGUST
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
-EXPLANATION = '[{"formula":"","inputs":{},"result":"1725","rule":"test"}]'
+EXPLANATION = '{"steps":[{"formula":"","inputs":{},"result":"1725","rule":"test"}],"versions":{}}'
 
 
 def line_row(batch, enrolment, **changes) -> tuple:
@@ -30,7 +30,6 @@ def line_row(batch, enrolment, **changes) -> tuple:
         "source_ref": "",
         "amount": "1725",
         "explanation_ref_id": explanation_digest(EXPLANATION),
-        "parameter_versions": "{}",
         "bank_name": "",
         "bank_account_holder": "",
         "bank_account_number": "",
