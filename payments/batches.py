@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
-from casework.models import ReliefInstalment
+from casework.models import Enrolment, ReliefInstalment
 from casework.selectors import enrolments_in_force, relief_instalments_due
 from casework.services import mark_relief_instalments_paid
 from config.exceptions import Conflict, DomainError
@@ -40,7 +40,7 @@ from payments.engine import (
     Result,
     compute_amount,
     price_subsidy,
-    render_step,
+    step_json,
 )
 from payments.models import (
     BatchChunk,
@@ -54,6 +54,7 @@ from payments.parameters import resolve_parameters
 from payments.selectors import cpi_rise_for, status_in_month
 
 Status = PaymentBatch.Status
+ACTIVE = Enrolment.Status.ACTIVE
 Kind = PaymentLine.Kind
 FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
 
@@ -192,27 +193,8 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         batch = chunk.batch
         if batch.status != Status.COMPUTING:
             return False
-        timer = _Timer()
-        payroll_io.tune_chunk_session()
-        enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
-        rows = payroll_io.read_enrolments(
-            enrolments=enrolments,
-            first_id=chunk.first_enrolment_id,
-            last_id=chunk.last_enrolment_id,
-        )
-        households = payroll_io.read_households(
-            household_ids={row.household_id for row in rows}, month=batch.month
-        )
-        cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
-        chunk.read_seconds = timer.lap()
-        builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
-        lines = builder.lines(rows, households)
-        chunk.compute_seconds = timer.lap()
-        payroll_io.write_lines(lines, builder.explanations)
-        chunk.write_seconds = timer.lap()
+        _compute_lines(chunk=chunk, batch=batch)
         chunk.status = BatchChunk.Status.DONE
-        chunk.line_count = len(lines)
-        chunk.total_amount = sum((Decimal(line[8]) for line in lines), Decimal("0"))
         chunk.finished_at = timezone.now()
         chunk.peak_rss_kb = peak_rss_kb()
         chunk.queries = counter.count + 2  # this save and the counter update below
@@ -226,6 +208,30 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
         if done >= total:
             transaction.on_commit(lambda: _queue([], batch.pk))
     return True
+
+
+def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> None:
+    """Read the chunk's facts, compute and write its lines; record the phase timings, line
+    count and total on ``chunk``. Its own function so that the chunk's rows, facts and lines are
+    freed when it returns, before the garbage collector resumes (see gc_paused)."""
+    timer = _Timer()
+    payroll_io.tune_chunk_session()
+    enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
+    rows = payroll_io.read_enrolments(
+        enrolments=enrolments, first_id=chunk.first_enrolment_id, last_id=chunk.last_enrolment_id
+    )
+    households = payroll_io.read_households(
+        household_ids={row.household_id for row in rows}, month=batch.month
+    )
+    cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
+    chunk.read_seconds = timer.lap()
+    builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
+    lines = builder.lines(rows, households)
+    chunk.compute_seconds = timer.lap()
+    payroll_io.write_lines(lines, builder.explanations)
+    chunk.write_seconds = timer.lap()
+    chunk.line_count = len(lines)
+    chunk.total_amount = sum((Decimal(line[8]) for line in lines), Decimal("0"))
 
 
 def record_chunk_failure(*, chunk_id: int, error: str) -> None:
@@ -303,16 +309,13 @@ def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
 def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> EnrolmentFacts:
     """As payments.selectors.facts_for_enrolment (the in-force selection has already checked the
     enrolment's months)."""
-    status = status_in_month(
-        status=row.status, gradual_exit_until=row.gradual_exit_until, month=month
-    )
+    status = row.status
+    if status != ACTIVE:
+        status = status_in_month(
+            status=status, gradual_exit_until=row.gradual_exit_until, month=month
+        )
     return EnrolmentFacts(
-        enrolment_id=row.id,
-        category=row.category,
-        member_id=row.member_id,
-        care_level=row.care_level,
-        status=status,
-        gradual_exit_amount=row.gradual_exit_amount,
+        row.id, row.category, row.member_id, row.care_level, status, row.gradual_exit_amount
     )
 
 
@@ -347,7 +350,7 @@ def steps_text(raw) -> str:
     for step in raw:
         fragment = _FRAGMENTS.get(step)
         if fragment is None:
-            fragment = _FRAGMENTS.remember(step, canonical_json(render_step(step)))
+            fragment = _FRAGMENTS.remember(step, step_json(step))
         parts.append(fragment)
     return "[" + ",".join(parts) + "]"
 
@@ -397,26 +400,29 @@ class LineBuilder:
         self.month_text = batch.month.isoformat()
         self.cpi = cpi_rise_percent
         self._params: dict[str, Params] = {}
+        self._versions_seen: dict[int, tuple[dict, str]] = {}
         self.explanations = ChunkExplanations()
 
     def lines(
         self, rows: list[payroll_io.EnrolmentRow], households: dict[int, HouseholdFacts]
     ) -> list[tuple]:
+        # The loop runs a million times per batch: lookups are hoisted into locals.
         out = []
         append = out.append
         batch_id, month, month_text, cpi = self.batch.pk, self.month, self.month_text, self.cpi
         explanation = self._explanation
+        params_by_code: dict[str, Params] = {}
         pending = PaymentLine.Status.PENDING
+        regular, price = Kind.REGULAR, Kind.PRICE_SUBSIDY
         for row in rows:
             enrolment = enrolment_facts(row, month)
             household = households.get(row.household_id) or HouseholdFacts(row.household_id, ())
-            params = self._params_for(row.region_code)
-            results = [(Kind.REGULAR, compute_amount(enrolment, household, params))]
-            if cpi is not None:
-                subsidy = price_subsidy(enrolment, household, params, cpi)
-                if subsidy is not None:
-                    results.append((Kind.PRICE_SUBSIDY, subsidy))
-            for kind, result in results:
+            params = params_by_code.get(row.region_code)
+            if params is None:
+                params = params_by_code[row.region_code] = self._params_for(row.region_code)
+            result = compute_amount(enrolment, household, params)
+            kind = regular
+            while result is not None:
                 append(
                     (
                         batch_id,
@@ -436,6 +442,9 @@ class LineBuilder:
                         "",
                     )
                 )
+                if kind is price or cpi is None:
+                    break
+                kind, result = price, price_subsidy(enrolment, household, params, cpi)
         return out
 
     def _params_for(self, region_code: str) -> Params:
@@ -448,10 +457,12 @@ class LineBuilder:
         return params
 
     def _explanation(self, result: Result) -> str:
-        versions = self._versions_text(result.versions)
+        versions = result.versions
+        seen = self._versions_seen.get(id(versions))
+        versions = seen[1] if seen is not None and seen[0] is versions else self._versions(versions)
         # Result keeps its steps as raw tuples until read (the engine's fast path); a result
         # built from Step objects has none, and is serialized whole.
-        raw = getattr(result, "_raw", None)
+        raw = result._raw
         if raw is None:
             text = explanation_text(canonical_json(result.explanation()), versions)
             digest = explanation_digest(text)
@@ -467,11 +478,15 @@ class LineBuilder:
             self.explanations.add(digest, key)
         return digest
 
-    def _versions_text(self, versions: dict) -> str:
+    def _versions(self, versions: dict) -> str:
+        """The canonical JSON of a versions dict. Results of one category share their rules'
+        dict, so it is remembered by identity too (the entry keeps the dict alive: its id
+        cannot be reused while the builder lives)."""
         key = tuple(versions.items())
         text = _VERSIONS.get(key)
         if text is None:
             text = _VERSIONS.remember(key, canonical_json(versions))
+        self._versions_seen[id(versions)] = (versions, text)
         return text
 
 
@@ -481,8 +496,8 @@ def gc_paused():
 
     A chunk makes a few hundred thousand tuples and facts objects that live until it ends; the
     collector, run every 700 allocations, walks them again and again and took more than half of
-    the time spent building facts. They hold no reference cycles (reference counting frees them
-    when the chunk ends), so nothing accumulates while it is paused.
+    the time spent building facts. They hold no reference cycles: reference counting frees them
+    when the chunk's work returns, before the collector resumes, so it never walks them at all.
     """
     enabled = gc.isenabled()
     gc.disable()

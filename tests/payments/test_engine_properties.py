@@ -16,7 +16,10 @@ from payments.engine import (
     Result,
     compute_amount,
     price_subsidy,
+    render_step,
+    step_json,
 )
+from payments.models import canonical_json
 from payments.parameters import ParameterRow, build_params, read_seed_rows
 
 SEED_ROWS = read_seed_rows()[1]
@@ -166,3 +169,16 @@ def test_price_subsidy_grows_with_the_cpi_and_is_whole_yuan_per_person(p, people
     if low:
         assert low.amount % len(people) == 0
         assert (low.amount / len(people)) % 1 == 0
+
+
+@given(p=params(), people=members(), cpi=st.sampled_from(["0", "3.5", "6"]), data=st.data())
+def test_the_fast_step_json_is_the_canonical_json_of_the_rendered_step(p, people, cpi, data):
+    category = data.draw(st.sampled_from([DIBAO, "marginal", *MEMBER_CATEGORIES]))
+    enrolment = enrolment_for(category, data.draw)
+    household = HouseholdFacts(1, people)
+    results = [compute_amount(enrolment, household, p)]
+    subsidy = price_subsidy(enrolment, household, p, Decimal(cpi))
+    results += [subsidy] if subsidy is not None else []
+    for result in results:
+        for raw in result._raw:
+            assert step_json(raw) == canonical_json(render_step(raw))
