@@ -114,6 +114,10 @@ class Command(BaseCommand):
         self._report(batch, households=households, elapsed=elapsed, real=real, workers=workers)
 
     def _caseload(self, *, city: str, households: int, seed: int) -> None:
+        # A fresh database works too: schema, then the seed regions and standards.
+        call_command("migrate", interactive=False, verbosity=0)
+        if not Region.objects.filter(code__startswith=city).exists():
+            call_command("load_seeds", stdout=self.stdout, stderr=self.stderr)
         load_standards()
         existing = Household.objects.filter(region_code__startswith=city).count()
         if existing == households:

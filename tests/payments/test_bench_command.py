@@ -1,0 +1,25 @@
+"""The payroll benchmark of README runs on whatever database it is given and reports its figures
+(it is a benchmark, not a test of speed: only what it prints is checked)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from payments.models import PaymentBatch, PaymentLine
+
+
+@pytest.mark.django_db
+def test_bench_payroll_in_process_computes_a_batch_and_ends_with_its_two_figures(settings):
+    settings.CELERY_BROKER_URL = ""  # in-process: the workers it would start see no test data
+    out = io.StringIO()
+
+    call_command("bench_payroll", households=40, city="3211", stdout=out)
+
+    lines = out.getvalue().strip().splitlines()
+    batch = PaymentBatch.objects.get()
+    assert batch.status == PaymentBatch.Status.COMPUTED
+    assert batch.line_count == PaymentLine.objects.filter(batch=batch).count() > 0
+    assert f"lines: {batch.line_count}  total: {batch.total_amount}" in lines
+    assert lines[-2].startswith("households/s: ")
+    assert lines[-1].startswith("ratio to COPY floor: ")
