@@ -199,8 +199,15 @@ def _json_string(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _sorted_positions(names: tuple) -> tuple[int, ...]:
-    return tuple(sorted(range(len(names)), key=names.__getitem__))
+def _json_parts(names: tuple, template: str) -> tuple[tuple[int, ...], tuple[str, ...], str]:
+    """What step_json needs of a step's constant parts, escaped once: the positions of the
+    inputs in name order, each name as a JSON string, the template escaped for a JSON string."""
+    order = tuple(sorted(range(len(names)), key=names.__getitem__))
+    return (
+        order,
+        tuple(_json_string(name) for name in names),
+        json.dumps(template, ensure_ascii=False)[1:-1],
+    )
 
 
 def step_json(raw: tuple) -> str:
@@ -209,10 +216,22 @@ def step_json(raw: tuple) -> str:
     once and cached, and the numbers ``_fmt`` writes need no escaping. Five times faster than
     building the dict and serializing it, which a batch does for every new step."""
     rule, template, names, values, value = raw
-    texts = [_fmt(v) for v in values]
+    order, quoted_names, escaped_template = _json_parts(names, template)
+    numeric = True
+    texts = []
+    for v in values:
+        if v.__class__ is not Decimal and v.__class__ is not int:
+            numeric = False
+        texts.append(_fmt(v))
+    if value.__class__ is not Decimal and value.__class__ is not int:
+        numeric = False
     result = _fmt(value)
-    formula = _json_string(f"{template.format(*texts)} = {result}") if template else '""'
-    inputs = ",".join([f'{_json_string(names[i])}:"{texts[i]}"' for i in _sorted_positions(names)])
+    if not numeric:  # a text among the values: escape every value the slow way
+        return json.dumps(
+            render_step(raw), ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        )
+    formula = f'"{escaped_template.format(*texts)} = {result}"' if template else '""'
+    inputs = ",".join([f'{quoted_names[i]}:"{texts[i]}"' for i in order])
     return (
         f'{{"formula":{formula},"inputs":{{{inputs}}},"result":"{result}",'
         f'"rule":{_json_string(rule)}}}'
