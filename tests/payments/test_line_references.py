@@ -51,22 +51,33 @@ def explanations():
 
 
 @pytest.mark.parametrize(
-    "column, value, named",
+    "changes, named",
     [
-        ("household_id", 987654321, "missing household: 987654321"),
-        ("enrolment_id", 987654321, "missing enrolment: 987654321"),
-        ("batch_id", 987654321, "missing batch: 987654321"),
-        ("explanation_ref_id", "f" * 64, "missing explanation: " + "f" * 64),
+        ({"enrolment_id": None, "household_id": 987654321}, "missing household: 987654321"),
+        ({"enrolment_id": 987654321}, "missing enrolment, or one of another household: 987654321"),
+        ({"batch_id": 987654321}, "missing batch: 987654321"),
+        ({"explanation_ref_id": "f" * 64}, "missing explanation: " + "f" * 64),
     ],
 )
 def test_a_copy_referencing_a_missing_row_is_refused_whole(
-    batch, caseload, explanations, column, value, named
+    batch, caseload, explanations, changes, named
 ):
     good = line_row(batch, caseload[0])
-    bad = line_row(batch, caseload[1], **{column: value})
+    bad = line_row(batch, caseload[1], **changes)
 
     with pytest.raises(IntegrityError, match=named), transaction.atomic():
         payroll_io.write_lines([good, bad], explanations)
+
+    assert not PaymentLine.objects.exists()
+
+
+def test_a_line_pairing_an_enrolment_with_another_household_is_refused(
+    batch, caseload, explanations
+):
+    stray = line_row(batch, caseload[0], household_id=caseload[1].household_id)
+
+    with pytest.raises(IntegrityError, match="or one of another household"), transaction.atomic():
+        payroll_io.write_lines([stray], explanations)
 
     assert not PaymentLine.objects.exists()
 
