@@ -7,7 +7,7 @@ reference, and ``line.parameter_versions`` reads it from the explanation.
 
 Existing lines: each distinct (explanation, versions) pair becomes one new explanation, the lines
 are pointed to it (the write-once triggers are lifted for this), and the old explanations, which
-no line uses any more, are removed.
+no line uses any more, are removed. Backwards, the lines get their versions back.
 """
 
 import hashlib
@@ -54,9 +54,21 @@ def regroup(apps, schema_editor):
         "payments.PaymentExplanation:explanation_written_once",
     )
     with ignore:
+        digests = sorted(new)
+        existing = set()
+        for start in range(0, len(digests), BATCH):
+            existing.update(
+                explanation_model.objects.filter(
+                    digest__in=digests[start : start + BATCH]
+                ).values_list("digest", flat=True)
+            )
         explanation_model.objects.bulk_create(
-            new.values(), ignore_conflicts=True, batch_size=BATCH
+            [new[digest] for digest in digests if digest not in existing], batch_size=BATCH
         )
+        # Already there (migrated backwards and forwards again): the row lost its versions
+        # when the column was dropped; its digest says which they are.
+        for digest in existing:
+            explanation_model.objects.filter(digest=digest).update(versions=new[digest].versions)
         if schema_editor.connection.vendor == "postgresql":
             with schema_editor.connection.cursor() as cursor:
                 cursor.execute(
@@ -82,6 +94,22 @@ def regroup(apps, schema_editor):
             explanation_model.objects.filter(digest__in=unused[start : start + BATCH]).delete()
 
 
+def copy_back(apps, schema_editor):
+    """Backwards: each line gets its explanation's versions again (the explanations keep their
+    combined digests; the earlier code would store its own alongside)."""
+    if schema_editor.connection.vendor == "postgresql":
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE payments_paymentline l SET parameter_versions = e.versions "
+                "FROM payments_paymentexplanation e WHERE e.digest = l.explanation_ref_id"
+            )
+        return
+    line_model = apps.get_model("payments", "PaymentLine")
+    explanation_model = apps.get_model("payments", "PaymentExplanation")
+    for digest, versions in explanation_model.objects.values_list("digest", "versions"):
+        line_model.objects.filter(explanation_ref_id=digest).update(parameter_versions=versions)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0006_line_references_checked_per_statement"),
@@ -93,7 +121,7 @@ class Migration(migrations.Migration):
             name="versions",
             field=models.JSONField(default=dict, verbose_name="参数版本"),
         ),
-        migrations.RunPython(regroup, migrations.RunPython.noop),
+        migrations.RunPython(regroup, copy_back),
         migrations.RemoveField(
             model_name="paymentline",
             name="parameter_versions",
