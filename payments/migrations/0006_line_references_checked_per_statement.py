@@ -41,14 +41,20 @@ CHECKS = "\n".join(
     for column, table, key, name in LINE_REFERENCES
 )
 
-FORWARD = f"""
-CREATE FUNCTION payments_line_references_exist() RETURNS trigger LANGUAGE plpgsql AS $$
+# The insert check's function (migration 0008 replaces it, and restores it going backwards).
+CHECK_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION payments_line_references_exist() RETURNS trigger
+LANGUAGE plpgsql AS $$
 DECLARE missing text;
 BEGIN
 {CHECKS}
     RETURN NULL;
 END $$;
+"""
 
+FORWARD = (
+    CHECK_FUNCTION
+    + """
 CREATE TRIGGER payments_line_references_exist
     AFTER INSERT ON payments_paymentline
     REFERENCING NEW TABLE AS new_lines
@@ -72,15 +78,17 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-""" + "".join(
-    f"""
+"""
+    + "".join(
+        f"""
 CREATE TRIGGER payments_lines_keep_{name}
     AFTER DELETE ON {table}
     REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION payments_keep_referenced_rows('{column}');
 """
-    for column, table, key, name in LINE_REFERENCES
-    if name != "explanation"
+        for column, table, key, name in LINE_REFERENCES
+        if name != "explanation"
+    )
 )
 
 BACKWARD = (

@@ -7,6 +7,8 @@ the probes of migration 0006's check, and a stronger one: a line can no longer p
 enrolment with another household.
 """
 
+import importlib
+
 from django.db import migrations
 
 CHECK = """
@@ -58,19 +60,10 @@ def forward(apps, schema_editor):
 
 def backward(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        previous = migrations_0006()
-        schema_editor.execute(
-            previous.FORWARD.split("CREATE TRIGGER payments_line_references_exist")[0].replace(
-                "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1
-            ),
-            params=None,
+        previous = importlib.import_module(
+            "payments.migrations.0006_line_references_checked_per_statement"
         )
-
-
-def migrations_0006():
-    import importlib
-
-    return importlib.import_module("payments.migrations.0006_line_references_checked_per_statement")
+        schema_editor.execute(previous.CHECK_FUNCTION, params=None)
 
 
 class Migration(migrations.Migration):
