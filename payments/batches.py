@@ -169,6 +169,12 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
     not done has no lines (a task that died rolled back) and one that is done is left alone; a
     recompute removes every line first. The unique (enrolment, kind, month) index would refuse a
     second line rather than let it count.
+
+    Two transactions: the first reads the facts, computes and stores the explanations the lines
+    need (written once, keyed by their content: they may be stored by an attempt that dies, and
+    serve the next); the second locks the chunk, checks it, writes the lines and the done mark.
+    Committed early, an explanation another worker also needs does not make it wait for a whole
+    chunk.
     """
     claimed = BatchChunk.objects.filter(
         pk=chunk_id, status__in=(BatchChunk.Status.PENDING, BatchChunk.Status.RUNNING)
@@ -181,39 +187,46 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
     if not claimed:
         return False
     counter = _QueryCounter()
-    with gc_paused(), transaction.atomic(), connection.execute_wrapper(counter):
-        chunk = (
-            BatchChunk.objects.select_for_update(of=("self",))
-            .select_related("batch__region")
-            .filter(pk=chunk_id)
-            .first()
-        )
+    with gc_paused(), connection.execute_wrapper(counter):
+        chunk = BatchChunk.objects.select_related("batch__region").filter(pk=chunk_id).first()
         if chunk is None or chunk.status == BatchChunk.Status.DONE:
             return False
-        batch = chunk.batch
-        if batch.status != Status.COMPUTING:
+        if chunk.batch.status != Status.COMPUTING:
             return False
-        _compute_lines(chunk=chunk, batch=batch)
-        chunk.status = BatchChunk.Status.DONE
-        chunk.finished_at = timezone.now()
-        chunk.peak_rss_kb = peak_rss_kb()
-        chunk.queries = counter.count + 2  # this save and the counter update below
-        chunk.save()
-        PaymentBatch.objects.filter(pk=batch.pk).update(
-            chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
-        )
-        done, total = PaymentBatch.objects.values_list("chunks_done", "chunks_total").get(
-            pk=batch.pk
-        )
-        if done >= total:
-            transaction.on_commit(lambda: _queue([], batch.pk))
+        with transaction.atomic():
+            lines = _compute_lines(chunk=chunk, batch=chunk.batch)
+        with transaction.atomic():
+            locked = (
+                BatchChunk.objects.select_for_update(of=("self",))
+                .filter(pk=chunk_id)
+                .values_list("status", "batch__status")
+                .first()
+            )
+            if locked is None or locked != (BatchChunk.Status.RUNNING, Status.COMPUTING):
+                return False  # done meanwhile by a duplicate, or the batch was recomputed
+            _write_lines(chunk=chunk, lines=lines)
+            del lines
+            chunk.status = BatchChunk.Status.DONE
+            chunk.finished_at = timezone.now()
+            chunk.peak_rss_kb = peak_rss_kb()
+            chunk.queries = counter.count + 2  # this save and the counter update below
+            chunk.save()
+            batch = chunk.batch
+            PaymentBatch.objects.filter(pk=batch.pk).update(
+                chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
+            )
+            done, total = PaymentBatch.objects.values_list("chunks_done", "chunks_total").get(
+                pk=batch.pk
+            )
+            if done >= total:
+                transaction.on_commit(lambda: _queue([], batch.pk))
     return True
 
 
-def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> None:
-    """Read the chunk's facts, compute and write its lines; record the phase timings, line
-    count and total on ``chunk``. Its own function so that the chunk's rows, facts and lines are
-    freed when it returns, before the garbage collector resumes (see gc_paused)."""
+def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> list[tuple]:
+    """Read the chunk's facts, compute its line rows and store the explanations they point to;
+    record the phase timings on ``chunk``. Its own function so that the chunk's rows and facts
+    are freed when it returns, before the garbage collector resumes (see gc_paused)."""
     timer = _Timer()
     payroll_io.tune_chunk_session()
     enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
@@ -228,8 +241,17 @@ def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> None:
     builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
     lines = builder.lines(rows, households)
     chunk.compute_seconds = timer.lap()
-    payroll_io.write_lines(lines, builder.explanations)
+    payroll_io.store_explanation_texts(builder.explanations)
     chunk.write_seconds = timer.lap()
+    return lines
+
+
+def _write_lines(*, chunk: BatchChunk, lines: list[tuple]) -> None:
+    """Insert the chunk's lines (its explanations are stored); count and sum them on ``chunk``."""
+    timer = _Timer()
+    payroll_io.tune_chunk_session()
+    payroll_io.insert_lines(lines)
+    chunk.write_seconds += timer.lap()
     chunk.line_count = len(lines)
     chunk.total_amount = sum((Decimal(line[8]) for line in lines), Decimal("0"))
 

@@ -146,14 +146,16 @@ class PaymentExplanation(models.Model):
     computation and the Standard rows (parameter versions) it used.
 
     Identical facts under identical parameters give identical explanations, so a batch's lines
-    share a few hundred thousand of them at most; keyed by the SHA-256 of their canonical JSON,
-    a line carries 64 characters instead of ~1 KB of ``jsonb``. Written once, never changed or
-    deleted: a row's content is its key.
+    share a few hundred thousand of them at most. The row keeps the canonical JSON text of
+    ``{"steps": [...], "versions": {...}}`` exactly as it was digested: ``digest`` is the SHA-256
+    of ``text``, which anyone can check (in SQL: ``encode(sha256(convert_to(text, 'UTF8')),
+    'hex')``), and storing it needs no parsing (as ``jsonb`` it cost ten times more to insert).
+    ``steps`` and ``versions`` read it back; in SQL, ``text::jsonb`` queries it. Written once,
+    never changed or deleted: a row's content is its key.
     """
 
     digest = models.CharField(primary_key=True, max_length=64)
-    steps = models.JSONField(_("计算说明"))
-    versions = models.JSONField(_("参数版本"), default=dict)
+    text = models.TextField(_("计算说明"))
 
     class Meta:
         verbose_name = _("计算说明")
@@ -172,8 +174,24 @@ class PaymentExplanation(models.Model):
 
     @classmethod
     def from_text(cls, digest: str, text: str) -> "PaymentExplanation":
-        value = json.loads(text)
-        return cls(digest=digest, steps=value["steps"], versions=value["versions"])
+        return cls(digest=digest, text=text)
+
+    @property
+    def steps(self) -> list[dict]:
+        """The steps of the computation, in order (PaymentLine.explanation)."""
+        return self._content()["steps"]
+
+    @property
+    def versions(self) -> dict[str, int]:
+        """The Standard ids used, as ``Result.versions`` names them."""
+        return self._content()["versions"]
+
+    def _content(self) -> dict:
+        # Parsed once per text (the row is never changed, but an unsaved one may be).
+        cached = self.__dict__.get("_parsed")
+        if cached is None or cached[0] is not self.text:
+            cached = self.__dict__["_parsed"] = (self.text, json.loads(self.text))
+        return cached[1]
 
 
 def store_explanations(explanations: Iterable[PaymentExplanation]) -> None:

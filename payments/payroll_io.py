@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from beneficiaries.models import (
@@ -201,53 +201,78 @@ def tune_chunk_session() -> None:
 
 def write_lines(rows: list[tuple], explanations: Mapping[str, str]) -> None:
     """Insert lines given as tuples in LINE_COLUMNS order (the explanation as its digest), after
-    the explanations they point to: digest → canonical JSON text ({"steps", "versions"}).
+    the explanations they point to: digest → canonical JSON text ({"steps", "versions"})."""
+    store_explanation_texts(explanations)
+    insert_lines(rows)
 
-    PostgreSQL: one query finds the explanations already stored (most are: identical facts recur
-    every month; inserting them again with ON CONFLICT would still parse their JSON), the others
-    are inserted in digest order (two chunks never deadlock), then the lines go in one COPY, the
-    text payload built directly (amounts are already text). Elsewhere: bulk_create.
+
+def store_explanation_texts(explanations: Mapping[str, str]) -> None:
+    """Store the explanations not stored yet: digest → canonical JSON text.
+
+    PostgreSQL: one query finds those already stored (most are: identical facts recur every
+    month); the others are copied into a transaction's scratch table and inserted from it in
+    digest order (two writers never deadlock) with ON CONFLICT DO NOTHING (another worker may
+    store the same one meanwhile). The batch commits them before its lines, in a short
+    transaction of their own, so a worker storing the same explanation waits only for that.
+    Elsewhere: bulk_create.
     """
+    if not explanations:
+        return
+    if connection.vendor != "postgresql":
+        store_explanations(
+            PaymentExplanation.from_text(digest, text) for digest, text in explanations.items()
+        )
+        return
+    table = PaymentExplanation._meta.db_table
+    # In a transaction of its own when called outside one (the scratch table lives as long).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT digest FROM {table} WHERE digest = ANY(%s::text[])",
+            ["{" + ",".join(explanations) + "}"],  # hex digests: a literal, dumped at once
+        )
+        stored = {digest for (digest,) in cursor.fetchall()}
+        missing = sorted(set(explanations) - stored)
+        if not missing:
+            return
+        cursor.execute(
+            "CREATE TEMP TABLE explanation_stage (digest text, text text) ON COMMIT DROP"
+        )
+        with (
+            connection.wrap_database_errors,
+            cursor.cursor.copy("COPY explanation_stage (digest, text) FROM STDIN") as copy,
+        ):
+            copy.write(
+                "".join([f"{digest}\t{copy_text(explanations[digest])}\n" for digest in missing])
+            )
+        cursor.execute(
+            f"INSERT INTO {table} (digest, text) SELECT digest, text FROM explanation_stage "
+            "ORDER BY digest ON CONFLICT DO NOTHING"
+        )
+        cursor.execute("DROP TABLE explanation_stage")
+
+
+def insert_lines(rows: list[tuple]) -> None:
+    """Insert lines given as tuples in LINE_COLUMNS order, their explanations already stored:
+    on PostgreSQL in one COPY, the text payload built directly (amounts are already text);
+    elsewhere with bulk_create."""
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        table = PaymentExplanation._meta.db_table
-        columns = ", ".join(LINE_COLUMNS)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT digest FROM {table} WHERE digest = ANY(%s::text[])",
-                ["{" + ",".join(explanations) + "}"],  # hex digests: a literal, dumped at once
-            )
-            stored = {digest for (digest,) in cursor.fetchall()}
-            missing = sorted(set(explanations) - stored)
-            if missing:
-                # One JSON object (digest → explanation) parses several times faster than a text
-                # array of JSON documents; the digests are hex, the texts already JSON.
-                given = ",".join(f'"{digest}":{explanations[digest]}' for digest in missing)
-                cursor.execute(
-                    f"INSERT INTO {table} (digest, steps, versions) "
-                    "SELECT key, value -> 'steps', value -> 'versions' "
-                    "FROM jsonb_each(%s::jsonb) ORDER BY key ON CONFLICT DO NOTHING",
-                    ["{" + given + "}"],
-                )
-            # The raw psycopg COPY, its errors translated to Django's (IntegrityError for a
-            # missing reference, OperationalError for a lost connection, which tasks retry).
-            with (
-                connection.wrap_database_errors,
-                cursor.cursor.copy(
-                    f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN"
-                ) as copy,
-            ):
-                for block in _copy_blocks(rows):
-                    copy.write(block)
+    if connection.vendor != "postgresql":
+        PaymentLine.objects.bulk_create(
+            (PaymentLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows),
+            batch_size=500,
+        )
         return
-    store_explanations(
-        PaymentExplanation.from_text(digest, text) for digest, text in explanations.items()
-    )
-    PaymentLine.objects.bulk_create(
-        (PaymentLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows),
-        batch_size=500,
-    )
+    columns = ", ".join(LINE_COLUMNS)
+    # The raw psycopg COPY, its errors translated to Django's (IntegrityError for a missing
+    # reference, OperationalError for a lost connection, which tasks retry).
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN") as copy,
+    ):
+        for block in _copy_blocks(rows):
+            copy.write(block)
 
 
 def copy_text(value) -> str:
