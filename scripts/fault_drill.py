@@ -161,6 +161,7 @@ def main() -> int:
     procs = []
     failures = 0
     try:
+        call_command("migrate", interactive=False, verbosity=0)  # a new database works too
         call_command("load_seeds", verbosity=0)
         from beneficiaries.models import Household
 
