@@ -183,7 +183,7 @@ class Command(BaseCommand):
                 )
             if time.perf_counter() - started > timeout:
                 raise CommandError(f"batch {batch.pk} not computed after {timeout} s")
-            time.sleep(0.2)
+            time.sleep(0.05)
 
     def _report(self, batch, *, households: int, elapsed: float, real: bool, workers: int):
         chunks = BatchChunk.objects.filter(batch=batch)
