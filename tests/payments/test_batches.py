@@ -234,6 +234,37 @@ def test_a_chunk_that_died_while_writing_leaves_no_line_and_counts_once_when_red
     assert batch.chunks_done == 1
 
 
+def test_an_attempt_that_finds_its_chunk_done_when_it_comes_to_write_writes_nothing(
+    regions, caseload, django_capture_on_commit_callbacks, monkeypatch
+):
+    # A duplicated task: both attempts compute; the one that locks the chunk second finds it
+    # done by the other and leaves its lines unwritten.
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
+    chunk = batch.chunks.get(number=1)
+    compute_lines = batches._compute_lines
+    other_attempt = []
+
+    def compute_while_another_attempt_finishes(**kwargs):
+        computed = compute_lines(**kwargs)
+        if not other_attempt:  # the first attempt only: the other runs unhindered
+            other_attempt.append("running")
+            other_attempt[0] = batches.compute_chunk(chunk_id=chunk.pk, worker="other")
+        return computed
+
+    monkeypatch.setattr(batches, "_compute_lines", compute_while_another_attempt_finishes)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert batches.compute_chunk(chunk_id=chunk.pk, worker="first") is False
+
+    chunk.refresh_from_db()
+    assert other_attempt == [True]
+    assert (chunk.status, chunk.attempts, chunk.worker, chunk.line_count) == ("done", 2, "other", 3)
+    assert PaymentLine.objects.filter(batch=batch).count() == 3
+    batch.refresh_from_db()
+    assert batch.chunks_done == 1
+
+
 def test_recompute_replaces_the_lines_with_todays_facts(
     regions, caseload, django_capture_on_commit_callbacks
 ):
