@@ -57,6 +57,19 @@ Status = PaymentBatch.Status
 ACTIVE = Enrolment.Status.ACTIVE
 Kind = PaymentLine.Kind
 FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
+# What a chunk's attempt writes on its row when it is done.
+CHUNK_RESULT_FIELDS = (
+    "status",
+    "worker",
+    "finished_at",
+    "peak_rss_kb",
+    "queries",
+    "read_seconds",
+    "compute_seconds",
+    "write_seconds",
+    "line_count",
+    "total_amount",
+)
 
 
 def create_batch(*, region: Region, month: datetime.date, by: User | None) -> PaymentBatch:
@@ -207,18 +220,21 @@ def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
             _write_lines(chunk=chunk, lines=lines, total=total)
             del lines
             chunk.status = BatchChunk.Status.DONE
+            chunk.worker = worker[:200]
             chunk.finished_at = timezone.now()
             chunk.peak_rss_kb = peak_rss_kb()
             chunk.queries = counter.count + 2  # this save and the counter update below
-            chunk.save()
+            # Only what this attempt did: ``chunk`` was read before the lock, and the count of
+            # attempts claimed since then by a duplicate must stay.
+            chunk.save(update_fields=CHUNK_RESULT_FIELDS)
             batch = chunk.batch
             PaymentBatch.objects.filter(pk=batch.pk).update(
                 chunks_done=F("chunks_done") + 1, updated_at=timezone.now()
             )
-            done, total = PaymentBatch.objects.values_list("chunks_done", "chunks_total").get(
+            done, planned = PaymentBatch.objects.values_list("chunks_done", "chunks_total").get(
                 pk=batch.pk
             )
-            if done >= total:
+            if done >= planned:
                 transaction.on_commit(lambda: _queue([], batch.pk))
     return True
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from beneficiaries.models import IncomeItem, Member
@@ -263,6 +264,30 @@ def test_an_attempt_that_finds_its_chunk_done_when_it_comes_to_write_writes_noth
     assert PaymentLine.objects.filter(batch=batch).count() == 3
     batch.refresh_from_db()
     assert batch.chunks_done == 1
+
+
+def test_an_attempt_that_finishes_first_keeps_the_count_of_a_duplicates_claim(
+    regions, caseload, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
+    chunk = batch.chunks.get(number=1)
+    compute_lines = batches._compute_lines
+
+    def compute_while_a_duplicate_claims(**kwargs):
+        computed = compute_lines(**kwargs)
+        BatchChunk.objects.filter(pk=chunk.pk).update(attempts=F("attempts") + 1, worker="dup")
+        return computed
+
+    monkeypatch.setattr(batches, "_compute_lines", compute_while_a_duplicate_claims)
+    with django_capture_on_commit_callbacks(execute=False):
+        assert batches.compute_chunk(chunk_id=chunk.pk, worker="first") is True
+    monkeypatch.setattr(batches, "_compute_lines", compute_lines)
+    assert batches.compute_chunk(chunk_id=chunk.pk, worker="dup") is False
+
+    chunk.refresh_from_db()
+    assert (chunk.status, chunk.attempts, chunk.worker, chunk.line_count) == ("done", 2, "first", 3)
 
 
 def test_recompute_replaces_the_lines_with_todays_facts(
