@@ -65,7 +65,7 @@ from payments.management.commands.bench_payroll import (  # noqa: E402
     stop_workers,
 )
 from payments.management.commands.run_payroll import find_region, parse_month  # noqa: E402
-from payments.models import PaymentBatch, PaymentLine  # noqa: E402
+from payments.models import BatchChunk, PaymentBatch, PaymentLine  # noqa: E402
 
 STALL = 8  # seconds without a finished chunk before the batch is resumed (beat: 300)
 
@@ -176,8 +176,17 @@ def main() -> int:
         )
 
         def kill_pool_process(batch):
-            os.kill(child_of(procs[0]), signal.SIGKILL)
-            return "pool process killed"
+            # Mid-chunk: a chunk claimed by this very process (its row names the pid) is running.
+            pid = child_of(procs[0])
+            busy = BatchChunk.objects.filter(
+                batch=batch, status=BatchChunk.Status.RUNNING, worker__endswith=f"/{pid}"
+            )
+            deadline = time.monotonic() + 10
+            while not busy.exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            running = busy.exists()
+            os.kill(pid, signal.SIGKILL)
+            return "pool process killed " + ("mid-chunk" if running else "between chunks")
 
         def kill_worker(batch):
             os.killpg(procs[0].pid, signal.SIGKILL)
