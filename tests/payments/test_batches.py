@@ -36,6 +36,14 @@ EXPECTED = {0: "1725.00", 1: "963.00", 2: "250.00", 3: "1750.00", 4: "88.00", 5:
 TOTAL = Decimal("10301")
 
 
+def planned_batch(regions, captured) -> PaymentBatch:
+    """August's batch of 京口区 planned in chunks, their tasks queued but not run."""
+    with captured(execute=False):
+        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+        batches.compute_batch(batch=batch)
+    return batch
+
+
 def computed_batch(regions, captured, *, region="jingkou", month=AUGUST) -> PaymentBatch:
     with captured(execute=True):
         batch = batches.create_batch(region=regions[region], month=month, by=None)
@@ -201,9 +209,7 @@ def test_a_chunk_run_twice_gives_the_same_lines_and_totals(
 def test_a_chunk_that_died_while_writing_leaves_no_line_and_counts_once_when_redelivered(
     regions, caseload, django_capture_on_commit_callbacks, monkeypatch
 ):
-    with django_capture_on_commit_callbacks(execute=False):
-        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
-        batches.compute_batch(batch=batch)
+    batch = planned_batch(regions, django_capture_on_commit_callbacks)
     chunk = batch.chunks.get(number=1)
     insert_lines = payroll_io.insert_lines
 
@@ -240,9 +246,7 @@ def test_an_attempt_that_finds_its_chunk_done_when_it_comes_to_write_writes_noth
 ):
     # A duplicated task: both attempts compute; the one that locks the chunk second finds it
     # done by the other and leaves its lines unwritten.
-    with django_capture_on_commit_callbacks(execute=False):
-        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
-        batches.compute_batch(batch=batch)
+    batch = planned_batch(regions, django_capture_on_commit_callbacks)
     chunk = batch.chunks.get(number=1)
     compute_lines = batches._compute_lines
     other_attempt = []
@@ -269,9 +273,7 @@ def test_an_attempt_that_finds_its_chunk_done_when_it_comes_to_write_writes_noth
 def test_an_attempt_that_finishes_first_keeps_the_count_of_a_duplicates_claim(
     regions, caseload, django_capture_on_commit_callbacks, monkeypatch
 ):
-    with django_capture_on_commit_callbacks(execute=False):
-        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
-        batches.compute_batch(batch=batch)
+    batch = planned_batch(regions, django_capture_on_commit_callbacks)
     chunk = batch.chunks.get(number=1)
     compute_lines = batches._compute_lines
 
@@ -341,9 +343,7 @@ def test_a_batch_whose_worker_died_completes_on_resume_without_double_counting(
     regions, caseload, django_capture_on_commit_callbacks
 ):
     # The queue is lost: chunks were planned, one was claimed by a worker that then died.
-    with django_capture_on_commit_callbacks(execute=False):
-        batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
-        batches.compute_batch(batch=batch)
+    batch = planned_batch(regions, django_capture_on_commit_callbacks)
     first, second, _ = batch.chunks.order_by("number")
     BatchChunk.objects.filter(pk=first.pk).update(status=BatchChunk.Status.RUNNING, attempts=1)
     with django_capture_on_commit_callbacks(execute=True):
