@@ -39,6 +39,7 @@ from payments.engine import (
     Params,
     Result,
     compute_amount,
+    facts_key,
     price_subsidy,
     step_json,
 )
@@ -381,6 +382,23 @@ class _Memo(dict):
 _FRAGMENTS = _Memo(50_000)
 _DIGESTS = _Memo(50_000)
 _VERSIONS = _Memo(10_000)
+# Per worker process, bounded: (parameters in force, CPI) → facts key (engine.facts_key) → what
+# the engine made of those facts (LineBuilder._made). Most enrolments share their facts with
+# others: those are neither computed nor explained again.
+_RESULTS: dict[tuple, _Memo] = {}
+RESULTS_LIMIT = 150_000
+
+
+def _results_for(params: Params, cpi: Decimal | None) -> _Memo:
+    """The results memo of one set of parameters and CPI figure (a new standard gets a new one;
+    past eight, the oldest goes, so that a long-lived worker stays bounded)."""
+    namespace = (params.fingerprint, cpi)
+    results = _RESULTS.get(namespace)
+    if results is None:
+        if len(_RESULTS) >= 8:
+            del _RESULTS[next(iter(_RESULTS))]
+        results = _RESULTS[namespace] = _Memo(RESULTS_LIMIT)
+    return results
 
 
 def steps_text(raw) -> str:
@@ -395,26 +413,46 @@ def steps_text(raw) -> str:
     return "[" + ",".join(parts) + "]"
 
 
+def recipe_text(
+    enrolment: EnrolmentFacts,
+    household: HouseholdFacts,
+    params: Params,
+    kind: str,
+    cpi: Decimal | None,
+) -> str:
+    """The explanation text of a line made from remembered facts, computed again from its facts
+    (ChunkExplanations asks only for those the database lacks)."""
+    if kind == Kind.REGULAR:
+        result = compute_amount(enrolment, household, params)
+    else:
+        result = price_subsidy(enrolment, household, params, cpi)
+    raw = result._raw
+    steps = canonical_json(result.explanation()) if raw is None else steps_text(raw)
+    key = tuple(result.versions.items())
+    versions = _VERSIONS.get(key) or _VERSIONS.remember(key, canonical_json(result.versions))
+    return explanation_text(steps, versions)
+
+
 class ChunkExplanations(Mapping):
     """Digest → canonical JSON text of each explanation a chunk's lines use.
 
-    A digest this worker already knew (most are) is kept as its raw steps and versions text and
-    rendered only if asked for: the database already holds nearly all of them, so few ever are.
+    An explanation this worker had already rendered (most are) is kept as the recipe of one of
+    the chunk's lines that uses it, its facts and kind, and rendered again only if asked for: the
+    database already holds nearly all of them, so few ever are.
     """
 
     def __init__(self):
         self._entries: dict[str, object] = {}
 
-    def add(self, digest: str, text_or_parts) -> None:
+    def add(self, digest: str, text_or_recipe) -> None:
         current = self._entries.get(digest)
         if current is None or current.__class__ is not str:
-            self._entries[digest] = text_or_parts
+            self._entries[digest] = text_or_recipe
 
     def __getitem__(self, digest: str) -> str:
         entry = self._entries[digest]
         if entry.__class__ is not str:
-            raw, versions = entry
-            entry = self._entries[digest] = explanation_text(steps_text(raw), versions)
+            entry = self._entries[digest] = recipe_text(*entry)
         return entry
 
     def __iter__(self):
@@ -427,11 +465,14 @@ class ChunkExplanations(Mapping):
 class LineBuilder:
     """Turns a chunk's facts into line rows (LINE_COLUMNS order), calling the pure engine.
 
-    Serializing explanations costs ten times the computation, and most steps repeat across
-    households ("875 − 300 = 575"), so each distinct step is rendered and serialized once per
-    worker and each distinct explanation (steps and parameter versions) is joined from those
-    fragments and digested once. A line carries the digest; ``explanations`` maps each digest
-    used to its canonical JSON text (rendered on demand when the worker knew the digest).
+    Most enrolments share their facts with others (engine.facts_key): the engine runs once per
+    distinct facts, remembered per worker (bounded), and each line made from remembered facts
+    takes the amounts and digests computed then. Serializing explanations costs more than the
+    computation, and most steps repeat across facts ("875 − 300 = 575"), so each distinct step
+    is rendered and serialized once per worker and each distinct explanation (steps and
+    parameter versions) is joined from those fragments and digested once. A line carries the
+    digest; ``explanations`` maps each digest used to its canonical JSON text (rendered on
+    demand from a line's facts when the worker knew the digest).
     """
 
     def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
@@ -450,22 +491,26 @@ class LineBuilder:
         # The loop runs a million times per batch: lookups are hoisted into locals.
         out = []
         append = out.append
+        add_explanation = self.explanations.add
         batch_id, month, month_text, cpi = self.batch.pk, self.month, self.month_text, self.cpi
-        explanation = self._explanation
-        params_by_code: dict[str, Params] = {}
+        by_code: dict[str, tuple[Params, _Memo]] = {}
         pending = PaymentLine.Status.PENDING
-        regular, price = Kind.REGULAR, Kind.PRICE_SUBSIDY
         total = self.total
         for row in rows:
             enrolment = enrolment_facts(row, month)
             household = households.get(row.household_id) or HouseholdFacts(row.household_id, ())
-            params = params_by_code.get(row.region_code)
-            if params is None:
-                params = params_by_code[row.region_code] = self._params_for(row.region_code)
-            result = compute_amount(enrolment, household, params)
-            kind = regular
-            while result is not None:
-                total += result.amount
+            found = by_code.get(row.region_code)
+            if found is None:
+                params = self._params_for(row.region_code)
+                found = by_code[row.region_code] = (params, _results_for(params, self.cpi))
+            params, results = found
+            key = facts_key(enrolment, household, params)
+            made = results.get(key)
+            if made is None:
+                made = results.remember(key, self._made(enrolment, household, params))
+            for kind, amount, amount_text, digest in made:
+                total += amount
+                add_explanation(digest, (enrolment, household, params, kind, cpi))
                 append(
                     (
                         batch_id,
@@ -476,8 +521,8 @@ class LineBuilder:
                         row.region_code,
                         row.category,
                         "",
-                        str(result.amount),
-                        explanation(result),
+                        amount_text,
+                        digest,
                         row.bank_name,
                         row.bank_account_holder,
                         row.bank_account_number,
@@ -485,25 +530,28 @@ class LineBuilder:
                         "",
                     )
                 )
-                if kind is price or cpi is None:
-                    break
-                kind, result = price, price_subsidy(enrolment, household, params, cpi)
         self.total = total
         return out
 
-    def _params_for(self, region_code: str) -> Params:
-        county = region_code[:6]
-        params = self._params.get(county)
-        if params is None:
-            params = self._params[county] = resolve_parameters(
-                region_code=region_code, month=self.month
-            )
-        return params
+    def _made(
+        self, enrolment: EnrolmentFacts, household: HouseholdFacts, params: Params
+    ) -> tuple[tuple, ...]:
+        """What the engine makes of these facts, as lines need it: (kind, amount, amount as
+        text, explanation digest) of the monthly amount and, when the month's CPI triggers it,
+        of the price subsidy."""
+        made = []
+        kind, result = Kind.REGULAR, compute_amount(enrolment, household, params)
+        while result is not None:
+            made.append((kind, result.amount, str(result.amount), self._digest(result)))
+            if kind is Kind.PRICE_SUBSIDY or self.cpi is None:
+                break
+            kind, result = Kind.PRICE_SUBSIDY, price_subsidy(enrolment, household, params, self.cpi)
+        return tuple(made)
 
-    def _explanation(self, result: Result) -> str:
-        versions = result.versions
-        seen = self._versions_seen.get(id(versions))
-        versions = seen[1] if seen is not None and seen[0] is versions else self._versions(versions)
+    def _digest(self, result: Result) -> str:
+        """The digest of a result's explanation. One this worker renders for the first time goes
+        into the chunk's explanations as text."""
+        versions = self._versions_text(result.versions)
         # Result keeps its steps as raw tuples until read (the engine's fast path); a result
         # built from Step objects has none, and is serialized whole.
         raw = result._raw
@@ -518,14 +566,24 @@ class LineBuilder:
             text = explanation_text(steps_text(raw), versions)
             digest = _DIGESTS.remember(key, explanation_digest(text))
             self.explanations.add(digest, text)
-        else:
-            self.explanations.add(digest, key)
         return digest
 
-    def _versions(self, versions: dict) -> str:
+    def _params_for(self, region_code: str) -> Params:
+        county = region_code[:6]
+        params = self._params.get(county)
+        if params is None:
+            params = self._params[county] = resolve_parameters(
+                region_code=region_code, month=self.month
+            )
+        return params
+
+    def _versions_text(self, versions: dict) -> str:
         """The canonical JSON of a versions dict. Results of one category share their rules'
         dict, so it is remembered by identity too (the entry keeps the dict alive: its id
         cannot be reused while the builder lives)."""
+        seen = self._versions_seen.get(id(versions))
+        if seen is not None and seen[0] is versions:
+            return seen[1]
         key = tuple(versions.items())
         text = _VERSIONS.get(key)
         if text is None:

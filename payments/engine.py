@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import json
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
@@ -351,7 +352,7 @@ class Params:
     (a catalogue default) has version 0.
     """
 
-    __slots__ = ("region_code", "month", "_values", "_versions", "_compiled")
+    __slots__ = ("region_code", "month", "_values", "_versions", "_compiled", "_fingerprint")
 
     def __init__(
         self,
@@ -366,6 +367,18 @@ class Params:
         self._values = {key: Decimal(value) for key, value in values.items()}
         self._versions = dict(versions or {})
         self._compiled: dict[tuple[str, str], _Rules] = {}
+        self._fingerprint: tuple | None = None
+
+    @property
+    def fingerprint(self) -> tuple:
+        """Every value and version in force, as one hashable value: two Params with the same
+        fingerprint give every rule the same numbers and the same versions."""
+        if self._fingerprint is None:
+            self._fingerprint = (
+                tuple(sorted(self._values.items())),
+                tuple(sorted(self._versions.items())),
+            )
+        return self._fingerprint
 
     def _key(self, component: str, category: str) -> tuple[str, str]:
         if category and (component, category) in self._values:
@@ -416,6 +429,9 @@ class _Rules:
         self.rounding = ROUNDING_MODES[mode]
         self.rounding_label = f"{ROUNDING_LABELS[mode]}到 {_fmt(self.quantum)} 元"
         self.rounding_rule = f"{R_ROUND}：{self.rounding_label}"
+        # The ages a rule compares a member's age with, sorted: it reads ages in no other way
+        # (see facts_key). Rules that set none do not read ages.
+        self.age_thresholds: tuple[int, ...] = ()
         compile_purpose = _COMPILERS.get(category if purpose == "monthly" else purpose)
         if compile_purpose is not None:
             compile_purpose(self)
@@ -497,6 +513,7 @@ def _compile_dibao(r: _Rules) -> None:
         r.elderly_age = int(r.read("elderly_age"))
         r.minor_age = int(r.read("minor_age"))
         r.severe_grade = int(r.read("severe_disability_max_grade"))
+        r.age_thresholds = tuple(sorted((r.minor_age, r.elderly_age)))
 
 
 def _compile_tekun(r: _Rules) -> None:
@@ -598,6 +615,72 @@ def compute_amount(enrolment: EnrolmentFacts, household: HouseholdFacts, params:
     if rule is None:
         raise ValueError(f"unknown category {enrolment.category!r}")
     return rule(enrolment, household, params.rules(enrolment.category))
+
+
+def facts_key(enrolment: EnrolmentFacts, household: HouseholdFacts, params: Params) -> tuple:
+    """What ``compute_amount`` and ``price_subsidy`` read of the facts, and nothing else: under
+    one Params (and one CPI figure) enrolments with equal keys get equal Results, the same amount,
+    steps and versions (only ``Result.members`` names member ids). Households share their facts
+    by the thousand (a dibao household of three with 900 counted income is one case), so a batch
+    computes each key once.
+
+    Each rule's key names what that rule reads, as the rule reads it: the household's size and
+    counted income, and for a supplement the member's class facts by position (the steps name
+    members by position); an age only by its band among the rule's ``age_thresholds``, which are
+    all it compares ages with. A rule that comes to read another fact must add it to its key:
+    tests/payments/test_engine_properties.py checks equal keys for equal results over facts
+    drawn to collide.
+    """
+    status = enrolment.status
+    category = enrolment.category
+    if status == ACTIVE:
+        key = _KEYS.get(category)
+        if key is None:  # compute_amount refuses an unknown category
+            return (status, category, enrolment.enrolment_id)
+        return (status, category, *key(enrolment, household, params.rules(category)))
+    if status == GRADUAL_EXIT:  # the recorded amount, and the persons a price subsidy covers
+        persons = covered_persons(enrolment, household)
+        return (status, category, enrolment.gradual_exit_amount, persons)
+    return (status,)
+
+
+def _class_facts(member: MemberFacts, r: _Rules) -> tuple:
+    """What the supplement classes read of a member (see _member_amount)."""
+    return (
+        member.serious_illness,
+        member.disability_grade,
+        bisect_right(r.age_thresholds, member.age),
+    )
+
+
+def _dibao_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
+    size, income = _household_income(household)
+    if not r.supplements:
+        return (size, income)
+    return (size, income, tuple([_class_facts(member, r) for member in household.members]))
+
+
+def _single_dibao_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
+    member = _covered_member(enrolment, household)
+    if member is None:
+        return (None,)
+    income = member.counted_income if member.counted_income > ZERO else ZERO
+    if not r.supplements:
+        return (income,)
+    position = household.members.index(member)
+    return (income, len(household.members), position, _class_facts(member, r))
+
+
+def _tekun_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
+    return (_covered_member(enrolment, household) is not None, enrolment.care_level)
+
+
+def _child_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
+    return (_covered_member(enrolment, household) is not None,)
+
+
+def _marginal_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
+    return _household_income(household)
 
 
 def _household_income(household: HouseholdFacts) -> tuple[int, Decimal]:
@@ -854,6 +937,15 @@ _RULES = {
     TEKUN: _tekun,
     MARGINAL: _marginal,
     **{category: _child for category in CHILD_CATEGORIES},
+}
+
+
+_KEYS = {
+    DIBAO: _dibao_key,
+    SINGLE_DIBAO: _single_dibao_key,
+    TEKUN: _tekun_key,
+    MARGINAL: _marginal_key,
+    **{category: _child_key for category in CHILD_CATEGORIES},
 }
 
 

@@ -15,7 +15,7 @@ from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
 from config.exceptions import Conflict
 from payments import batches, payroll_io
-from payments.engine import HouseholdFacts, MissingParameter
+from payments.engine import HouseholdFacts, MemberFacts, MissingParameter
 from payments.models import (
     BatchChunk,
     PaymentBatch,
@@ -544,3 +544,36 @@ def test_a_chunk_that_fails_for_good_shows_why_until_resumed(
 
     batch.refresh_from_db()
     assert (batch.status, batch.error, batch.line_count) == ("computed", "", 7)
+
+
+def test_a_line_made_from_remembered_facts_is_explained_from_its_own_facts(regions, monkeypatch):
+    # A worker computes each facts key once: the second household (other ids, other ages in the
+    # same bands) takes the first one's amount and digest, and its explanation, asked for as if
+    # the database lacked it, is rendered again from its own facts, identical.
+    monkeypatch.setattr(batches, "_RESULTS", {})
+    load_standards()
+    batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
+    village = regions["village_a1"].code
+
+    def lines_of(household_id: int, ages: tuple[int, ...]):
+        row = payroll_io.EnrolmentRow(
+            household_id, household_id, None, "dibao", "", "active", None, None, village,
+            "bank", "holder", "6222020000000000006",
+        )  # fmt: skip
+        members = tuple(
+            MemberFacts(household_id * 10 + n, age, Decimal("900") if n == 0 else Decimal(0))
+            for n, age in enumerate(ages)
+        )
+        builder = batches.LineBuilder(batch=batch, cpi_rise_percent=None)
+        [line] = builder.lines([row], {household_id: HouseholdFacts(household_id, members)})
+        return line, builder.explanations
+
+    first, first_explanations = lines_of(1, (40, 35, 10))
+    second, second_explanations = lines_of(2, (45, 59, 12))
+
+    amount = payroll_io.LINE_COLUMNS.index("amount")
+    digest = payroll_io.LINE_COLUMNS.index("explanation_ref_id")
+    assert (second[amount], second[digest]) == (first[amount], first[digest])
+    assert dict(second_explanations) == dict(first_explanations)
+    assert len(batches._RESULTS) == 1
+    assert len(next(iter(batches._RESULTS.values()))) == 1

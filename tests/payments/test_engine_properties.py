@@ -15,6 +15,7 @@ from payments.engine import (
     MemberFacts,
     Result,
     compute_amount,
+    facts_key,
     price_subsidy,
     render_step,
     step_json,
@@ -182,3 +183,118 @@ def test_the_fast_step_json_is_the_canonical_json_of_the_rendered_step(p, people
     for result in results:
         for raw in result._raw:
             assert step_json(raw) == canonical_json(render_step(raw))
+
+
+# Facts drawn from few values, so that many differ only in what the rules do not read (ids,
+# ages within a band, how income is split among members, who else lives with a covered member)
+# and collide on facts_key.
+few_incomes = st.sampled_from([Decimal(v) for v in ("-120", "0", "450.50", "900")])
+few_ages = st.sampled_from([17, 18, 59, 60])
+
+
+@st.composite
+def collidable_case(draw):
+    size = draw(st.integers(0, 3))
+    first_id = draw(st.integers(1, 10_000)) * 10
+    people = tuple(
+        MemberFacts(
+            member_id=first_id + number,
+            age=draw(few_ages),
+            counted_income=draw(few_incomes),
+            serious_illness=draw(st.sampled_from([False, False, True])),
+            disability_grade=draw(st.sampled_from([None, None, 1, 3])),
+        )
+        for number in range(size)
+    )
+    category = draw(st.sampled_from([DIBAO, DIBAO, "marginal", "single_dibao", *MEMBER_CATEGORIES]))
+    covered = draw(st.sampled_from([*(m.member_id for m in people), first_id + 9]))
+    enrolment = EnrolmentFacts(
+        enrolment_id=draw(st.integers(1, 10**6)),
+        category=category,
+        member_id=None if category in (DIBAO, "marginal") else covered,
+        care_level=draw(st.sampled_from(("", *CARE_LEVELS))),
+        status=draw(st.sampled_from(["active"] * 8 + ["gradual_exit", "suspended"])),
+        gradual_exit_amount=draw(st.sampled_from([None, Decimal("1725")])),
+    )
+    return enrolment, HouseholdFacts(first_id, people)
+
+
+@st.composite
+def twin(draw, case):
+    """The case with one fact changed, drawn from the same few values: the key tells whether
+    the change matters, and where it says not, the results must agree."""
+    enrolment, household = case
+    people = list(household.members)
+    change = draw(st.sampled_from(["member", "member", "ids", "covered", "care", "swap", "leave"]))
+    if change == "leave" and people:
+        del people[draw(st.integers(0, len(people) - 1))]
+    elif change == "member" and people:
+        at = draw(st.integers(0, len(people) - 1))
+        field = draw(st.sampled_from(MemberFacts._fields[1:5]))
+        value = {
+            "age": few_ages,
+            "counted_income": few_incomes,
+            "serious_illness": st.booleans(),
+            "disability_grade": st.sampled_from([None, 1, 2, 3, 4]),
+        }[field]
+        people[at] = people[at]._replace(**{field: draw(value)})
+    elif change == "swap" and len(people) > 1:
+        a, b = draw(st.permutations(range(len(people))))[:2]
+        people[a], people[b] = (
+            people[a]._replace(counted_income=people[b].counted_income),
+            people[b]._replace(counted_income=people[a].counted_income),
+        )
+    elif change == "ids":
+        shift = draw(st.integers(1, 1000)) * 10
+        people = [m._replace(member_id=m.member_id + shift) for m in people]
+        member_id = None if enrolment.member_id is None else enrolment.member_id + shift
+        enrolment = enrolment._replace(enrolment_id=enrolment.enrolment_id + 1, member_id=member_id)
+    elif change == "covered" and enrolment.member_id is not None:
+        choices = [m.member_id for m in people] + [household.household_id + 9]
+        enrolment = enrolment._replace(member_id=draw(st.sampled_from(choices)))
+    elif change == "care":
+        enrolment = enrolment._replace(care_level=draw(st.sampled_from(("", *CARE_LEVELS))))
+    return enrolment, HouseholdFacts(household.household_id, tuple(people))
+
+
+def outcome(enrolment, household, p, cpi):
+    made = []
+    for result in (
+        compute_amount(enrolment, household, p),
+        price_subsidy(enrolment, household, p, cpi),
+    ):
+        made.append(
+            None if result is None else (result.amount, result.explanation(), result.versions)
+        )
+    return made
+
+
+@settings(max_examples=150)
+@given(
+    p=params(),
+    cases=st.lists(collidable_case(), min_size=30, max_size=80),
+    cpi=st.sampled_from([Decimal("0"), Decimal("3.2"), Decimal("6")]),
+    data=st.data(),
+)
+def test_enrolments_with_equal_facts_keys_get_equal_results(p, cases, cpi, data):
+    cases += [data.draw(twin(case)) for case in cases for _ in range(3)]
+    by_key = {}
+    for enrolment, household in cases:
+        key = facts_key(enrolment, household, p)
+        made = outcome(enrolment, household, p, cpi)
+        assert by_key.setdefault(key, made) == made, key
+
+
+def test_facts_key_leaves_out_ids_ages_within_a_band_and_how_income_is_split():
+    p = build_params(SEED_ROWS, region_code=CITIES["zhenjiang"], month=MONTH)
+    one = HouseholdFacts(1, (MemberFacts(11, 40, Decimal("600")), MemberFacts(12, 30, Decimal(0))))
+    other = HouseholdFacts(
+        2, (MemberFacts(21, 59, Decimal("100")), MemberFacts(22, 18, Decimal(500)))
+    )
+    older = HouseholdFacts(
+        3, (MemberFacts(31, 60, Decimal("600")), MemberFacts(32, 30, Decimal(0)))
+    )
+    dibao = EnrolmentFacts(1, DIBAO)
+    assert facts_key(dibao, one, p) == facts_key(EnrolmentFacts(2, DIBAO), other, p)
+    assert facts_key(dibao, one, p) != facts_key(dibao, older, p)
+    assert compute_amount(dibao, one, p).amount != compute_amount(dibao, older, p).amount

@@ -31,9 +31,7 @@ MONTHS = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("month", MONTHS, ids=str)
-def test_the_age_read_with_the_facts_is_the_completed_years_on_the_months_first_day(
-    regions, month
-):
+def test_the_age_read_with_the_facts_is_the_completed_years_on_the_months_first_day(regions, month):
     household = HouseholdFactory(village=regions["village_a1"])
     members = [MemberFactory(household=household, birth=birth) for birth in BIRTHS]
 
