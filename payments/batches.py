@@ -380,24 +380,28 @@ class _Memo(dict):
 # of the whole explanation; parameter versions → JSON text. Sized to stay well under the
 # worker's memory budget (issue 5: 512 MB) while holding what a province's batch repeats.
 _FRAGMENTS = _Memo(50_000)
-_DIGESTS = _Memo(50_000)
+_DIGESTS = _Memo(20_000)
 _VERSIONS = _Memo(10_000)
 # Per worker process, bounded: (parameters in force, CPI) → facts key (engine.facts_key) → what
 # the engine made of those facts (LineBuilder._made). Most enrolments share their facts with
-# others: those are neither computed nor explained again.
+# others: those are neither computed nor explained again. RESULTS_LIMIT keys in all, some 900
+# bytes each (~90 MB); a Zhenjiang worker holds ~80,000 after half of a million-household batch.
 _RESULTS: dict[tuple, _Memo] = {}
-RESULTS_LIMIT = 150_000
+RESULTS_LIMIT = 100_000
 
 
 def _results_for(params: Params, cpi: Decimal | None) -> _Memo:
-    """The results memo of one set of parameters and CPI figure (a new standard gets a new one;
-    past eight, the oldest goes, so that a long-lived worker stays bounded)."""
+    """The results memo of one set of parameters and CPI figure (a new standard gets its own).
+
+    The sets held together stay within RESULTS_LIMIT keys, give or take one chunk's: past it, the
+    sets least recently used go first, then the set in use forgets everything (see _Memo)."""
     namespace = (params.fingerprint, cpi)
-    results = _RESULTS.get(namespace)
+    results = _RESULTS.pop(namespace, None)
     if results is None:
-        if len(_RESULTS) >= 8:
-            del _RESULTS[next(iter(_RESULTS))]
-        results = _RESULTS[namespace] = _Memo(RESULTS_LIMIT)
+        results = _Memo(RESULTS_LIMIT)
+    _RESULTS[namespace] = results  # the most recently used last
+    while len(_RESULTS) > 1 and sum(map(len, _RESULTS.values())) > RESULTS_LIMIT:
+        del _RESULTS[next(iter(_RESULTS))]
     return results
 
 

@@ -577,3 +577,27 @@ def test_a_line_made_from_remembered_facts_is_explained_from_its_own_facts(regio
     assert dict(second_explanations) == dict(first_explanations)
     assert len(batches._RESULTS) == 1
     assert len(next(iter(batches._RESULTS.values()))) == 1
+
+
+def test_a_worker_remembers_results_within_its_bound_forgetting_the_least_recently_used_first(
+    monkeypatch, params_for
+):
+    monkeypatch.setattr(batches, "_RESULTS", {})
+    monkeypatch.setattr(batches, "RESULTS_LIMIT", 4)
+    july, august, changzhou = (
+        params_for("zhenjiang", "2024-06"),
+        params_for("zhenjiang", "2024-08"),
+        params_for("changzhou", "2024-08"),
+    )
+    for params, keys in ((july, "ab"), (august, "cd")):
+        memo = batches._results_for(params, None)
+        for key in keys:
+            memo.remember(key, ())
+    assert batches._results_for(july, None) is batches._results_for(july, None)
+    assert batches._results_for(july, Decimal("3.2")) is not batches._results_for(july, None)
+
+    batches._results_for(changzhou, None).remember("e", ())  # 5 keys, until the next chunk:
+    batches._results_for(changzhou, None)  # August's go, the least recently used
+
+    remembered = [sorted(memo) for memo in batches._RESULTS.values()]
+    assert remembered == [[], ["a", "b"], ["e"]]
