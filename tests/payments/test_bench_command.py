@@ -21,5 +21,7 @@ def test_bench_payroll_in_process_computes_a_batch_and_ends_with_its_two_figures
     assert batch.status == PaymentBatch.Status.COMPUTED
     assert batch.line_count == PaymentLine.objects.filter(batch=batch).count() > 0
     assert f"lines: {batch.line_count}  total: {batch.total_amount}" in lines
+    [cpu] = [line for line in lines if line.startswith("cpu seconds during the batch: ")]
+    assert float(cpu.split("this command ")[1].split(";")[0]) > 0  # computed in this process
     assert lines[-2].startswith("households/s: ")
     assert lines[-1].startswith("ratio to COPY floor: ")

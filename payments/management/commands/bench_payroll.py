@@ -63,6 +63,44 @@ def drop_batch(*, region: Region, month) -> None:
             batch.delete()
 
 
+def process_cpu() -> dict[int, tuple[str, int, float]]:
+    """Every process this machine shows: pid → (name, process group, CPU seconds used, user and
+    system, its own and that of its children that have ended, as PostgreSQL's backends do when
+    their connection closes). Empty where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found = {}
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()  # from the state, field 3 of proc(5)
+        found[int(entry)] = (name, int(fields[2]), sum(map(int, fields[11:15])) / ticks)
+    return found
+
+
+def cpu_used(before: dict, after: dict, *, worker_groups: set[int]) -> dict[str, float]:
+    """CPU seconds spent between two process_cpu() readings by PostgreSQL (every ``postgres``
+    process of the machine: run the bench on a quiet one), by the Celery workers (their process
+    groups) and by this command."""
+    used = {"postgres": 0.0, "workers": 0.0, "this command": 0.0}
+    for pid, (name, group, seconds) in after.items():
+        spent = seconds - (before[pid][2] if pid in before else 0.0)
+        if name == "postgres":
+            used["postgres"] += spent
+        elif group in worker_groups:
+            used["workers"] += spent
+        elif pid == os.getpid():
+            used["this command"] += spent
+    return used
+
+
 def start_worker(number: int, env: dict | None = None) -> subprocess.Popen:
     """One Celery worker process (one pool process) in its own process group."""
     command = [
@@ -119,14 +157,18 @@ class Command(BaseCommand):
         if procs:
             self.stdout.write(f"workers: {workers} ready")
         try:
+            cpu_before = process_cpu()
             started = time.perf_counter()
             batch = batches.create_batch(region=region, month=month, by=None)
             batches.compute_batch(batch=batch, inline=not real)
             batch = self._wait(batch, started=started, timeout=timeout)
             elapsed = time.perf_counter() - started
+            cpu = cpu_used(cpu_before, process_cpu(), worker_groups={p.pid for p in procs})
         finally:
             stop_workers(procs)
-        self._report(batch, households=households, elapsed=elapsed, real=real, workers=workers)
+        self._report(
+            batch, households=households, elapsed=elapsed, real=real, workers=workers, cpu=cpu
+        )
 
     def _caseload(self, *, city: str, households: int, seed: int) -> None:
         # A fresh database works too: schema, then the seed regions and standards.
@@ -187,7 +229,9 @@ class Command(BaseCommand):
                 raise CommandError(f"batch {batch.pk} not computed after {timeout} s")
             time.sleep(0.05)
 
-    def _report(self, batch, *, households: int, elapsed: float, real: bool, workers: int):
+    def _report(
+        self, batch, *, households: int, elapsed: float, real: bool, workers: int, cpu: dict
+    ):
         chunks = BatchChunk.objects.filter(batch=batch)
         sums = chunks.aggregate(
             read=Sum("read_seconds"),
@@ -219,6 +263,12 @@ class Command(BaseCommand):
         per_chunk = (sums["queries"] or 0) / max(batch.chunks_total, 1)
         out(f"queries per chunk: {per_chunk:.1f}")
         out(f"end to end: {elapsed:.2f} s")
+        cores = os.cpu_count() or 1
+        out(
+            "cpu seconds during the batch: "
+            + ", ".join(f"{who} {seconds:.2f}" for who, seconds in cpu.items())
+            + f"; on {cores} cores PostgreSQL's share alone takes {cpu['postgres'] / cores:.1f} s"
+        )
         out(f"COPY floor (one prebuilt line repeated): {repeated:.2f} s for {households} rows")
         out(f"COPY floor: {floor:.2f} s for {households} rows, one per household")
         out(f"households/s: {households / elapsed:.0f}")
