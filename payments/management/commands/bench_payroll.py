@@ -219,6 +219,8 @@ class Command(BaseCommand):
             batch.refresh_from_db()
             if batch.status == PaymentBatch.Status.COMPUTED:
                 return batch
+            if batch.error:  # a chunk failed for good: no waiting for the timeout
+                raise CommandError(f"batch {batch.pk} stopped: {batch.error}")
             if batch.chunks_done != last_done:
                 last_done = batch.chunks_done
                 self.stdout.write(
