@@ -401,7 +401,7 @@ def _results_for(params: Params, cpi: Decimal | None) -> _Memo:
         results = _Memo(RESULTS_LIMIT)
     _RESULTS[namespace] = results  # the most recently used last
     while len(_RESULTS) > 1 and sum(map(len, _RESULTS.values())) > RESULTS_LIMIT:
-        del _RESULTS[next(iter(_RESULTS))]
+        _RESULTS.pop(next(iter(_RESULTS)), None)  # None: another thread (inline mode) took it
     return results
 
 
