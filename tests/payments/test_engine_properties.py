@@ -206,6 +206,7 @@ def collidable_case(draw):
         )
         for number in range(size)
     )
+    # MEMBER_CATEGORIES holds single-person dibao once more: its key reads the most.
     category = draw(st.sampled_from([DIBAO, DIBAO, "marginal", "single_dibao", *MEMBER_CATEGORIES]))
     covered = draw(st.sampled_from([*(m.member_id for m in people), first_id + 9]))
     enrolment = EnrolmentFacts(
@@ -298,3 +299,13 @@ def test_facts_key_leaves_out_ids_ages_within_a_band_and_how_income_is_split():
     assert facts_key(dibao, one, p) == facts_key(EnrolmentFacts(2, DIBAO), other, p)
     assert facts_key(dibao, one, p) != facts_key(dibao, older, p)
     assert compute_amount(dibao, one, p).amount != compute_amount(dibao, older, p).amount
+
+
+def test_facts_key_tells_a_covered_member_living_alone_from_one_living_with_others():
+    p = build_params(SEED_ROWS, region_code=CITIES["zhenjiang"], month=MONTH)
+    covered = MemberFacts(11, 40, Decimal("300"))
+    single = EnrolmentFacts(1, "single_dibao", member_id=11)
+    alone = HouseholdFacts(1, (covered,))
+    with_others = HouseholdFacts(1, (covered, MemberFacts(12, 40, Decimal("2000"))))
+    assert facts_key(single, alone, p) != facts_key(single, with_others, p)
+    assert compute_amount(single, alone, p).amount > compute_amount(single, with_others, p).amount
