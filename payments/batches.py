@@ -417,6 +417,23 @@ def steps_text(raw) -> str:
     return "[" + ",".join(parts) + "]"
 
 
+def result_steps_text(result: Result) -> str:
+    """The canonical JSON text of a result's steps. Result keeps its steps as raw tuples until
+    read (the engine's fast path); a result built from Step objects has none, and is serialized
+    whole."""
+    raw = result._raw
+    return canonical_json(result.explanation()) if raw is None else steps_text(raw)
+
+
+def versions_text(versions: dict) -> str:
+    """The canonical JSON text of a result's parameter versions, remembered per worker."""
+    key = tuple(versions.items())
+    text = _VERSIONS.get(key)
+    if text is None:
+        text = _VERSIONS.remember(key, canonical_json(versions))
+    return text
+
+
 def recipe_text(
     enrolment: EnrolmentFacts,
     household: HouseholdFacts,
@@ -430,11 +447,7 @@ def recipe_text(
         result = compute_amount(enrolment, household, params)
     else:
         result = price_subsidy(enrolment, household, params, cpi)
-    raw = result._raw
-    steps = canonical_json(result.explanation()) if raw is None else steps_text(raw)
-    key = tuple(result.versions.items())
-    versions = _VERSIONS.get(key) or _VERSIONS.remember(key, canonical_json(result.versions))
-    return explanation_text(steps, versions)
+    return explanation_text(result_steps_text(result), versions_text(result.versions))
 
 
 class ChunkExplanations(Mapping):
@@ -506,7 +519,7 @@ class LineBuilder:
             found = by_code.get(row.region_code)
             if found is None:
                 params = self._params_for(row.region_code)
-                found = by_code[row.region_code] = (params, _results_for(params, self.cpi))
+                found = by_code[row.region_code] = (params, _results_for(params, cpi))
             params, results = found
             key = facts_key(enrolment, household, params)
             made = results.get(key)
@@ -556,18 +569,16 @@ class LineBuilder:
         """The digest of a result's explanation. One this worker renders for the first time goes
         into the chunk's explanations as text."""
         versions = self._versions_text(result.versions)
-        # Result keeps its steps as raw tuples until read (the engine's fast path); a result
-        # built from Step objects has none, and is serialized whole.
         raw = result._raw
-        if raw is None:
-            text = explanation_text(canonical_json(result.explanation()), versions)
+        if raw is None:  # no raw steps to remember the digest by
+            text = explanation_text(result_steps_text(result), versions)
             digest = explanation_digest(text)
             self.explanations.add(digest, text)
             return digest
         key = (tuple(raw), versions)
         digest = _DIGESTS.get(key)
         if digest is None:
-            text = explanation_text(steps_text(raw), versions)
+            text = explanation_text(result_steps_text(result), versions)
             digest = _DIGESTS.remember(key, explanation_digest(text))
             self.explanations.add(digest, text)
         return digest
@@ -582,16 +593,13 @@ class LineBuilder:
         return params
 
     def _versions_text(self, versions: dict) -> str:
-        """The canonical JSON of a versions dict. Results of one category share their rules'
-        dict, so it is remembered by identity too (the entry keeps the dict alive: its id
-        cannot be reused while the builder lives)."""
+        """versions_text, remembered by identity too: results of one category share their
+        rules' dict (the entry keeps the dict alive: its id cannot be reused while the builder
+        lives)."""
         seen = self._versions_seen.get(id(versions))
         if seen is not None and seen[0] is versions:
             return seen[1]
-        key = tuple(versions.items())
-        text = _VERSIONS.get(key)
-        if text is None:
-            text = _VERSIONS.remember(key, canonical_json(versions))
+        text = versions_text(versions)
         self._versions_seen[id(versions)] = (versions, text)
         return text
 
