@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
 from casework.models import Enrolment
+from casework.selectors import gradual_exit_starts
 from core.months import first_of_month, month_end
 from rules.engine import (
     EnrolmentFacts,
@@ -134,6 +135,8 @@ def facts_for_enrolment(
     status = status_in_month(
         status=enrolment.status, gradual_exit_until=enrolment.gradual_exit_until, month=month
     )
+    until = enrolment.gradual_exit_until
+    starts = gradual_exit_starts(enrolment_ids=[enrolment.pk]) if until is not None else {}
     facts = EnrolmentFacts(
         enrolment_id=enrolment.pk,
         category=enrolment.category,
@@ -141,6 +144,8 @@ def facts_for_enrolment(
         care_level=enrolment.care_level,
         status=status if in_force else STOPPED,
         gradual_exit_amount=enrolment.gradual_exit_amount,
+        gradual_exit_from=starts.get(enrolment.pk),
+        gradual_exit_until=until,
     )
     return facts, household
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pghistory.models
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from beneficiaries.models import Household, IncomeItem, Member, User
@@ -45,13 +45,27 @@ def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet
     )
 
 
+def gradual_exit_starts(*, enrolment_ids: Iterable[int]) -> dict[int, datetime.date]:
+    """The first month of each enrolment's gradual exit (渐退), from its gradual-exit adjustment
+    (the latest, should there be more): enrolment id → month. Enrolments with none are absent."""
+    ids = list(enrolment_ids)
+    if not ids:
+        return {}
+    return dict(
+        Adjustment.objects.filter(kind=Adjustment.Kind.GRADUAL_EXIT, enrolment_id__in=ids)
+        .values("enrolment_id")
+        .annotate(first=Max("effective_month"))
+        .values_list("enrolment_id", "first")
+    )
+
+
 def relief_instalments_due(
     *, region_prefix: str, month: datetime.date
 ) -> QuerySet[ReliefInstalment]:
     """Instalments of approved relief cases due in the month (or missed earlier) and not yet
     taken into a batch. Payroll pays each as a ``relief_instalment`` line with
     ``source_ref=f"relief-instalment:{id}"`` and claims it for the batch in the same
-    transaction (``payments.batches.mark_relief_instalments_paid``)."""
+    transaction (``payments.lines.mark_relief_instalments_paid``)."""
     return ReliefInstalment.objects.filter(
         region_code__startswith=region_prefix,
         due_month__lte=first_of_month(month),

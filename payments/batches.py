@@ -15,7 +15,7 @@ import datetime
 import gc
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -25,40 +25,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
-from casework.facts import status_in_month
-from casework.models import Enrolment, ReliefInstalment
-from casework.selectors import enrolments_in_force, relief_instalments_due
+from casework.selectors import enrolments_in_force
 from core.exceptions import Conflict, DomainError
-from core.months import first_of_month, format_month
-from payments import payroll_io
+from core.months import first_of_month
+from payments import explanations, payroll_io
 from payments.corrections import correction_lines
-from payments.models import (
-    FROZEN,
-    BatchChunk,
-    PaymentBatch,
-    PaymentLine,
-    canonical_json,
-    explanation_digest,
-    explanation_text,
-)
-
-# The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
-from rules.engine import (
-    EnrolmentFacts,
-    HouseholdFacts,
-    Params,
-    Result,
-    compute_amount,
-    facts_key,
-    price_subsidy,
-    step_json,
-)
-from rules.parameters import resolve_parameters
+from payments.lines import LineBuilder, relief_lines
+from payments.models import FROZEN, BatchChunk, PaymentBatch
 from rules.selectors import cpi_rise_for
 
 Status = PaymentBatch.Status
-ACTIVE = Enrolment.Status.ACTIVE
-Kind = PaymentLine.Kind
 # What a chunk's attempt writes on its row when it is done.
 CHUNK_RESULT_FIELDS = (
     "status",
@@ -260,7 +236,7 @@ def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> tuple[list[tupl
     builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
     lines = builder.lines(rows, households)
     chunk.compute_seconds = timer.lap()
-    payroll_io.store_explanation_texts(builder.explanations)
+    explanations.store(builder.explanations)
     chunk.write_seconds = timer.lap()
     return lines, builder.total
 
@@ -295,8 +271,8 @@ def finalize_batch(*, batch_id: int) -> bool:
             return False
         if batch.chunks.exclude(status=BatchChunk.Status.DONE).exists():
             return False
-        added = PaymentLine.objects.bulk_create(relief_lines(batch=batch))
-        added += PaymentLine.objects.bulk_create(correction_lines(batch=batch))
+        added = explanations.create_lines(relief_lines(batch=batch))
+        added += explanations.create_lines(correction_lines(batch=batch))
         # Each chunk counted and summed its own lines in the transaction that wrote them: adding
         # those up spares a scan of a million lines.
         chunks = batch.chunks.aggregate(count=Sum("line_count"), total=Sum("total_amount"))
@@ -309,310 +285,6 @@ def finalize_batch(*, batch_id: int) -> bool:
         batch.error = ""
         batch.save()
     return True
-
-
-def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
-    """Lines for the relief instalments due in the batch's month (一次审批、分阶段救助), each
-    claimed for this batch in the same transaction so it is paid in exactly one batch. A
-    recomputed batch pays again the instalments it had claimed."""
-    due = relief_instalments_due(region_prefix=batch.region.prefix, month=batch.month)
-    again = ReliefInstalment.objects.filter(paid_batch=batch)
-    instalments = list((due | again).select_related("household").order_by("id"))
-    mark_relief_instalments_paid(instalment_ids=[i.pk for i in instalments], batch_id=batch.pk)
-    return [
-        PaymentLine(
-            batch=batch,
-            month=batch.month,
-            kind=Kind.RELIEF_INSTALMENT,
-            household=instalment.household,
-            region_code=instalment.region_code,
-            category="",
-            source_ref=f"relief-instalment:{instalment.pk}",
-            amount=instalment.amount,
-            explanation=[
-                {
-                    "rule": "relief_instalment",
-                    "formula": "approved relief paid in stages",
-                    "inputs": {
-                        "relief_case": str(instalment.relief_id),
-                        "due_month": format_month(instalment.due_month),
-                    },
-                    "result": str(instalment.amount),
-                }
-            ],
-            bank_name=instalment.household.bank_name,
-            bank_account_holder=instalment.household.bank_account_holder,
-            bank_account_number=instalment.household.bank_account_number,
-        )
-        for instalment in instalments
-    ]
-
-
-def mark_relief_instalments_paid(*, instalment_ids: list[int], batch_id: int) -> int:
-    """Claim relief instalments for a batch, in the transaction that writes the batch's
-    relief_instalment lines, so an instalment is taken into exactly one batch. Returns how many
-    were claimed; an instalment already claimed by another batch is left alone (conditional
-    update)."""
-    return ReliefInstalment.objects.filter(pk__in=instalment_ids, paid_batch__isnull=True).update(
-        paid_batch_id=batch_id, paid_at=timezone.now()
-    )
-
-
-def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> EnrolmentFacts:
-    """As casework.facts.facts_for_enrolment (the in-force selection has already checked the
-    enrolment's months)."""
-    status = row.status
-    if status != ACTIVE:
-        status = status_in_month(
-            status=status, gradual_exit_until=row.gradual_exit_until, month=month
-        )
-    return EnrolmentFacts(
-        row.id, row.category, row.member_id, row.care_level, status, row.gradual_exit_amount
-    )
-
-
-class _Memo(dict):
-    """A dict that forgets everything when it grows past ``limit`` entries: what the engine's
-    output renders to is a pure function of that output, so it may outlive a chunk (a worker
-    renders each recurring step and explanation once) while memory stays bounded."""
-
-    def __init__(self, limit: int):
-        super().__init__()
-        self.limit = limit
-
-    def remember(self, key, value):
-        if len(self) >= self.limit:
-            self.clear()
-        self[key] = value
-        return value
-
-
-# Per worker process, bounded: raw step → its JSON text; (raw steps, versions text) → the digest
-# of the whole explanation; parameter versions → JSON text. Sized to stay well under the
-# worker's memory budget (512 MB) while holding what a province's batch repeats.
-_FRAGMENTS = _Memo(50_000)
-_DIGESTS = _Memo(20_000)
-_VERSIONS = _Memo(10_000)
-# Per worker process, bounded: (parameters in force, CPI) → facts key (engine.facts_key) → what
-# the engine made of those facts (LineBuilder._made). Most enrolments share their facts with
-# others: those are neither computed nor explained again. RESULTS_LIMIT keys in all, some 900
-# bytes each (~90 MB); a Zhenjiang worker holds ~80,000 after half of a million-household batch.
-_RESULTS: dict[tuple, _Memo] = {}
-RESULTS_LIMIT = 100_000
-
-
-def _results_for(params: Params, cpi: Decimal | None) -> _Memo:
-    """The results memo of one set of parameters and CPI figure (a new standard gets its own).
-
-    The sets held together stay within RESULTS_LIMIT keys, give or take one chunk's: past it, the
-    sets least recently used go first, then the set in use forgets everything (see _Memo)."""
-    namespace = (params.fingerprint, cpi)
-    results = _RESULTS.pop(namespace, None)
-    if results is None:
-        results = _Memo(RESULTS_LIMIT)
-    _RESULTS[namespace] = results  # the most recently used last
-    while len(_RESULTS) > 1 and sum(map(len, _RESULTS.values())) > RESULTS_LIMIT:
-        _RESULTS.pop(next(iter(_RESULTS)), None)  # None: another thread (inline mode) took it
-    return results
-
-
-def steps_text(raw) -> str:
-    """The canonical JSON text of the engine's raw steps, joined from each step's cached JSON
-    fragment (byte for byte ``canonical_json(result.explanation())``)."""
-    parts = []
-    for step in raw:
-        fragment = _FRAGMENTS.get(step)
-        if fragment is None:
-            fragment = _FRAGMENTS.remember(step, step_json(step))
-        parts.append(fragment)
-    return "[" + ",".join(parts) + "]"
-
-
-def result_steps_text(result: Result) -> str:
-    """The canonical JSON text of a result's steps. Result keeps its steps as raw tuples until
-    read (the engine's fast path); a result built from Step objects has none, and is serialized
-    whole."""
-    raw = result._raw
-    return canonical_json(result.explanation()) if raw is None else steps_text(raw)
-
-
-def versions_text(versions: dict) -> str:
-    """The canonical JSON text of a result's parameter versions, remembered per worker."""
-    key = tuple(versions.items())
-    text = _VERSIONS.get(key)
-    if text is None:
-        text = _VERSIONS.remember(key, canonical_json(versions))
-    return text
-
-
-def recipe_text(
-    enrolment: EnrolmentFacts,
-    household: HouseholdFacts,
-    params: Params,
-    kind: str,
-    cpi: Decimal | None,
-) -> str:
-    """The explanation text of a line made from remembered facts, computed again from its facts
-    (ChunkExplanations asks only for those the database lacks)."""
-    if kind == Kind.REGULAR:
-        result = compute_amount(enrolment, household, params)
-    else:
-        result = price_subsidy(enrolment, household, params, cpi)
-    return explanation_text(result_steps_text(result), versions_text(result.versions))
-
-
-class ChunkExplanations(Mapping):
-    """Digest → canonical JSON text of each explanation a chunk's lines use.
-
-    An explanation this worker had already rendered (most are) is kept as the recipe of one of
-    the chunk's lines that uses it, its facts and kind, and rendered again only if asked for: the
-    database already holds nearly all of them, so few ever are.
-    """
-
-    def __init__(self):
-        self._entries: dict[str, object] = {}
-
-    def add(self, digest: str, text_or_recipe) -> None:
-        current = self._entries.get(digest)
-        if current is None or current.__class__ is not str:
-            self._entries[digest] = text_or_recipe
-
-    def __getitem__(self, digest: str) -> str:
-        entry = self._entries[digest]
-        if entry.__class__ is not str:
-            entry = self._entries[digest] = recipe_text(*entry)
-        return entry
-
-    def __iter__(self):
-        return iter(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-class LineBuilder:
-    """Turns a chunk's facts into line rows (LINE_COLUMNS order), calling the pure engine.
-
-    Most enrolments share their facts with others (engine.facts_key): the engine runs once per
-    distinct facts, remembered per worker (bounded), and each line made from remembered facts
-    takes the amounts and digests computed then. Serializing explanations costs more than the
-    computation, and most steps repeat across facts ("875 − 300 = 575"), so each distinct step
-    is rendered and serialized once per worker and each distinct explanation (steps and
-    parameter versions) is joined from those fragments and digested once. A line carries the
-    digest; ``explanations`` maps each digest used to its canonical JSON text (rendered on
-    demand from a line's facts when the worker knew the digest).
-    """
-
-    def __init__(self, *, batch: PaymentBatch, cpi_rise_percent: Decimal | None):
-        self.batch = batch
-        self.month = batch.month
-        self.month_text = batch.month.isoformat()
-        self.cpi = cpi_rise_percent
-        self._params: dict[str, Params] = {}
-        self._versions_seen: dict[int, tuple[dict, str]] = {}
-        self.explanations = ChunkExplanations()
-        self.total = Decimal("0")  # of the lines made so far
-
-    def lines(
-        self, rows: list[payroll_io.EnrolmentRow], households: dict[int, HouseholdFacts]
-    ) -> list[tuple]:
-        # The loop runs a million times per batch: lookups are hoisted into locals.
-        out = []
-        append = out.append
-        add_explanation = self.explanations.add
-        batch_id, month, month_text, cpi = self.batch.pk, self.month, self.month_text, self.cpi
-        by_code: dict[str, tuple[Params, _Memo]] = {}
-        pending = PaymentLine.Status.PENDING
-        total = self.total
-        for row in rows:
-            enrolment = enrolment_facts(row, month)
-            household = households.get(row.household_id) or HouseholdFacts(row.household_id, ())
-            found = by_code.get(row.region_code)
-            if found is None:
-                params = self._params_for(row.region_code)
-                found = by_code[row.region_code] = (params, _results_for(params, cpi))
-            params, results = found
-            key = facts_key(enrolment, household, params)
-            made = results.get(key)
-            if made is None:
-                made = results.remember(key, self._made(enrolment, household, params))
-            for kind, amount, amount_text, digest in made:
-                total += amount
-                add_explanation(digest, (enrolment, household, params, kind, cpi))
-                append(
-                    (
-                        batch_id,
-                        month_text,
-                        kind,
-                        row.id,
-                        row.household_id,
-                        row.region_code,
-                        row.category,
-                        "",
-                        amount_text,
-                        digest,
-                        row.bank_name,
-                        row.bank_account_holder,
-                        row.bank_account_number,
-                        pending,
-                        "",
-                    )
-                )
-        self.total = total
-        return out
-
-    def _made(
-        self, enrolment: EnrolmentFacts, household: HouseholdFacts, params: Params
-    ) -> tuple[tuple, ...]:
-        """What the engine makes of these facts, as lines need it: (kind, amount, amount as
-        text, explanation digest) of the monthly amount and, when the month's CPI triggers it,
-        of the price subsidy."""
-        made = []
-        kind, result = Kind.REGULAR, compute_amount(enrolment, household, params)
-        while result is not None:
-            made.append((kind, result.amount, str(result.amount), self._digest(result)))
-            if kind is Kind.PRICE_SUBSIDY or self.cpi is None:
-                break
-            kind, result = Kind.PRICE_SUBSIDY, price_subsidy(enrolment, household, params, self.cpi)
-        return tuple(made)
-
-    def _digest(self, result: Result) -> str:
-        """The digest of a result's explanation. One this worker renders for the first time goes
-        into the chunk's explanations as text."""
-        versions = self._versions_text(result.versions)
-        raw = result._raw
-        if raw is None:  # no raw steps to remember the digest by
-            text = explanation_text(result_steps_text(result), versions)
-            digest = explanation_digest(text)
-            self.explanations.add(digest, text)
-            return digest
-        key = (tuple(raw), versions)
-        digest = _DIGESTS.get(key)
-        if digest is None:
-            text = explanation_text(result_steps_text(result), versions)
-            digest = _DIGESTS.remember(key, explanation_digest(text))
-            self.explanations.add(digest, text)
-        return digest
-
-    def _params_for(self, region_code: str) -> Params:
-        county = region_code[:6]
-        params = self._params.get(county)
-        if params is None:
-            params = self._params[county] = resolve_parameters(
-                region_code=region_code, month=self.month
-            )
-        return params
-
-    def _versions_text(self, versions: dict) -> str:
-        """versions_text, remembered by identity too: results of one category share their
-        rules' dict (the entry keeps the dict alive: its id cannot be reused while the builder
-        lives)."""
-        seen = self._versions_seen.get(id(versions))
-        if seen is not None and seen[0] is versions:
-            return seen[1]
-        text = versions_text(versions)
-        self._versions_seen[id(versions)] = (versions, text)
-        return text
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from beneficiaries.models import Household, IncomeItem, Member, Region
 from casework.models import Adjustment, Enrolment
 from casework.selectors import enrolments_in_force
 from core.months import add_months, format_month, month_end
-from payments import payroll_io
+from payments import explanations, payroll_io
 from payments.models import FROZEN, PaymentBatch, PaymentLine, Recovery
 from rules.models import Standard
 from rules.parameters import resolve_parameters
@@ -148,7 +148,7 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
     """Enrolment id → (amount, steps, versions, row) for the month under the parameters and
     facts in force now, computed exactly as the batch computes its regular lines. Enrolments not
     in force in the month are absent: nothing is due for them."""
-    from payments.batches import LineBuilder  # the batch's own line computation
+    from payments.lines import LineBuilder  # the batch's own line computation
 
     builder = LineBuilder(batch=month_batch, cpi_rise_percent=None)
     in_force = enrolments_in_force(region_prefix=month_batch.region.prefix, month=month_batch.month)
@@ -257,6 +257,8 @@ def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
 
 
 def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) -> PaymentLine:
+    """The month's steps as computed now, then the difference with what was paid then."""
+    back_pay = ("back_pay", (due, granted, format_month(month)), due - granted)
     return PaymentLine(
         batch=batch,
         month=month,
@@ -266,20 +268,7 @@ def _back_pay_line(*, batch, month, row, due, granted, explanation, versions) ->
         region_code=row.region_code,
         category=row.category,
         amount=due - granted,
-        explanation=[
-            *explanation,
-            {
-                "rule": "补发：按现行标准和事实重算该月应发，减去当时已发",
-                "formula": f"{due:.2f} − {granted:.2f} = {due - granted:.2f}",
-                "inputs": {
-                    "补发月份": f"{month:%Y-%m}",
-                    "现应发": f"{due:.2f}",
-                    "当时已发": f"{granted:.2f}",
-                },
-                "result": f"{due - granted:.2f}",
-            },
-        ],
-        parameter_versions=versions,
+        explanation_ref=explanations.make([*explanation, back_pay], versions),
         bank_name=row.bank_name,
         bank_account_holder=row.bank_account_holder,
         bank_account_number=row.bank_account_number,
@@ -389,46 +378,55 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
                 category=failed_transfer["category"],
                 source_ref=ref,
                 amount=failed_transfer["amount"],
-                step={
-                    "rule": "失败重发：银行退回的款项发往更正后的账户，只重发一次",
-                    "formula": "",
-                    "inputs": {
-                        "原批次": str(failed_transfer["batch_id"]),
-                        "原发放月份": format_month(failed_transfer["month"]),
-                        "失败原因": failed_transfer["reason"],
-                        "原账号": failed_transfer["account"],
-                    },
-                },
+                step=(
+                    "reissue",
+                    (
+                        format_month(failed_transfer["month"]),
+                        failed_transfer["reason"],
+                        failed_transfer["account"],
+                    ),
+                    failed_transfer["amount"],
+                ),
             )
         )
     return lines
 
 
-def recovered_by_offset(*, recoveries: list[Recovery], exclude_batch: PaymentBatch) -> dict:
-    """Recovery id → amount already offset in other batches (a positive Decimal)."""
+def offsets_by_month(
+    *, recoveries: list[Recovery], exclude_batch: PaymentBatch
+) -> dict[int, list[tuple[datetime.date, Decimal]]]:
+    """Recovery id → [(month, amount offset that month), ...] in other batches, oldest first
+    (amounts positive)."""
     refs = {r.source_ref: r.pk for r in recoveries}
     offset = (
         PaymentLine.objects.filter(kind=PaymentLine.Kind.RECOVERY, source_ref__in=list(refs))
         .exclude(batch=exclude_batch)
-        .values("source_ref")
+        .values("source_ref", "month")
         .annotate(total=Sum("amount"))
+        .order_by("source_ref", "month")
     )
-    return {refs[row["source_ref"]]: -row["total"] for row in offset}
+    months: dict[int, list[tuple[datetime.date, Decimal]]] = defaultdict(list)
+    for row in offset:
+        months[refs[row["source_ref"]]].append((row["month"], -row["total"]))
+    return months
 
 
 def outstanding_recoveries(*, region_prefix: str, exclude_batch: PaymentBatch) -> list:
-    """Open recoveries in the region with what each still owes, oldest first."""
+    """Open recoveries in the region, oldest first, each with what it still owes and what was
+    offset before, by month: (recovery, still owed, [(month, amount), ...])."""
     recoveries = list(
         Recovery.objects.filter(region_code__startswith=region_prefix, repaid_at__isnull=True)
         .select_related("household")
         .order_by("created_at", "id")
     )
-    offset = recovered_by_offset(recoveries=recoveries, exclude_batch=exclude_batch)
+    offsets = offsets_by_month(recoveries=recoveries, exclude_batch=exclude_batch)
     owed = []
     for recovery in recoveries:
-        still_owed = recovery.amount - recovery.repaid_amount - offset.get(recovery.pk, ZERO)
+        before = offsets.get(recovery.pk, [])
+        offset = sum((amount for _month, amount in before), ZERO)
+        still_owed = recovery.amount - recovery.repaid_amount - offset
         if still_owed > 0:
-            owed.append((recovery, still_owed))
+            owed.append((recovery, still_owed, before))
     return owed
 
 
@@ -442,7 +440,7 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
     owed = outstanding_recoveries(region_prefix=batch.region.prefix, exclude_batch=batch)
     if not owed:
         return []
-    household_ids = {recovery.household_id for recovery, _ in owed}
+    household_ids = {recovery.household_id for recovery, _owed, _before in owed}
     available: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in (
         PaymentLine.objects.filter(batch=batch, household_id__in=household_ids)
@@ -454,7 +452,7 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
         if line.household_id in household_ids:
             available[line.household_id] += line.amount
     lines = []
-    for recovery, still_owed in owed:
+    for recovery, still_owed, before in owed:
         household = recovery.household
         available_before = available[household.pk]
         offset = min(still_owed, available_before)
@@ -468,19 +466,26 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
                 household=household,
                 source_ref=recovery.source_ref,
                 amount=-offset,
-                step={
-                    "rule": "追回抵扣：从本月应发中抵扣多发款，本月实发不低于0，余额结转下月",
-                    "formula": f"min({still_owed:.2f}, {available_before:.2f}) = {offset:.2f}",
-                    "inputs": {
-                        "追回款": str(recovery.pk),
-                        "原因": str(recovery.get_reason_display()),
-                        "尚欠": f"{still_owed:.2f}",
-                        "结转下月": f"{still_owed - offset:.2f}",
-                    },
-                },
+                step=_offset_step(recovery, still_owed, available_before, offset, before),
             )
         )
     return lines
+
+
+def _offset_step(recovery: Recovery, owed, available, offset, before) -> tuple:
+    """What an offset recovers: the month overpaid and the amount, the reason, what was
+    recovered before (offsets by month, and repaid), what this month takes and what is left."""
+    values = (
+        owed,
+        available,
+        format_month(recovery.month) if recovery.month else "",
+        recovery.reason,
+        recovery.amount,
+        recovery.amount - owed,
+        owed - offset,
+        *[part for month, amount in before for part in (format_month(month), amount)],
+    )
+    return ("recovery_offset", values, offset)
 
 
 def _correction_line(
@@ -490,10 +495,11 @@ def _correction_line(
     household: Household,
     source_ref: str,
     amount: Decimal,
-    step: dict,
+    step: tuple,
     category: str = "",
 ) -> PaymentLine:
-    """A batch-month line for a household, paid into the account on record now."""
+    """A batch-month line for a household, paid into the account on record now, explained by
+    one step (code, values, result; an offset's line is its result taken off: negative)."""
     return PaymentLine(
         batch=batch,
         month=batch.month,
@@ -503,7 +509,7 @@ def _correction_line(
         category=category,
         source_ref=source_ref,
         amount=amount,
-        explanation=[{**step, "result": str(amount)}],
+        explanation_ref=explanations.make([step]),
         bank_name=household.bank_name,
         bank_account_holder=household.bank_account_holder,
         bank_account_number=household.bank_account_number,

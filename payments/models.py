@@ -1,8 +1,6 @@
 """Payments: monthly batches and their lines, explanations, bank files and returns, recoveries."""
 
-import hashlib
 import json
-from collections.abc import Iterable
 
 import pghistory
 import pgtrigger
@@ -75,25 +73,10 @@ FROZEN = (
 )
 
 
-def canonical_json(value) -> str:
-    """The one text of a JSON value that its digest is taken of: keys sorted, no spaces."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str)
-
-
-def explanation_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def explanation_text(steps_text: str, versions_text: str) -> str:
-    """The canonical text of an explanation from the canonical texts of its two parts: the same
-    as ``canonical_json({"steps": steps, "versions": versions})``, built without re-serializing
-    them (the batch caches each part's text)."""
-    return '{"steps":' + steps_text + ',"versions":' + versions_text + "}"
-
-
 class PaymentExplanation(models.Model):
     """What explains an amount, stored once however many lines share it: the steps of the
-    computation and the Standard rows (parameter versions) it used.
+    computation and the Standard rows (parameter versions) it used (payments.explanations makes,
+    stores and reads them).
 
     Identical facts under identical parameters give identical explanations, so a batch's lines
     share a few hundred thousand of them at most. The row keeps the canonical JSON text of
@@ -117,15 +100,6 @@ class PaymentExplanation(models.Model):
             )
         ]
 
-    @classmethod
-    def of(cls, steps: list[dict], versions: dict | None = None) -> "PaymentExplanation":
-        text = explanation_text(canonical_json(steps), canonical_json(versions or {}))
-        return cls.from_text(explanation_digest(text), text)
-
-    @classmethod
-    def from_text(cls, digest: str, text: str) -> "PaymentExplanation":
-        return cls(digest=digest, text=text)
-
     @property
     def steps(self) -> list[dict]:
         """The steps of the computation, in order (PaymentLine.explanation)."""
@@ -142,21 +116,6 @@ class PaymentExplanation(models.Model):
         if cached is None or cached[0] is not self.text:
             cached = self.__dict__["_parsed"] = (self.text, json.loads(self.text))
         return cached[1]
-
-
-def store_explanations(explanations: Iterable[PaymentExplanation]) -> None:
-    """Insert the explanations not stored yet (in digest order, so two writers never deadlock)."""
-    unique = {explanation.digest: explanation for explanation in explanations}
-    PaymentExplanation.objects.bulk_create(
-        [unique[digest] for digest in sorted(unique)], ignore_conflicts=True, batch_size=500
-    )
-
-
-class PaymentLineQuerySet(models.QuerySet):
-    def bulk_create(self, objs, *args, **kwargs):
-        objs = list(objs)
-        store_explanations(e for line in objs for e in line.pending_explanation())
-        return super().bulk_create(objs, *args, **kwargs)
 
 
 class PaymentLine(models.Model):
@@ -212,8 +171,9 @@ class PaymentLine(models.Model):
     # For lines not tied to an enrolment (relief instalments, re-issues): what they pay for.
     source_ref = models.CharField(max_length=60, blank=True, default="")
     amount = models.DecimalField(_("金额"), **MONEY)
-    # Read and set through ``explanation`` (the steps) and ``parameter_versions``; shared with
-    # every line explained alike.
+    # Shared with every line explained alike; read through ``explanation`` (the steps) and
+    # ``parameter_versions``. A line made with the ORM gets one from payments.explanations.make
+    # and is written with payments.explanations.create_lines.
     explanation_ref = models.ForeignKey(
         PaymentExplanation,
         on_delete=models.PROTECT,
@@ -227,8 +187,6 @@ class PaymentLine(models.Model):
     bank_account_number = models.CharField(max_length=30, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.CharField(max_length=200, blank=True)
-
-    objects = PaymentLineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("发放明细")
@@ -275,40 +233,16 @@ class PaymentLine(models.Model):
             )
         ]
 
-    def save(self, *args, **kwargs):
-        store_explanations(self.pending_explanation())
-        super().save(*args, **kwargs)
-
     @property
     def explanation(self) -> list[dict]:
-        """The steps explaining the amount (select_related("explanation_ref") to read many)."""
+        """The steps explaining the amount, as stored (select_related("explanation_ref") to read
+        many; payments.explanations.in_words puts them into words)."""
         return self.explanation_ref.steps
-
-    @explanation.setter
-    def explanation(self, steps: list[dict]) -> None:
-        self.explanation_ref = PaymentExplanation.of(steps, self._explained().versions)
 
     @property
     def parameter_versions(self) -> dict[str, int]:
         """The Standard rows the amount was computed with, as ``Result.versions`` names them."""
         return self.explanation_ref.versions
-
-    @parameter_versions.setter
-    def parameter_versions(self, versions: dict[str, int]) -> None:
-        self.explanation_ref = PaymentExplanation.of(self._explained().steps, versions)
-
-    def _explained(self) -> PaymentExplanation:
-        current = self._meta.get_field("explanation_ref").get_cached_value(self, None)
-        if current is None:
-            return self.explanation_ref if self.explanation_ref_id else PaymentExplanation.of([])
-        return current
-
-    def pending_explanation(self) -> list[PaymentExplanation]:
-        """The explanation set on this line and not stored yet (a line given none has [])."""
-        if self.explanation_ref_id is None:
-            self.explanation = []
-        explanation = self._meta.get_field("explanation_ref").get_cached_value(self, None)
-        return [explanation] if explanation is not None and explanation._state.adding else []
 
 
 class BankFile(models.Model):

@@ -5,11 +5,11 @@ Nothing here decides an amount: the engine does (rules.engine), fed from these r
 """
 
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 
 from beneficiaries.models import (
@@ -21,8 +21,9 @@ from beneficiaries.models import (
     MemberMove,
 )
 from casework.facts import age_on
+from casework.selectors import gradual_exit_starts
 from core.months import month_end
-from payments.models import PaymentExplanation, PaymentLine, store_explanations
+from payments.models import PaymentLine
 from rules.engine import HouseholdFacts, MemberFacts
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
@@ -62,6 +63,7 @@ class EnrolmentRow(NamedTuple):
     bank_name: str
     bank_account_holder: str
     bank_account_number: str
+    gradual_exit_from: datetime.date | None = None
 
 
 def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
@@ -88,7 +90,8 @@ def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
 
 
 def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
-    """The chunk's enrolments in force with their household's bank account: two queries, each
+    """The chunk's enrolments in force with their household's bank account (and the first month
+    of a gradual exit, casework.selectors.gradual_exit_starts): two queries, each
     an index range or index lookups (never a scan of the whole table, whatever its size: joined
     in one query, the planner may hash the whole household table)."""
     query = (
@@ -112,8 +115,10 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             [_id_param({row[1] for row in rows})],
         )
         accounts = {household_id: account for household_id, *account in cursor.fetchall()}
+    # Gradual exits are few (none in most chunks): their first months in one more query.
+    starts = gradual_exit_starts(enrolment_ids=[row[0] for row in rows if row[7] is not None])
     make = EnrolmentRow._make
-    return [make((*row, *accounts[row[1]])) for row in rows]
+    return [make((*row, *accounts[row[1]], starts.get(row[0]))) for row in rows]
 
 
 def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
@@ -200,53 +205,9 @@ def tune_chunk_session() -> None:
             )
 
 
-def store_explanation_texts(explanations: Mapping[str, str]) -> None:
-    """Store the explanations not stored yet: digest → canonical JSON text.
-
-    PostgreSQL: one query finds those already stored (most are: identical facts recur every
-    month); the others are copied into a transaction's scratch table and inserted from it in
-    digest order (two writers never deadlock) with ON CONFLICT DO NOTHING (another worker may
-    store the same one meanwhile). The batch commits them before its lines, in a short
-    transaction of their own, so a worker storing the same explanation waits only for that.
-    Elsewhere: bulk_create.
-    """
-    if not explanations:
-        return
-    if connection.vendor != "postgresql":
-        store_explanations(
-            PaymentExplanation.from_text(digest, text) for digest, text in explanations.items()
-        )
-        return
-    table = PaymentExplanation._meta.db_table
-    # In a transaction of its own when called outside one (the scratch table lives as long).
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT digest FROM {table} WHERE digest = ANY(%s::text[])",
-            ["{" + ",".join(explanations) + "}"],  # hex digests: a literal, dumped at once
-        )
-        stored = {digest for (digest,) in cursor.fetchall()}
-        missing = sorted(set(explanations) - stored)
-        if not missing:
-            return
-        cursor.execute(
-            "CREATE TEMP TABLE explanation_stage (digest text, text text) ON COMMIT DROP"
-        )
-        with (
-            connection.wrap_database_errors,
-            cursor.cursor.copy("COPY explanation_stage (digest, text) FROM STDIN") as copy,
-        ):
-            copy.write(
-                "".join([f"{digest}\t{copy_text(explanations[digest])}\n" for digest in missing])
-            )
-        cursor.execute(
-            f"INSERT INTO {table} (digest, text) SELECT digest, text FROM explanation_stage "
-            "ORDER BY digest ON CONFLICT DO NOTHING"
-        )
-        cursor.execute("DROP TABLE explanation_stage")
-
-
 def insert_lines(rows: list[tuple]) -> None:
-    """Insert lines given as tuples in LINE_COLUMNS order, their explanations already stored:
+    """Insert lines given as tuples in LINE_COLUMNS order, their explanations already stored
+    (payments.explanations.store):
     on PostgreSQL in one COPY, the text payload built directly (amounts are already text);
     elsewhere with bulk_create."""
     if not rows:

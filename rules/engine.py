@@ -27,23 +27,25 @@ Rounding happens once, at the end of each member's amount (``rounding_quantum``,
 ``rounding_mode``). Steps name members by their position in the household, so the explanation
 depends only on the facts; ``Result.members`` maps positions to member ids.
 
+Each step is recorded as ``(code, values, result)``: the code of its kind in rules.steps, which
+gives it words in Chinese and English when it is read, and its values in the order the formula
+uses them. A result names the Standard rows of exactly the parameters its steps used.
+
 Speed matters (a province's batch is a million households): per-category constants are derived
-once per ``Params`` and steps are recorded as plain tuples, formatted only when read.
+once per ``Params`` and steps are recorded as plain tuples.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import NamedTuple
 
+from rules.steps import parameters_of, step_dict
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
-_FOUR_PLACES = Decimal("0.0001")
 
 # Category values (casework.models.Category), as plain strings so the engine imports no Django.
 DIBAO = "dibao"
@@ -73,21 +75,13 @@ GRADUAL_EXIT = "gradual_exit"
 
 # Care levels (casework.models.CareLevel); an empty level is treated as fully self-caring.
 CARE_LEVELS = ("self_care", "partial", "full")
-CARE_LABELS = {"self_care": "生活自理", "partial": "部分失能", "full": "完全失能"}
 
 # The parameter ``rounding_mode`` is stored as a number (every Standard value is a Decimal).
 ROUNDING_MODES = {1: ROUND_HALF_UP, 2: ROUND_HALF_EVEN, 3: ROUND_DOWN, 4: ROUND_UP}
-ROUNDING_LABELS = {1: "四舍五入", 2: "四舍六入五成双", 3: "舍去", 4: "进一"}
 
-# Classified supplements (分类施保): (class, label). A member in several classes gets the one
-# that pays most; supplements do not add up (Jiangsu: 就高不重复).
-SUPPLEMENT_CLASSES = (
-    ("serious_illness", "重病"),
-    ("severe_disability", "重度残疾"),
-    ("elderly", "老年人"),
-    ("minor", "未成年人"),
-    ("living_alone", "独居"),
-)
+# Classified supplements (分类施保). A member in several classes gets the one that pays most;
+# supplements do not add up (Jiangsu: 就高不重复).
+SUPPLEMENT_CLASSES = ("serious_illness", "severe_disability", "elderly", "minor", "living_alone")
 
 
 class MissingParameter(LookupError):
@@ -123,163 +117,60 @@ class HouseholdFacts(NamedTuple):
 
 
 class EnrolmentFacts(NamedTuple):
+    """An enrolment as of a month. A gradual exit (渐退) keeps ``gradual_exit_amount`` from the
+    month ``gradual_exit_from`` to ``gradual_exit_until`` (first days of months; the first may
+    be unknown)."""
+
     enrolment_id: int
     category: str
     member_id: int | None = None
     care_level: str = ""
     status: str = ACTIVE
     gradual_exit_amount: Decimal | None = None
+    gradual_exit_from: date | None = None
+    gradual_exit_until: date | None = None
 
 
 # ---------------------------------------------------------------------------------------------
-# Explanation: steps and results.
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One step of a computation: the rule applied, the formula with numbers, inputs, result."""
-
-    rule: str
-    formula: str
-    inputs: dict[str, str]
-    result: str
-
-    def as_dict(self) -> dict:
-        return {
-            "rule": self.rule,
-            "formula": self.formula,
-            "inputs": dict(self.inputs),
-            "result": self.result,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Step:
-        return cls(
-            rule=data["rule"],
-            formula=data["formula"],
-            inputs=dict(data["inputs"]),
-            result=data["result"],
-        )
-
-
-def _fmt(value) -> str:
-    """A number as people write it: 875, 109.375, 0.65 (at most four decimals)."""
-    if value.__class__ is not Decimal:
-        return str(value)
-    text = str(value)
-    if "E" in text:
-        text = format(value, "f")
-    if "." not in text:
-        return text
-    whole, _, decimals = text.partition(".")
-    if len(decimals) > 4:
-        whole, _, decimals = str(value.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)).partition(
-            "."
-        )
-    decimals = decimals.rstrip("0")
-    if decimals:
-        return f"{whole}.{decimals}"
-    return "0" if whole == "-0" else whole
-
-
-def render_step(raw: tuple) -> dict:
-    """One raw step as the JSON-ready dict stored in an explanation (the batch caches these)."""
-    rule, template, names, values, value = raw
-    texts = [_fmt(v) for v in values]
-    result = _fmt(value)
-    return {
-        "rule": rule,
-        "formula": f"{template.format(*texts)} = {result}" if template else "",
-        "inputs": dict(zip(names, texts, strict=True)),
-        "result": result,
-    }
-
-
-@functools.lru_cache(maxsize=4096)
-def _json_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=1024)
-def _json_parts(names: tuple, template: str) -> tuple[tuple[int, ...], tuple[str, ...], str]:
-    """What step_json needs of a step's constant parts, escaped once: the positions of the
-    inputs in name order, each name as a JSON string, the template escaped for a JSON string."""
-    order = tuple(sorted(range(len(names)), key=names.__getitem__))
-    return (
-        order,
-        tuple(_json_string(name) for name in names),
-        json.dumps(template, ensure_ascii=False)[1:-1],
-    )
-
-
-def step_json(raw: tuple) -> str:
-    """The canonical JSON text (keys sorted, no spaces, UTF-8 unescaped) of ``render_step(raw)``,
-    written directly: rules, templates and names are a few hundred constant strings, escaped
-    once and cached, and the numbers ``_fmt`` writes need no escaping. Five times faster than
-    building the dict and serializing it, which a batch does for every new step."""
-    rule, template, names, values, value = raw
-    order, quoted_names, escaped_template = _json_parts(names, template)
-    numeric = True
-    texts = []
-    for v in values:
-        if v.__class__ is not Decimal and v.__class__ is not int:
-            numeric = False
-        texts.append(_fmt(v))
-    if value.__class__ is not Decimal and value.__class__ is not int:
-        numeric = False
-    result = _fmt(value)
-    if not numeric:  # a text among the values: escape every value the slow way
-        return json.dumps(
-            render_step(raw), ensure_ascii=False, separators=(",", ":"), sort_keys=True
-        )
-    formula = f'"{escaped_template.format(*texts)} = {result}"' if template else '""'
-    inputs = ",".join([f'{quoted_names[i]}:"{texts[i]}"' for i in order])
-    return (
-        f'{{"formula":{formula},"inputs":{{{inputs}}},"result":"{result}",'
-        f'"rule":{_json_string(rule)}}}'
-    )
-
-
-def _render(raw: tuple) -> Step:
-    return Step(**render_step(raw))
+# Results.
 
 
 class Result:
-    """The amount, the ordered steps that explain it and the Standard ids it used.
+    """The amount, the steps that explain it and the Standard ids of the parameters they used.
 
-    ``members`` lists (member_id, amount) for each covered member; their sum is ``amount``.
-    Treat a Result as immutable: ``versions`` may be shared between results of one ``Params``.
+    ``steps`` are the steps as recorded, ``(code, values, result)`` (rules.steps gives them
+    words); ``explanation()`` is their stored form. ``members`` lists (member_id, amount) for
+    each covered member; their sum is ``amount``. Treat a Result as immutable: ``versions`` may
+    be shared between results of one ``Params``.
     """
 
-    __slots__ = ("amount", "versions", "_members", "_each", "_raw", "_steps")
+    __slots__ = ("amount", "steps", "versions", "_members", "_each")
 
     def __init__(
         self,
         amount: Decimal,
-        steps: tuple[Step, ...] = (),
+        steps: tuple[tuple, ...] = (),
         versions: dict[str, int] | None = None,
         members: tuple[tuple[int, Decimal], ...] = (),
     ):
         self.amount = amount
+        self.steps = tuple(steps)
         self.versions = dict(versions or {})
         self._members = tuple(members)
         self._each = None
-        self._raw = None
-        self._steps = tuple(steps)
 
     @classmethod
     def _of(
-        cls, amount: Decimal, raw, versions: dict, members: tuple, each: Decimal | None = None
+        cls, amount: Decimal, steps, versions: dict, members: tuple, each: Decimal | None = None
     ) -> Result:
-        # The engine's fast path: steps stay raw tuples until someone reads them, and when every
-        # member gets the same ``each``, ``members`` holds the MemberFacts until it is read.
+        # The engine's fast path: when every member gets the same ``each``, ``members`` holds
+        # the MemberFacts until it is read.
         result = object.__new__(cls)
         result.amount = amount
+        result.steps = steps
         result.versions = versions
         result._members = members
         result._each = each
-        result._raw = raw
-        result._steps = None
         return result
 
     @property
@@ -288,52 +179,21 @@ class Result:
             return tuple([(member.member_id, self._each) for member in self._members])
         return self._members
 
-    @property
-    def steps(self) -> tuple[Step, ...]:
-        if self._steps is None:
-            self._steps = tuple(_render(raw) for raw in self._raw)
-        return self._steps
-
     def explanation(self) -> list[dict]:
-        """JSON-ready steps (PaymentLine.explanation); ``from_explanation`` reads them back."""
-        if self._steps is None:
-            return [render_step(raw) for raw in self._raw]
-        return [step.as_dict() for step in self._steps]
-
-    @classmethod
-    def from_explanation(
-        cls, *, amount: Decimal, explanation: list[dict], versions: dict[str, int] | None = None
-    ) -> Result:
-        return cls(amount, tuple(Step.from_dict(d) for d in explanation), versions)
+        """The steps in their stored, JSON-ready form (rules.steps.step_dict)."""
+        return [step_dict(step) for step in self.steps]
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Result):
             return NotImplemented
-        return (self.amount, self.steps, self.versions) == (
+        return (self.amount, tuple(self.steps), self.versions) == (
             other.amount,
-            other.steps,
+            tuple(other.steps),
             other.versions,
         )
 
     def __repr__(self) -> str:
-        return f"Result(amount={self.amount!r}, steps={len(self.steps)})"
-
-
-def render_explanation(result: Result) -> str:
-    """The explanation in plain Chinese, for the household's notice or the caseworker's screen."""
-    lines = [f"本月发放金额：{_fmt(result.amount)} 元。计算过程："]
-    for number, step in enumerate(result.steps, 1):
-        lines.append(f"{number}. {step.rule}")
-        if step.formula:
-            lines.append(f"   计算：{step.formula}")
-        if step.inputs:
-            inputs = "；".join(f"{name} {value}" for name, value in step.inputs.items())
-            lines.append(f"   依据：{inputs}")
-        lines.append(f"   结果：{step.result}")
-    if result.versions:
-        versions = "、".join(f"{name}#{vid}" for name, vid in sorted(result.versions.items()))
-        lines.append(f"所用参数版本：{versions}")
-    return "\n".join(lines)
+        return f"Result(amount={self.amount!r}, steps={[step[0] for step in self.steps]})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,12 +284,11 @@ class _Rules:
         self.versions: dict[str, int] = {}
         self.standard = self.read("standard")
         self.quantum = self.read("rounding_quantum").normalize()
-        mode = int(self.read("rounding_mode"))
-        if mode not in ROUNDING_MODES:
-            raise MissingParameter(f"rounding_mode {mode} 不是有效的取整方式")
-        self.rounding = ROUNDING_MODES[mode]
-        self.rounding_label = f"{ROUNDING_LABELS[mode]}到 {_fmt(self.quantum)} 元"
-        self.rounding_rule = f"{R_ROUND}：{self.rounding_label}"
+        self.mode = int(self.read("rounding_mode"))
+        if self.mode not in ROUNDING_MODES:
+            raise MissingParameter(f"rounding_mode {self.mode} 不是有效的取整方式")
+        self.rounding = ROUNDING_MODES[self.mode]
+        self._used: dict[tuple[str, ...], dict[str, int]] = {}
         # The ages a rule compares a member's age with, sorted: it reads ages in no other way
         # (see facts_key). Rules that set none do not read ages.
         self.age_thresholds: tuple[int, ...] = ()
@@ -444,53 +303,19 @@ class _Rules:
             self.versions[version_key(*key)] = vid
         return self.params._values[key]
 
-
-# ---------------------------------------------------------------------------------------------
-# Rule texts (the "rule" of each step): what a caseworker, an auditor and the household read.
-
-R_GRADUAL_EXIT = "渐退：因就业收入超过标准，渐退期内保留最后一次批准的金额，期满停发"
-R_NOT_PAID = "保障暂停或已停止，本月不发放"
-R_NOT_PRESENT = "保障对象本月不在户或已故，不发放"
-R_NO_MEMBERS = "本月家庭无在户在世成员，不发放"
-R_INCOME = "家庭月计入收入：在户成员计入收入之和，已扣除必要的医疗、护理、康复支出，不低于0"
-R_MEMBER_INCOME = "本人月计入收入：已扣除必要的医疗、护理、康复支出，不低于0"
-R_PER_CAPITA = "家庭人均月收入 = 家庭月计入收入 ÷ 家庭人口"
-R_GAP = "差额补助：低保标准 − 人均月收入，不低于0"
-R_SINGLE_GAP = "单人保按单人户计算：低保标准 − 本人月收入，不低于0"
-R_FLOOR = "保底补差：差额低于标准的规定比例时，按该比例发放"
-R_ROUND = "取整"
-R_HOUSEHOLD = "家庭月保障金 = 每人金额 × 保障人数"
-R_HOUSEHOLD_SUM = "家庭月保障金 = 各保障成员金额之和（分类施保）"
-R_SUPPLEMENT_FULL = "分类施保（{}）：按全额标准计发，另加标准的规定比例"
-R_SUPPLEMENT_GAP = "分类施保（{}）：差额补助另加标准的规定比例"
-R_TEKUN_BASE = "特困人员基本生活费：不低于低保标准 × 规定倍数"
-R_CARE = "特困人员照料护理费（{}）：固定金额 + 最低工资标准 × 规定比例"
-R_TEKUN_TOTAL = "特困供养金 = 基本生活费 + 照料护理费"
-R_ORPHAN_INSTITUTION = "集中供养孤儿基本生活费：按本市标准"
-R_ORPHAN_COMMUNITY = "散居孤儿基本生活费 = 集中供养孤儿标准 × 规定比例"
-R_CHILD_SHARE = {
-    UNSUPPORTED_CHILD: "事实无人抚养儿童基本生活补贴 = 散居孤儿标准 × 规定比例",
-    GUARDIAN_UNABLE_CHILD: "父母无力履行监护职责儿童补贴 = 散居孤儿标准 × 规定比例",
-    ILL_DISABLED_CHILD: "重病重残儿童补贴 = 散居孤儿标准 × 规定比例",
-}
-R_MARGINAL_THRESHOLD = "低保边缘家庭认定线 = 低保标准 × 规定倍数"
-R_MARGINAL = "低保边缘家庭不发放按月保障金，可享受专项救助和价格临时补贴"
-R_PRICE_PER_PERSON = "价格临时补贴：CPI涨幅达到{}%，每名保障对象发放 低保标准 ÷ {}，取整到元"
-R_PRICE_TOTAL = "价格临时补贴合计 = 每人金额 × 保障人数"
-R_RELIEF_MEDICAL = "临时救助（医疗）：自付费用在起付额以内，不超过低保标准的规定倍数"
-R_RELIEF_MEDICAL_EXCESS = "临时救助（医疗）：自付费用超过起付额，按费用的规定比例，不超过封顶倍数"
-R_RELIEF_DEATH = "临时救助（意外死亡）：不超过低保标准的规定倍数"
-R_RELIEF_OTHER = "临时救助（其他）：不超过低保标准的规定倍数"
-
-N_INCOME = ("家庭人口", "家庭月计入收入")
-N_PER_CAPITA = ("家庭月计入收入", "家庭人口")
-N_GAP = ("低保标准", "人均月收入")
-N_MULTIPLE = ("低保标准", "倍数")
-# Members are named by their position in the household (the order of HouseholdFacts.members),
-# so an explanation depends only on the facts and may be shared by identical households.
-N_FULL = ("成员序号", "低保标准", "加发比例")
-N_GAP_PLUS = ("成员序号", "差额补助", "低保标准", "加发比例")
-N_ROUND_MEMBER = ("成员序号", "金额")
+    def used(self, steps) -> dict[str, int]:
+        """The versions of the parameters these steps used (``versions`` holds every one the
+        rule read), one dict per distinct sequence of step kinds."""
+        codes = tuple([step[0] for step in steps])
+        used = self._used.get(codes)
+        if used is None:
+            components = parameters_of(codes)
+            used = self._used[codes] = {
+                key: vid
+                for key, vid in self.versions.items()
+                if key.partition(":")[0] in components
+            }
+        return used
 
 
 # ---------------------------------------------------------------------------------------------
@@ -501,12 +326,12 @@ def _compile_dibao(r: _Rules) -> None:
     r.floor_share = r.read("floor_share")
     r.floor = r.standard * r.floor_share
     supplements = []
-    for name, label in SUPPLEMENT_CLASSES:
+    for name in SUPPLEMENT_CLASSES:
         full = r.read(f"supplement_{name}_full") != ZERO
         share = r.read(f"supplement_{name}_share")
         if full or share:
-            rule = (R_SUPPLEMENT_FULL if full else R_SUPPLEMENT_GAP).format(label)
-            supplements.append((name, rule, full, share, r.standard * share))
+            code = f"supplement_{'full' if full else 'gap'}.{name}"
+            supplements.append((name, code, full, share, r.standard * share))
     r.supplements = tuple(supplements)
     if supplements:
         r.elderly_age = int(r.read("elderly_age"))
@@ -518,15 +343,12 @@ def _compile_dibao(r: _Rules) -> None:
 def _compile_tekun(r: _Rules) -> None:
     r.multiplier = r.read("tekun_multiplier")
     r.basic = r.standard * r.multiplier
-    common = r.versions
     minimum_wage = r.read("minimum_wage")
     r.care = {}
     for level in CARE_LEVELS:
-        r.versions = dict(common)
         fixed = r.read(f"care_{level}_amount")
         share = r.read(f"care_{level}_share")
-        r.care[level] = (fixed, share, minimum_wage, fixed + minimum_wage * share, r.versions)
-    r.versions = common
+        r.care[level] = (fixed, minimum_wage, share, fixed + minimum_wage * share)
 
 
 def _compile_child(r: _Rules) -> None:
@@ -606,14 +428,39 @@ def compute_amount(enrolment: EnrolmentFacts, household: HouseholdFacts, params:
     """The monthly amount of one enrolment, with its explanation (see the module docstring)."""
     status = enrolment.status
     if status == GRADUAL_EXIT:
-        amount = enrolment.gradual_exit_amount or ZERO
-        return Result._of(amount, ((R_GRADUAL_EXIT, "", (), (), amount),), {}, ())
+        return _gradual_exit(enrolment, params.month)
     if status != ACTIVE:
-        return Result._of(ZERO, ((R_NOT_PAID, "", (), (), ZERO),), {}, ())
+        return Result._of(ZERO, (("not_paid", (), ZERO),), {}, ())
     rule = _RULES.get(enrolment.category)
     if rule is None:
         raise ValueError(f"unknown category {enrolment.category!r}")
     return rule(enrolment, household, params.rules(enrolment.category))
+
+
+def _gradual_exit(enrolment: EnrolmentFacts, month: date | None) -> Result:
+    """The amount kept in gradual exit, with its period and which month of it this is."""
+    amount = enrolment.gradual_exit_amount or ZERO
+    first, last = enrolment.gradual_exit_from, enrolment.gradual_exit_until
+    if first is None or last is None or month is None:
+        step = ("gradual_exit_until", (amount, _month_text(last)), amount)
+    else:
+        values = (
+            amount,
+            _month_text(first),
+            _month_text(last),
+            _months_between(first, month) + 1,
+            _months_between(first, last) + 1,
+        )
+        step = ("gradual_exit", values, amount)
+    return Result._of(amount, (step,), {}, ())
+
+
+def _month_text(month: date | None) -> str:
+    return "" if month is None else f"{month.year:04d}-{month.month:02d}"
+
+
+def _months_between(first: date, later: date) -> int:
+    return (later.year - first.year) * 12 + later.month - first.month
 
 
 def facts_key(enrolment: EnrolmentFacts, household: HouseholdFacts, params: Params) -> tuple:
@@ -637,9 +484,16 @@ def facts_key(enrolment: EnrolmentFacts, household: HouseholdFacts, params: Para
         if key is None:  # compute_amount refuses an unknown category
             return (status, category, enrolment.enrolment_id)
         return (status, category, *key(enrolment, household, params.rules(category)))
-    if status == GRADUAL_EXIT:  # the recorded amount, and the persons a price subsidy covers
+    if status == GRADUAL_EXIT:  # the recorded amount and period, the persons a subsidy covers
         persons = covered_persons(enrolment, household)
-        return (status, category, enrolment.gradual_exit_amount, persons)
+        return (
+            status,
+            category,
+            enrolment.gradual_exit_amount,
+            enrolment.gradual_exit_from,
+            enrolment.gradual_exit_until,
+            persons,
+        )
     return (status,)
 
 
@@ -692,30 +546,28 @@ def _household_income(household: HouseholdFacts) -> tuple[int, Decimal]:
 def _dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:
     size, income = _household_income(household)
     if size == 0:
-        return Result._of(ZERO, ((R_NO_MEMBERS, "", (), (), ZERO),), r.versions, ())
+        return Result._of(ZERO, (("no_members", (), ZERO),), {}, ())
     per_capita = income / size
     gap = r.standard - per_capita
     if gap < ZERO:
         gap = ZERO
     steps = [
-        (R_INCOME, "", N_INCOME, (size, income), income),
-        (R_PER_CAPITA, "{0} ÷ {1}", N_PER_CAPITA, (income, size), per_capita),
-        (R_GAP, "{0} − {1}", N_GAP, (r.standard, per_capita), gap),
+        ("household_income", (size, income), income),
+        ("per_capita", (income, size), per_capita),
+        ("gap", (r.standard, per_capita), gap),
     ]
     base = _floor(gap, r, steps) if gap < r.floor else gap
     if r.supplements and _any_supplement(household.members, size, r):
         return _with_supplements(household.members, base, r, steps)
     each = _round(base, r, steps)
     amount = each * size
-    steps.append((R_HOUSEHOLD, "{0} × {1}", ("每人金额", "保障人数"), (each, size), amount))
-    return Result._of(amount, steps, r.versions, household.members, each)
+    steps.append(("household", (each, size), amount))
+    return Result._of(amount, steps, r.used(steps), household.members, each)
 
 
 def _floor(gap: Decimal, r: _Rules, steps: list) -> Decimal:
     if gap < r.floor:
-        steps.append(
-            (R_FLOOR, "{0} × {1}", ("低保标准", "保底比例"), (r.standard, r.floor_share), r.floor)
-        )
+        steps.append(("floor", (r.standard, r.floor_share), r.floor))
         return r.floor
     return gap
 
@@ -741,9 +593,9 @@ def _round(amount: Decimal, r: _Rules, steps: list, position: int = 0) -> Decima
     rounded = amount.quantize(r.quantum, rounding=r.rounding)
     if rounded != amount:
         if position:
-            steps.append((r.rounding_rule, "", N_ROUND_MEMBER, (position, amount), rounded))
+            steps.append(("round_member", (position, amount, r.quantum, r.mode), rounded))
         else:
-            steps.append((r.rounding_rule, "", ("金额",), (amount,), rounded))
+            steps.append(("round", (amount, r.quantum, r.mode), rounded))
     return rounded
 
 
@@ -755,30 +607,28 @@ def _member_amount(
     A member in several classes gets the class that pays most (supplements do not add up).
     """
     best, step = base, None
-    for name, rule, full, share, extra in r.supplements:
+    for name, code, full, share, extra in r.supplements:
         if name == "serious_illness":
-            qualifies = member.serious_illness
+            qualifies, bound = member.serious_illness, ()
         elif name == "severe_disability":
             grade = member.disability_grade
-            qualifies = grade is not None and grade <= r.severe_grade
+            qualifies, bound = grade is not None and grade <= r.severe_grade, (r.severe_grade,)
         elif name == "elderly":
-            qualifies = member.age >= r.elderly_age
+            qualifies, bound = member.age >= r.elderly_age, (r.elderly_age,)
         elif name == "minor":
-            qualifies = member.age < r.minor_age
+            qualifies, bound = member.age < r.minor_age, (r.minor_age,)
         else:
-            qualifies = size == 1
+            qualifies, bound = size == 1, ()
         if not qualifies:
             continue
         if full:
             amount = r.standard + extra
             if amount > best:
-                values = (position, r.standard, share)
-                best, step = amount, (rule, "{1} + {1} × {2}", N_FULL, values, amount)
+                best, step = amount, (code, (position, r.standard, share, *bound), amount)
         else:
             amount = base + extra
             if amount > best:
-                values = (position, base, r.standard, share)
-                best, step = amount, (rule, "{1} + {2} × {3}", N_GAP_PLUS, values, amount)
+                best, step = amount, (code, (position, base, r.standard, share, *bound), amount)
     return best, step
 
 
@@ -801,48 +651,33 @@ def _with_supplements(
         steps.append(step)
         amount = _round(amount, r, steps, position)
         amounts.append((member.member_id, amount))
-        supplemented.append((f"第{position}位成员", amount))
-    plain = size - len(supplemented)
+        supplemented += (position, amount)
     if not supplemented:
         total = each * size
-        steps.append((R_HOUSEHOLD, "{0} × {1}", ("每人金额", "保障人数"), (each, size), total))
-        return Result._of(total, steps, r.versions, tuple(amounts))
-    # The sum step reads "575 × 2 + 633 = 1783": the others' gap times their number, then each
-    # supplemented member's amount.
+        steps.append(("household", (each, size), total))
+        return Result._of(total, steps, r.used(steps), tuple(amounts))
+    # The sum reads "575 × 2 + 1050 + 663 = 2863": the others' gap times their number, then
+    # each supplemented member's amount (values: position, amount, position, amount, ...).
+    plain = size - len(supplemented) // 2
+    total = sum(supplemented[1::2], each * plain)
     if plain:
-        names = ["每人金额", "其余人数"]
-        values = [each, plain]
-        total = each * plain
+        steps.append(("household_sum", (each, plain, *supplemented), total))
     else:
-        names, values, total = [], [], ZERO
-    for name, amount in supplemented:
-        names.append(name)
-        values.append(amount)
-        total += amount
-    template = _sum_template(bool(plain), len(supplemented))
-    steps.append((R_HOUSEHOLD_SUM, template, tuple(names), tuple(values), total))
-    return Result._of(total, steps, r.versions, tuple(amounts))
-
-
-@functools.cache
-def _sum_template(with_plain: bool, supplemented: int) -> str:
-    first = 2 if with_plain else 0
-    terms = ["{0} × {1}"] if with_plain else []
-    terms += [f"{{{i}}}" for i in range(first, first + supplemented)]
-    return " + ".join(terms)
+        steps.append(("household_sum_supplemented", tuple(supplemented), total))
+    return Result._of(total, steps, r.used(steps), tuple(amounts))
 
 
 def _single_dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:
     member = _covered_member(enrolment, household)
     if member is None:
-        return Result._of(ZERO, ((R_NOT_PRESENT, "", (), (), ZERO),), r.versions, ())
+        return Result._of(ZERO, (("not_present", (), ZERO),), {}, ())
     income = member.counted_income if member.counted_income > ZERO else ZERO
     gap = r.standard - income
     if gap < ZERO:
         gap = ZERO
     steps = [
-        (R_MEMBER_INCOME, "", ("本人月计入收入",), (income,), income),
-        (R_SINGLE_GAP, "{0} − {1}", ("低保标准", "本人月收入"), (r.standard, income), gap),
+        ("member_income", (income,), income),
+        ("single_gap", (r.standard, income), gap),
     ]
     amount = _floor(gap, r, steps)
     if r.supplements:
@@ -851,83 +686,53 @@ def _single_dibao(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rule
         if step is not None:
             steps.append(step)
     amount = _round(amount, r, steps)
-    return Result._of(amount, tuple(steps), r.versions, ((member.member_id, amount),))
+    return Result._of(amount, tuple(steps), r.used(steps), ((member.member_id, amount),))
 
 
 def _tekun(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:
     member = _covered_member(enrolment, household)
     if member is None:
-        return Result._of(ZERO, ((R_NOT_PRESENT, "", (), (), ZERO),), r.versions, ())
+        return Result._of(ZERO, (("not_present", (), ZERO),), {}, ())
     level = enrolment.care_level or "self_care"
-    fixed, share, minimum_wage, care, versions = r.care[level]
+    fixed, minimum_wage, share, care = r.care[level]
     total = r.basic + care
-    steps = (
-        (R_TEKUN_BASE, "{0} × {1}", ("低保标准", "倍数"), (r.standard, r.multiplier), r.basic),
-        (
-            R_CARE.format(CARE_LABELS[level]),
-            "{0} + {1} × {2}",
-            ("固定金额", "最低工资标准", "比例"),
-            (fixed, minimum_wage, share),
-            care,
-        ),
-        (R_TEKUN_TOTAL, "{0} + {1}", ("基本生活费", "照料护理费"), (r.basic, care), total),
-    )
-    rounding: list = []
-    amount = _round(total, r, rounding)
-    return Result._of(amount, steps + tuple(rounding), versions, ((member.member_id, amount),))
+    steps = [
+        ("tekun_basic", (r.standard, r.multiplier), r.basic),
+        (f"care.{level}", (fixed, minimum_wage, share), care),
+        ("tekun_total", (r.basic, care), total),
+    ]
+    amount = _round(total, r, steps)
+    return Result._of(amount, tuple(steps), r.used(steps), ((member.member_id, amount),))
 
 
 def _child(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:
     member = _covered_member(enrolment, household)
     if member is None:
-        return Result._of(ZERO, ((R_NOT_PRESENT, "", (), (), ZERO),), r.versions, ())
-    steps = [(R_ORPHAN_INSTITUTION, "", ("集中供养孤儿标准",), (r.institution,), r.institution)]
+        return Result._of(ZERO, (("not_present", (), ZERO),), {}, ())
+    steps = [("orphan_institution", (r.institution,), r.institution)]
     category = enrolment.category
     if category == ORPHAN_INSTITUTION:
         amount = _round(r.institution, r, steps)
     else:
         amount = r.community
-        steps.append(
-            (
-                f"{R_ORPHAN_COMMUNITY}，{r.rounding_label}",
-                "{0} × {1}",
-                ("集中供养孤儿标准", "比例"),
-                (r.institution, r.community_share),
-                amount,
-            )
-        )
+        values = (r.institution, r.community_share, r.quantum, r.mode)
+        steps.append(("orphan_community", values, amount))
         if category != ORPHAN_COMMUNITY:
             unrounded = r.community * r.child_share
-            steps.append(
-                (
-                    R_CHILD_SHARE[category],
-                    "{0} × {1}",
-                    ("散居孤儿标准", "比例"),
-                    (r.community, r.child_share),
-                    unrounded,
-                )
-            )
+            steps.append((f"child_share.{category}", (r.community, r.child_share), unrounded))
             amount = _round(unrounded, r, steps)
-    return Result._of(amount, tuple(steps), r.versions, ((member.member_id, amount),))
+    return Result._of(amount, tuple(steps), r.used(steps), ((member.member_id, amount),))
 
 
 def _marginal(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> Result:
     size, income = _household_income(household)
-    steps = [(R_INCOME, "", N_INCOME, (size, income), income)]
+    steps = [("household_income", (size, income), income)]
     if size:
         per_capita = income / size
-        steps.append((R_PER_CAPITA, "{0} ÷ {1}", N_PER_CAPITA, (income, size), per_capita))
-    steps.append(
-        (
-            R_MARGINAL_THRESHOLD,
-            "{0} × {1}",
-            ("低保标准", "倍数"),
-            (r.standard, r.marginal_multiplier),
-            r.threshold,
-        )
-    )
-    steps.append((R_MARGINAL, "", (), (), ZERO))
-    return Result._of(ZERO, tuple(steps), r.versions, ())
+        steps.append(("per_capita", (income, size), per_capita))
+    steps.append(("marginal_threshold", (r.standard, r.marginal_multiplier), r.threshold))
+    steps.append(("marginal", (), ZERO))
+    return Result._of(ZERO, tuple(steps), r.used(steps), ())
 
 
 _RULES = {
@@ -958,7 +763,8 @@ def price_subsidy(
 
     Every covered person gets standard ÷ divisor, rounded half up to the yuan: the low divisor
     once the CPI rise reaches the trigger, the high one from the high trigger. Enrolments in
-    force (active or in gradual exit) get it, marginal families included.
+    force (active or in gradual exit) get it, marginal families included. The explanation gives
+    the CPI rise recorded and the tier it reached.
     """
     if enrolment.status not in (ACTIVE, GRADUAL_EXIT) or cpi_rise_percent is None:
         return None
@@ -969,24 +775,18 @@ def price_subsidy(
     if persons == 0:
         return None
     if cpi_rise_percent >= r.trigger_high:
-        trigger, divisor = r.trigger_high, r.divisor_high
+        code, trigger, divisor = "price_subsidy_high", r.trigger_high, r.divisor_high
     else:
-        trigger, divisor = r.trigger, r.divisor
+        code, trigger, divisor = "price_subsidy", r.trigger, r.divisor
     exact = r.standard / divisor
     each = exact.quantize(ONE, rounding=ROUND_HALF_UP)
     amount = each * persons
     steps = (
-        (
-            R_PRICE_PER_PERSON.format(_fmt(trigger), _fmt(divisor)),
-            "{0} ÷ {1}",
-            ("低保标准", "除数"),
-            (r.standard, divisor),
-            exact,
-        ),
-        (f"{R_ROUND}：四舍五入到元", "", ("金额",), (exact,), each),
-        (R_PRICE_TOTAL, "{0} × {1}", ("每人金额", "保障人数"), (each, persons), amount),
+        (code, (r.standard, divisor, trigger, cpi_rise_percent), exact),
+        ("round_yuan", (exact,), each),
+        ("price_total", (each, persons), amount),
     )
-    return Result._of(amount, steps, r.versions, ())
+    return Result._of(amount, steps, r.used(steps), ())
 
 
 def gradual_exit_months(household: HouseholdFacts, params: Params) -> int:
@@ -1015,46 +815,65 @@ def relief_ceiling(*, relief_type: str, params: Params, self_paid_cost: Decimal 
 
     Medical: a self-paid cost up to the threshold allows up to the medical maximum multiple of
     the standard; above it, the excess share of the whole cost, capped at the medical cap
-    multiple and never less than below the threshold (so a cost just above it loses nothing).
+    multiple and never less than below the threshold (so a cost just above it loses nothing):
+    the explanation shows the three figures compared and which one the ceiling is.
     Accidental death and other emergencies: a multiple of the standard.
     """
     r = params.rules("", "relief")
     standard = r.standard
     if relief_type == RELIEF_MEDICAL:
         multiple = r.relief["medical_max_multiple"]
-        amount = standard * multiple
-        steps = [(R_RELIEF_MEDICAL, "{0} × {1}", N_MULTIPLE, (standard, multiple), amount)]
-        if self_paid_cost > r.relief["medical_threshold"]:
+        threshold = r.relief["medical_threshold"]
+        base = standard * multiple
+        if self_paid_cost > threshold:
             share = r.relief["medical_excess_share"]
-            cap = standard * r.relief["medical_cap_multiple"]
-            by_cost = min(self_paid_cost * share, cap)
-            steps.append(
-                (
-                    R_RELIEF_MEDICAL_EXCESS,
-                    "min({0} × {1}, {2})",
-                    ("自付费用", "比例", "封顶金额"),
-                    (self_paid_cost, share, cap),
-                    by_cost,
-                )
-            )
-            amount = max(amount, by_cost)
+            cap_multiple = r.relief["medical_cap_multiple"]
+            by_share, cap = self_paid_cost * share, standard * cap_multiple
+            amount = max(min(by_share, cap), base)
+            by = "base" if amount == base else ("share" if by_share <= cap else "cap")
+            steps = [
+                ("relief_medical_share", (self_paid_cost, share, threshold), by_share),
+                ("relief_medical_cap", (standard, cap_multiple), cap),
+                ("relief_medical_below", (standard, multiple), base),
+                ("relief_medical_ceiling", (by_share, cap, base, by), amount),
+            ]
+        else:
+            amount = base
+            steps = [("relief_medical", (standard, multiple, self_paid_cost, threshold), amount)]
     elif relief_type in (RELIEF_ACCIDENTAL_DEATH, RELIEF_OTHER):
         multiple = r.relief[f"{relief_type}_multiple"]
         amount = standard * multiple
-        rule = R_RELIEF_DEATH if relief_type == RELIEF_ACCIDENTAL_DEATH else R_RELIEF_OTHER
-        steps = [(rule, "{0} × {1}", N_MULTIPLE, (standard, multiple), amount)]
+        steps = [(f"relief_{relief_type}", (standard, multiple), amount)]
     else:
         raise ValueError(f"unknown relief type {relief_type!r}")
     rounded = amount.quantize(ONE, rounding=ROUND_HALF_UP)
-    return Result._of(rounded, tuple(steps), r.versions, ())
+    if rounded != amount:
+        steps.append(("round_yuan", (amount,), rounded))
+    return Result._of(rounded, tuple(steps), r.used(steps), ())
+
+
+def relief_approval(*, amount: Decimal, params: Params) -> tuple[str | None, Result]:
+    """Who approves temporary relief of this amount, and why: the township up to its limit, the
+    county up to the absolute cap (the explanation says that county approval is needed), no one
+    above the cap (None)."""
+    r = params.rules("", "relief")
+    limit = r.standard * r.relief["township_limit_multiple"]
+    cap = r.standard * r.relief["county_cap_multiple"]
+    steps = [("relief_township_limit", (r.standard, r.relief["township_limit_multiple"]), limit)]
+    if amount <= limit:
+        tier = APPROVAL_TOWNSHIP
+        steps.append(("relief_township", (amount, limit), tier))
+    else:
+        steps.append(("relief_county_cap", (r.standard, r.relief["county_cap_multiple"]), cap))
+        if amount <= cap:
+            tier = APPROVAL_COUNTY
+            steps.append(("relief_county", (amount, limit, cap), tier))
+        else:
+            tier = None
+            steps.append(("relief_above_cap", (amount, cap), "none"))
+    return tier, Result._of(amount, tuple(steps), r.used(steps), ())
 
 
 def relief_approval_level(*, amount: Decimal, params: Params) -> str | None:
-    """Who approves temporary relief of this amount: the township up to its limit, the county
-    up to the absolute cap; None above the cap (it cannot be approved)."""
-    r = params.rules("", "relief")
-    if amount <= r.standard * r.relief["township_limit_multiple"]:
-        return APPROVAL_TOWNSHIP
-    if amount <= r.standard * r.relief["county_cap_multiple"]:
-        return APPROVAL_COUNTY
-    return None
+    """Who approves temporary relief of this amount (see ``relief_approval``)."""
+    return relief_approval(amount=amount, params=params)[0]

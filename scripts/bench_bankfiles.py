@@ -28,10 +28,10 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from beneficiaries.models import Household, Region, User  # noqa: E402
-from payments import payroll_io  # noqa: E402
+from payments import explanations, payroll_io  # noqa: E402
 from payments.approval import approve_batch  # noqa: E402
 from payments.bankfiles import export_batch  # noqa: E402
-from payments.models import PaymentBatch, PaymentExplanation  # noqa: E402
+from payments.models import PaymentBatch  # noqa: E402
 from payments.reconciliation import import_return_file  # noqa: E402
 
 MONTH = datetime.date(2031, 1, 1)
@@ -77,8 +77,8 @@ def setup(households: int) -> PaymentBatch:
         region=city, month=MONTH, prepared_by=maker, status="computed"
     )
     ids = Household.objects.filter(region_code=village.code).values_list("id", flat=True)
-    explanation = PaymentExplanation.of([])
-    payroll_io.store_explanation_texts({explanation.digest: explanation.text})
+    explanation = explanations.make([])
+    explanations.store({explanation.digest: explanation.text})
     payroll_io.insert_lines(
         [
             (

@@ -14,7 +14,8 @@ from core.exceptions import DomainError
 from core.months import format_month
 from core.scope import scope
 from rules.api.standards import MonthField
-from rules.engine import MissingParameter, render_explanation
+from rules.engine import MissingParameter, Result
+from rules.selectors import render_explanation
 
 
 class ExplainQuery(serializers.Serializer):
@@ -23,7 +24,8 @@ class ExplainQuery(serializers.Serializer):
 
 @extend_schema(parameters=[ExplainQuery], responses={200: dict})
 class ExplainEnrolmentView(APIView):
-    """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it."""
+    """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it, in
+    Chinese or (``?lang=en``) English, with the parameters used and the date each took effect."""
 
     def get(self, request, pk: int):
         query = ExplainQuery(data=request.query_params)
@@ -46,9 +48,8 @@ class ExplainEnrolmentView(APIView):
                 "enrolment": enrolment.pk,
                 "category": enrolment.category,
                 "month": format_month(month),
-                "amount": str(result.amount),
-                "steps": result.explanation(),
-                # Steps name members by position ("第2位成员"): this list says who is who.
+                **_in_words(result),
+                # Steps name members by position ("第2位"): this list says who is who.
                 "members": [
                     {
                         "position": position,
@@ -58,13 +59,16 @@ class ExplainEnrolmentView(APIView):
                     }
                     for position, (member_id, amount) in enumerate(result.members, 1)
                 ],
-                "versions": result.versions,
-                "text": render_explanation(result),
-                "price_subsidy": subsidy
-                and {
-                    "amount": str(subsidy.amount),
-                    "steps": subsidy.explanation(),
-                    "versions": subsidy.versions,
-                },
+                "price_subsidy": subsidy and _in_words(subsidy),
             }
         )
+
+
+def _in_words(result: Result) -> dict:
+    """The amount, its steps and the parameters they used in the request's language (Chinese;
+    English with ``?lang=en`` or ``Accept-Language: en``), the text a caseworker reads, and the
+    Standard rows used (``versions``: component → id)."""
+    words = render_explanation(
+        amount=result.amount, steps=result.explanation(), versions=result.versions
+    )
+    return {"amount": str(result.amount), **words, "versions": result.versions}

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, User
@@ -17,6 +18,8 @@ from casework.services.access import require
 from core.exceptions import Conflict, DomainError
 from core.months import first_of_month
 from rules import engine
+from rules.selectors import render_explanation
+from rules.steps import ZH, language
 
 # The engine knows three relief ceilings; the other causes fall under "other emergencies".
 RELIEF_CEILING_TYPE = {
@@ -73,17 +76,22 @@ def propose_relief(
         raise DomainError(_("救助金额须大于0。"), field="proposed_amount")
     today = timezone.localdate()
     params = parameters.params(region_code=household.region_code, on=today)
-    tier = engine.relief_approval_level(amount=amount, params=params)
+    tier, approval = engine.relief_approval(amount=amount, params=params)
     if tier is None:
-        raise DomainError(_("救助金额超过本地临时救助封顶额,不能审批。"), field="proposed_amount")
+        raise DomainError(
+            _because(_("救助金额超过本地临时救助封顶额,不能审批。"), approval),
+            field="proposed_amount",
+        )
     ceiling = engine.relief_ceiling(
         relief_type=RELIEF_CEILING_TYPE.get(cause, engine.RELIEF_OTHER),
         params=params,
         self_paid_cost=Decimal(cost or 0),
-    ).amount
-    if amount > ceiling:
+    )
+    if amount > ceiling.amount:
         raise DomainError(
-            str(_("该事由的救助上限为%(ceiling)s元。")) % {"ceiling": ceiling},
+            _because(
+                str(_("该事由的救助上限为%(ceiling)s元。")) % {"ceiling": ceiling.amount}, ceiling
+            ),
             field="proposed_amount",
         )
     plan = _relief_plan(amount=amount, instalments=instalments)
@@ -99,8 +107,11 @@ def propose_relief(
         created_by=by,
     )
     if pay_first:
-        if kind != ReliefCase.Kind.EMERGENCY or tier != ReliefCase.Tier.TOWNSHIP:
-            raise DomainError(_("先行救助仅适用于乡镇审批限额内的急难型救助。"), field="pay_first")
+        message = _("先行救助仅适用于乡镇审批限额内的急难型救助。")
+        if kind != ReliefCase.Kind.EMERGENCY:
+            raise DomainError(message, field="pay_first")
+        if tier != ReliefCase.Tier.TOWNSHIP:
+            raise DomainError(_because(message, approval), field="pay_first")
         days = parameters.parameter(
             region_code=household.region_code,
             component="casework.pay_first_document_days",
@@ -124,6 +135,20 @@ def propose_relief(
     return relief
 
 
+def _because(message, result: engine.Result) -> str:
+    """A refusal's message followed by the step of its explanation that decides it (the last
+    one but a rounding), in the reader's language: the figures compared and what follows
+    ("救助金额 3000 元超过乡镇审批限额 2625 元：须报县级审批（封顶 13125 元）")."""
+    words = render_explanation(
+        amount=result.amount, steps=result.explanation(), versions=result.versions
+    )
+    deciding = [step for step in words["steps"] if not step["step"].startswith("round")][-1]
+    formula = deciding["formula"]
+    if language(get_language()) == ZH:
+        return f"{message}{deciding['rule']}（{formula}）"
+    return f"{message} {deciding['rule']} ({formula})."
+
+
 RELIEF_APPROVERS = {
     ReliefCase.Tier.TOWNSHIP: {User.Role.CASEWORKER},
     ReliefCase.Tier.COUNTY: {User.Role.COUNTY_APPROVER},
@@ -133,7 +158,14 @@ RELIEF_APPROVERS = {
 @transaction.atomic
 def decide_relief(*, relief: ReliefCase, approve: bool, by: User, reason: str = "") -> ReliefCase:
     """The tier the amount falls in decides: the township caseworker up to the township's limit,
-    the county approver above it. A refusal carries a reason the household can be told."""
+    the county approver above it (a township caseworker is told that the amount needs the
+    county's approval, and why). A refusal carries a reason the household can be told."""
+    if relief.tier == ReliefCase.Tier.COUNTY and by.role not in RELIEF_APPROVERS[relief.tier]:
+        params = parameters.params(
+            region_code=relief.region_code, on=timezone.localdate(relief.created_at)
+        )
+        _tier, approval = engine.relief_approval(amount=relief.proposed_amount, params=params)
+        raise Conflict(_because(_("该救助须由县级审批。"), approval), code="role")
     require(user=by, roles=RELIEF_APPROVERS[relief.tier], region_code=relief.region_code)
     if not approve and not reason.strip():
         raise DomainError(_("不予救助须写明理由。"), field="reason")

@@ -2,6 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -10,7 +11,7 @@ from rest_framework.response import Response
 from beneficiaries.models import Region, User
 from core.api import ScopedViewSetMixin
 from core.permissions import REGISTRY_READERS
-from payments import batches
+from payments import batches, explanations
 from payments.models import PaymentBatch, PaymentLine
 
 PAYROLL_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
@@ -100,14 +101,36 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise PermissionDenied(_("只有财务人员可以生成发放批次。"))
 
 
+class ExplanationSerializer(serializers.Serializer):
+    """An explanation in words (rules.steps.render): each step's rule, formula, inputs in the
+    order the formula uses them and result; the parameters used, each with the date it took
+    effect; the whole as text."""
+
+    steps = serializers.ListField(child=serializers.DictField())
+    parameters = serializers.ListField(child=serializers.DictField())
+    text = serializers.CharField()
+
+
+class PaymentLineListSerializer(serializers.ListSerializer):
+    """Lines read together: the Standard rows their explanations name, in one query."""
+
+    def to_representation(self, data):
+        lines = list(data.all() if hasattr(data, "all") else data)
+        self.child.sources = explanations.sources_for(line.explanation_ref for line in lines)
+        return super().to_representation(lines)
+
+
 class PaymentLineSerializer(serializers.ModelSerializer):
-    """A line as it was computed and paid, with the explanation stored when it was computed."""
+    """A line as it was computed and paid, with the explanation stored when it was computed, in
+    the reader's language (Chinese; English with ``?lang=en`` or ``Accept-Language: en``)."""
 
     month = serializers.DateField(format="%Y-%m", read_only=True)
-    explanation = serializers.ListField(child=serializers.DictField(), read_only=True)
+    explanation = serializers.SerializerMethodField()
+    sources = None  # set by PaymentLineListSerializer
 
     class Meta:
         model = PaymentLine
+        list_serializer_class = PaymentLineListSerializer
         fields = [
             "id",
             "batch",
@@ -125,6 +148,10 @@ class PaymentLineSerializer(serializers.ModelSerializer):
             "failure_reason",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ExplanationSerializer)
+    def get_explanation(self, line: PaymentLine) -> dict:
+        return explanations.in_words(line, sources=self.sources)
 
 
 class PaymentLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):

@@ -223,6 +223,7 @@ def test_adjustments_cannot_be_written_through_the_api(auditor, caseworker, adju
 def test_the_timeline_tells_the_whole_story(
     grid_worker, caseworker, approver, auditor, regions, household, family
 ):
+    from payments.explanations import create_lines, make
     from payments.models import PaymentBatch, PaymentLine
 
     referral = referrals.flag_candidate(
@@ -244,14 +245,19 @@ def test_the_timeline_tells_the_whole_story(
     )
     enrolment = Enrolment.objects.get()
     batch = PaymentBatch.objects.create(region=regions["zhenjiang"], month=enrolment.start_month)
-    PaymentLine.objects.create(
-        batch=batch,
-        month=enrolment.start_month,
-        kind="regular",
-        enrolment=enrolment,
-        household=household,
-        region_code=household.region_code,
-        amount=Decimal("1725"),
+    create_lines(
+        [
+            PaymentLine(
+                batch=batch,
+                month=enrolment.start_month,
+                kind="regular",
+                enrolment=enrolment,
+                household=household,
+                region_code=household.region_code,
+                amount=Decimal("1725"),
+                explanation_ref=make([]),
+            )
+        ]
     )
     registry_events.record_death(
         member=family["spouse"], died_on=datetime.date.today(), by=caseworker

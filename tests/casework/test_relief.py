@@ -2,14 +2,14 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from casework import selectors
 from casework.models import ReliefCase, ReliefInstalment
 from casework.services import temporary_relief
 from core.exceptions import Conflict, DomainError
 from core.months import add_months, first_of_month
-from payments.batches import mark_relief_instalments_paid
+from payments.lines import mark_relief_instalments_paid
 from payments.models import PaymentBatch
 
 THIS_MONTH = first_of_month(timezone.localdate())
@@ -44,8 +44,12 @@ def test_the_township_approves_relief_up_to_its_limit(household, caseworker, app
 def test_the_county_approves_above_the_township_limit(household, caseworker, approver):
     relief = propose(household, caseworker, proposed_amount=Decimal("8000"), cost=Decimal("80000"))
     assert relief.tier == ReliefCase.Tier.COUNTY
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         temporary_relief.decide_relief(relief=relief, approve=True, by=caseworker)
+    assert str(refused.value) == (
+        "该救助须由县级审批。救助金额 8000 元超过乡镇审批限额 2625 元：须报县级审批"
+        "（封顶 13125 元）（2625 < 8000 ≤ 13125）"
+    )
     relief.refresh_from_db()
     assert relief.status == ReliefCase.Status.SUBMITTED
     temporary_relief.decide_relief(relief=relief, approve=True, by=approver)
@@ -57,7 +61,7 @@ def test_relief_over_the_cap_is_refused_with_a_message(household, caseworker):
     with pytest.raises(DomainError) as error:
         propose(household, caseworker, proposed_amount=Decimal("13126"), cost=Decimal("200000"))
     assert error.value.field == "proposed_amount"
-    assert "封顶" in str(error.value)
+    assert "救助金额 13126 元超过临时救助封顶额 13125 元：不能审批" in str(error.value)
     assert not ReliefCase.objects.exists()
     assert not ReliefInstalment.objects.exists()
 
@@ -67,6 +71,22 @@ def test_relief_above_the_ceiling_of_its_cause_is_refused(household, caseworker)
         propose(household, caseworker, cause="other", proposed_amount=Decimal("1751"))
     assert "1750" in str(error.value)
     assert not ReliefCase.objects.exists()
+
+
+def test_a_medical_ceiling_refusal_shows_the_three_figures_compared_and_which_won(
+    household, caseworker
+):
+    with pytest.raises(DomainError) as error:
+        propose(household, caseworker, proposed_amount=Decimal("5001"), cost=Decimal("50000"))
+    assert str(error.value) == (
+        "该事由的救助上限为5000元。临时救助（医疗）上限：自付费用比例金额与封顶额取低者，"
+        "但不低于起付额以内的上限；本例按自付费用比例（max(min(5000, 13125), 2625) = 5000）"
+    )
+    with translation.override("en"), pytest.raises(DomainError) as error:
+        propose(household, caseworker, proposed_amount=Decimal("5001"), cost=Decimal("50000"))
+    assert "here the share of the self-paid cost (max(min(5000, 13125), 2625) = 5000)." in str(
+        error.value
+    )
 
 
 def test_a_refusal_carries_a_reason(household, caseworker):
@@ -104,7 +124,7 @@ def test_pay_first_is_approved_at_once_and_its_documents_fall_due(household, cas
 def test_pay_first_is_only_for_emergencies_within_the_township_limit(household, caseworker):
     with pytest.raises(DomainError):
         propose(household, caseworker, kind="spending_shock", pay_first=True)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as above_the_limit:
         propose(
             household,
             caseworker,
@@ -113,6 +133,7 @@ def test_pay_first_is_only_for_emergencies_within_the_township_limit(household, 
             proposed_amount=Decimal("8000"),
             cost=Decimal("80000"),
         )
+    assert "救助金额 8000 元超过乡镇审批限额 2625 元：须报县级审批" in str(above_the_limit.value)
     assert not ReliefCase.objects.exists()
 
 

@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 
 from payments import payroll_io
+from payments.explanations import create_lines, make
+from payments.explanations import store as store_explanations
 from payments.models import BankFile, PaymentBatch, PaymentLine
 from rules.parameters import build_params, load_standards, read_seed_rows
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
@@ -21,7 +23,7 @@ CHANGZHOU_VILLAGE = "320402001001"
 
 def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
     """Write line rows as a batch chunk does: their explanations first, then the lines."""
-    payroll_io.store_explanation_texts(explanations)
+    store_explanations(explanations)
     payroll_io.insert_lines(rows)
 
 
@@ -76,19 +78,25 @@ def add_line():
         if kind == PaymentLine.Kind.REGULAR and enrolment is None:
             enrolment = household.enrolments.first() or EnrolmentFactory(household=household)
         fields.setdefault("month", batch.month)
-        return PaymentLine.objects.create(
-            batch=batch,
-            kind=kind,
-            enrolment=enrolment,
-            household=household,
-            region_code=household.region_code,
-            category=enrolment.category if enrolment else "",
-            amount=Decimal(amount),
-            bank_name=household.bank_name,
-            bank_account_holder=household.bank_account_holder,
-            bank_account_number=household.bank_account_number,
-            **fields,
+        (line,) = create_lines(
+            [
+                PaymentLine(
+                    batch=batch,
+                    kind=kind,
+                    enrolment=enrolment,
+                    household=household,
+                    region_code=household.region_code,
+                    category=enrolment.category if enrolment else "",
+                    amount=Decimal(amount),
+                    bank_name=household.bank_name,
+                    bank_account_holder=household.bank_account_holder,
+                    bank_account_number=household.bank_account_number,
+                    explanation_ref=make([]),
+                    **fields,
+                )
+            ]
         )
+        return line
 
     return add
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from rules.engine import EnrolmentFacts, HouseholdFacts, MemberFacts
+from rules.steps import render_step
 
 
 def household(*incomes, ages=None, household_id=1, traits=None) -> HouseholdFacts:
@@ -27,3 +28,12 @@ def enrolment(category: str = "dibao", **attributes) -> EnrolmentFacts:
     return EnrolmentFacts(
         enrolment_id=attributes.pop("enrolment_id", 1), category=category, **attributes
     )
+
+
+def words(result, lang: str = "zh") -> list[dict]:
+    """A result's steps as a reader reads them (rules.steps.render_step)."""
+    return [render_step(step, lang) for step in result.explanation()]
+
+
+def formulas(result) -> list[str]:
+    return [step["formula"] for step in words(result)]

@@ -9,9 +9,11 @@ import pytest
 from beneficiaries.models import Region
 from payments.approval import approve_batch
 from payments.corrections import changed_since_approval, correction_lines, late_records
-from payments.models import PaymentBatch, PaymentLine
+from payments.explanations import create_lines
+from payments.models import PaymentBatch
 from rules.models import Standard
 from rules.parameters import load_standards
+from rules.steps import render_step
 from tests.payments.conftest import make_household
 
 JUL, AUG, SEP, OCT = (datetime.date(2024, m, 1) for m in (7, 8, 9, 10))
@@ -41,8 +43,7 @@ def _approved_month(make_batch, add_line, approver, month, lines):
 
 
 def _save(lines):
-    PaymentLine.objects.bulk_create(lines)
-    return lines
+    return create_lines(lines)
 
 
 @pytest.fixture
@@ -67,11 +68,14 @@ def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
         ("back_pay", AUG, Decimal("105")),
     ]
     assert sum(line.amount for line in lines) == Decimal("210")
-    assert lines[0].explanation[-1]["inputs"] == {
-        "补发月份": "2024-07",
-        "现应发": "1725.00",
-        "当时已发": "1620.00",
-    }
+    back_pay = render_step(lines[0].explanation[-1])
+    assert back_pay["rule"] == "补发：按现行标准和事实重算 2024-07 应发，减去当时已发"
+    assert back_pay["formula"] == "1725 − 1620 = 105"
+    assert [(i["name"], i["value"]) for i in back_pay["inputs"]] == [
+        ("现应发", "1725 元"),
+        ("当时已发", "1620 元"),
+        ("补发月份", "2024-07"),
+    ]
 
 
 def test_the_back_pay_window_is_the_regions_policy_parameter(paid_at_840, regions, make_batch):

@@ -84,10 +84,15 @@ def test_a_line_shows_the_explanation_stored_when_it_was_computed(
     line = PaymentLine.objects.select_related("explanation_ref").order_by("pk").first()
 
     shown = client.get(f"/api/payment-lines/{line.pk}/").json()
+    english = client.get(f"/api/payment-lines/{line.pk}/", {"lang": "en"}).json()
 
     assert shown["amount"] == f"{line.amount:.2f}"
-    assert shown["explanation"] == line.explanation
-    assert shown["explanation"][-1]["result"]
+    assert [s["step"] for s in shown["explanation"]["steps"]] == [
+        step["step"] for step in line.explanation
+    ]
+    assert shown["explanation"]["steps"][-1]["result"] == f"{line.amount:f} 元".replace(".00", "")
+    assert "低保标准 875 元（2024-07-01 起）" in shown["explanation"]["text"]
+    assert "dibao standard 875 yuan (from 2024-07-01)" in english["explanation"]["text"]
 
 
 def test_a_caseworker_sees_only_the_lines_of_their_township(

@@ -8,7 +8,8 @@ from celery.contrib.testing.worker import start_worker
 
 from config.celery import app
 from payments import batches
-from payments.models import PaymentBatch, PaymentLine, explanation_digest
+from payments.explanations import digest_of
+from payments.models import PaymentBatch, PaymentLine
 from tests.payments.conftest import AUGUST, write_lines
 
 pytestmark = [pytest.mark.postgres]
@@ -46,10 +47,10 @@ def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caselo
     batch = PaymentBatch.objects.create(region=regions["jingkou"], month=AUGUST)
     enrolment = caseload[0]
     explanation = (
-        '{"steps":[{"formula":"","inputs":{},"result":"1","rule":"a\\\\b \\"quoted\\""}],'
-        '"versions":{"standard":3}}'
+        '{"steps":[{"result":"1","step":"reissue","values":["2024-07","a\\\\b \\"quoted\\"",'
+        '"6222"]}],"versions":{"standard":3}}'
     )
-    digest = explanation_digest(explanation)
+    digest = digest_of(explanation)
     row = (
         batch.pk,
         "2024-08-01",
@@ -73,7 +74,7 @@ def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caselo
     line = PaymentLine.objects.get(batch=batch)
     assert line.amount == Decimal("1725")
     assert line.explanation == [
-        {"rule": 'a\\b "quoted"', "formula": "", "inputs": {}, "result": "1"}
+        {"result": "1", "step": "reissue", "values": ["2024-07", 'a\\b "quoted"', "6222"]}
     ]
     assert line.parameter_versions == {"standard": 3}
     assert (line.bank_name, line.bank_account_holder) == ("江苏银行\t镇江\\分行", "张\n三")

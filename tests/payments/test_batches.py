@@ -12,18 +12,13 @@ from django.utils import timezone
 from beneficiaries.models import IncomeItem, Member
 from beneficiaries.services import move_member
 from casework.facts import explain_enrolment, facts_for_enrolment
-from casework.models import Enrolment, ReliefCase, ReliefInstalment
+from casework.models import Adjustment, Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
 from core.exceptions import Conflict
 from payments import batches, payroll_io
-from payments.models import (
-    BatchChunk,
-    PaymentBatch,
-    PaymentExplanation,
-    PaymentLine,
-    canonical_json,
-    explanation_digest,
-)
+from payments import lines as batch_lines
+from payments.explanations import canonical_json, digest_of
+from payments.models import BatchChunk, PaymentBatch, PaymentExplanation, PaymentLine
 from rules.engine import HouseholdFacts, MemberFacts, MissingParameter
 from rules.models import Standard
 from rules.parameters import load_standards
@@ -135,7 +130,7 @@ def test_lines_explained_alike_share_one_stored_explanation_keyed_by_its_digest(
     )
     for line in lines:
         explained = {"steps": line.explanation, "versions": line.parameter_versions}
-        assert line.explanation_ref_id == explanation_digest(canonical_json(explained))
+        assert line.explanation_ref_id == digest_of(canonical_json(explained))
 
 
 @pytest.mark.postgres
@@ -186,6 +181,7 @@ def test_database_refuses_a_second_line_for_same_enrolment_kind_and_month(
             household=line.household,
             region_code=line.region_code,
             amount=Decimal("1"),
+            explanation_ref_id=line.explanation_ref_id,
         )
     assert PaymentLine.objects.filter(batch=batch).count() == 7
 
@@ -483,6 +479,14 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
         gradual_exit_amount=Decimal("1725"),
         gradual_exit_until=datetime.date(2024, 7, 1),
     )
+    Adjustment.objects.create(
+        enrolment=caseload[6],
+        region_code=caseload[6].region_code,
+        kind=Adjustment.Kind.GRADUAL_EXIT,
+        reason_code="work_income",
+        reason_text="就业",
+        effective_month=datetime.date(2024, 2, 1),
+    )
     enrolments = enrolments_in_force(region_prefix="321102", month=AUGUST)
     first, last = enrolments.order_by("id").first().pk, enrolments.order_by("id").last().pk
 
@@ -495,10 +499,12 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
     for row in rows:
         expected = facts_for_enrolment(enrolment=Enrolment.objects.get(pk=row.id), month=AUGUST)
         bulk = (
-            batches.enrolment_facts(row, AUGUST),
+            batch_lines.enrolment_facts(row, AUGUST),
             households.get(row.household_id, HouseholdFacts(row.household_id, ())),
         )
         assert bulk == expected
+    exiting = next(row for row in rows if row.id == caseload[6].pk)
+    assert exiting.gradual_exit_from == datetime.date(2024, 2, 1)
 
 
 def test_only_batches_that_stopped_progressing_are_resumed(
@@ -550,7 +556,7 @@ def test_a_line_made_from_remembered_facts_is_explained_from_its_own_facts(regio
     # A worker computes each facts key once: the second household (other ids, other ages in the
     # same bands) takes the first one's amount and digest, and its explanation, asked for as if
     # the database lacked it, is rendered again from its own facts, identical.
-    monkeypatch.setattr(batches, "_RESULTS", {})
+    monkeypatch.setattr(batch_lines, "_RESULTS", {})
     load_standards()
     batch = batches.create_batch(region=regions["jingkou"], month=AUGUST, by=None)
     village = regions["village_a1"].code
@@ -564,7 +570,7 @@ def test_a_line_made_from_remembered_facts_is_explained_from_its_own_facts(regio
             MemberFacts(household_id * 10 + n, age, Decimal("900") if n == 0 else Decimal(0))
             for n, age in enumerate(ages)
         )
-        builder = batches.LineBuilder(batch=batch, cpi_rise_percent=None)
+        builder = batch_lines.LineBuilder(batch=batch, cpi_rise_percent=None)
         [line] = builder.lines([row], {household_id: HouseholdFacts(household_id, members)})
         return line, builder.explanations
 
@@ -575,29 +581,32 @@ def test_a_line_made_from_remembered_facts_is_explained_from_its_own_facts(regio
     digest = payroll_io.LINE_COLUMNS.index("explanation_ref_id")
     assert (second[amount], second[digest]) == (first[amount], first[digest])
     assert dict(second_explanations) == dict(first_explanations)
-    assert len(batches._RESULTS) == 1
-    assert len(next(iter(batches._RESULTS.values()))) == 1
+    assert len(batch_lines._RESULTS) == 1
+    assert len(next(iter(batch_lines._RESULTS.values()))) == 1
 
 
 def test_a_worker_remembers_results_within_its_bound_forgetting_the_least_recently_used_first(
     monkeypatch, params_for
 ):
-    monkeypatch.setattr(batches, "_RESULTS", {})
-    monkeypatch.setattr(batches, "RESULTS_LIMIT", 4)
+    monkeypatch.setattr(batch_lines, "_RESULTS", {})
+    monkeypatch.setattr(batch_lines, "RESULTS_LIMIT", 4)
     july, august, changzhou = (
         params_for("zhenjiang", "2024-06"),
         params_for("zhenjiang", "2024-08"),
         params_for("changzhou", "2024-08"),
     )
     for params, keys in ((july, "ab"), (august, "cd")):
-        memo = batches._results_for(params, None)
+        memo = batch_lines._results_for(params, None)
         for key in keys:
             memo.remember(key, ())
-    assert batches._results_for(july, None) is batches._results_for(july, None)
-    assert batches._results_for(july, Decimal("3.2")) is not batches._results_for(july, None)
+    assert batch_lines._results_for(july, None) is batch_lines._results_for(july, None)
+    assert batch_lines._results_for(july, Decimal("3.2")) is not batch_lines._results_for(
+        july, None
+    )
 
-    batches._results_for(changzhou, None).remember("e", ())  # 5 keys, until the next chunk:
-    batches._results_for(changzhou, None)  # August's go, the least recently used
+    # 5 keys, until the next chunk:
+    batch_lines._results_for(changzhou, None).remember("e", ())
+    batch_lines._results_for(changzhou, None)  # August's go, the least recently used
 
-    remembered = [sorted(memo) for memo in batches._RESULTS.values()]
+    remembered = [sorted(memo) for memo in batch_lines._RESULTS.values()]
     assert remembered == [[], ["a", "b"], ["e"]]

@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from casework.facts import explain_enrolment, facts_for_enrolment
+from casework.services import enrolments
 from rules.models import PriceIndex, Standard
 from rules.parameters import load_standards
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
@@ -98,7 +99,17 @@ def test_explain_endpoint_returns_the_amount_and_the_steps(family, make_user, re
     assert "875 − 300 = 575" in formulas
     standard = Standard.objects.get(region__code="321100000000", component="standard", value=875)
     assert response.data["versions"]["standard"] == standard.pk
-    assert "本月发放金额：1725 元" in response.data["text"]
+    assert response.data["text"].startswith("金额：1725 元。计算过程：")
+    assert response.data["parameters"] == [
+        {
+            "parameter": "standard",
+            "name": "低保标准",
+            "value": "875 元",
+            "version": standard.pk,
+            "effective_from": "2024-07-01",
+            "text": "低保标准 875 元（2024-07-01 起）",
+        }
+    ]
     assert [(m["position"], m["amount"]) for m in response.data["members"]] == [
         (1, "575"),
         (2, "575"),
@@ -131,6 +142,9 @@ def test_explain_endpoint_adds_the_price_subsidy_of_a_cpi_month(family, make_use
     client.force_authenticate(make_user("caseworker", regions["town_a"]))
     response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
     assert response.data["price_subsidy"]["amount"] == "327"  # 875 ÷ 8 = 109.375 → 109, × 3
+    assert response.data["price_subsidy"]["steps"][0]["rule"].startswith(
+        "价格临时补贴（高档）：本月CPI涨幅 6%，达到提高档条件 5%"
+    )
     july = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-07"})
     assert july.data["price_subsidy"] is None
 
@@ -154,3 +168,46 @@ def test_gradual_exit_pays_its_amount_until_it_ends(family):
     months = [datetime.date(2024, m, 1) for m in range(8, 13)] + [datetime.date(2025, 1, 1)]
     assert [explain_enrolment(enrolment=enrolment, month=m).amount for m in months] == [1725] * 6
     assert explain_enrolment(enrolment=enrolment, month=datetime.date(2025, 2, 1)).amount == 0
+
+
+def test_explain_endpoint_speaks_english_when_asked(family, make_user, regions):
+    _, _, enrolment = family
+    client = APIClient()
+    client.force_authenticate(make_user("auditor", regions["zhenjiang"]))
+    url = f"/api/enrolments/{enrolment.pk}/explain/"
+
+    by_query = client.get(url, {"month": "2024-08", "lang": "en"}).data
+    by_header = client.get(url, {"month": "2024-08"}, HTTP_ACCEPT_LANGUAGE="en").data
+
+    for data in (by_query, by_header):
+        assert data["text"].startswith("Amount: 1725 yuan. How it was computed:")
+        gap = next(step for step in data["steps"] if step["step"] == "gap")
+        assert gap["rule"] == "Difference rule: dibao standard − per-capita income, not below 0"
+        assert [p["text"] for p in data["parameters"]] == [
+            "dibao standard 875 yuan (from 2024-07-01)"
+        ]
+
+
+def test_a_gradual_exit_is_explained_with_its_period_and_which_month_this_is(
+    family, make_user, regions
+):
+    _, _, enrolment = family
+    enrolments.gradual_exit(
+        enrolment=enrolment,
+        effective_month=datetime.date(2024, 6, 1),
+        reason_code="work_income",
+        reason_text="就业后人均收入950元",
+        amount=Decimal("1725"),
+        months=6,
+        by=make_user("caseworker", regions["town_a"]),
+    )
+    client = APIClient()
+    client.force_authenticate(make_user("auditor", regions["zhenjiang"]))
+
+    response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
+
+    assert response.data["amount"] == "1725.00"
+    assert response.data["steps"][0]["rule"] == (
+        "渐退：因就业收入超过标准，渐退期 2024-06 至 2024-11（共 6 个月），本月为第 3 个月，"
+        "保留最后一次批准的金额，期满停发"
+    )

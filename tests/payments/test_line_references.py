@@ -9,7 +9,9 @@ from django.db import IntegrityError, connection, transaction
 
 from beneficiaries.models import Household
 from payments import payroll_io
-from payments.models import PaymentBatch, PaymentExplanation, PaymentLine, explanation_digest
+from payments.explanations import digest_of as explanation_digest
+from payments.explanations import make
+from payments.models import PaymentBatch, PaymentExplanation, PaymentLine
 from tests.factories import HouseholdFactory
 from tests.payments.conftest import AUGUST, write_lines
 
@@ -135,7 +137,7 @@ def test_deleting_a_batch_through_the_orm_removes_its_lines_first(batch, caseloa
 
 
 def test_an_explanation_is_never_deleted_even_when_no_line_uses_it():
-    unused = PaymentExplanation.of([{"rule": "r", "formula": "", "inputs": {}, "result": "0"}])
+    unused = make([("not_paid", (), 0)])
     unused.save()
 
     with (

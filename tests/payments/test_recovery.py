@@ -8,9 +8,11 @@ from casework.services.registry_events import record_death
 from core.exceptions import Conflict, DomainError
 from payments.approval import approve_batch
 from payments.corrections import correction_lines
-from payments.models import PaymentLine, Recovery
+from payments.explanations import create_lines
+from payments.models import Recovery
 from payments.recoveries import balance, mark_repaid, record_recovery, with_balance
 from rules.parameters import load_standards
+from rules.steps import render_step
 from tests.payments.conftest import make_household
 
 JUL, AUG, SEP, OCT, NOV, DEC = (datetime.date(2024, m, 1) for m in range(7, 13))
@@ -20,7 +22,7 @@ def _month(make_batch, add_line, approver, month, enrolment, amount):
     """A batch with the household's regular line and its corrections, approved."""
     batch = make_batch(month)
     add_line(batch, enrolment.household, amount, enrolment=enrolment)
-    PaymentLine.objects.bulk_create(correction_lines(batch=batch))
+    create_lines(correction_lines(batch=batch))
     return approve_batch(batch=batch, by=approver)
 
 
@@ -65,6 +67,36 @@ def test_a_death_recorded_late_is_recovered_by_offset_over_later_months(
     assert [(r.offset, r.outstanding) for r in annotated] == [(875, 0), (875, 0)]
 
 
+def test_an_offset_says_which_month_was_overpaid_by_how_much_and_what_is_left(
+    paid_for_three, make_batch, add_line, approver, make_user, regions
+):
+    died = paid_for_three.household.members.order_by("id").last()
+    record_death(member=died, died_on=datetime.date(2024, 7, 20), by=make_user("caseworker",
+                 regions["town_a"]))  # fmt: skip
+    october = _month(make_batch, add_line, approver, OCT, paid_for_three, "850")
+    november = _month(make_batch, add_line, approver, NOV, paid_for_three, "850")
+
+    offsets = [
+        line
+        for batch in (october, november)
+        for line in batch.lines.filter(kind="recovery").order_by("id")
+    ]
+    read = [render_step(line.explanation[0]) for line in offsets]
+    assert [(line.month, line.amount) for line in offsets] == [
+        (OCT, Decimal("-850")),
+        (NOV, Decimal("-25")),
+        (NOV, Decimal("-825")),
+    ]
+    assert read[0]["rule"] == (
+        "追回抵扣：2024-08 多发 875 元（死亡未及时报告），此前已追回 0 元，尚欠 875 元；"
+        "从本月应发中抵扣，本月实发不低于0，余额 25 元结转下月"
+    )
+    assert read[0]["formula"] == "min(875, 850) = 850"
+    assert ("2024-10 已抵扣", "850 元") in [(i["name"], i["value"]) for i in read[1]["inputs"]]
+    assert read[2]["rule"].startswith("追回抵扣：2024-09 多发 875 元（死亡未及时报告）")
+    assert not any("追回款" in i["name"] for step in read for i in step["inputs"])
+
+
 def test_a_month_that_began_with_the_member_alive_is_not_overpaid(
     paid_for_three, make_batch, add_line, approver, make_user, regions
 ):
@@ -93,7 +125,7 @@ def test_a_recovery_found_by_audit_is_offset_and_the_rest_marked_repaid(
     )
     october = make_batch(OCT)
     add_line(october, household, "600")
-    PaymentLine.objects.bulk_create(correction_lines(batch=october))
+    create_lines(correction_lines(batch=october))
 
     repaid = mark_repaid(recovery=recovery, by=approver)
     november = make_batch(NOV)
