@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from payments.models import Recovery
-from rules import examples
+from rules import engine, examples, steps
 from rules.engine import EnrolmentFacts, compute_amount, price_subsidy, relief_ceiling
 from rules.parameters import CATALOGUE
 from rules.steps import (
@@ -56,6 +56,15 @@ def test_the_parameters_steps_name_are_catalogue_components_under_their_catalogu
         assert component in CATALOGUE, component
         assert parameter.zh == CATALOGUE[component].label
     assert not set(TERMS) & set(PARAMETERS)
+
+
+def test_every_care_level_supplement_class_and_child_share_the_engine_knows_has_its_words():
+    assert [level for level, *_ in steps.CARE_LEVELS] == list(engine.CARE_LEVELS)
+    assert [name for name, *_ in steps.SUPPLEMENT_CLASSES] == list(engine.SUPPLEMENT_CLASSES)
+    assert {category for category, *_ in steps.CHILD_SHARES} == engine.CHILD_CATEGORIES - {
+        engine.ORPHAN_INSTITUTION,
+        engine.ORPHAN_COMMUNITY,
+    }
 
 
 def test_labels_of_recovery_reasons_are_those_of_the_model():
