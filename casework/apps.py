@@ -8,5 +8,9 @@ class CaseworkConfig(AppConfig):
 
     def ready(self):
         from casework.api.filters import add_registry_filters
+        from casework.parameters import COMPONENTS
+        from rules.parameters import register_component
 
         add_registry_filters()
+        for component in COMPONENTS:
+            register_component(component)

@@ -29,10 +29,13 @@ def _as_form_error(check, **values) -> None:
         raise ValidationError({error.field: error.message})
 
 
+def component_choices() -> list[tuple[str, str]]:
+    # Called when the form is built, not at import: other apps register components in ready().
+    return [(name, f"{c.label} ({name})") for name, c in CATALOGUE.items()]
+
+
 class StandardForm(forms.ModelForm):
-    component = forms.ChoiceField(
-        choices=[(name, f"{c.label} ({name})") for name, c in CATALOGUE.items()]
-    )
+    component = forms.ChoiceField(choices=component_choices)
 
     class Meta:
         model = Standard
