@@ -90,7 +90,17 @@ class ObjectionInline(ReadOnlyInline):
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "household", "category", "state", "step_due", "submitted_on"]
+    list_display = [
+        "id",
+        "household",
+        "category",
+        "state",
+        "step_due",
+        "step_due_provisional",
+        "notice_ends",
+        "notice_ends_provisional",
+        "submitted_on",
+    ]
     list_filter = ["state", "category"]
     inlines = [CaseStepInline, ObjectionInline]
 

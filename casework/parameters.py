@@ -20,7 +20,15 @@ GROUP = "个案办理 casework"
 COMPONENTS = [
     Component(name, label, unit, Decimal(default), doc, GROUP, minimum=Decimal(minimum))
     for name, label, unit, default, doc, minimum in (
-        ("casework.notice_days", "公示天数", "days", "7", "Public notice, calendar days.", "1"),
+        (
+            "casework.notice_days",
+            "公示天数",
+            "working days",
+            "7",
+            "The public notice (公示) runs this many working days; approval may follow once it "
+            "has ended.",
+            "1",
+        ),
         (
             "casework.review_working_days",
             "乡镇审核时限",
@@ -74,9 +82,9 @@ COMPONENTS = [
         (
             "casework.pay_first_document_days",
             "先行救助补齐材料期限",
-            "days",
+            "working days",
             "10",
-            "A pay-first relief case's documents are due this many days after payment.",
+            "A pay-first relief case's documents are due this many working days after payment.",
             "1",
         ),
     )

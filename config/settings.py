@@ -166,6 +166,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentLineKindEnum": "payments.models.PaymentLine.Kind",
         "PaymentLineStatusEnum": "payments.models.PaymentLine.Status",
         "RecoveryReasonEnum": "payments.models.Recovery.Reason",
+        "CalendarPeriodKindEnum": "rules.models.CalendarPeriod.Kind",
     },
 }
 

@@ -69,7 +69,8 @@ def test_a_notice_period_set_through_the_api_moves_the_notice_end(
     )
     walk_to_notice(application, caseworker)
     assert application.state == CaseState.PUBLIC_NOTICE
-    assert application.notice_ends == datetime.date(2025, 3, 13)
+    # Ten working days from Monday 3 March 2025 (seven by default: 12 March).
+    assert application.notice_ends == datetime.date(2025, 3, 17)
 
 
 @time_machine.travel(MONDAY, tick=False)
