@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from beneficiaries.models import Household, Member, MemberMove, Region
+from beneficiaries.models import Household, Member, Region
 from casework.models import (
     Adjustment,
     Application,
@@ -263,12 +263,6 @@ class ReviewSerializer(serializers.ModelSerializer):
 class DeathInput(serializers.Serializer):
     member = member_field()
     died_on = serializers.DateField()
-
-
-class MoveAdjustmentInput(serializers.Serializer):
-    move = ScopedPrimaryKeyRelatedField(
-        queryset=MemberMove.objects.all(), scope_field="to_member__household__region_code"
-    )
 
 
 # Temporary relief
