@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from beneficiaries.models import Region, User
 
@@ -39,6 +40,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "broker" in item.keywords and not settings.CELERY_BROKER_URL:
             item.add_marker(pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL"))
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Users are created in nearly every test; the production hasher would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    # ?lang=en or the language switch activates English for the thread; later tests expect the
+    # default language.
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _region(code: str, name: str, level: str, parent: Region | None) -> Region:

@@ -1,4 +1,5 @@
-"""A day of work for every role, arranged through the services where they allow it.
+"""Users of every role (``staff``) and a day of work for them (``workday``), arranged through
+the services where they allow it.
 
 ``workday`` builds, relative to today (Asia/Shanghai), in 正东路街道 (town A) of 京口区:
 
@@ -20,8 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from beneficiaries.models import Household, Region, User
 from casework import services
@@ -34,17 +34,6 @@ from tests.factories import HouseholdFactory, MemberFactory
 from web.worklists import end_of_month
 
 PASSWORD = "pw-for-tests"
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 @dataclass
@@ -89,9 +78,8 @@ def _to_approval(application: Application, by: User) -> Application:
     return _through(application, [CaseState.APPROVAL], by)
 
 
-def arrange_workday(regions: dict[str, Region]) -> Workday:
-    today = timezone.localdate()
-    load_standards()
+def make_staff(regions: dict[str, Region]) -> dict[str, User]:
+    """One user of each role (two caseworkers, grid workers and Zhenjiang finance users)."""
 
     def user(username, role, region_key):
         return User.objects.create_user(
@@ -102,7 +90,7 @@ def arrange_workday(regions: dict[str, Region]) -> Workday:
             is_staff=True,
         )
 
-    users = {
+    return {
         "caseworker": user("zhang-cw", "caseworker", "town_a"),
         "caseworker_b": user("li-cw", "caseworker", "town_b"),
         "grid": user("wang-grid", "grid_worker", "town_a"),
@@ -114,6 +102,11 @@ def arrange_workday(regions: dict[str, Region]) -> Workday:
         "admin": user("wu-admin", "admin", "zhenjiang"),
         "finance_cz": user("cz-finance", "finance", "changzhou"),
     }
+
+
+def arrange_workday(regions: dict[str, Region], users: dict[str, User]) -> Workday:
+    today = timezone.localdate()
+    load_standards()
     cw, grid, approver = users["caseworker"], users["grid"], users["approver"]
     a1, a2 = regions["village_a1"], regions["village_a2"]
 
@@ -207,5 +200,11 @@ def arrange_workday(regions: dict[str, Region]) -> Workday:
 
 
 @pytest.fixture
-def workday(regions) -> Workday:
-    return arrange_workday(regions)
+def staff(regions) -> dict[str, User]:
+    """The users of ``workday`` with no work: for tests about signing in and access."""
+    return make_staff(regions)
+
+
+@pytest.fixture
+def workday(regions, staff) -> Workday:
+    return arrange_workday(regions, staff)
