@@ -65,7 +65,8 @@ Label = str | Promise
 class Column:
     """One column. ``key`` is an attribute or dict key path (``"batch.region.name"``) or a
     function of the row. ``kind`` says how a value is shown: text, count, money, date,
-    datetime, month or badge (``badge_label`` then gives the label, e.g. the display name).
+    deadline (a date, marked when past), datetime, month or badge (``badge_label`` then gives
+    the label, e.g. the display name).
     ``link`` gives the URL of a row's cell (no link when it returns ""). ``wide_only`` hides
     the column below 768 px, where a grid worker's phone has room for two or three columns.
     """

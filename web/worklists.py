@@ -237,7 +237,7 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
             Column(_("类别"), "get_category_display"),
             Column(_("村/社区"), "household.village.name"),
             Column(_("公示截止"), "notice_ends", kind="date", wide_only=True),
-            Column(_("审批期限"), "step_due", kind="date"),
+            Column(_("审批期限"), "step_due", kind="deadline"),
         ],
         list(oldest),
         empty=_("没有待审批的申请。"),

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django import forms
 from django.template import Context, Template
+from django.utils import timezone
 
 from web.components import Column, Pager
 from web.templatetags.ui import cell, count, money
@@ -48,6 +49,15 @@ def test_cells_format_by_kind_and_link_only_what_has_a_value():
     assert cell({"month": None}, month) == "—"
     badge = cell(row, Column("状态", "status", kind="badge", badge_label=lambda r: "已审批"))
     assert badge == '<span class="badge text-bg-success">已审批</span>'
+
+
+def test_a_deadline_already_past_is_marked_overdue():
+    today = timezone.localdate()
+    yesterday = today - datetime.timedelta(days=1)
+    column = Column("期限", "due", kind="deadline")
+    late = f'<span class="text-danger fw-semibold">{yesterday:%Y-%m-%d} 已超期</span>'
+    assert cell({"due": yesterday}, column) == late
+    assert cell({"due": today}, column) == f"{today:%Y-%m-%d}"
 
 
 def test_a_cell_escapes_what_it_shows():

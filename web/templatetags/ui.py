@@ -5,7 +5,8 @@
 * ``{% widget field %}`` — a form field's input with the framework's classes, marked invalid
   and tied to its error message when the field has one.
 * ``{% badge value label %}`` — a status badge, coloured by ``web.components.TONES``.
-* ``{% cell row column %}`` — one table cell's content as ``web.components.Column`` says.
+* ``{% cell row column %}`` — one table cell's content as ``web.components.Column`` says (a
+  deadline already past is marked 已超期).
 """
 
 import datetime
@@ -15,6 +16,7 @@ from django import forms, template
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from web.components import Column, tone
 
@@ -95,6 +97,12 @@ def cell(row, column: Column) -> str:
         text = count(value)
     elif column.kind == "date":
         text = _date(value, "SHORT_DATE_FORMAT")
+    elif column.kind == "deadline":
+        text = _date(value, "SHORT_DATE_FORMAT")
+        if value < timezone.localdate():
+            text = format_html(
+                '<span class="text-danger fw-semibold">{} {}</span>', text, _("已超期")
+            )
     elif column.kind == "datetime":
         text = _date(value, "SHORT_DATETIME_FORMAT")
     elif column.kind == "month":
