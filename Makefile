@@ -1,6 +1,7 @@
 # Doudi: the two commands of README.md.
 #   make demo   set up everything and serve the demo on http://127.0.0.1:8000
-#   make test   run the whole test suite (and ruff); the browser tests need /usr/bin/chromium
+#   make test   run the whole test suite (after ruff and the import contracts); the browser
+#               tests need /usr/bin/chromium
 #   make vendor refresh the pinned browser assets from the npm registry (web/assets/VENDOR.md)
 # With DATABASE_URL / CELERY_BROKER_URL set, both run against PostgreSQL and Redis.
 
@@ -36,6 +37,7 @@ demo: seed
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)

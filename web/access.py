@@ -7,7 +7,7 @@
 * The Django admin is for administrators (role admin) and superusers only:
   :class:`AdminOnlyMiddleware` answers 403 to every other signed-in user on every admin URL.
 * Records stay scoped to the user's region subtree by the selectors a page reads through
-  (``beneficiaries.selectors.scope``): a record outside it is a 404, as in the API.
+  (``core.scope.scope``): a record outside it is a 404, as in the API.
 """
 
 from collections.abc import Callable, Iterable
@@ -18,10 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.translation import gettext as _
 
-from beneficiaries.models import User
-from beneficiaries.permissions import has_role
+from core.permissions import has_role
+from core.roles import Role
 
-Role = User.Role
 ADMIN_ROLES = frozenset({Role.ADMIN})
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.permissions import EVERY_ROLE
+from core.permissions import EVERY_ROLE
 from web.access import page
 from web.forms import SignInForm
 from web.worklists import worklist_for

@@ -1,6 +1,6 @@
 """Each role's home worklist: what is waiting for the signed-in user, counted in their subtree.
 
-Every count is read through the region scope (``beneficiaries.selectors.scope``) or a casework
+Every count is read through the region scope (``core.scope.scope``) or a casework
 selector that applies it, with one grouped query per section. A count links to the list where
 that work is, with the same filter, so the list shows exactly the number on the home page;
 where no page or API list shows that set yet, the count is plain text (``url`` is "").
@@ -20,8 +20,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
-from beneficiaries.selectors import scope
-from casework.dates import add_months, first_of_month
 from casework.models import Adjustment, Application, CaseState, Referral, ReliefCase
 from casework.selectors import (
     adjustments_for,
@@ -30,10 +28,12 @@ from casework.selectors import (
     reviews_due,
 )
 from casework.workflow import OPEN_STATES
+from core.months import add_months, first_of_month, month_end
+from core.roles import Role
+from core.scope import scope
 from payments.models import PaymentBatch
 from web.components import Chart, Column, Table
 
-Role = User.Role
 Label = str | Promise
 
 
@@ -82,10 +82,6 @@ def end_of_week(day: datetime.date) -> datetime.date:
     return day + datetime.timedelta(days=6 - day.weekday())
 
 
-def end_of_month(day: datetime.date) -> datetime.date:
-    return add_months(first_of_month(day), 1) - datetime.timedelta(days=1)
-
-
 # --- township caseworker -------------------------------------------------------------------
 
 
@@ -122,7 +118,7 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
         ],
     )
     reviews_now = reviews_due(user=user, on=today).count()
-    reviews_month = reviews_due(user=user, on=end_of_month(today)).count()
+    reviews_month = reviews_due(user=user, on=month_end(today)).count()
     reviews = Section(
         _("定期复核"),
         [

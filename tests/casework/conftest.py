@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
 
 
@@ -78,7 +78,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def set_parameter(regions):
     """Store a policy value for a region (a payments.Standard row) from 2020 on."""
-    from payments.models import Standard
+    from rules.models import Standard
 
     def store(region_key, component, value, category=""):
         return Standard.objects.create(

@@ -4,8 +4,8 @@ import datetime
 
 from django.test import Client
 
-from casework import services
 from casework.models import Adjustment, Application
+from casework.services import applications, enrolments
 
 
 def staff_client(user) -> Client:
@@ -17,7 +17,7 @@ def staff_client(user) -> Client:
 
 
 def test_adjustments_are_read_only_in_the_admin(user_with_role, caseworker, household, family):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
     adjustment = enrolment.adjustments.get()
@@ -32,7 +32,7 @@ def test_adjustments_are_read_only_in_the_admin(user_with_role, caseworker, hous
 
 
 def test_history_events_are_read_only_in_the_admin(user_with_role, caseworker, household, family):
-    services.submit_application(household=household, category="dibao", by=caseworker)
+    applications.submit_application(household=household, category="dibao", by=caseworker)
     client = staff_client(user_with_role("admin"))
     assert client.get("/admin/casework/applicationevent/").status_code == 200
     assert client.get("/admin/casework/applicationevent/add/").status_code == 403
@@ -42,7 +42,9 @@ def test_history_events_are_read_only_in_the_admin(user_with_role, caseworker, h
 def test_the_admin_is_scoped_to_the_users_region(
     regions, make_user, caseworker, household, family
 ):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     client = staff_client(make_user("admin", regions["town_b"]))
     url = f"/admin/casework/application/{application.pk}/change/"
     assert client.get(url).status_code == 302  # "does not exist" redirects to the index

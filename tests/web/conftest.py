@@ -24,14 +24,13 @@ import pytest
 from django.utils import timezone
 
 from beneficiaries.models import Household, Region, User
-from casework import services
-from casework.dates import add_months, first_of_month
 from casework.models import Application, CaseState, Enrolment
+from casework.services import applications, enrolments, referrals
+from core.months import add_months, first_of_month, month_end
 from payments.batches import create_batch
 from payments.models import PaymentBatch
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
-from web.worklists import end_of_month
 
 PASSWORD = "pw-for-tests"
 
@@ -51,10 +50,15 @@ def _household(village: Region, name: str) -> Household:
     return household
 
 
+def _applied(village: Region, name: str, by: User) -> Application:
+    household = _household(village, name)
+    return applications.submit_application(household=household, category="dibao", by=by)
+
+
 def _through(application: Application, states, by: User) -> Application:
     for state in states:
         comment = "家庭人均收入高于低保标准" if state == CaseState.REFUSED else ""
-        application = services.move_application(
+        application = applications.move_application(
             application=application, to=state, by=by, comment=comment
         )
     return application
@@ -111,14 +115,14 @@ def arrange_workday(regions: dict[str, Region], users: dict[str, User]) -> Workd
     a1, a2 = regions["village_a1"], regions["village_a2"]
 
     def flagged(name: str, village: Region):
-        return services.flag_candidate(name=name, village=village, reason="lost_job", by=grid)
+        return referrals.flag_candidate(name=name, village=village, reason="lost_job", by=grid)
 
-    services.flag_candidate(name="赵大妈", village=a1, reason="serious_illness", by=grid)
-    services.reject_referral(referral=flagged("钱二", a2), reason="收入稳定", by=cw)
+    referrals.flag_candidate(name="赵大妈", village=a1, reason="serious_illness", by=grid)
+    referrals.reject_referral(referral=flagged("钱二", a2), reason="收入稳定", by=cw)
 
     def convert(name: str, village: Region) -> Application:
         household = _household(village, name)
-        return services.convert_referral(
+        return referrals.convert_referral(
             referral=flagged(name, village), household=household, category="dibao", by=cw
         )
 
@@ -129,12 +133,8 @@ def arrange_workday(regions: dict[str, Region], users: dict[str, User]) -> Workd
         ("township_review", TO_NOTICE[:3]),
         ("public_notice", TO_NOTICE),
     ):
-        household = _household(a1, f"周{key}")
-        application = services.submit_application(household=household, category="dibao", by=cw)
-        apps[key] = _through(application, states, cw)
-    apps["approval"] = _to_approval(
-        services.submit_application(household=_household(a2, "吴五"), category="dibao", by=cw), cw
-    )
+        apps[key] = _through(_applied(a1, f"周{key}", cw), states, cw)
+    apps["approval"] = _to_approval(_applied(a2, "吴五", cw), cw)
     apps["approved"] = _through(
         _to_approval(convert("郑六", a2), cw), [CaseState.APPROVED], approver
     )
@@ -151,14 +151,14 @@ def arrange_workday(regions: dict[str, Region], users: dict[str, User]) -> Workd
         next_review_due=today - datetime.timedelta(days=1)
     )
     month = first_of_month(today)
-    later = services.enrol(
+    later = enrolments.enrol(
         household=_household(a1, "陈八"), category="dibao", start_month=add_months(month, -3), by=cw
     )
-    Enrolment.objects.filter(pk=later.pk).update(next_review_due=end_of_month(today))
-    stopped = services.enrol(
+    Enrolment.objects.filter(pk=later.pk).update(next_review_due=month_end(today))
+    stopped = enrolments.enrol(
         household=_household(a2, "褚九"), category="dibao", start_month=add_months(month, -3), by=cw
     )
-    services.stop(
+    enrolments.stop(
         enrolment=stopped,
         effective_month=add_months(month, 1),
         reason_code="income",
@@ -170,16 +170,9 @@ def arrange_workday(regions: dict[str, Region], users: dict[str, User]) -> Workd
     # Town B: not town A's work, but the county approver's.
     cw_b = users["caseworker_b"]
     b1 = regions["village_b1"]
-    services.flag_candidate(name="卫十", village=b1, reason="disaster", by=users["grid_b"])
-    _through(
-        services.submit_application(household=_household(b1, "蒋十一"), category="dibao", by=cw_b),
-        TO_NOTICE[:1],
-        cw_b,
-    )
-    late = _to_approval(
-        services.submit_application(household=_household(b1, "沈十二"), category="dibao", by=cw_b),
-        cw_b,
-    )
+    referrals.flag_candidate(name="卫十", village=b1, reason="disaster", by=users["grid_b"])
+    _through(_applied(b1, "蒋十一", cw_b), TO_NOTICE[:1], cw_b)
+    late = _to_approval(_applied(b1, "沈十二", cw_b), cw_b)
     Application.objects.filter(pk=late.pk).update(step_due=today - datetime.timedelta(days=1))
 
     # Batches, created by the service; their later states arranged directly.

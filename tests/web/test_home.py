@@ -5,8 +5,8 @@ import re
 
 from django.test import Client
 
+from core.months import month_end
 from tests.web.conftest import Workday
-from web.worklists import end_of_month
 
 
 def signed_in(user) -> Client:
@@ -48,7 +48,7 @@ def test_a_caseworker_sees_the_township_applications_by_step(workday: Workday):
 
 def test_a_caseworker_sees_deadlines_reviews_and_flags_to_handle(workday: Workday):
     shown = numbers(signed_in(workday.users["caseworker"]).get("/home/"))
-    review_due_on_month_end_is_today = end_of_month(workday.today) == workday.today
+    review_due_on_month_end_is_today = month_end(workday.today) == workday.today
     assert shown["本周内到期的办理环节"] == 1
     assert shown["已超期的办理环节"] == 1  # town B's late case is not this township's
     assert shown["已到复核日期"] == 1 + review_due_on_month_end_is_today
