@@ -159,7 +159,23 @@ class CalendarPeriodFormSet(forms.BaseInlineFormSet):
             raise ValidationError(error.message)
 
 
-class CalendarPeriodInline(admin.TabularInline):
+class CalendarKeepersEnter:
+    """Every staff user reads the calendar; administrators enter it."""
+
+    def has_add_permission(self, request, *args):
+        return has_role(request.user, CALENDAR_KEEPERS)
+
+    def has_change_permission(self, request, obj=None):
+        return has_role(request.user, CALENDAR_KEEPERS)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff
+
+    def has_module_permission(self, request):
+        return request.user.is_staff
+
+
+class CalendarPeriodInline(CalendarKeepersEnter, admin.TabularInline):
     model = CalendarPeriod
     formset = CalendarPeriodFormSet
     fields = ["kind", "first_day", "last_day", "name"]
@@ -174,21 +190,12 @@ class CalendarPeriodInline(admin.TabularInline):
     def get_extra(self, request, obj=None, **kwargs):
         return 2 if obj is not None else self.extra
 
-    def has_add_permission(self, request, obj=None):
-        return has_role(request.user, CALENDAR_KEEPERS)
-
-    def has_change_permission(self, request, obj=None):
-        return has_role(request.user, CALENDAR_KEEPERS)
-
     def has_delete_permission(self, request, obj=None):
         return has_role(request.user, CALENDAR_KEEPERS)
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
-
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(CalendarKeepersEnter, admin.ModelAdmin):
     """Administrators enter a year from the State Council's notice, one line per holiday period
     or make-up working day; saving confirms the year and recounts the open deadlines in it."""
 
@@ -199,20 +206,9 @@ class CalendarYearAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["year"] if obj is not None else []
 
-    def has_add_permission(self, request):
-        return has_role(request.user, CALENDAR_KEEPERS)
-
-    def has_change_permission(self, request, obj=None):
-        return has_role(request.user, CALENDAR_KEEPERS)
-
     def has_delete_permission(self, request, obj=None):
+        # A confirmed year is corrected, never removed: deadlines were counted with it.
         return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
-
-    def has_module_permission(self, request):
-        return request.user.is_staff
 
     def save_model(self, request, obj, form, change):
         """Saved with its periods by ``enter_year`` in ``save_related``."""

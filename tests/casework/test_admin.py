@@ -39,9 +39,7 @@ def test_history_events_are_read_only_in_the_admin(user_with_role, caseworker, h
     assert client.get("/admin/casework/application/add/").status_code == 403
 
 
-def test_the_admin_is_scoped_to_the_users_region(
-    regions, make_user, caseworker, household, family
-):
+def test_the_admin_is_scoped_to_the_users_region(regions, make_user, caseworker, household, family):
     application = applications.submit_application(
         household=household, category="dibao", by=caseworker
     )

@@ -41,6 +41,18 @@ def submit(household, caseworker):
     return applications.submit_application(household=household, category="dibao", by=caseworker)
 
 
+def pay_first_relief(household, caseworker):
+    return temporary_relief.propose_relief(
+        household=household,
+        kind="emergency",
+        cause="disaster",
+        need="房屋受损",
+        proposed_amount=Decimal("1500"),
+        pay_first=True,
+        by=caseworker,
+    )
+
+
 def walk_to_notice(application, caseworker):
     for target in ("home_visit", "economic_check", "township_review", "public_notice"):
         applications.move_application(application=application, to=target, by=caseworker)
@@ -117,15 +129,7 @@ def test_entering_the_year_recounts_the_open_deadlines_that_cross_it(
         MemberFactory(household=other)
         closed = submit(other, caseworker)
         applications.move_application(application=closed, to="withdrawn", by=caseworker)
-        relief = temporary_relief.propose_relief(
-            household=household,
-            kind="emergency",
-            cause="disaster",
-            need="房屋受损",
-            proposed_amount=Decimal("1500"),
-            pay_first=True,
-            by=caseworker,
-        )
+        relief = pay_first_relief(household, caseworker)
     assert in_notice.notice_ends == D(2026, 12, 30)  # inside 2026: not provisional
     assert (relief.documents_due, relief.documents_due_provisional) == (D(2027, 1, 4), True)
     # An illustrative 2027 notice: 1 to 3 January off, Saturday 6 February worked.
@@ -162,15 +166,7 @@ def test_a_notice_ending_in_a_year_not_confirmed_says_its_end_is_provisional(
 
 def test_pay_first_documents_are_due_in_working_days(calendar_seeded, household, caseworker):
     with at(D(2025, 9, 30)):
-        relief = temporary_relief.propose_relief(
-            household=household,
-            kind="emergency",
-            cause="disaster",
-            need="房屋受损",
-            proposed_amount=Decimal("1500"),
-            pay_first=True,
-            by=caseworker,
-        )
+        relief = pay_first_relief(household, caseworker)
     # 10 working days from Tuesday 30 September 2025, past the National Day holiday.
     assert (relief.documents_due, relief.documents_due_provisional) == (D(2025, 10, 21), False)
     assert not selectors.relief_documents_overdue(user=caseworker, today=D(2025, 10, 21)).exists()

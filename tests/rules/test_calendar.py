@@ -260,3 +260,30 @@ def test_the_admin_shows_why_a_year_is_refused_and_saves_nothing(client, adminis
     assert response.status_code == 200
     assert "2027-02-08 不是周六或周日：调休上班日只能是周末" in response.content.decode()
     assert not CalendarYear.objects.exists() and not CalendarPeriod.objects.exists()
+
+
+def test_an_administrator_corrects_a_year_in_the_admin(client, administrator, national_day_2025):
+    client.force_login(administrator)
+    page = client.get("/admin/rules/calendaryear/2025/change/")
+    assert page.status_code == 200
+    ids = list(CalendarPeriod.objects.order_by("first_day").values_list("pk", flat=True))
+    rows = [
+        ("workday", "2025-09-28", "2025-09-28", "国庆节"),
+        ("holiday", "2025-10-01", "2025-10-08", "国庆节、中秋节"),
+        ("workday", "2025-10-11", "2025-10-11", "国庆节"),
+        ("holiday", "2025-01-01", "", "元旦"),
+    ]
+    data = admin_form("2025", rows, existing=3)
+    for index, pk in enumerate(ids):
+        data[f"periods-{index}-id"] = str(pk)
+        data[f"periods-{index}-year"] = "2025"
+    data["periods-0-DELETE"] = "on"
+    response = client.post("/admin/rules/calendaryear/2025/change/", data)
+    assert response.status_code == 302, response.content.decode()
+    assert list(CalendarPeriod.objects.values_list("kind", "first_day")) == [
+        ("holiday", D(2025, 1, 1)),
+        ("holiday", D(2025, 10, 1)),
+        ("workday", D(2025, 10, 11)),
+    ]
+    # Sunday 28 September is no longer worked.
+    assert deadline(start=D(2025, 9, 26), days=1).due == D(2025, 9, 29)
