@@ -17,8 +17,20 @@ from rules.parameters import Component, resolve_parameters
 
 GROUP = "个案办理 casework"
 
+# The most a component of each unit may be: about a year of working days, five years.
+MAXIMUM = {"working days": Decimal(250), "months": Decimal(60)}
+
 COMPONENTS = [
-    Component(name, label, unit, Decimal(default), doc, GROUP, minimum=Decimal(minimum))
+    Component(
+        name,
+        label,
+        unit,
+        Decimal(default),
+        doc,
+        GROUP,
+        minimum=Decimal(minimum),
+        maximum=MAXIMUM.get(unit),
+    )
     for name, label, unit, default, doc, minimum in (
         (
             "casework.notice_days",

@@ -46,8 +46,9 @@ class Component:
     default: Decimal | None
     doc: str
     group: str
-    # The smallest value the component takes (a notice of 0 days is no notice).
+    # The range of values that make sense (a notice of 0 days is no notice).
     minimum: Decimal = Decimal(0)
+    maximum: Decimal | None = None
 
 
 def _components(group: str, *rows: tuple) -> list[Component]:

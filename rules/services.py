@@ -54,11 +54,11 @@ def validate_standard(
         raise DomainError(_("数值不能为负"), field="value")
     if unit in WHOLE_UNITS and value != int(value):
         raise DomainError(_("该项目须为整数"), field="value")
-    if value < CATALOGUE[component].minimum:
-        raise DomainError(
-            str(_("该项目不能小于%(minimum)s")) % {"minimum": CATALOGUE[component].minimum},
-            field="value",
-        )
+    minimum, maximum = CATALOGUE[component].minimum, CATALOGUE[component].maximum
+    if value < minimum:
+        raise DomainError(str(_("该项目不能小于%(minimum)s")) % {"minimum": minimum}, field="value")
+    if maximum is not None and value > maximum:
+        raise DomainError(str(_("该项目不能大于%(maximum)s")) % {"maximum": maximum}, field="value")
     if unit.startswith("share") and value > 1:
         raise DomainError(_("比例须在0到1之间（如0.65表示65%）"), field="value")
     if component == "rounding_mode" and int(value) not in ROUNDING_MODES:

@@ -95,6 +95,8 @@ def test_township_approval_delegated_through_the_api_lets_the_township_approve(
         ("casework.notice_days", "7.5", "该项目须为整数"),
         ("casework.notice_days", "0", "该项目不能小于1"),
         ("casework.review_months.stable", "0", "该项目不能小于1"),
+        ("casework.decision_working_days", "251", "该项目不能大于250"),
+        ("casework.review_months.other", "61", "该项目不能大于60"),
         ("casework.township_approves", "2", "该项目只能为0或1"),
     ],
 )
