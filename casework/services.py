@@ -9,16 +9,15 @@ import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.idnumbers import parse_resident_id
 from beneficiaries.models import Household, Member, MemberMove, Region, User
 from beneficiaries.selectors import covers
+from beneficiaries.services import check_resident_id
 from config.exceptions import Conflict, DomainError
 from payments import engine
 from payments.selectors import explain_enrolment, facts_for_enrolment
@@ -702,10 +701,7 @@ def flag_candidate(
     if reason not in Referral.Reason.values:
         raise DomainError(_("未知的原因。"), field="reason")
     if id_number:
-        try:
-            id_number = parse_resident_id(id_number).number
-        except ValidationError as error:
-            raise DomainError(error.messages[0], field="id_number")
+        id_number = check_resident_id(id_number).number
     existing = _open_case_for_person(id_number=id_number, name=name, village=village)
     if existing is not None:
         raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from beneficiaries.idnumbers import normalize_resident_id
 from beneficiaries.models import (
     COUNTED_INCOME,
     Asset,
@@ -63,7 +64,7 @@ class HouseholdFilter(django_filters.FilterSet):
 
     def filter_id_number(self, queryset, name, value):
         members = Member.objects.filter(
-            household=OuterRef("pk"), is_active=True, id_number=value.strip().upper()
+            household=OuterRef("pk"), is_active=True, id_number=normalize_resident_id(value)
         )
         return queryset.filter(Exists(members))
 
@@ -106,7 +107,7 @@ class MemberFilter(django_filters.FilterSet):
         ]
 
     def filter_id_number(self, queryset, name, value):
-        return queryset.filter(id_number=value.strip().upper())
+        return queryset.filter(id_number=normalize_resident_id(value))
 
     def filter_category(self, queryset, name, value):
         """Members covered under ``value``: by their own enrolment or their household's."""
