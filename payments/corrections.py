@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Max, Sum
+from django.db.models import Max
 
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.dates import add_months
@@ -24,6 +24,7 @@ from casework.models import Adjustment, Enrolment
 from casework.selectors import enrolments_in_force
 from payments import payroll_io
 from payments.models import PaymentBatch, PaymentLine, Recovery, Standard
+from payments.money import MoneySum
 
 ZERO = Decimal("0.00")
 FROZEN = (
@@ -192,7 +193,7 @@ def granted_amounts(
             PaymentLine.objects.filter(month=month, kind__in=GRANTING_KINDS, enrolment_id__in=ids)
             .exclude(batch=batch)
             .values("enrolment_id", "kind")
-            .annotate(total=Sum("amount"))
+            .annotate(total=MoneySum("amount"))
         )
         for row in lines:
             granted[row["enrolment_id"]] += row["total"]
@@ -201,7 +202,7 @@ def granted_amounts(
         recovered = (
             Recovery.objects.filter(month=month, enrolment_id__in=ids)
             .values("enrolment_id")
-            .annotate(total=Sum("amount"))
+            .annotate(total=MoneySum("amount"))
         )
         for row in recovered:
             granted[row["enrolment_id"]] -= row["total"]
@@ -354,7 +355,7 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
         )
         .values("batch_id", "household_id", "bank_name", "bank_account_holder")
         .annotate(
-            amount=Sum("amount"),
+            amount=MoneySum("amount"),
             account=Max("bank_account_number"),
             month=Max("batch__month"),
             category=Max("category"),
@@ -416,7 +417,7 @@ def recovered_by_offset(*, recoveries: list[Recovery], exclude_batch: PaymentBat
         PaymentLine.objects.filter(kind=PaymentLine.Kind.RECOVERY, source_ref__in=list(refs))
         .exclude(batch=exclude_batch)
         .values("source_ref")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
     )
     return {refs[row["source_ref"]]: -row["total"] for row in offset}
 
@@ -452,7 +453,7 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
     for row in (
         PaymentLine.objects.filter(batch=batch, household_id__in=household_ids)
         .values("household_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
     ):
         available[row["household_id"]] += row["total"]
     for line in pending:
