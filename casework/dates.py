@@ -1,6 +1,9 @@
-"""Month and working-day arithmetic. Months are represented by their first day."""
+"""Month and working-day arithmetic, and moments as users read them. Months are represented by
+their first day."""
 
 import datetime
+
+from django.utils import timezone
 
 
 def first_of_month(day: datetime.date) -> datetime.date:
@@ -27,3 +30,14 @@ def add_working_days(start: datetime.date, days: int) -> datetime.date:
         if day.weekday() < 5:
             days -= 1
     return day
+
+
+def local_time(moment: datetime.datetime) -> datetime.datetime:
+    """The moment in the bureaus' time zone (settings.TIME_ZONE, Asia/Shanghai): the database
+    hands back UTC, which no user should see."""
+    return timezone.localtime(moment, timezone.get_default_timezone())
+
+
+def local_time_text(moment: datetime.datetime) -> str:
+    """A moment written for users, in exports and messages: ``2024-09-01 04:30:00+08:00``."""
+    return local_time(moment).isoformat(sep=" ", timespec="seconds")

@@ -21,7 +21,7 @@ from beneficiaries.permissions import RolePermission
 from beneficiaries.selectors import scope
 from casework import exports, selectors, services
 from casework.api import serializers as s
-from casework.dates import add_months
+from casework.dates import add_months, local_time
 from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
 
 Role = User.Role
@@ -339,7 +339,7 @@ class HouseholdTimelineView(APIView):
                 "household": household.pk,
                 "entries": [
                     {
-                        "at": entry.at,
+                        "at": local_time(entry.at),
                         "kind": entry.kind,
                         "summary": entry.summary,
                         "actor": entry.actor,

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from beneficiaries.models import Member, Region
 from beneficiaries.selectors import scope
+from casework.dates import local_time
 from casework.models import Enrolment
 from config.exceptions import DomainError
 from payments.engine import MissingParameter, render_explanation
@@ -93,7 +94,7 @@ class StandardOutput(serializers.ModelSerializer):
 
     def get_retroactive(self, standard) -> bool:
         """True when it took effect before the month it was entered: back pay is due."""
-        return standard.effective_from < standard.created_at.date().replace(day=1)
+        return standard.effective_from < local_time(standard.created_at).date().replace(day=1)
 
 
 class CreateThroughService:
