@@ -1,6 +1,6 @@
 # Doudi: the two commands of README.md.
 #   make demo   set up everything and serve the demo on http://127.0.0.1:8000
-#   make test   run the whole test suite (and ruff)
+#   make test   run the whole test suite (after ruff and the import contracts)
 # With DATABASE_URL / CELERY_BROKER_URL set, both run against PostgreSQL and Redis.
 
 PYTHON ?= python3
@@ -35,6 +35,7 @@ demo: seed
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)

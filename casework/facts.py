@@ -1,6 +1,7 @@
-"""Reads for payments: the facts of one enrolment in a month, its explanation, standards, CPI."""
+"""The engine's facts of one enrolment in a month, read from the registry and the enrolment, and
+the explanation of its amount. The batch reads the same facts in bulk (payments.payroll_io); a
+test keeps the two readers in step."""
 
-import calendar
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
@@ -8,9 +9,10 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member, User
+from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
 from casework.models import Enrolment
-from payments.engine import (
+from core.months import first_of_month, month_end
+from rules.engine import (
     EnrolmentFacts,
     HouseholdFacts,
     MemberFacts,
@@ -18,8 +20,8 @@ from payments.engine import (
     compute_amount,
     price_subsidy,
 )
-from payments.models import PriceIndex, Standard
-from payments.parameters import first_of_month, region_chain, resolve_parameters
+from rules.parameters import resolve_parameters
+from rules.selectors import cpi_rise_for
 
 STOPPED = Enrolment.Status.STOPPED
 
@@ -78,10 +80,6 @@ def member_facts(
     )
 
 
-def _last_day(month: datetime.date) -> datetime.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
 def household_members_in_month(*, household_id: int, month: datetime.date) -> QuerySet:
     """Members living in the household on the month's first day (alive, not yet moved out,
     already moved in)."""
@@ -111,7 +109,7 @@ def facts_for_enrolment(
     items = IncomeItem.objects.filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=month),
         member_id__in=[m["id"] for m in members],
-        valid_from__lte=_last_day(month),
+        valid_from__lte=month_end(month),
     ).values_list("member_id", "type", "monthly_amount")
     for member_id, income_type, amount in items:
         incomes[member_id].append((income_type, amount))
@@ -163,29 +161,3 @@ def explain_price_subsidy(*, enrolment: Enrolment, month: datetime.date) -> Resu
     enrolment_facts, household = facts_for_enrolment(enrolment=enrolment, month=month)
     params = resolve_parameters(region_code=enrolment.region_code, month=month)
     return price_subsidy(enrolment_facts, household, params, cpi)
-
-
-def cpi_rise_for(*, region_code: str, month: datetime.date) -> Decimal | None:
-    """The city's recorded CPI rise for the month, or None when none was recorded."""
-    return (
-        PriceIndex.objects.filter(
-            region__code=region_code[:4].ljust(12, "0"), month=first_of_month(month)
-        )
-        .values_list("cpi_rise_percent", flat=True)
-        .first()
-    )
-
-
-def _visible_regions(user: User) -> Q:
-    """Rows of the user's subtree and of the regions above it (whose values apply to it)."""
-    prefix = user.region_prefix
-    above = region_chain(user.region.code) if user.region_id else []
-    return Q(region__code__startswith=prefix) | Q(region__code__in=above)
-
-
-def standards_visible_to(*, user: User) -> QuerySet:
-    return Standard.objects.filter(_visible_regions(user)).select_related("region")
-
-
-def price_indices_visible_to(*, user: User) -> QuerySet:
-    return PriceIndex.objects.filter(_visible_regions(user)).select_related("region")

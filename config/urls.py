@@ -63,6 +63,7 @@ urlpatterns = [
     path("api/redoc/", RedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api-auth/", include("rest_framework.urls")),
     path("api/", include("beneficiaries.api.urls")),
+    path("api/", include("rules.api.urls")),
     path("api/", include("payments.api.urls")),
     path("api/", include("casework.api.urls")),
 ]

@@ -11,9 +11,9 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 
-from beneficiaries.idnumbers import mask_resident_id
-from beneficiaries.permissions import RolePermission, visible_id_number
-from beneficiaries.selectors import scope
+from core.idnumbers import mask_resident_id
+from core.permissions import RolePermission, visible_id_number
+from core.scope import scope
 
 
 class StandardPagination(PageNumberPagination):

@@ -1,5 +1,5 @@
-"""Month and working-day arithmetic, and moments as users read them. Months are represented by
-their first day."""
+"""Month arithmetic, and moments as users read them. A month is represented by its first day
+(a ``datetime.date``)."""
 
 import datetime
 
@@ -11,6 +11,7 @@ def first_of_month(day: datetime.date) -> datetime.date:
 
 
 def add_months(month: datetime.date, months: int) -> datetime.date:
+    """The first day of the month ``months`` after (or before, when negative) ``month``."""
     index = month.year * 12 + month.month - 1 + months
     return datetime.date(index // 12, index % 12 + 1, 1)
 
@@ -19,17 +20,19 @@ def next_month(day: datetime.date) -> datetime.date:
     return add_months(first_of_month(day), 1)
 
 
-def add_working_days(start: datetime.date, days: int) -> datetime.date:
-    """The date ``days`` working days after ``start``, skipping Saturdays and Sundays.
+def month_end(month: datetime.date) -> datetime.date:
+    """The last day of the month ``month`` lies in."""
+    return add_months(first_of_month(month), 1) - datetime.timedelta(days=1)
 
-    Public holidays are not skipped: deadlines come out at most a few days early, never late.
-    """
-    day = start
-    while days > 0:
-        day += datetime.timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+
+def parse_month(text: str) -> datetime.date:
+    """``YYYY-MM`` → the month's first day; ValueError for anything else."""
+    return datetime.datetime.strptime(text, "%Y-%m").date()
+
+
+def format_month(month: datetime.date) -> str:
+    """The month as ``YYYY-MM``."""
+    return month.strftime("%Y-%m")
 
 
 def local_time(moment: datetime.datetime) -> datetime.datetime:

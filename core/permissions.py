@@ -3,29 +3,27 @@
 Two independent rules, both applied everywhere:
 
 * **Region scope** — a user sees only records inside their region subtree
-  (:func:`beneficiaries.selectors.scope`). Out-of-scope records do not exist for them: 404,
+  (:func:`core.scope.scope`). Out-of-scope records do not exist for them: 404,
   never 403, so an identifier cannot be probed.
 * **Role** — what a role may do with the records it sees. A view (or ModelAdmin) names the roles
   that may read it and the roles that may write it; :class:`RolePermission` and
-  :class:`beneficiaries.admin.ScopedAdminMixin` enforce them. Superusers may do everything.
+  :class:`core.admin.ScopedAdminMixin` enforce them. Superusers may do everything.
 
-The registry's decisions (issue 2):
+Who reads and writes the registry:
 
 * caseworkers (乡镇经办人) and administrators read and write the registry of their subtree;
 * county approvers and finance officers read it (approvals and bank files need it);
 * auditors read everything in their region and write nothing (403 on every write);
 * grid workers (网格员) get no access to the registry: they see only the candidates they flagged,
   which are casework referrals; wherever a resident ID reaches them it is masked
-  (:func:`visible_id_number`, used by :class:`beneficiaries.api.fields.ResidentIdField`);
+  (:func:`visible_id_number`, used by :class:`core.api.ResidentIdField`);
 * administrators manage the users of their subtree.
 """
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from beneficiaries.idnumbers import mask_resident_id
-from beneficiaries.models import User
-
-Role = User.Role
+from core.idnumbers import mask_resident_id
+from core.roles import Role
 
 REGISTRY_READERS = frozenset(
     {Role.CASEWORKER, Role.COUNTY_APPROVER, Role.FINANCE, Role.AUDITOR, Role.ADMIN}

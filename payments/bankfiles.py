@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
 from beneficiaries.models import User
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 from payments.approval import move_batch
 from payments.models import BankFile, PaymentBatch
 from payments.money import MoneySum

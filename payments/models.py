@@ -1,4 +1,4 @@
-"""Payments: policy standards with effective dates, CPI records, monthly batches and their lines."""
+"""Payments: monthly batches and their lines, explanations, bank files and returns, recoveries."""
 
 import hashlib
 import json
@@ -13,65 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import MONEY, Household, Region
 from casework.models import Enrolment
-
-
-@pghistory.track()
-class Standard(models.Model):
-    """One policy value for a city (or county), category and component, in force from a date.
-
-    The value in force for a month is the row with the latest ``effective_from`` on or before the
-    month's first day, the county's row winning over the city's. Rows are never edited in place:
-    a new value is a new row (a past ``effective_from`` triggers back pay). Components are listed
-    in ``payments.parameters``; ``category`` is "" where a component applies to every category.
-    """
-
-    region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="standards", verbose_name=_("地区")
-    )
-    category = models.CharField(_("类别"), max_length=24, blank=True, default="")
-    component = models.CharField(_("项目"), max_length=60)
-    value = models.DecimalField(_("数值"), max_digits=14, decimal_places=4)
-    effective_from = models.DateField(_("生效日期"))
-    note = models.CharField(_("依据/说明"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("保障标准与参数")
-        verbose_name_plural = _("保障标准与参数")
-        ordering = ["region__code", "component", "category", "effective_from"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["region", "category", "component", "effective_from"],
-                name="one_standard_value_per_effective_date",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.region.name} {self.component} {self.value} ({self.effective_from})"
-
-
-@pghistory.track()
-class PriceIndex(models.Model):
-    """A city's monthly CPI rise (percent, year on year), recorded by finance."""
-
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="price_indices")
-    month = models.DateField(_("月份"))
-    cpi_rise_percent = models.DecimalField(_("CPI涨幅(%)"), max_digits=6, decimal_places=2)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("价格指数")
-        verbose_name_plural = _("价格指数")
-        ordering = ["region__code", "month"]
-        constraints = [
-            models.UniqueConstraint(fields=["region", "month"], name="one_cpi_per_city_month")
-        ]
 
 
 @pghistory.track()
@@ -123,6 +64,15 @@ class PaymentBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region.name} {self.month:%Y-%m}"
+
+
+# A batch approved or later: its lines are what was paid, never recomputed.
+FROZEN = (
+    PaymentBatch.Status.APPROVED,
+    PaymentBatch.Status.EXPORTED,
+    PaymentBatch.Status.RECONCILED,
+    PaymentBatch.Status.CLOSED,
+)
 
 
 def canonical_json(value) -> str:

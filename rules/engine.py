@@ -1,4 +1,4 @@
-"""The payments rules engine: one enrolment, its household's facts and the parameters in force
+"""The rules engine: one enrolment, its household's facts and the parameters in force
 → an amount and the steps that explain it.
 
 Pure Python over frozen snapshots: no database, no Django. It reads top to bottom like the
@@ -65,6 +65,7 @@ CHILD_CATEGORIES = frozenset(
         ILL_DISABLED_CHILD,
     }
 )
+CATEGORIES = HOUSEHOLD_CATEGORIES | CHILD_CATEGORIES | {SINGLE_DIBAO, TEKUN}
 
 # Enrolment status values (casework.models.Enrolment.Status).
 ACTIVE = "active"
@@ -345,7 +346,7 @@ def version_key(component: str, category: str = "") -> str:
 
 
 class Params:
-    """Parameter values in force for one region and month (built by payments.parameters).
+    """Parameter values in force for one region and month (built by rules.parameters).
 
     ``values`` and ``versions`` are keyed by (component, category); a category's own value wins
     over the general one (category ""). ``versions`` holds Standard row ids; a value with no row
@@ -460,7 +461,6 @@ R_FLOOR = "保底补差：差额低于标准的规定比例时，按该比例发
 R_ROUND = "取整"
 R_HOUSEHOLD = "家庭月保障金 = 每人金额 × 保障人数"
 R_HOUSEHOLD_SUM = "家庭月保障金 = 各保障成员金额之和（分类施保）"
-R_MEMBER_PLAIN = "成员按差额补助计发"
 R_SUPPLEMENT_FULL = "分类施保（{}）：按全额标准计发，另加标准的规定比例"
 R_SUPPLEMENT_GAP = "分类施保（{}）：差额补助另加标准的规定比例"
 R_TEKUN_BASE = "特困人员基本生活费：不低于低保标准 × 规定倍数"
@@ -475,7 +475,6 @@ R_CHILD_SHARE = {
 }
 R_MARGINAL_THRESHOLD = "低保边缘家庭认定线 = 低保标准 × 规定倍数"
 R_MARGINAL = "低保边缘家庭不发放按月保障金，可享受专项救助和价格临时补贴"
-R_PRICE_NOT_TRIGGERED = "价格临时补贴：CPI涨幅未达启动条件"
 R_PRICE_PER_PERSON = "价格临时补贴：CPI涨幅达到{}%，每名保障对象发放 低保标准 ÷ {}，取整到元"
 R_PRICE_TOTAL = "价格临时补贴合计 = 每人金额 × 保障人数"
 R_RELIEF_MEDICAL = "临时救助（医疗）：自付费用在起付额以内，不超过低保标准的规定倍数"
@@ -947,11 +946,6 @@ _KEYS = {
     MARGINAL: _marginal_key,
     **{category: _child_key for category in CHILD_CATEGORIES},
 }
-
-
-def marginal_threshold(params: Params) -> Decimal:
-    """Per-capita income below which a family is marginal (低保边缘): multiplier × standard."""
-    return params.rules(MARGINAL).threshold
 
 
 def price_subsidy(

@@ -27,9 +27,10 @@ from django.conf import settings
 from django.db import transaction
 
 from beneficiaries.models import Region
-from payments import engine
-from payments.engine import ROUNDING_LABELS, Params
-from payments.models import Standard
+from core.months import first_of_month
+from rules import engine
+from rules.engine import ROUNDING_LABELS, Params
+from rules.models import Standard
 
 SEED_PATH = Path(settings.BASE_DIR) / "seeds" / "data" / "standards.json"
 
@@ -270,6 +271,17 @@ CATALOGUE: dict[str, Component] = {
             ("price_subsidy_divisor_high", "价格补贴除数（高档）", "divisor", "8", "Standard ÷ 8."),
         ),
         *_components(
+            "补发与追回 back pay and recovery",
+            (
+                "back_pay_months",
+                "补发追溯月数",
+                "months",
+                "24",
+                "A batch recomputes the approved months this far back: what a late change "
+                "raised is back-paid, what it lowered is recorded as an overpayment to recover.",
+            ),
+        ),
+        *_components(
             "临时救助 temporary relief",
             (
                 "relief_township_limit_multiple",
@@ -362,10 +374,6 @@ def region_chain(region_code: str) -> list[str]:
     codes = [region_code[:6].ljust(12, "0"), region_code[:4].ljust(12, "0")]
     codes.append(region_code[:2].ljust(12, "0"))
     return list(dict.fromkeys(codes))
-
-
-def first_of_month(month: datetime.date) -> datetime.date:
-    return month.replace(day=1)
 
 
 def build_params(rows: Iterable[ParameterRow], *, region_code: str, month: datetime.date) -> Params:
@@ -472,7 +480,7 @@ def catalogue_markdown() -> str:
     lines = [
         "# Policy parameters (保障标准与参数)",
         "",
-        "Generated from `payments/parameters.py` by `catalogue_markdown()` (a test keeps it in "
+        "Generated from `rules/parameters.py` by `catalogue_markdown()` (a test keeps it in "
         "step); edit the catalogue or seeds/data/standards.json, not this file.",
         "",
         *__doc__.strip().splitlines()[2:],
@@ -488,7 +496,7 @@ def catalogue_markdown() -> str:
             f"| `{component.name}` | {component.label} | {component.unit} | {default} "
             f"| {component.doc} |"
         )
-    lines += ["", "## How the engine applies them (payments/engine.py)", ""]
+    lines += ["", "## How the engine applies them (rules/engine.py)", ""]
     lines += engine.__doc__.strip().splitlines()
     regions, rows = read_seed_rows()
     lines += ["", "## Seeded values (seeds/data/standards.json)"]

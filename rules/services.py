@@ -12,17 +12,16 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
-from beneficiaries.selectors import covers
-from casework.models import Category
-from config.exceptions import Conflict, DomainError
-from payments.engine import ROUNDING_MODES
-from payments.models import PriceIndex, Standard
-from payments.parameters import CATALOGUE
+from core.exceptions import Conflict, DomainError
+from core.months import first_of_month
+from core.scope import covers
+from rules.engine import CATEGORIES, ROUNDING_MODES
+from rules.models import PriceIndex, Standard
+from rules.parameters import CATALOGUE
 
 # Who may change policy values and record the CPI (DOMAIN.md: finance records the month's CPI).
 MAINTAINER_ROLES = frozenset({User.Role.FINANCE, User.Role.ADMIN})
 STANDARD_LEVELS = frozenset({Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY})
-CATEGORIES = frozenset(value for value, _label in Category.choices)
 
 
 def can_maintain(user: User) -> bool:
@@ -76,7 +75,7 @@ def add_standard(
     """Record a policy value for a region from a date (finance or admin, within their region).
 
     A past effective date is accepted and recorded as entered: months already paid at the old
-    value are back-paid by the next batch (payments.corrections). A second value for the same
+    value are back-paid by the next batch. A second value for the same
     region, component, category and date is refused: enter a new date instead.
     """
     _check_maintainer(user=by, region=region)
@@ -124,7 +123,7 @@ def record_price_index(
         with transaction.atomic():
             return PriceIndex.objects.create(
                 region=region,
-                month=month.replace(day=1),
+                month=first_of_month(month),
                 cpi_rise_percent=cpi_rise_percent,
                 recorded_by=by,
             )

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from beneficiaries.api.common import ResidentIdField, ScopedPrimaryKeyRelatedField
 from beneficiaries.models import (
     MONEY,
     Asset,
@@ -18,6 +17,7 @@ from beneficiaries.models import (
     MemberMove,
     Region,
 )
+from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
 
 # ---- output -------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from rest_framework import serializers
 
-from beneficiaries.api.common import ResidentIdField, ScopedPrimaryKeyRelatedField
 from beneficiaries.models import Household, Member, MemberMove, Region
 from casework.models import (
     Adjustment,
@@ -19,6 +18,8 @@ from casework.models import (
     ReviewClass,
     StepAttachment,
 )
+from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
+from core.months import first_of_month
 
 
 def household_field(**kwargs):
@@ -37,7 +38,7 @@ class MonthField(serializers.DateField):
     def to_internal_value(self, value):
         if isinstance(value, str) and len(value) == 7:
             value = f"{value}-01"
-        return super().to_internal_value(value).replace(day=1)
+        return first_of_month(super().to_internal_value(value))
 
 
 # Referrals

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from casework.api import views
+from casework.api.explain import ExplainEnrolmentView
 
 router = SimpleRouter()
 router.register("referrals", views.ReferralViewSet, basename="referral")
@@ -12,6 +13,11 @@ router.register("relief-cases", views.ReliefViewSet, basename="relief")
 router.register("adjustments", views.AdjustmentViewSet, basename="adjustment")
 
 urlpatterns = [
+    path(
+        "enrolments/<int:pk>/explain/",
+        ExplainEnrolmentView.as_view(),
+        name="enrolment-explain",
+    ),
     path("deaths/", views.DeathView.as_view(), name="death"),
     path("move-adjustments/", views.MemberMoveAdjustmentView.as_view(), name="move-adjustment"),
     path(

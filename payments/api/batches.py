@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Region, User
-from beneficiaries.permissions import REGISTRY_READERS
+from core.api import ScopedViewSetMixin
+from core.permissions import REGISTRY_READERS
 from payments import batches
 from payments.models import PaymentBatch, PaymentLine
 

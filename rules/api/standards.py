@@ -1,29 +1,16 @@
-"""API for policy values (standards), the monthly CPI and "why this amount" (explain)."""
+"""API for policy values (standards) and the monthly CPI."""
 
-import datetime
-
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from beneficiaries.models import Member, Region
-from beneficiaries.selectors import scope
-from casework.dates import local_time
-from casework.models import Enrolment
-from config.exceptions import DomainError
-from payments.engine import MissingParameter, render_explanation
-from payments.models import PriceIndex, Standard
-from payments.parameters import CATALOGUE
-from payments.selectors import (
-    explain_enrolment,
-    explain_price_subsidy,
-    price_indices_visible_to,
-    standards_visible_to,
-)
-from payments.standards import add_standard, can_maintain, record_price_index
+from beneficiaries.models import Region
+from core.months import first_of_month, format_month, local_time, parse_month
+from rules.models import PriceIndex, Standard
+from rules.parameters import CATALOGUE
+from rules.selectors import price_indices_visible_to, standards_visible_to
+from rules.services import add_standard, can_maintain, record_price_index
 
 
 class MaintainersMayWrite(permissions.BasePermission):
@@ -42,12 +29,12 @@ class MonthField(serializers.DateField):
 
     def to_internal_value(self, value):
         try:
-            return datetime.datetime.strptime(str(value), "%Y-%m").date()
+            return parse_month(str(value))
         except ValueError:
             self.fail("invalid")
 
     def to_representation(self, value):
-        return value.strftime("%Y-%m")
+        return format_month(value)
 
 
 def _region_field() -> serializers.SlugRelatedField:
@@ -94,7 +81,7 @@ class StandardOutput(serializers.ModelSerializer):
 
     def get_retroactive(self, standard) -> bool:
         """True when it took effect before the month it was entered: back pay is due."""
-        return standard.effective_from < local_time(standard.created_at).date().replace(day=1)
+        return standard.effective_from < first_of_month(local_time(standard.created_at).date())
 
 
 class CreateThroughService:
@@ -167,56 +154,3 @@ class PriceIndexViewSet(CreateThroughService, mixins.ListModelMixin, viewsets.Ge
 
     def perform_service(self, *, by, **data):
         return record_price_index(by=by, **data)
-
-
-class ExplainQuery(serializers.Serializer):
-    month = MonthField()
-
-
-@extend_schema(parameters=[ExplainQuery], responses={200: dict})
-class ExplainEnrolmentView(APIView):
-    """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it."""
-
-    def get(self, request, pk: int):
-        query = ExplainQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        month = query.validated_data["month"]
-        enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
-        try:
-            result = explain_enrolment(enrolment=enrolment, month=month)
-            subsidy = explain_price_subsidy(enrolment=enrolment, month=month)
-        except MissingParameter as missing:
-            raise DomainError(
-                _("该月没有生效的保障标准，无法计算：%(detail)s") % {"detail": missing},
-                field="month",
-            )
-        names = dict(
-            Member.objects.filter(pk__in=[m for m, _ in result.members]).values_list("pk", "name")
-        )
-        return Response(
-            {
-                "enrolment": enrolment.pk,
-                "category": enrolment.category,
-                "month": month.strftime("%Y-%m"),
-                "amount": str(result.amount),
-                "steps": result.explanation(),
-                # Steps name members by position ("第2位成员"): this list says who is who.
-                "members": [
-                    {
-                        "position": position,
-                        "member_id": member_id,
-                        "name": names.get(member_id, ""),
-                        "amount": str(amount),
-                    }
-                    for position, (member_id, amount) in enumerate(result.members, 1)
-                ],
-                "versions": result.versions,
-                "text": render_explanation(result),
-                "price_subsidy": subsidy
-                and {
-                    "amount": str(subsidy.amount),
-                    "steps": subsidy.explanation(),
-                    "versions": subsidy.versions,
-                },
-            }
-        )

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone, translation
 
-from beneficiaries.idnumbers import make_resident_id, parse_resident_id
 from beneficiaries.imports import import_households
 from beneficiaries.models import Member
+from core.idnumbers import make_resident_id, parse_resident_id
 from tests.beneficiaries.test_import import row, xlsx
 
 WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]

@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
 
 
@@ -93,7 +93,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def set_parameter(regions):
     """Store a policy value for a region (a payments.Standard row) from 2020 on."""
-    from payments.models import Standard
+    from rules.models import Standard
 
     def store(region_key, component, value, category=""):
         return Standard.objects.create(

@@ -2,8 +2,8 @@ import datetime
 
 from django.test import Client
 
-from casework import services
 from casework.models import Adjustment, Application
+from casework.services import applications, enrolments
 
 
 def staff_client(user) -> Client:
@@ -15,7 +15,7 @@ def staff_client(user) -> Client:
 
 
 def test_adjustments_are_read_only_in_the_admin(auditor, caseworker, household, family):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
     adjustment = enrolment.adjustments.get()
@@ -30,7 +30,7 @@ def test_adjustments_are_read_only_in_the_admin(auditor, caseworker, household, 
 
 
 def test_history_events_are_read_only_in_the_admin(auditor, caseworker, household, family):
-    services.submit_application(household=household, category="dibao", by=caseworker)
+    applications.submit_application(household=household, category="dibao", by=caseworker)
     client = staff_client(caseworker)
     assert client.get("/admin/casework/applicationevent/").status_code == 200
     assert client.get("/admin/casework/applicationevent/add/").status_code == 403
@@ -38,7 +38,9 @@ def test_history_events_are_read_only_in_the_admin(auditor, caseworker, househol
 
 
 def test_the_admin_is_scoped_to_the_users_region(other_caseworker, caseworker, household, family):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     client = staff_client(other_caseworker)
     url = f"/admin/casework/application/{application.pk}/change/"
     assert client.get(url).status_code == 302  # "does not exist" redirects to the index

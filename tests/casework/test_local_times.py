@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from casework import services
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 # 20:30 UTC on 31 August is 04:30 on 1 September in Shanghai.
 LATE_EVENING_UTC = datetime.datetime(2024, 8, 31, 20, 30, tzinfo=datetime.UTC)

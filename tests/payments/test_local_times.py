@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 from payments.approval import approve_batch
 from payments.models import PaymentBatch
 

@@ -15,7 +15,7 @@ import pytest
 from payments import bankfiles, payroll_io, review
 from payments.models import PaymentBatch, PaymentLine
 from payments.money import MoneySum
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 from tests.payments.conftest import AUGUST
 from tests.payments.test_batches import computed_batch

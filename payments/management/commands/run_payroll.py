@@ -17,7 +17,8 @@ from kombu.exceptions import OperationalError
 
 from beneficiaries.models import Region
 from config.celery import answering_workers, app
-from config.exceptions import DomainError
+from core import months
+from core.exceptions import DomainError
 from payments import batches
 from payments.models import PaymentBatch
 
@@ -31,7 +32,7 @@ START_A_WORKER = (
 
 def parse_month(value: str) -> datetime.date:
     try:
-        return datetime.datetime.strptime(value, "%Y-%m").date()
+        return months.parse_month(value)
     except ValueError:
         raise CommandError(f"--month must be YYYY-MM, not {value!r}")
 
