@@ -12,13 +12,14 @@ from rest_framework.routers import APIRootView
 from beneficiaries.api.urls import router as registry_router
 from casework.api.urls import router as casework_router
 from payments.api.urls import router as payments_router
+from rules.api.urls import router as rules_router
 
-ROUTERS = (registry_router, casework_router, payments_router)
+ROUTERS = (registry_router, rules_router, casework_router, payments_router)
 
 
 @extend_schema(exclude=True)
 class APIRoot(APIRootView):
-    """The API's roots: the list endpoint of every router's prefix, in the three apps.
+    """The API's roots: the list endpoint of every router's prefix, in every app.
 
     Open to anyone, like the schema and the docs: it names routes and holds no data; each route
     applies its own access rule.

@@ -10,6 +10,7 @@ from django.contrib.staticfiles import finders
 from beneficiaries.api.urls import router as registry_router
 from casework.api.urls import router as casework_router
 from payments.api.urls import router as payments_router
+from rules.api.urls import router as rules_router
 
 
 class References(HTMLParser):
@@ -77,7 +78,7 @@ def test_the_api_root_lists_every_routers_prefixes(client, db):
     roots = response.json()
     prefixes = {
         prefix
-        for router in (registry_router, casework_router, payments_router)
+        for router in (registry_router, rules_router, casework_router, payments_router)
         for prefix, _viewset, _basename in router.registry
     }
     assert {"households", "members", "referrals", "adjustments", "batches", "standards"} <= prefixes

@@ -8,7 +8,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from casework import services
+from casework.services import applications, enrolments, registry_events
 from core.exceptions import DomainError
 
 # 20:30 UTC on 31 August is 04:30 on 1 September in Shanghai.
@@ -33,7 +33,7 @@ def client_for(user) -> APIClient:
 def enrolled_late_in_the_evening(household, family, caseworker, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: LATE_EVENING_UTC)
-        return services.enrol(
+        return enrolments.enrol(
             household=household,
             category="dibao",
             start_month=datetime.date(2024, 8, 1),
@@ -68,9 +68,11 @@ def test_the_household_timeline_is_in_shanghai_time(
 def test_the_times_inside_a_history_diff_are_in_shanghai_time(
     auditor, household, family, caseworker, clock
 ):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     clock(LATE_EVENING_UTC)
-    services.move_application(application=application, to="home_visit", by=caseworker)
+    applications.move_application(application=application, to="home_visit", by=caseworker)
     entries = client_for(auditor).get(f"/api/timeline/households/{household.pk}/").json()
     update = next(
         e
@@ -85,10 +87,10 @@ def test_the_times_inside_a_history_diff_are_in_shanghai_time(
 def test_a_death_on_shanghais_today_is_accepted_and_tomorrow_refused(family, caseworker, clock):
     clock(datetime.datetime(2030, 1, 1, 20, 0, tzinfo=datetime.UTC))  # 2 January in Shanghai
     with pytest.raises(DomainError):
-        services.record_death(
+        registry_events.record_death(
             member=family["spouse"], died_on=datetime.date(2030, 1, 3), by=caseworker
         )
-    member = services.record_death(
+    member = registry_events.record_death(
         member=family["spouse"], died_on=datetime.date(2030, 1, 2), by=caseworker
     )
     assert member.death_date == datetime.date(2030, 1, 2)
