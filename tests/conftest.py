@@ -8,6 +8,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from beneficiaries.models import Region, User
 
@@ -60,3 +61,13 @@ def make_user(db):
         )
 
     return make
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """``clock(moment)``: from then on ``timezone.now()`` answers ``moment`` (an aware datetime)."""
+
+    def set_to(moment):
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    return set_to

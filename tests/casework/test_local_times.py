@@ -15,14 +15,6 @@ from core.exceptions import DomainError
 LATE_EVENING_UTC = datetime.datetime(2024, 8, 31, 20, 30, tzinfo=datetime.UTC)
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    def set_to(moment):
-        monkeypatch.setattr(timezone, "now", lambda: moment)
-
-    return set_to
-
-
 def client_for(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)

@@ -3,7 +3,6 @@
 import datetime
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.exceptions import Conflict
@@ -12,14 +11,6 @@ from payments.models import PaymentBatch
 
 # 20:30 UTC on 31 August is 04:30 on 1 September in Shanghai: another day and another month.
 LATE_EVENING_UTC = datetime.datetime(2024, 8, 31, 20, 30, tzinfo=datetime.UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    def set_to(moment):
-        monkeypatch.setattr(timezone, "now", lambda: moment)
-
-    return set_to
 
 
 def test_already_approved_says_when_in_shanghai_time(
