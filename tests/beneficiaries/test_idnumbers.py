@@ -239,7 +239,7 @@ def test_the_api_corrects_a_member_to_an_elderly_id(api, household, caseworker):
 
 def test_the_admin_adds_an_elderly_member_and_names_a_bad_date(regions, empty_household, make_user):
     client = Client()
-    client.force_login(make_user("caseworker", regions["town_a"], is_staff=True))
+    client.force_login(make_user("admin", regions["town_a"], is_staff=True))
     form = {
         "household": empty_household.pk,
         "name": "周桂英",
