@@ -31,7 +31,7 @@ from casework.services import (
     temporary_relief,
 )
 from core.api import ScopedViewSetMixin
-from core.months import add_months
+from core.months import add_months, local_time
 from core.permissions import RolePermission
 from core.scope import scope
 
@@ -374,7 +374,7 @@ class HouseholdTimelineView(APIView):
                 "household": household.pk,
                 "entries": [
                     {
-                        "at": entry.at,
+                        "at": local_time(entry.at),
                         "kind": entry.kind,
                         "summary": entry.summary,
                         "actor": entry.actor,

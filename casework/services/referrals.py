@@ -3,18 +3,17 @@ declines the flag with a reason or turns it into an application. One open flag o
 person: a second is refused with the first one named, never duplicated.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.services import check_resident_id
 from casework.models import CLOSED_STATES, Application, Referral, ReviewClass
 from casework.services.access import require
 from casework.services.applications import DuplicateCase, submit_application
 from core.exceptions import Conflict, DomainError
-from core.idnumbers import parse_resident_id
 from core.permissions import visible_id_number
 
 
@@ -54,10 +53,7 @@ def flag_candidate(
     if reason not in Referral.Reason.values:
         raise DomainError(_("未知的原因。"), field="reason")
     if id_number:
-        try:
-            id_number = parse_resident_id(id_number).number
-        except ValidationError as error:
-            raise DomainError(error.messages[0], field="id_number")
+        id_number = check_resident_id(id_number).number
     existing = _open_case_for_person(id_number=id_number, name=name, village=village)
     if existing is not None:
         raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)

@@ -8,6 +8,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import services as registry
@@ -35,7 +36,7 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if not member.is_alive:
         raise Conflict(_("该成员的死亡已登记。"), code="already_dead")
-    if died_on > datetime.date.today():
+    if died_on > timezone.localdate():
         raise DomainError(_("死亡日期不能晚于今天。"), field="died_on")
     effective = next_month(died_on)
     # The amounts before are those of the effective month computed while the member counts.

@@ -34,6 +34,21 @@ def test_an_invalid_id_number_is_refused_on_its_field(grid_worker, regions):
     with pytest.raises(DomainError) as error:
         flag(grid_worker, regions, id_number="321102198001010000")
     assert error.value.field == "id_number"
+    assert error.value.code == "id_number_check_digit"
+
+
+def test_an_elderly_person_is_flagged_with_the_id_as_written_on_the_card(grid_worker, regions):
+    # 京口区 321102 exists since 1984; she was born in 1931 and re-registered there.
+    referral = flag(grid_worker, regions, id_number=" ３２１１０２１９３１１０２０００２８ ")
+    assert referral.id_number == "321102193110200028"
+
+
+def test_a_flag_with_an_impossible_birth_date_names_the_date(grid_worker, regions):
+    with pytest.raises(DomainError) as error:
+        flag(grid_worker, regions, id_number="321102193102300029")
+    assert error.value.field == "id_number"
+    assert "19310230" in str(error.value.message)
+    assert not Referral.objects.exists()
 
 
 def test_a_second_flag_for_the_same_id_number_returns_the_open_one(grid_worker, regions):
@@ -112,14 +127,7 @@ ELDERLY_ID = "321102195501013210"
 
 
 def flag_elderly(grid_worker, regions) -> Referral:
-    # Arranged as stored: the resident ID validator's treatment of old area codes is not at issue.
-    return Referral.objects.create(
-        name="钱老汉",
-        id_number=ELDERLY_ID,
-        village=regions["village_a1"],
-        reason="serious_illness",
-        flagged_by=grid_worker,
-    )
+    return flag(grid_worker, regions, name="钱老汉", id_number=ELDERLY_ID)
 
 
 def test_a_flag_is_not_turned_into_a_case_of_a_household_without_the_person(
