@@ -52,13 +52,16 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pgtrigger",
     "pghistory",
+    "django_htmx",
     "beneficiaries",
     "rules",
     "casework",
     "payments",
     "seeds",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +76,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: whether a request came from htmx (a fragment is wanted, not a page).
+    "django_htmx.middleware.HtmxMiddleware",
+    # The Django admin is for administrators: any other role gets a 403 page.
+    "web.access.AdminOnlyMiddleware",
     # Attaches the user and request to every history row written during the request.
     "pghistory.middleware.HistoryMiddleware",
 ]
@@ -83,13 +90,14 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context.navigation",
             ],
         },
     },
@@ -117,13 +125,23 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic also writes gzip copies, which WhiteNoise serves to browsers that accept them
+# (ECharts is 700 kB, 230 kB gzipped: it matters on a grid worker's phone).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Dates as 2024-08-01 and times as 2024-08-01 14:05 in pages, in both languages.
+FORMAT_MODULE_PATH = ["web.formats"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Exported bank files are kept here, named by batch and checksum.
@@ -150,6 +168,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Social-assistance case management: registry, casework and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the pinned drf-spectacular-sidecar package, served by the app:
+    # bureaus run on intranets without a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from swagger.io's online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Several models name a choice field kind, status or reason: give each set its own name.
     "ENUM_NAME_OVERRIDES": {
         "MemberRelationEnum": "beneficiaries.models.Member.Relation",
@@ -166,6 +191,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentLineKindEnum": "payments.models.PaymentLine.Kind",
         "PaymentLineStatusEnum": "payments.models.PaymentLine.Status",
         "RecoveryReasonEnum": "payments.models.Recovery.Reason",
+        "CalendarPeriodKindEnum": "rules.models.CalendarPeriod.Kind",
     },
 }
 

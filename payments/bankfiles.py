@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
@@ -26,6 +26,7 @@ from beneficiaries.models import User
 from core.exceptions import Conflict
 from payments.approval import move_batch
 from payments.models import BankFile, PaymentBatch
+from payments.money import MoneySum
 
 LAYOUT = "DOUDI-BANKFILE-1"
 # Excel opens at most 1,048,576 rows a sheet; a larger batch continues on the next sheet.
@@ -72,7 +73,7 @@ def transfers(*, batch: PaymentBatch) -> Iterator[Transfer]:
             "bank_name",
         )
         # The village code is informative only: an enrolment may carry an older one.
-        .annotate(amount=Sum("amount"), region_code=Max("region_code"))
+        .annotate(amount=MoneySum("amount"), region_code=Max("region_code"))
         .order_by("household_id")
     )
     previous_household = None
@@ -183,7 +184,7 @@ def export_batch(*, batch: PaymentBatch, by: User) -> list[BankFile]:
     lines, or nothing is exported.
     """
     batch = move_batch(batch=batch, to=PaymentBatch.Status.EXPORTED, by=by)
-    line_total = batch.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    line_total = batch.lines.aggregate(total=MoneySum("amount"))["total"] or Decimal("0")
     folder = Path(settings.BANK_FILE_ROOT) / batch.region.code
     folder.mkdir(parents=True, exist_ok=True)
     files = []

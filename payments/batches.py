@@ -32,6 +32,7 @@ from payments import explanations, payroll_io
 from payments.corrections import correction_lines
 from payments.lines import LineBuilder, relief_lines
 from payments.models import FROZEN, BatchChunk, PaymentBatch
+from payments.money import MoneySum
 from rules.selectors import cpi_rise_for
 
 Status = PaymentBatch.Status
@@ -275,7 +276,7 @@ def finalize_batch(*, batch_id: int) -> bool:
         added += explanations.create_lines(correction_lines(batch=batch))
         # Each chunk counted and summed its own lines in the transaction that wrote them: adding
         # those up spares a scan of a million lines.
-        chunks = batch.chunks.aggregate(count=Sum("line_count"), total=Sum("total_amount"))
+        chunks = batch.chunks.aggregate(count=Sum("line_count"), total=MoneySum("total_amount"))
         batch.line_count = (chunks["count"] or 0) + len(added)
         batch.total_amount = (chunks["total"] or Decimal("0")) + sum(
             (line.amount for line in added), Decimal("0")

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from beneficiaries.models import Household, Member, MemberMove, Region
+from beneficiaries.models import Household, Member, Region
 from casework.models import (
     Adjustment,
     Application,
@@ -140,7 +140,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "care_level",
             "state",
             "step_due",
+            "step_due_provisional",
             "notice_ends",
+            "notice_ends_provisional",
             "refusal_reason",
             "enrolment",
             "submitted_by",
@@ -263,12 +265,6 @@ class DeathInput(serializers.Serializer):
     died_on = serializers.DateField()
 
 
-class MoveAdjustmentInput(serializers.Serializer):
-    move = ScopedPrimaryKeyRelatedField(
-        queryset=MemberMove.objects.all(), scope_field="to_member__household__region_code"
-    )
-
-
 # Temporary relief
 
 
@@ -297,6 +293,7 @@ class ReliefSerializer(serializers.ModelSerializer):
             "status",
             "pay_first",
             "documents_due",
+            "documents_due_provisional",
             "documents_completed_at",
             "refusal_reason",
             "created_by",

@@ -6,7 +6,7 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
 
 from beneficiaries.models import Region
-from core.months import first_of_month, format_month, parse_month
+from core.months import first_of_month, format_month, local_time, parse_month
 from rules.models import PriceIndex, Standard
 from rules.parameters import CATALOGUE
 from rules.selectors import price_indices_visible_to, standards_visible_to
@@ -81,7 +81,7 @@ class StandardOutput(serializers.ModelSerializer):
 
     def get_retroactive(self, standard) -> bool:
         """True when it took effect before the month it was entered: back pay is due."""
-        return standard.effective_from < first_of_month(standard.created_at.date())
+        return standard.effective_from < first_of_month(local_time(standard.created_at).date())
 
 
 class CreateThroughService:

@@ -1,24 +1,9 @@
 import datetime
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 
 from rules.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Users are created in nearly every test; the production hasher would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    # ?lang=en activates English for the thread; later tests expect the default language.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
