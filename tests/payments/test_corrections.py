@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 from payments.corrections import correction_lines
+from payments.explanations import create_lines
 from payments.models import PaymentBatch, PaymentLine, Recovery
 
 AUG = datetime.date(2024, 8, 1)
@@ -10,9 +11,7 @@ OCT = datetime.date(2024, 10, 1)
 
 
 def _save(lines):
-    for line in lines:
-        line.save()
-    return lines
+    return create_lines(lines)
 
 
 def test_a_failed_transfer_is_not_reissued_before_the_account_is_fixed(

@@ -10,6 +10,7 @@ from core.exceptions import Conflict, DomainError
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch
 from payments.corrections import correction_lines
+from payments.explanations import create_lines
 from payments.models import BankReturn, PaymentBatch, PaymentLine
 from payments.reconciliation import import_return_file
 from tests.factories import HouseholdFactory
@@ -118,8 +119,7 @@ def test_a_failed_transfer_is_reissued_exactly_once_after_the_account_is_fixed(
     failing.bank_account_number = "6222020000000000014"
     failing.save()
     october = make_batch(OCT)
-    (reissue,) = correction_lines(batch=october)
-    reissue.save()
+    (reissue,) = create_lines(correction_lines(batch=october))
     november = make_batch(datetime.date(2024, 11, 1))
 
     assert (reissue.household, reissue.amount, reissue.kind) == (failing, 1620, "reissue")
