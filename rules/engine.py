@@ -872,8 +872,3 @@ def relief_approval(*, amount: Decimal, params: Params) -> tuple[str | None, Res
             tier = None
             steps.append(("relief_above_cap", (amount, cap), "none"))
     return tier, Result._of(amount, tuple(steps), r.used(steps), ())
-
-
-def relief_approval_level(*, amount: Decimal, params: Params) -> str | None:
-    """Who approves temporary relief of this amount (see ``relief_approval``)."""
-    return relief_approval(amount=amount, params=params)[0]

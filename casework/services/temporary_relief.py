@@ -60,7 +60,7 @@ def propose_relief(
     """A temporary relief case (临时救助). The amount is checked against the city's limits in
     multiples of the standard (payments engine: ``relief_ceiling``), and the tier that approves it
     follows from the amount: the township up to its limit, the county up to the cap, nothing
-    above (``relief_approval_level``). An emergency may be paid first (先行救助) within the
+    above (``relief_approval``). An emergency may be paid first (先行救助) within the
     township's limit: it is approved at once and its documents are due within
     ``casework.pay_first_document_days``. A large need may be approved once and paid in stages:
     ``instalments`` are (month, amount) pairs summing to the amount; by default one, this month.

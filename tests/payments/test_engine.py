@@ -15,7 +15,7 @@ from rules.engine import (
     covered_persons,
     gradual_exit_months,
     price_subsidy,
-    relief_approval_level,
+    relief_approval,
     relief_ceiling,
 )
 from rules.parameters import ParameterRow
@@ -305,12 +305,12 @@ def test_temporary_relief_ceilings(params_for, relief_type, cost, ceiling):
 )
 def test_temporary_relief_approval_tiers(params_for, amount, level):
     params = params_for("zhenjiang", "2024-08")
-    assert relief_approval_level(amount=D(amount), params=params) == level
+    assert relief_approval(amount=D(amount), params=params)[0] == level
 
 
 def test_temporary_relief_above_the_cap_cannot_be_approved(params_for):
     params = params_for("zhenjiang", "2024-08")
-    assert relief_approval_level(amount=D("13126"), params=params) is None
+    assert relief_approval(amount=D("13126"), params=params)[0] is None
 
 
 def test_price_subsidy_goes_to_each_covered_person_only(params_for):
