@@ -3,16 +3,28 @@
 import hashlib
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import MONEY, Household, Region
 from casework.models import Enrolment
+from core.fields import (
+    EARLIEST_RECORD,
+    LINE_CEILING,
+    STANDARD_CEILING,
+    LineField,
+    MoneyField,
+    NotAfterToday,
+    money_check,
+    not_before,
+)
 
 
 @pghistory.track()
@@ -30,9 +42,19 @@ class Standard(models.Model):
     )
     category = models.CharField(_("类别"), max_length=24, blank=True, default="")
     component = models.CharField(_("项目"), max_length=60)
-    value = models.DecimalField(_("数值"), max_digits=14, decimal_places=4)
-    effective_from = models.DateField(_("生效日期"))
-    note = models.CharField(_("依据/说明"), max_length=200, blank=True)
+    value = models.DecimalField(
+        _("数值"),
+        max_digits=14,
+        decimal_places=4,
+        validators=[
+            MinValueValidator(Decimal("0"), message=_("数值不能小于%(limit_value)s。")),
+            MaxValueValidator(STANDARD_CEILING, message=_("数值不能超过%(limit_value)s。")),
+        ],
+    )
+    effective_from = models.DateField(
+        _("生效日期"), validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
+    )
+    note = LineField(_("依据/说明"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -46,7 +68,11 @@ class Standard(models.Model):
             models.UniqueConstraint(
                 fields=["region", "category", "component", "effective_from"],
                 name="one_standard_value_per_effective_date",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0, value__lte=STANDARD_CEILING),
+                name="standard_value_within_bounds",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -58,8 +84,13 @@ class PriceIndex(models.Model):
     """A city's monthly CPI rise (percent, year on year), recorded by finance."""
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="price_indices")
-    month = models.DateField(_("月份"))
-    cpi_rise_percent = models.DecimalField(_("CPI涨幅(%)"), max_digits=6, decimal_places=2)
+    month = models.DateField(_("月份"), validators=[not_before(EARLIEST_RECORD), NotAfterToday()])
+    cpi_rise_percent = models.DecimalField(
+        _("CPI涨幅(%)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("-100")), MaxValueValidator(Decimal("100"))],
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -81,6 +112,8 @@ class PaymentBatch(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         COMPUTING = "computing", _("计算中")
+        # A chunk or the closing step failed for good: ``error`` says why; resumable.
+        FAILED = "failed", _("计算失败")
         COMPUTED = "computed", _("已计算")
         APPROVED = "approved", _("已审批")
         EXPORTED = "exported", _("已导出")
@@ -302,6 +335,9 @@ class PaymentLine(models.Model):
                 condition=Q(kind="reissue"),
                 name="one_reissue_per_failed_transfer",
             ),
+            # A line past it is refused, and its batch fails saying so, long before the sums
+            # of a million lines could overflow the batch's totals.
+            money_check("amount", LINE_CEILING, name="line_amount_within_bounds", signed=True),
         ]
         indexes = [models.Index(fields=["batch", "id"], name="line_batch_keyset")]
         # What a line pays, to whom and into which account is written once: reconciliation
@@ -378,6 +414,8 @@ class BankFile(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     record_count = models.PositiveIntegerField(_("笔数"))
     total_amount = models.DecimalField(_("总金额"), **MONEY)
+    # The transfers the file could not carry as recorded: reference, household, amount, reason.
+    withheld = models.JSONField(_("未写入的转账"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -439,8 +477,8 @@ class Recovery(models.Model):
     # The month that was overpaid, when the overpayment was found by recomputing it.
     month = models.DateField(_("多发月份"), null=True, blank=True)
     reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
-    amount = models.DecimalField(_("应追回金额"), **MONEY)
-    note = models.CharField(_("说明"), max_length=200, blank=True)
+    amount = MoneyField(_("应追回金额"), ceiling=LINE_CEILING)
+    note = LineField(_("说明"), max_length=200, blank=True)
     detected_in_batch = models.ForeignKey(
         PaymentBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
