@@ -1,4 +1,8 @@
-"""The auditor's adjustment list as CSV and XLSX: who changed which amount, when, and why."""
+"""The auditor's adjustment list as CSV and XLSX: who changed which amount, when, and why.
+
+Every cell goes through ``core.exports.cell`` (no live formulas, no character the format
+forbids), so the export works whatever text the append-only adjustments hold.
+"""
 
 import csv
 import io
@@ -6,6 +10,8 @@ from collections.abc import Iterable, Iterator
 
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
+
+from core import exports
 
 from .models import Adjustment
 
@@ -28,9 +34,9 @@ COLUMNS = [
 
 
 def _rows(adjustments: Iterable[Adjustment]):
-    yield [str(title) for title, _value in COLUMNS]
+    yield exports.row(str(title) for title, _value in COLUMNS)
     for adjustment in adjustments:
-        yield [value(adjustment) for _title, value in COLUMNS]
+        yield exports.row(value(adjustment) for _title, value in COLUMNS)
 
 
 def adjustments_csv(adjustments: Iterable[Adjustment]) -> Iterator[bytes]:
@@ -40,7 +46,7 @@ def adjustments_csv(adjustments: Iterable[Adjustment]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in _rows(adjustments):
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow(row)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
