@@ -163,7 +163,7 @@ def import_return_file(
         )
     exported = batch.bank_files.get(format=BankFile.Format.CSV)
     returned = parse_return_file(content=content, filename=filename)
-    expected = {t.reference: t.amount for t in transfers(batch=batch)}
+    expected = {t.reference: t.amount for t in transfers(batch=batch, withheld=False)}
     found = differences(returned=returned, exported=exported, expected=expected)
     if found:
         raise DomainError(
