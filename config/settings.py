@@ -129,6 +129,10 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
 # How many months back a batch looks for months to back-pay or recover (DOMAIN.md: 补发).
 BACK_PAY_MONTHS = env_int("BACK_PAY_MONTHS", 24)
+# Uploads (core.uploads): refused above this size before they are read. Bank return files carry
+# a city's million transfers (about 110 MB as CSV), so they have their own limit.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+RETURN_FILE_MAX_BYTES = env_int("RETURN_FILE_MAX_BYTES", 256 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

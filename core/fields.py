@@ -209,3 +209,22 @@ def input_field(model: type[models.Model], name: str, **overrides):
     if kwargs.get("read_only"):
         raise ValueError(f"{model.__name__}.{name} is not an input field")
     return field_class(**kwargs)
+
+
+def check_value(model: type[models.Model], name: str, value, *, field: str | None = None):
+    """``value`` checked against the bounds of ``model``'s field ``name`` (its validators), for
+    the writers that are not a serializer or a form (imports); a DomainError on ``field``."""
+    from config.exceptions import DomainError
+
+    try:
+        model._meta.get_field(name).run_validators(value)
+    except ValidationError as error:
+        raise DomainError(
+            error.messages[0], field=field or name, code=error.error_list[0].code or "invalid"
+        ) from None
+    return value
+
+
+def validate_effective_month(month: datetime.date) -> None:
+    """check_effective_month for an input field: a user's own entry, with no approver."""
+    check_effective_month(month)

@@ -7,6 +7,7 @@ from beneficiaries.models import Household, Member, MemberMove, Region
 from casework.models import (
     Adjustment,
     Application,
+    CareLevel,
     CaseState,
     CaseStep,
     Category,
@@ -19,6 +20,12 @@ from casework.models import (
     ReviewClass,
     StepAttachment,
 )
+from core.fields import input_field, validate_effective_month
+from core.uploads import UploadField
+
+# The most a gradual exit may last: the city's parameter is 6 months, longer where a member is
+# severely disabled or seriously ill; nothing in policy reaches three years.
+GRADUAL_EXIT_MONTHS_MAX = 36
 
 
 def household_field(**kwargs):
@@ -70,26 +77,28 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 
 class ReferralInput(serializers.Serializer):
-    name = serializers.CharField(max_length=50)
+    name = input_field(Referral, "name")
     id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
     village = ScopedPrimaryKeyRelatedField(
         queryset=Region.objects.filter(level=Region.Level.VILLAGE), scope_field="code"
     )
     reason = serializers.ChoiceField(choices=Referral.Reason.choices)
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = input_field(Referral, "note")
 
 
 class RejectInput(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = input_field(Referral, "rejection_reason", required=True, allow_blank=False)
 
 
 class ApplicationInput(serializers.Serializer):
     household = household_field()
     category = serializers.ChoiceField(choices=Category.choices)
     member = member_field(required=False, allow_null=True)
-    care_level = serializers.CharField(required=False, allow_blank=True, default="")
+    care_level = serializers.ChoiceField(
+        choices=CareLevel.choices, required=False, allow_blank=True, default=""
+    )
     review_class = serializers.ChoiceField(choices=ReviewClass.choices, default=ReviewClass.STABLE)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = input_field(CaseStep, "comment", default="")
 
 
 # Applications
@@ -159,17 +168,19 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
 class MoveInput(serializers.Serializer):
     to = serializers.ChoiceField(choices=CaseState.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    comment = input_field(CaseStep, "comment", default="")
+    attachments = serializers.ListField(
+        child=UploadField(), required=False, default=list, max_length=10
+    )
 
 
 class ObjectionInput(serializers.Serializer):
-    content = serializers.CharField()
-    raised_by_name = serializers.CharField(required=False, allow_blank=True, default="")
+    content = input_field(Objection, "content")
+    raised_by_name = input_field(Objection, "raised_by_name", default="")
 
 
 class ResolveInput(serializers.Serializer):
-    resolution = serializers.CharField()
+    resolution = input_field(Objection, "resolution", required=True, allow_blank=False)
 
 
 # Enrolments and adjustments
@@ -232,22 +243,24 @@ class EnrolmentDetailSerializer(EnrolmentSerializer):
 
 
 class ChangeInput(serializers.Serializer):
-    effective_month = MonthField()
-    reason_code = serializers.CharField(max_length=40)
-    reason_text = serializers.CharField()
+    effective_month = MonthField(validators=[validate_effective_month])
+    reason_code = input_field(Adjustment, "reason_code")
+    reason_text = input_field(Adjustment, "reason_text")
 
 
 class GradualExitInput(ChangeInput):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    months = serializers.IntegerField(min_value=1, required=False)
+    amount = input_field(Enrolment, "gradual_exit_amount", allow_null=False)
+    months = serializers.IntegerField(
+        min_value=1, max_value=GRADUAL_EXIT_MONTHS_MAX, required=False
+    )
 
 
 class ReviewInput(serializers.Serializer):
-    note = serializers.CharField()
+    note = input_field(Review, "note", required=True, allow_blank=False)
     change = serializers.ChoiceField(
         choices=["", "increase", "decrease", "stop", "gradual_exit"], required=False, default=""
     )
-    effective_month = MonthField(required=False)
+    effective_month = MonthField(required=False, validators=[validate_effective_month])
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -259,7 +272,7 @@ class ReviewSerializer(serializers.ModelSerializer):
 
 class DeathInput(serializers.Serializer):
     member = member_field()
-    died_on = serializers.DateField()
+    died_on = input_field(Member, "death_date", required=True, allow_null=False)
 
 
 class MoveAdjustmentInput(serializers.Serializer):
@@ -307,19 +320,19 @@ class ReliefSerializer(serializers.ModelSerializer):
 
 
 class InstalmentInput(serializers.Serializer):
-    month = MonthField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    month = MonthField(validators=[validate_effective_month])
+    amount = input_field(ReliefInstalment, "amount")
 
 
 class ReliefInput(serializers.Serializer):
     household = household_field()
     kind = serializers.ChoiceField(choices=ReliefCase.Kind.choices)
     cause = serializers.ChoiceField(choices=ReliefCase.Cause.choices)
-    need = serializers.CharField()
-    proposed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    need = input_field(ReliefCase, "need")
+    proposed_amount = input_field(ReliefCase, "proposed_amount")
+    cost = input_field(ReliefCase, "cost", allow_null=False)
     pay_first = serializers.BooleanField(default=False)
-    instalments = InstalmentInput(many=True, required=False)
+    instalments = InstalmentInput(many=True, required=False, max_length=24)
 
     def validate_instalments(self, value):
         return [(row["month"], row["amount"]) for row in value]
@@ -327,4 +340,4 @@ class ReliefInput(serializers.Serializer):
 
 class DecideInput(serializers.Serializer):
     approve = serializers.BooleanField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = input_field(ReliefCase, "refusal_reason", default="")

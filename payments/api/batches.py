@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Region, User
 from beneficiaries.permissions import REGISTRY_READERS
+from core.fields import EARLIEST_RECORD, NotAfterToday, not_before
 from payments import batches
 from payments.models import PaymentBatch, PaymentLine
 
@@ -47,7 +48,11 @@ class BatchSerializer(serializers.ModelSerializer):
 
 class CreateBatchSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=12, help_text=_("市或县(区)代码，如 3211"))
-    month = serializers.DateField(input_formats=["%Y-%m"], help_text="YYYY-MM")
+    month = serializers.DateField(
+        input_formats=["%Y-%m"],
+        help_text="YYYY-MM",
+        validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)],
+    )
 
     def validate_region(self, code: str) -> Region:
         user = self.context["request"].user

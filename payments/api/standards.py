@@ -13,6 +13,7 @@ from beneficiaries.models import Member, Region
 from beneficiaries.selectors import scope
 from casework.models import Enrolment
 from config.exceptions import DomainError
+from core.fields import input_field
 from payments.engine import MissingParameter, render_explanation
 from payments.models import PriceIndex, Standard
 from payments.parameters import CATALOGUE
@@ -58,9 +59,9 @@ class StandardInput(serializers.Serializer):
     # Checked against the catalogue by the service, so components other apps register count.
     component = serializers.CharField(max_length=60)
     category = serializers.CharField(required=False, allow_blank=True, default="", max_length=24)
-    value = serializers.DecimalField(max_digits=14, decimal_places=4)
-    effective_from = serializers.DateField()
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    value = input_field(Standard, "value")
+    effective_from = input_field(Standard, "effective_from")
+    note = input_field(Standard, "note", default="")
 
 
 class StandardOutput(serializers.ModelSerializer):
@@ -135,8 +136,8 @@ class StandardViewSet(
 
 class PriceIndexInput(serializers.Serializer):
     region = _region_field()
-    month = MonthField()
-    cpi_rise_percent = serializers.DecimalField(max_digits=6, decimal_places=2)
+    month = MonthField(validators=PriceIndex._meta.get_field("month").validators)
+    cpi_rise_percent = input_field(PriceIndex, "cpi_rise_percent")
 
 
 class PriceIndexOutput(serializers.ModelSerializer):
