@@ -11,3 +11,5 @@ urlpatterns = [
     path("api/", include("payments.api.urls")),
     path("api/", include("casework.api.urls")),
 ]
+
+handler404 = "core.routers.not_found"

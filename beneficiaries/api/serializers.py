@@ -57,7 +57,9 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class HouseholdSerializer(serializers.ModelSerializer):
     village_name = serializers.CharField(source="village.name", read_only=True)
-    head_name = serializers.CharField(source="head.name", read_only=True, default=None)
+    head_name = serializers.CharField(
+        source="head.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Household

@@ -21,6 +21,7 @@ from casework.models import (
     StepAttachment,
 )
 from core.fields import input_field, validate_effective_month
+from core.serializers import MonthField
 from core.uploads import UploadField
 
 # The most a gradual exit may last: the city's parameter is 6 months, longer where a member is
@@ -36,15 +37,6 @@ def member_field(**kwargs):
     return ScopedPrimaryKeyRelatedField(
         queryset=Member.objects.all(), scope_field="household__region_code", **kwargs
     )
-
-
-class MonthField(serializers.DateField):
-    """A month as ``YYYY-MM`` (or any date in it), stored as its first day."""
-
-    def to_internal_value(self, value):
-        if isinstance(value, str) and len(value) == 7:
-            value = f"{value}-01"
-        return super().to_internal_value(value).replace(day=1)
 
 
 # Referrals
@@ -189,8 +181,12 @@ class ResolveInput(serializers.Serializer):
 class AdjustmentSerializer(serializers.ModelSerializer):
     household = serializers.IntegerField(source="enrolment.household_id", read_only=True)
     category = serializers.CharField(source="enrolment.category", read_only=True)
-    proposed_by = serializers.CharField(source="proposed_by.username", default=None)
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    proposed_by = serializers.CharField(
+        source="proposed_by.username", default=None, allow_null=True
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Adjustment
@@ -268,6 +264,19 @@ class ReviewSerializer(serializers.ModelSerializer):
         model = Review
         fields = ["id", "enrolment", "due_on", "outcome", "note", "adjustment", "reviewed_by"]
         read_only_fields = fields
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    summary = serializers.CharField()
+    actor = serializers.CharField()
+    ref = serializers.DictField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    household = serializers.IntegerField()
+    entries = TimelineEntrySerializer(many=True)
 
 
 class DeathInput(serializers.Serializer):

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from beneficiaries.models import Household, User
 from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
+from core.serializers import MonthField
 from core.uploads import UploadField
 from payments import approval, bankfiles, reconciliation, recoveries, review
 from payments.api.batches import BatchSerializer
@@ -226,11 +227,8 @@ class RecordRecoverySerializer(serializers.Serializer):
     amount = input_field(Recovery, "amount")
     reason = serializers.ChoiceField(choices=Recovery.Reason.choices)
     note = input_field(Recovery, "note", required=True, allow_blank=False)
-    month = serializers.DateField(
-        input_formats=["%Y-%m"],
-        required=False,
-        allow_null=True,
-        validators=[not_before(EARLIEST_RECORD), NotAfterToday()],
+    month = MonthField(
+        required=False, allow_null=True, validators=[not_before(EARLIEST_RECORD), NotAfterToday()]
     )
 
     def validate_household(self, pk: int) -> Household:

@@ -2,6 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -11,6 +12,7 @@ from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Region, User
 from beneficiaries.permissions import REGISTRY_READERS
 from core.fields import EARLIEST_RECORD, NotAfterToday, not_before
+from core.serializers import MonthField
 from payments import batches
 from payments.models import PaymentBatch, PaymentLine
 
@@ -20,7 +22,7 @@ PAYROLL_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
 class BatchSerializer(serializers.ModelSerializer):
     region_code = serializers.CharField(source="region.code", read_only=True)
     region_name = serializers.CharField(source="region.name", read_only=True)
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField(read_only=True)
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -48,10 +50,8 @@ class BatchSerializer(serializers.ModelSerializer):
 
 class CreateBatchSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=12, help_text=_("市或县(区)代码，如 3211"))
-    month = serializers.DateField(
-        input_formats=["%Y-%m"],
-        help_text="YYYY-MM",
-        validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)],
+    month = MonthField(
+        help_text="YYYY-MM", validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
     )
 
     def validate_region(self, code: str) -> Region:
@@ -73,6 +73,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             region__code__startswith=self.request.user.region_prefix
         )
 
+    @extend_schema(request=CreateBatchSerializer, responses={201: BatchSerializer})
     def create(self, request):
         self._require_payroll_role()
         form = CreateBatchSerializer(data=request.data, context={"request": request})
@@ -85,12 +86,14 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         batch = batches.compute_batch(batch=batch)
         return Response(BatchSerializer(batch).data, status=201)
 
+    @extend_schema(request=None, responses={202: BatchSerializer})
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
         self._require_payroll_role()
         batch = batches.recompute_batch(batch=get_object_or_404(self.get_queryset(), pk=pk))
         return Response(BatchSerializer(batch).data, status=202)
 
+    @extend_schema(request=None, responses={202: BatchSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         self._require_payroll_role()
@@ -108,7 +111,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 class PaymentLineSerializer(serializers.ModelSerializer):
     """A line as it was computed and paid, with the explanation stored when it was computed."""
 
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
     explanation = serializers.ListField(child=serializers.DictField(), read_only=True)
 
     class Meta:

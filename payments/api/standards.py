@@ -1,7 +1,5 @@
 """API for policy values (standards), the monthly CPI and "why this amount" (explain)."""
 
-import datetime
-
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -14,6 +12,7 @@ from beneficiaries.selectors import scope
 from casework.models import Enrolment
 from config.exceptions import DomainError
 from core.fields import input_field
+from core.serializers import MonthField
 from payments.engine import MissingParameter, render_explanation
 from payments.models import PriceIndex, Standard
 from payments.parameters import CATALOGUE
@@ -35,21 +34,6 @@ class MaintainersMayWrite(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or can_maintain(request.user)
 
 
-class MonthField(serializers.DateField):
-    """A month written YYYY-MM, as the first day of that month."""
-
-    default_error_messages = {"invalid": _("月份格式应为 YYYY-MM")}
-
-    def to_internal_value(self, value):
-        try:
-            return datetime.datetime.strptime(str(value), "%Y-%m").date()
-        except ValueError:
-            self.fail("invalid")
-
-    def to_representation(self, value):
-        return value.strftime("%Y-%m")
-
-
 def _region_field() -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
 
@@ -68,7 +52,7 @@ class StandardOutput(serializers.ModelSerializer):
     region = serializers.CharField(source="region.code")
     region_name = serializers.CharField(source="region.name")
     label = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     retroactive = serializers.SerializerMethodField()
 
     class Meta:
@@ -143,7 +127,9 @@ class PriceIndexInput(serializers.Serializer):
 class PriceIndexOutput(serializers.ModelSerializer):
     region = serializers.CharField(source="region.code")
     month = MonthField()
-    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_by = serializers.CharField(
+        source="recorded_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = PriceIndex

@@ -1,13 +1,13 @@
 """Payments API routes. Other payments features register their viewsets on ``router``."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from core.routers import Router
 from payments.api import bank
 from payments.api.batches import BatchViewSet, PaymentLineViewSet
 from payments.api.standards import ExplainEnrolmentView, PriceIndexViewSet, StandardViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("standards", StandardViewSet, basename="standard")
 router.register("price-indices", PriceIndexViewSet, basename="price-index")
 router.register("batches", BatchViewSet, basename="batch")
