@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/", include("casework.api.urls")),
 ]
 
+handler400 = "core.routers.bad_request"
 handler404 = "core.routers.not_found"

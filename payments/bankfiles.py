@@ -19,6 +19,7 @@ users like any batch.
 import csv
 import hashlib
 import io
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,12 +34,13 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
 from beneficiaries.models import User
-from config.exceptions import Conflict
+from config.exceptions import Conflict, DomainError
 from core import exports
 from payments.approval import move_batch
 from payments.models import BankFile, PaymentBatch, PaymentLine
 
 LAYOUT = "DOUDI-BANKFILE-1"
+log = logging.getLogger(__name__)
 # How the failure reason of a withheld line begins (reconciliation leaves those lines alone).
 WITHHELD = "未写入代发文件"
 # Excel opens at most 1,048,576 rows a sheet; a larger batch continues on the next sheet.
@@ -216,9 +218,29 @@ def sha256_of(path: Path) -> str:
 WRITERS = {BankFile.Format.CSV: _write_csv, BankFile.Format.XLSX: _write_xlsx}
 
 
-@transaction.atomic
 def export_batch(*, batch: PaymentBatch, by: User) -> list[BankFile]:
     """Export an approved batch as CSV and XLSX bank files and move it to exported.
+
+    An error nobody could have refused in advance (a full disk, a bug) leaves nothing written and
+    the batch approved, with the reason in its ``error`` (shown by the API, answered as a 409):
+    once the cause is fixed, exporting again is the resume. A success clears the reason.
+    """
+    try:
+        files = _export(batch=batch, by=by)
+    except DomainError:
+        raise
+    except Exception as error:
+        log.exception("exporting batch %s failed", batch.pk)
+        reason = str(_("导出失败：%(error)s") % {"error": f"{type(error).__name__}: {error}"})
+        PaymentBatch.objects.filter(pk=batch.pk).update(error=reason[:2000])
+        raise Conflict(reason, code="export_failed") from error
+    PaymentBatch.objects.filter(pk=batch.pk).exclude(error="").update(error="")
+    return files
+
+
+@transaction.atomic
+def _export(*, batch: PaymentBatch, by: User) -> list[BankFile]:
+    """The export itself, in one transaction.
 
     The move is claimed first (a conditional update, held until commit), so two exports of the
     same batch cannot both write files. The transfers the file cannot carry are withheld (see

@@ -178,7 +178,7 @@ class EnrolmentViewSet(CaseworkViewSet):
         return super().get_serializer_class()
 
     @extend_schema(request=s.ChangeInput, responses=s.EnrolmentDetailSerializer)
-    @action(detail=True, methods=["post"], url_path=f"(?P<change>{'|'.join(CHANGES)})")
+    @action(detail=True, methods=["post"], url_path=f"(?P<change>(?:{'|'.join(CHANGES)}))")
     def change(self, request, pk=None, change=None):
         """A dynamic adjustment (停发, 恢复, 增发, 减发, 渐退), its reason and effective month."""
         service, input_class = CHANGES[change]
