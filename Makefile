@@ -1,6 +1,8 @@
 # Doudi: the two commands of README.md.
 #   make demo   set up everything and serve the demo on http://127.0.0.1:8000
-#   make test   run the whole test suite (and ruff)
+#   make test   run the whole test suite (after ruff and the import contracts); the browser
+#               tests need /usr/bin/chromium
+#   make vendor refresh the pinned browser assets from the npm registry (web/assets/VENDOR.md)
 # With DATABASE_URL / CELERY_BROKER_URL set, both run against PostgreSQL and Redis.
 
 PYTHON ?= python3
@@ -10,7 +12,7 @@ DEMO_CITY ?= 3211
 DEMO_HOUSEHOLDS ?= 300
 DEMO_MONTH ?= $(shell date +%Y-%m)
 
-.PHONY: demo test install lint migrate seed serve clean
+.PHONY: demo test install lint migrate seed serve clean vendor
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +37,13 @@ demo: seed
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+vendor:
+	web/assets/refresh.sh
+
 clean:
-	rm -rf $(VENV) db.sqlite3 media bankfiles .pytest_cache .hypothesis
+	rm -rf $(VENV) db.sqlite3 media bankfiles .pytest_cache .hypothesis artifacts

@@ -26,10 +26,10 @@ from django.utils.translation import gettext_lazy as _
 from beneficiaries import services
 from beneficiaries.bulk import bulk_history_context
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region, User
-from beneficiaries.selectors import covers
-from config.exceptions import DomainError
 from core import uploads
+from core.exceptions import DomainError
 from core.fields import check_value
+from core.scope import covers
 
 MAX_ROWS = 50_000
 LOOKUP_CHUNK = 2_000

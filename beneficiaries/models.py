@@ -23,6 +23,7 @@ from core.fields import (
 from core.fields import (
     MONEY as MONEY,  # the apps' amounts use the one definition
 )
+from core.roles import Role
 
 
 class Region(models.Model):
@@ -40,6 +41,8 @@ class Region(models.Model):
         VILLAGE = "village", _("村/社区")
 
     PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+    # The region code a record of this model is scoped by (core.admin.ScopedAdminMixin).
+    scope_field = "code"
 
     code = models.CharField(_("行政区划代码"), max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=100)
@@ -63,7 +66,13 @@ class Region(models.Model):
 
     @property
     def prefix(self) -> str:
-        return self.code[: self.PREFIX_LENGTH[self.level]]
+        return self.prefix_of(code=self.code, level=self.level)
+
+    @classmethod
+    def prefix_of(cls, *, code: str, level: str) -> str:
+        """The prefix every code in the region's subtree starts with: its level's digits of the
+        code (the city 321000000000 is "3210", not the code without its trailing zeros)."""
+        return code[: cls.PREFIX_LENGTH[level]]
 
     @property
     def city_code(self) -> str:
@@ -73,13 +82,7 @@ class Region(models.Model):
 class User(AbstractUser):
     """A staff user: one role, one region; everything they see is scoped to the region's subtree."""
 
-    class Role(models.TextChoices):
-        CASEWORKER = "caseworker", _("乡镇经办人")
-        GRID_WORKER = "grid_worker", _("网格员")
-        COUNTY_APPROVER = "county_approver", _("县级审批人")
-        FINANCE = "finance", _("财务人员")
-        AUDITOR = "auditor", _("审计人员")
-        ADMIN = "admin", _("管理员")
+    Role = Role
 
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.CASEWORKER)
     region = models.ForeignKey(
@@ -105,6 +108,9 @@ class Household(models.Model):
     class HukouType(models.TextChoices):
         URBAN = "urban", _("城镇")
         RURAL = "rural", _("农村")
+
+    # The region code a record of this model is scoped by (core.admin.ScopedAdminMixin).
+    scope_field = "region_code"
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("在册")
@@ -163,6 +169,9 @@ class Household(models.Model):
 @pghistory.track()
 class Member(models.Model):
     """A person's membership of a household. One person (ID number) is active in one household."""
+
+    # The region code a record of this model is scoped by (core.admin.ScopedAdminMixin).
+    scope_field = "household__region_code"
 
     class Sex(models.TextChoices):
         MALE = "M", _("男")

@@ -4,14 +4,14 @@ Every write goes through here (API, admin, bulk import, seeds), so the rules hol
 
 * a resident ID is checked by its check digit (GB 11643) and the birth date and sex are read from
   it, never typed in;
-* a person is active in at most one household (issue 2); the database holds the same rule with
+* a person is active in at most one household; the database holds the same rule with
   the partial unique constraint ``one_active_household_per_person``;
 * a bank account is checked (digits, length, Luhn for card numbers) before it can be paid into;
 * households are registered in villages, inside the acting user's region subtree;
 * moving a person is its own recorded action (:class:`MemberMove`), not an edit.
 
 Role checks (who may write at all) belong to the callers' permission layer
-(``beneficiaries.permissions``); the services refuse writes outside the user's subtree whoever
+(``core.permissions``); the services refuse writes outside the user's subtree whoever
 calls them.
 """
 
@@ -22,7 +22,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.idnumbers import ResidentId, parse_resident_id, validate_bank_account
 from beneficiaries.models import (
     Asset,
     Household,
@@ -33,11 +32,14 @@ from beneficiaries.models import (
     Region,
     User,
 )
-from beneficiaries.selectors import active_membership, covers
-from config.exceptions import Conflict, DomainError
+from beneficiaries.selectors import active_membership
+from core.exceptions import Conflict, DomainError
+from core.idnumbers import ResidentId, parse_resident_id, validate_bank_account
+from core.scope import covers
 
 # Member fields a caller may set besides name, ID number and relation. Birth date and sex come
-# from the ID; is_alive/death_date belong to casework.services.record_death; is_active to moves.
+# from the ID; is_alive/death_date belong to casework.services.registry_events.record_death;
+# is_active to moves.
 MEMBER_ATTRIBUTES = frozenset(
     {
         "disability_category",
@@ -148,7 +150,7 @@ def register_household(
     """Register a household (户) in a village of the user's subtree.
 
     The village must be a village-level region (households live in villages and communities); the
-    bank account, when given, must pass :func:`validate_bank_account` (payments go there).
+    bank account, when given, must pass :func:`check_bank_account` (payments go there).
     """
     if village.level != Region.Level.VILLAGE:
         raise DomainError(_("家庭须登记在村/社区一级"), field="village", code="not_a_village")
@@ -196,7 +198,7 @@ def add_member(
 
     The resident ID is checked by its check digit (GB 11643) and gives the birth date and sex. A
     person already active in another household is refused with a message naming that household
-    (issue 2: one person, one active household; moving is :func:`move_member`). A member added
+    (one person, one active household; moving is :func:`move_member`). A member added
     with relation ``head`` becomes the household's head if it has none; a second head is refused.
     """
     _refuse_outside_scope(by=by, region_code=household.region_code, field="household")
@@ -383,7 +385,7 @@ def move_member(
     by: User,
     relation: str = Member.Relation.OTHER,
 ) -> Member:
-    """Move a person to another household: its own recorded action (issue 2).
+    """Move a person to another household: its own recorded action.
 
     In one transaction the old membership is deactivated (a conditional update, so two moves of
     the same person cannot both win), a new membership is created in ``to_household`` with the

@@ -7,8 +7,8 @@ adjustments are append-only at the database level as well.
 
 from django.contrib import admin
 
-from beneficiaries.admin import ScopedAdminMixin
 from beneficiaries.models import User
+from core.admin import ScopedAdminMixin
 
 from .models import (
     Adjustment,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
 from core import exports
+from core.months import format_month
 
 from .models import Adjustment
 
@@ -24,7 +25,7 @@ COLUMNS = [
     (_("调整类型"), lambda a: a.get_kind_display()),
     (_("原因代码"), lambda a: a.reason_code),
     (_("原因说明"), lambda a: a.reason_text),
-    (_("生效月份"), lambda a: a.effective_month.strftime("%Y-%m")),
+    (_("生效月份"), lambda a: format_month(a.effective_month)),
     (_("调整前金额"), lambda a: a.amount_before),
     (_("调整后金额"), lambda a: a.amount_after),
     (_("提出人"), lambda a: a.proposed_by.username if a.proposed_by else ""),

@@ -1,19 +1,19 @@
 """Casework policy parameters: notice period, step deadlines, delegation, review intervals.
 
-They are ``payments.Standard`` rows like every other policy value (effective dates, county over
-city, resolved by ``payments.parameters.resolve_parameters``), under component names starting
+They are ``rules.Standard`` rows like every other policy value (effective dates, county over
+city, resolved by ``rules.parameters.resolve_parameters``), under component names starting
 with ``casework.``. A region with no row takes the national default in ``COMPONENTS``, so it
-needs rows only for what it does differently. ``COMPONENTS`` are ``payments.parameters.Component``
+needs rows only for what it does differently. ``COMPONENTS`` are ``rules.parameters.Component``
 entries, ready for ``register_component`` (which lets the standards API accept them) once the
-payments docs test lists only the payments components. Relief limits and the gradual-exit period
+docs test lists only the rules components. Relief limits and the gradual-exit period
 are the engine's own components (``relief_*``, ``gradual_exit_months``).
 """
 
 import datetime
 from decimal import Decimal
 
-from payments.engine import MissingParameter, Params
-from payments.parameters import Component, resolve_parameters
+from rules.engine import MissingParameter, Params
+from rules.parameters import Component, resolve_parameters
 
 GROUP = "个案办理 casework"
 

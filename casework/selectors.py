@@ -1,6 +1,7 @@
 """Casework reads: what is in force in a month, what relief instalments are due."""
 
 import datetime
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pghistory.models
@@ -9,10 +10,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from beneficiaries.models import Household, IncomeItem, Member, User
-from beneficiaries.selectors import scope
-from payments.models import PaymentLine
+from core.months import first_of_month
+from core.scope import scope
 
-from .dates import first_of_month
 from .models import (
     CLOSED_STATES,
     Adjustment,
@@ -50,8 +50,8 @@ def relief_instalments_due(
 ) -> QuerySet[ReliefInstalment]:
     """Instalments of approved relief cases due in the month (or missed earlier) and not yet
     taken into a batch. Payroll pays each as a ``relief_instalment`` line with
-    ``source_ref=f"relief-instalment:{id}"`` and then calls
-    ``casework.services.mark_relief_instalments_paid`` in the same transaction."""
+    ``source_ref=f"relief-instalment:{id}"`` and claims it for the batch in the same
+    transaction (``payments.batches.mark_relief_instalments_paid``)."""
     return ReliefInstalment.objects.filter(
         region_code__startswith=region_prefix,
         due_month__lte=first_of_month(month),
@@ -114,10 +114,22 @@ def _name(user) -> str:
     return user.username if user else ""
 
 
+# What apps above casework add to a household's timeline (payments adds its lines): each source
+# gives a household's entries. Registered from their AppConfig.ready.
+TimelineSource = Callable[[Household], Iterable[TimelineEntry]]
+timeline_sources: list[TimelineSource] = []
+
+
+def add_timeline_source(source: TimelineSource) -> None:
+    if source not in timeline_sources:
+        timeline_sources.append(source)
+
+
 def household_timeline(*, household: Household) -> list[TimelineEntry]:
     """A household's whole story: flags, application steps and objections, enrolments and their
-    adjustments, reviews, temporary relief, payment lines and, on PostgreSQL, every recorded
-    change (django-pghistory events) to the household, its members, income and cases."""
+    adjustments, reviews, temporary relief, what the ``timeline_sources`` add (payment lines)
+    and, on PostgreSQL, every recorded change (django-pghistory events) to the household, its
+    members, income and cases."""
     members = list(Member.objects.filter(household=household))
     applications = list(Application.objects.filter(household=household))
     entries: list[TimelineEntry] = []
@@ -232,18 +244,8 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
                     {"relief": relief.pk},
                 )
             )
-    lines = PaymentLine.objects.filter(household=household).select_related("batch")
-    for line in lines:
-        entries.append(
-            TimelineEntry(
-                line.batch.created_at,
-                "payment_line",
-                f"{line.month:%Y-%m} {line.get_kind_display()} {line.amount} "
-                f"({line.get_status_display()})",
-                "",
-                {"batch": line.batch_id, "line": line.pk},
-            )
-        )
+    for source in timeline_sources:
+        entries.extend(source(household))
     entries.extend(
         _history(
             household=household,

@@ -1,10 +1,10 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from casework import services
+from casework.services import enrolments
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def close_ended_enrolments() -> int:
     """Daily: enrolments past their last month become stopped (idempotent)."""
-    return services.close_ended_enrolments()
+    return enrolments.close_ended_enrolments()

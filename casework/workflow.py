@@ -2,8 +2,9 @@
 
 Steps (DOMAIN.md: workflow and review): submitted → home visit → economic check → township
 review → public notice → approval → approved or refused; the township may also refuse at its
-review, and a case may be withdrawn from any open step. ``casework.services.move_application``
-is the one function that moves a case; it writes one ``CaseStep`` per move.
+review, and a case may be withdrawn from any open step.
+``casework.services.applications.move_application`` is the one function that moves a case; it
+writes one ``CaseStep`` per move.
 """
 
 from dataclasses import dataclass

@@ -54,10 +54,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "pgtrigger",
     "pghistory",
+    "django_htmx",
     "beneficiaries",
+    "rules",
     "casework",
     "payments",
     "seeds",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -66,12 +69,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "beneficiaries.middleware.QueryLanguageMiddleware",
+    "core.middleware.QueryLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # request.htmx: whether a request came from htmx (a fragment is wanted, not a page).
+    "django_htmx.middleware.HtmxMiddleware",
+    # The Django admin is for administrators: any other role gets a 403 page.
+    "web.access.AdminOnlyMiddleware",
     # Attaches the user and request to every history row written during the request.
     "pghistory.middleware.HistoryMiddleware",
 ]
@@ -89,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.context.navigation",
             ],
         },
     },
@@ -116,19 +124,27 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic also writes gzip copies, which WhiteNoise serves to browsers that accept them
+# (ECharts is 700 kB, 230 kB gzipped: it matters on a grid worker's phone).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Dates as 2024-08-01 and times as 2024-08-01 14:05 in pages, in both languages.
+FORMAT_MODULE_PATH = ["web.formats"]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Exported bank files are kept here, named by batch and checksum.
 BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
-# How many months back a batch looks for months to back-pay or recover (DOMAIN.md: 补发).
-BACK_PAY_MONTHS = env_int("BACK_PAY_MONTHS", 24)
 # Uploads (core.uploads): refused above this size before they are read. Bank return files carry
 # a city's million transfers (about 110 MB as CSV), so they have their own limit.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
@@ -144,10 +160,9 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
@@ -185,12 +200,13 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or "cache+memory://")
+# Tasks record their progress and outcome on database rows (batches, chunks): nobody reads a
+# task's return value, so none is stored.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
-CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

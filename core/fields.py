@@ -30,7 +30,6 @@ import datetime
 import re
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
@@ -158,23 +157,17 @@ def length_check(field: str, max_length: int, *, name: str):
     return models.CheckConstraint(condition=LessThanOrEqual(Length(field), max_length), name=name)
 
 
-def effective_month_window(
-    today: datetime.date | None = None,
-) -> tuple[datetime.date, datetime.date]:
-    """The months a user may give as effective without an approver: from the first month of the
-    back-pay window (settings.BACK_PAY_MONTHS: a change dated earlier could not be back-paid
-    or recovered by the batch) to EFFECTIVE_MONTHS_AHEAD months ahead."""
-    month = (today or timezone.localdate()).replace(day=1)
-    return _add_months(month, -settings.BACK_PAY_MONTHS), _add_months(month, EFFECTIVE_MONTHS_AHEAD)
-
-
-def check_effective_month(month: datetime.date, *, approved: bool = False) -> None:
-    """Raise a ValidationError when ``month`` is outside the window policy allows: the back-pay
-    window for a user alone; with an approver's signature (``approved``), back to
-    EFFECTIVE_MONTHS_BACK_MAX months."""
-    earliest, latest = effective_month_window()
-    if approved:
-        earliest = _add_months(latest, -EFFECTIVE_MONTHS_AHEAD - EFFECTIVE_MONTHS_BACK_MAX)
+def check_effective_month(
+    month: datetime.date, *, back_months: int, approved: bool = False
+) -> None:
+    """Raise a ValidationError when ``month`` is outside the months policy allows a change to take
+    effect in: from the first month of the back-pay window (``back_months``, the region's
+    ``back_pay_months``: a change dated earlier could not be back-paid or recovered by the batch)
+    to EFFECTIVE_MONTHS_AHEAD months ahead. With an approver's signature (``approved``) the
+    window reaches back EFFECTIVE_MONTHS_BACK_MAX months."""
+    this_month = timezone.localdate().replace(day=1)
+    latest = _add_months(this_month, EFFECTIVE_MONTHS_AHEAD)
+    earliest = _add_months(this_month, -(EFFECTIVE_MONTHS_BACK_MAX if approved else back_months))
     if month > latest:
         raise ValidationError(
             _("生效月份不能晚于%(month)s。"),
@@ -214,7 +207,7 @@ def input_field(model: type[models.Model], name: str, **overrides):
 def check_value(model: type[models.Model], name: str, value, *, field: str | None = None):
     """``value`` checked against the bounds of ``model``'s field ``name`` (its validators), for
     the writers that are not a serializer or a form (imports); a DomainError on ``field``."""
-    from config.exceptions import DomainError
+    from core.exceptions import DomainError
 
     try:
         model._meta.get_field(name).run_validators(value)
@@ -223,8 +216,3 @@ def check_value(model: type[models.Model], name: str, value, *, field: str | Non
             error.messages[0], field=field or name, code=error.error_list[0].code or "invalid"
         ) from None
     return value
-
-
-def validate_effective_month(month: datetime.date) -> None:
-    """check_effective_month for an input field: a user's own entry, with no approver."""
-    check_effective_month(month)

@@ -33,7 +33,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class UploadError(DomainError):

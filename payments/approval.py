@@ -1,6 +1,6 @@
 """Maker-checker approval of a computed batch, and the batch's moves after approval.
 
-Issue 4, review and approval: the approver must be a different user from the preparer, enforced
+The approver must be a different user from the preparer, enforced
 on the server (this service, and a CHECK constraint on PaymentBatch underneath it). An approved
 batch is frozen: nothing recomputes it, and its lines keep the accounts they were computed with.
 """
@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
 from payments.models import PaymentBatch
 
 Status = PaymentBatch.Status

@@ -34,8 +34,8 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
 from beneficiaries.models import User
-from config.exceptions import Conflict, DomainError
 from core import exports
+from core.exceptions import Conflict, DomainError
 from payments.approval import move_batch
 from payments.models import BankFile, PaymentBatch, PaymentLine
 

@@ -1,4 +1,4 @@
-"""The monthly payment batch: create it, compute it in keyset chunks, close it (issue 4 and 5).
+"""The monthly payment batch: create it, compute it in keyset chunks, close it.
 
 States moved here: draft → computing → computed, and computed → computing on a recompute. An
 error no retry mends, in a chunk or in the closing step (a line the database refuses, a missing
@@ -30,15 +30,25 @@ from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import OperationalError as BrokerError
 
 from beneficiaries.models import Region, User
+from casework.facts import status_in_month
 from casework.models import Enrolment, ReliefInstalment
 from casework.selectors import enrolments_in_force, relief_instalments_due
-from casework.services import mark_relief_instalments_paid
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
+from core.months import first_of_month, format_month
 from payments import payroll_io
 from payments.corrections import correction_lines
+from payments.models import (
+    FROZEN,
+    BatchChunk,
+    PaymentBatch,
+    PaymentLine,
+    canonical_json,
+    explanation_digest,
+    explanation_text,
+)
 
 # The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
-from payments.engine import (
+from rules.engine import (
     EnrolmentFacts,
     HouseholdFacts,
     Params,
@@ -48,16 +58,8 @@ from payments.engine import (
     price_subsidy,
     step_json,
 )
-from payments.models import (
-    BatchChunk,
-    PaymentBatch,
-    PaymentLine,
-    canonical_json,
-    explanation_digest,
-    explanation_text,
-)
-from payments.parameters import resolve_parameters
-from payments.selectors import cpi_rise_for, status_in_month
+from rules.parameters import resolve_parameters
+from rules.selectors import cpi_rise_for
 
 Status = PaymentBatch.Status
 # Errors a retry may mend (a lost connection to the database or the broker); any other error in
@@ -66,7 +68,6 @@ TRANSIENT = (OperationalError, InterfaceError, BrokerError, ConnectionError)
 log = logging.getLogger(__name__)
 ACTIVE = Enrolment.Status.ACTIVE
 Kind = PaymentLine.Kind
-FROZEN = (Status.APPROVED, Status.EXPORTED, Status.RECONCILED, Status.CLOSED)
 # What a chunk's attempt writes on its row when it is done.
 CHUNK_RESULT_FIELDS = (
     "status",
@@ -83,12 +84,12 @@ CHUNK_RESULT_FIELDS = (
 
 
 def create_batch(*, region: Region, month: datetime.date, by: User | None) -> PaymentBatch:
-    """Create the draft batch of a city or county for a month (issue 4: one per region and month).
+    """Create the draft batch of a city or county for a month: one per region and month.
 
     A second batch for the same region and month is refused; the database's unique constraint
     decides when two requests race.
     """
-    month = _first_of_month(month)
+    month = first_of_month(month)
     if region.level not in (Region.Level.CITY, Region.Level.COUNTY):
         raise DomainError(_("发放批次只能按市或县(区)建立。"), field="region")
     if PaymentBatch.objects.filter(region=region, month=month).exists():
@@ -155,7 +156,7 @@ def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
 
 def create_draft_batches(*, month: datetime.date) -> list[PaymentBatch]:
     """Create the draft batch of every city with enrolments in force that has none (beat)."""
-    month = _first_of_month(month)
+    month = first_of_month(month)
     cities = {
         code[:4]
         for code in enrolments_in_force(region_prefix="", month=month)
@@ -194,7 +195,7 @@ def batch_progress(*, batch: PaymentBatch) -> dict:
 def compute_chunk(*, chunk_id: int, worker: str = "") -> bool:
     """Compute one chunk's lines and count it done; False when there was nothing to do.
 
-    Rule (issue 4): a retried or duplicated chunk never counts twice. The chunk row is locked and
+    Rule: a retried or duplicated chunk never counts twice. The chunk row is locked and
     checked inside the transaction that writes its lines and marks it done, so a chunk that is
     not done has no lines (a task that died rolled back) and one that is done is left alone; a
     recompute removes every line first. The unique (enrolment, kind, month) index would refuse a
@@ -398,7 +399,7 @@ def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
                     "formula": "approved relief paid in stages",
                     "inputs": {
                         "relief_case": str(instalment.relief_id),
-                        "due_month": instalment.due_month.strftime("%Y-%m"),
+                        "due_month": format_month(instalment.due_month),
                     },
                     "result": str(instalment.amount),
                 }
@@ -411,8 +412,18 @@ def relief_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
     ]
 
 
+def mark_relief_instalments_paid(*, instalment_ids: list[int], batch_id: int) -> int:
+    """Claim relief instalments for a batch, in the transaction that writes the batch's
+    relief_instalment lines, so an instalment is taken into exactly one batch. Returns how many
+    were claimed; an instalment already claimed by another batch is left alone (conditional
+    update)."""
+    return ReliefInstalment.objects.filter(pk__in=instalment_ids, paid_batch__isnull=True).update(
+        paid_batch_id=batch_id, paid_at=timezone.now()
+    )
+
+
 def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> EnrolmentFacts:
-    """As payments.selectors.facts_for_enrolment (the in-force selection has already checked the
+    """As casework.facts.facts_for_enrolment (the in-force selection has already checked the
     enrolment's months)."""
     status = row.status
     if status != ACTIVE:
@@ -442,7 +453,7 @@ class _Memo(dict):
 
 # Per worker process, bounded: raw step → its JSON text; (raw steps, versions text) → the digest
 # of the whole explanation; parameter versions → JSON text. Sized to stay well under the
-# worker's memory budget (issue 5: 512 MB) while holding what a province's batch repeats.
+# worker's memory budget (512 MB) while holding what a province's batch repeats.
 _FRAGMENTS = _Memo(50_000)
 _DIGESTS = _Memo(20_000)
 _VERSIONS = _Memo(10_000)
@@ -765,10 +776,6 @@ def _queue(chunk_ids: list[int], batch_id: int) -> None:
         tasks.compute_chunk.delay(chunk_id)
     if not chunk_ids:
         tasks.finalize_batch.delay(batch_id)
-
-
-def _first_of_month(month: datetime.date) -> datetime.date:
-    return month.replace(day=1)
 
 
 class _Timer:

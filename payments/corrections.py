@@ -15,31 +15,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Max, Sum
 
-from beneficiaries.models import Household, IncomeItem, Member
-from casework.dates import add_months
+from beneficiaries.models import Household, IncomeItem, Member, Region
 from casework.models import Adjustment, Enrolment
 from casework.selectors import enrolments_in_force
+from core.months import add_months, format_month, month_end
 from payments import payroll_io
-from payments.models import PaymentBatch, PaymentLine, Recovery, Standard
+from payments.models import FROZEN, PaymentBatch, PaymentLine, Recovery
+from rules.models import Standard
+from rules.parameters import resolve_parameters
 
 ZERO = Decimal("0.00")
-FROZEN = (
-    PaymentBatch.Status.APPROVED,
-    PaymentBatch.Status.EXPORTED,
-    PaymentBatch.Status.RECONCILED,
-    PaymentBatch.Status.CLOSED,
-)
 # What a month's entitlement was granted by; re-issues and offsets only move money already due.
 GRANTING_KINDS = (PaymentLine.Kind.REGULAR, PaymentLine.Kind.BACK_PAY)
 CHUNK = 2000
 log = logging.getLogger(__name__)
-
-
-def month_end(month: datetime.date) -> datetime.date:
-    return add_months(month, 1) - datetime.timedelta(days=1)
 
 
 def correction_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
@@ -57,14 +48,18 @@ def correction_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
 
 def settled_months(*, batch: PaymentBatch) -> list[PaymentBatch]:
     """The region's approved (or later) batches of the months before ``batch``, within the
-    back-pay window (settings.BACK_PAY_MONTHS)."""
+    back-pay window (the parameter ``back_pay_months`` in force for the batch's region and
+    month)."""
+    window = resolve_parameters(region_code=batch.region.code, month=batch.month).value(
+        "back_pay_months"
+    )
     return list(
         PaymentBatch.objects.filter(
             region=batch.region,
             status__in=FROZEN,
             approved_at__isnull=False,
             month__lt=batch.month,
-            month__gte=add_months(batch.month, -settings.BACK_PAY_MONTHS),
+            month__gte=add_months(batch.month, -int(window)),
         )
         .select_related("region")
         .order_by("month")
@@ -132,8 +127,8 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
     prefix = month_batch.region.prefix
     ids: set[int] = set()
     standards = Standard.objects.filter(created_at__gt=since, effective_from__lte=month)
-    for code in standards.values_list("region__code", flat=True).distinct():
-        standard_prefix = code.rstrip("0")
+    for code, level in standards.values_list("region__code", "region__level").distinct():
+        standard_prefix = Region.prefix_of(code=code, level=level)
         if standard_prefix.startswith(prefix) or prefix.startswith(standard_prefix):
             scope = {"region_code__startswith": max(prefix, standard_prefix, key=len)}
             in_force = enrolments_in_force(region_prefix=prefix, month=month)
@@ -408,7 +403,7 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
                     "formula": "",
                     "inputs": {
                         "原批次": str(failed_transfer["batch_id"]),
-                        "原发放月份": failed_transfer["month"].strftime("%Y-%m"),
+                        "原发放月份": format_month(failed_transfer["month"]),
                         "失败原因": failed_transfer["reason"],
                         "原账号": failed_transfer["account"],
                     },

@@ -1,108 +1,19 @@
-"""Payments: policy standards with effective dates, CPI records, monthly batches and their lines."""
+"""Payments: monthly batches and their lines, explanations, bank files and returns, recoveries."""
 
 import hashlib
 import json
 from collections.abc import Iterable
-from decimal import Decimal
 
 import pghistory
 import pgtrigger
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import MONEY, Household, Region
 from casework.models import Enrolment
-from core.fields import (
-    EARLIEST_RECORD,
-    LINE_CEILING,
-    STANDARD_CEILING,
-    LineField,
-    MoneyField,
-    NotAfterToday,
-    money_check,
-    not_before,
-)
-
-
-@pghistory.track()
-class Standard(models.Model):
-    """One policy value for a city (or county), category and component, in force from a date.
-
-    The value in force for a month is the row with the latest ``effective_from`` on or before the
-    month's first day, the county's row winning over the city's. Rows are never edited in place:
-    a new value is a new row (a past ``effective_from`` triggers back pay). Components are listed
-    in ``payments.parameters``; ``category`` is "" where a component applies to every category.
-    """
-
-    region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="standards", verbose_name=_("地区")
-    )
-    category = models.CharField(_("类别"), max_length=24, blank=True, default="")
-    component = models.CharField(_("项目"), max_length=60)
-    value = models.DecimalField(
-        _("数值"),
-        max_digits=14,
-        decimal_places=4,
-        validators=[
-            MinValueValidator(Decimal("0"), message=_("数值不能小于%(limit_value)s。")),
-            MaxValueValidator(STANDARD_CEILING, message=_("数值不能超过%(limit_value)s。")),
-        ],
-    )
-    effective_from = models.DateField(
-        _("生效日期"), validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
-    )
-    note = LineField(_("依据/说明"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("保障标准与参数")
-        verbose_name_plural = _("保障标准与参数")
-        ordering = ["region__code", "component", "category", "effective_from"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["region", "category", "component", "effective_from"],
-                name="one_standard_value_per_effective_date",
-            ),
-            models.CheckConstraint(
-                condition=Q(value__gte=0, value__lte=STANDARD_CEILING),
-                name="standard_value_within_bounds",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.region.name} {self.component} {self.value} ({self.effective_from})"
-
-
-@pghistory.track()
-class PriceIndex(models.Model):
-    """A city's monthly CPI rise (percent, year on year), recorded by finance."""
-
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="price_indices")
-    month = models.DateField(_("月份"), validators=[not_before(EARLIEST_RECORD), NotAfterToday()])
-    cpi_rise_percent = models.DecimalField(
-        _("CPI涨幅(%)"),
-        max_digits=6,
-        decimal_places=2,
-        validators=[MinValueValidator(Decimal("-100")), MaxValueValidator(Decimal("100"))],
-    )
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("价格指数")
-        verbose_name_plural = _("价格指数")
-        ordering = ["region__code", "month"]
-        constraints = [
-            models.UniqueConstraint(fields=["region", "month"], name="one_cpi_per_city_month")
-        ]
+from core.fields import LINE_CEILING, LineField, MoneyField, money_check
 
 
 @pghistory.track()
@@ -156,6 +67,15 @@ class PaymentBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.region.name} {self.month:%Y-%m}"
+
+
+# A batch approved or later: its lines are what was paid, never recomputed.
+FROZEN = (
+    PaymentBatch.Status.APPROVED,
+    PaymentBatch.Status.EXPORTED,
+    PaymentBatch.Status.RECONCILED,
+    PaymentBatch.Status.CLOSED,
+)
 
 
 def canonical_json(value) -> str:

@@ -1,7 +1,7 @@
 """Bulk reads and writes of the monthly batch: a chunk's facts in a few set-based queries, and its
 lines written with COPY on PostgreSQL (bulk_create elsewhere).
 
-Nothing here decides an amount: the engine does (payments.engine), fed from these rows.
+Nothing here decides an amount: the engine does (rules.engine), fed from these rows.
 """
 
 import datetime
@@ -20,9 +20,10 @@ from beneficiaries.models import (
     Member,
     MemberMove,
 )
-from payments.engine import HouseholdFacts, MemberFacts
+from casework.facts import age_on
+from core.months import month_end
 from payments.models import PaymentExplanation, PaymentLine, store_explanations
-from payments.selectors import age_on
+from rules.engine import HouseholdFacts, MemberFacts
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
 LINE_COLUMNS = (
@@ -116,9 +117,9 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
 
 
 def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
-    """Each household's facts for the month (payments.engine.HouseholdFacts): the members living
+    """Each household's facts for the month (rules.engine.HouseholdFacts): the members living
     in it on the month's first day (alive, not yet moved out, already moved in: as
-    payments.selectors.household_members_in_month) with their age and counted income.
+    casework.facts.household_members_in_month) with their age and counted income.
 
     One query: the income items valid on any day of the month are summed server-side per member
     (counted types added, deductible costs subtracted), so no income row travels to Python.
@@ -148,7 +149,7 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
     params = (
         *counted,
         *deducted,
-        _month_end(month),
+        month_end(month),
         month,
         _id_param(household_ids),
         month,
@@ -197,13 +198,6 @@ def tune_chunk_session() -> None:
                 "SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off; "
                 "SET LOCAL synchronous_commit = off"
             )
-
-
-def write_lines(rows: list[tuple], explanations: Mapping[str, str]) -> None:
-    """Insert lines given as tuples in LINE_COLUMNS order (the explanation as its digest), after
-    the explanations they point to: digest → canonical JSON text ({"steps", "versions"})."""
-    store_explanation_texts(explanations)
-    insert_lines(rows)
 
 
 def store_explanation_texts(explanations: Mapping[str, str]) -> None:
@@ -340,11 +334,6 @@ def _id_param(ids: set[int]) -> str:
 
 def _marks(values: tuple) -> str:
     return ", ".join(["%s"] * len(values))
-
-
-def _month_end(month: datetime.date) -> datetime.date:
-    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return following - datetime.timedelta(days=1)
 
 
 def _as_decimal(value) -> Decimal:

@@ -1,6 +1,6 @@
 """Reconciliation (对账): the bank's return file marks each transfer paid or failed.
 
-Issue 4: the import is refused, saying what differs, when counts or totals do not match the
+The import is refused, saying what differs, when counts or totals do not match the
 exported file; nothing changes then. An accepted return file is kept with its checksum, every
 line of a failed transfer is marked failed with the bank's reason (the others paid) and the batch
 moves to reconciled. Failed transfers are re-issued by ``payments.corrections`` once the
@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
-from config.exceptions import Conflict, DomainError
 from core import uploads
+from core.exceptions import Conflict, DomainError
 from payments.approval import move_batch
 from payments.bankfiles import transfers
 from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine

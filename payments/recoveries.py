@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, User
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
 from payments.models import PaymentLine, Recovery
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)

@@ -1,6 +1,6 @@
 """What finance reads before approving a batch (reads only).
 
-Issue 4, review and approval: totals by category and district, and the difference from last
+Totals by category and district, and the difference from last
 month — new, stopped and changed lines, each linked to the adjustment record behind it. The
 difference is computed in the database (anti-joins on the enrolment), never in memory, so it
 stays a pageable query for a batch of a million lines.

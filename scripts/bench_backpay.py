@@ -30,8 +30,9 @@ from beneficiaries.models import Region, User  # noqa: E402
 from payments.approval import approve_batch  # noqa: E402
 from payments.batches import compute_batch, create_batch  # noqa: E402
 from payments.corrections import correction_lines  # noqa: E402
-from payments.models import PaymentBatch, Standard  # noqa: E402
-from payments.parameters import load_standards  # noqa: E402
+from payments.models import PaymentBatch  # noqa: E402
+from rules.models import Standard  # noqa: E402
+from rules.parameters import load_standards  # noqa: E402
 
 MONTHS = [datetime.date(2030, m, 1) for m in (1, 2, 3)]
 

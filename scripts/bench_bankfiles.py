@@ -31,7 +31,7 @@ from beneficiaries.models import Household, Region, User  # noqa: E402
 from payments import payroll_io  # noqa: E402
 from payments.approval import approve_batch  # noqa: E402
 from payments.bankfiles import export_batch  # noqa: E402
-from payments.models import PaymentBatch  # noqa: E402
+from payments.models import PaymentBatch, PaymentExplanation  # noqa: E402
 from payments.reconciliation import import_return_file  # noqa: E402
 
 MONTH = datetime.date(2031, 1, 1)
@@ -77,7 +77,9 @@ def setup(households: int) -> PaymentBatch:
         region=city, month=MONTH, prepared_by=maker, status="computed"
     )
     ids = Household.objects.filter(region_code=village.code).values_list("id", flat=True)
-    payroll_io.write_lines(
+    explanation = PaymentExplanation.of([])
+    payroll_io.store_explanation_texts({explanation.digest: explanation.text})
+    payroll_io.insert_lines(
         [
             (
                 batch.pk,
@@ -89,8 +91,7 @@ def setup(households: int) -> PaymentBatch:
                 "dibao",
                 "",
                 str(500 + hid % 1300),
-                "[]",
-                "{}",
+                explanation.digest,
                 "江苏银行",
                 f"户主{hid}",
                 f"62220200{hid:011d}",

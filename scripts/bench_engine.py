@@ -20,14 +20,14 @@ import django  # noqa: E402
 
 django.setup()
 
-from payments.engine import (  # noqa: E402
+from rules.engine import (  # noqa: E402
     EnrolmentFacts,
     HouseholdFacts,
     MemberFacts,
     compute_amount,
     price_subsidy,
 )
-from payments.parameters import build_params, read_seed_rows  # noqa: E402
+from rules.parameters import build_params, read_seed_rows  # noqa: E402
 
 
 def household(*members: tuple[int, str], **traits) -> HouseholdFacts:

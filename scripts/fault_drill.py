@@ -1,4 +1,4 @@
-"""Fault drill of the monthly batch (issue 5). Prints PASS or FAIL per scenario.
+"""Fault drill of the monthly batch. Prints PASS or FAIL per scenario.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/doudi_payroll SECRET_KEY=dev \
         python scripts/fault_drill.py --households 20000 --chunk-size 1000

@@ -21,10 +21,10 @@ from itertools import accumulate
 
 from django.db import models
 
-from beneficiaries.idnumbers import make_resident_id
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region
-from casework.dates import add_months, next_month
 from casework.models import CareLevel, Category, Enrolment, ReviewClass
+from core.idnumbers import make_resident_id
+from core.months import add_months, first_of_month, next_month
 
 EARLIEST_START = datetime.date(2015, 1, 1)
 
@@ -192,7 +192,7 @@ class Drafter:
     ):
         self.rng = random.Random(seed)
         self.villages = villages
-        self.as_of = as_of.replace(day=1)
+        self.as_of = first_of_month(as_of)
         self.slots = slots
         self.serial = serial
         # The city's monthly standard: incomes are drawn below, around and above it.
@@ -280,7 +280,7 @@ class Drafter:
         valid_to = None
         if expired:
             valid_to = add_months(self.as_of, -1) - datetime.timedelta(days=between(rng, 1, 200))
-            valid_from = min(valid_from, valid_to.replace(day=1))
+            valid_from = min(valid_from, first_of_month(valid_to))
         elif rng.random() < 0.1:
             valid_to = add_months(self.as_of, between(rng, 2, 24)) - datetime.timedelta(days=1)
         person.incomes.append((type_, f"{amount}.00", valid_from, valid_to))

@@ -16,7 +16,9 @@ from django.db import transaction
 from beneficiaries.models import Household, Member, User
 from beneficiaries.services import add_income, add_member, register_household
 from casework.models import CaseState, Referral
-from casework.services import enrol, flag_candidate, move_application, submit_application
+from casework.services.applications import move_application, submit_application
+from casework.services.enrolments import enrol
+from casework.services.referrals import flag_candidate
 from seeds.caseload import Drafter, HouseholdDraft, IdSlots
 from seeds.demo_users import DEMO_USERS
 from seeds.regions import city_standard, villages_of

@@ -57,9 +57,3 @@ def create_demo_users() -> int:
         )
         created += 1
     return created
-
-
-def demo_user(role: str, region_code: str) -> User:
-    """The demo user of a role whose region is ``region_code`` (load_demo acts as them)."""
-    spec = next(u for u in DEMO_USERS if u.role == role and u.region_code == region_code)
-    return User.objects.get(username=spec.username)

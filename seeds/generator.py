@@ -17,9 +17,10 @@ from psycopg import sql
 
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.models import Enrolment
-from config.exceptions import Conflict
+from core.exceptions import Conflict
+from core.months import first_of_month
 from payments.models import PaymentBatch, PaymentLine
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from seeds.caseload import (
     ENROLMENT_FIELDS,
     HOUSEHOLD_FIELDS,
@@ -151,7 +152,7 @@ def generate_caseload(
     it) or ``reset`` (delete it first). ``as_of`` (default: this month) is the month the ages and
     enrolments are drawn around: every enrolment started before it.
     """
-    as_of = (as_of or timezone.localdate()).replace(day=1)
+    as_of = first_of_month(as_of or timezone.localdate())
     load_regions()
     load_standards()
     villages = villages_of(city_code)

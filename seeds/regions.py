@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from beneficiaries.models import Region
-from payments.parameters import resolve_parameters
+from rules.parameters import resolve_parameters
 
 REGIONS_FILE = Path(__file__).resolve().parent / "data" / "regions.json"
 

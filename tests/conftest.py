@@ -2,19 +2,33 @@
 
 Tests marked ``postgres`` need PostgreSQL (row locks, COPY, triggers). In the embedded SQLite mode
 they are skipped; with DOUDI_REQUIRE_SERVICES=1 (CI) they must run, so a skip is an error.
+Tests marked ``browser`` drive Debian's Chromium (tests/web/browser/): skipped where it is not
+installed; with DOUDI_REQUIRE_BROWSER=1 (CI) its absence is an error.
 """
 
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from beneficiaries.models import Region, User
 
 REQUIRE_SERVICES = os.environ.get("DOUDI_REQUIRE_SERVICES") == "1"
+REQUIRE_BROWSER = os.environ.get("DOUDI_REQUIRE_BROWSER") == "1"
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(config, items):
+    if not CHROMIUM.exists():
+        browser_tests = [item for item in items if "browser" in item.keywords]
+        if REQUIRE_BROWSER and browser_tests:
+            raise pytest.UsageError(f"DOUDI_REQUIRE_BROWSER=1 but {CHROMIUM} is not installed")
+        for item in browser_tests:
+            item.add_marker(
+                pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}: apt-get install chromium")
+            )
     if REQUIRE_SERVICES:
         if not settings.IS_POSTGRES:
             raise pytest.UsageError("DOUDI_REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
@@ -26,6 +40,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "broker" in item.keywords and not settings.CELERY_BROKER_URL:
             item.add_marker(pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL"))
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Users are created in nearly every test; the production hasher would dominate the run.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    # ?lang=en or the language switch activates English for the thread; later tests expect the
+    # default language.
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def _region(code: str, name: str, level: str, parent: Region | None) -> Region:

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import factory
 
-from beneficiaries.idnumbers import make_resident_id
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.models import Enrolment
+from core.idnumbers import make_resident_id
 
 
 class HouseholdFactory(factory.django.DjangoModelFactory):

@@ -5,7 +5,7 @@ def test_the_schema_lists_the_api(client):
 
 
 def test_factories_build_a_household_with_a_valid_member(regions):
-    from beneficiaries.idnumbers import parse_resident_id
+    from core.idnumbers import parse_resident_id
     from tests.factories import HouseholdFactory, MemberFactory
 
     household = HouseholdFactory(village=regions["village_a1"])

@@ -1,4 +1,8 @@
-"""Query filters of the registry API (django-filter). Each applies inside the user's scope."""
+"""Query filters of the registry API (django-filter). Each applies inside the user's scope.
+
+Apps above the registry add their own filters to these lists from their ``AppConfig.ready``
+(casework adds ``category``: who is covered under a category).
+"""
 
 import django_filters
 from django.db.models import Exists, OuterRef, QuerySet
@@ -14,9 +18,6 @@ from beneficiaries.models import (
     MemberMove,
     Region,
 )
-from casework.models import Category, Enrolment
-
-OPEN_ENROLMENT = ("active", "gradual_exit", "suspended")
 
 
 def region_prefix_filter(field: str):
@@ -47,9 +48,6 @@ class HouseholdFilter(django_filters.FilterSet):
     address = django_filters.CharFilter(lookup_expr="icontains")
     name = django_filters.CharFilter(method="filter_name", label=_("成员姓名"))
     id_number = django_filters.CharFilter(method="filter_id_number", label=_("身份证号"))
-    category = django_filters.ChoiceFilter(
-        choices=Category.choices, method="filter_category", label=_("保障类别(在保)")
-    )
 
     class Meta:
         model = Household
@@ -67,12 +65,6 @@ class HouseholdFilter(django_filters.FilterSet):
         )
         return queryset.filter(Exists(members))
 
-    def filter_category(self, queryset, name, value):
-        enrolments = Enrolment.objects.filter(
-            household=OuterRef("pk"), category=value, status__in=OPEN_ENROLMENT
-        )
-        return queryset.filter(Exists(enrolments))
-
 
 class MemberFilter(django_filters.FilterSet):
     region = region_prefix_filter("household__region_code")
@@ -84,9 +76,6 @@ class MemberFilter(django_filters.FilterSet):
     )
     household_status = django_filters.ChoiceFilter(
         field_name="household__status", choices=Household.Status.choices
-    )
-    category = django_filters.ChoiceFilter(
-        choices=Category.choices, method="filter_category", label=_("保障类别(在保)")
     )
 
     class Meta:
@@ -107,19 +96,6 @@ class MemberFilter(django_filters.FilterSet):
 
     def filter_id_number(self, queryset, name, value):
         return queryset.filter(id_number=value.strip().upper())
-
-    def filter_category(self, queryset, name, value):
-        """Members covered under ``value``: by their own enrolment or their household's."""
-        own = Enrolment.objects.filter(
-            member=OuterRef("pk"), category=value, status__in=OPEN_ENROLMENT
-        )
-        household = Enrolment.objects.filter(
-            household=OuterRef("household_id"),
-            member__isnull=True,
-            category=value,
-            status__in=OPEN_ENROLMENT,
-        )
-        return queryset.filter(Exists(own) | Exists(household))
 
 
 class IncomeItemFilter(django_filters.FilterSet):

@@ -5,7 +5,6 @@ Inputs only parse and type-check; the rules live in ``beneficiaries.services``.
 
 from rest_framework import serializers
 
-from beneficiaries.api.common import ResidentIdField, ScopedPrimaryKeyRelatedField
 from beneficiaries.models import (
     Asset,
     Household,
@@ -15,6 +14,7 @@ from beneficiaries.models import (
     MemberMove,
     Region,
 )
+from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
 from core.fields import input_field
 from core.uploads import UploadField
 

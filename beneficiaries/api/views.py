@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from beneficiaries import imports, services
 from beneficiaries.api import filters
 from beneficiaries.api import serializers as s
-from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Asset, Household, IncomeItem, Member, MemberMove, Region
-from beneficiaries.permissions import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
-from beneficiaries.selectors import scope
+from core.api import ScopedViewSetMixin
+from core.permissions import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
+from core.scope import scope
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -1,9 +1,10 @@
 """Casework API: small input serializers (parsed, then handed to one service) and outputs."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from beneficiaries.api.common import ResidentIdField, ScopedPrimaryKeyRelatedField
 from beneficiaries.models import Household, Member, MemberMove, Region
+from casework import parameters
 from casework.models import (
     Adjustment,
     Application,
@@ -20,7 +21,9 @@ from casework.models import (
     ReviewClass,
     StepAttachment,
 )
-from core.fields import input_field, validate_effective_month
+from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
+from core.fields import check_effective_month, input_field
+from core.months import first_of_month
 from core.serializers import MonthField
 from core.uploads import UploadField
 
@@ -37,6 +40,32 @@ def member_field(**kwargs):
     return ScopedPrimaryKeyRelatedField(
         queryset=Member.objects.all(), scope_field="household__region_code", **kwargs
     )
+
+
+class EffectiveMonthField(MonthField):
+    """The month a change a user enters takes effect in: within the back-pay window of the
+    region (the policy parameter ``back_pay_months`` of the enrolment's region, else the user's)
+    and at most a year ahead (core.fields.check_effective_month)."""
+
+    def to_internal_value(self, value):
+        month = super().to_internal_value(value)
+        check_effective_month(month, back_months=int(self._back_pay_months()))
+        return month
+
+    def _back_pay_months(self):
+        view = self.context.get("view")
+        request = self.context.get("request")
+        if view is not None and getattr(view, "detail", False):
+            region_code = view.get_object().region_code
+        elif request is not None and getattr(request.user, "region", None) is not None:
+            region_code = request.user.region.code
+        else:
+            return parameters.DEFAULTS["back_pay_months"]
+        return parameters.parameter(
+            region_code=region_code,
+            component="back_pay_months",
+            on=first_of_month(timezone.localdate()),
+        )
 
 
 # Referrals
@@ -239,7 +268,7 @@ class EnrolmentDetailSerializer(EnrolmentSerializer):
 
 
 class ChangeInput(serializers.Serializer):
-    effective_month = MonthField(validators=[validate_effective_month])
+    effective_month = EffectiveMonthField()
     reason_code = input_field(Adjustment, "reason_code")
     reason_text = input_field(Adjustment, "reason_text")
 
@@ -256,7 +285,7 @@ class ReviewInput(serializers.Serializer):
     change = serializers.ChoiceField(
         choices=["", "increase", "decrease", "stop", "gradual_exit"], required=False, default=""
     )
-    effective_month = MonthField(required=False, validators=[validate_effective_month])
+    effective_month = EffectiveMonthField(required=False)
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -329,7 +358,7 @@ class ReliefSerializer(serializers.ModelSerializer):
 
 
 class InstalmentInput(serializers.Serializer):
-    month = MonthField(validators=[validate_effective_month])
+    month = EffectiveMonthField()
     amount = input_field(ReliefInstalment, "amount")
 
 

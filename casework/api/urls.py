@@ -1,6 +1,7 @@
 from django.urls import path
 
 from casework.api import views
+from casework.api.explain import ExplainEnrolmentView
 from core.routers import Router
 
 router = Router()
@@ -12,6 +13,11 @@ router.register("relief-cases", views.ReliefViewSet, basename="relief")
 router.register("adjustments", views.AdjustmentViewSet, basename="adjustment")
 
 urlpatterns = [
+    path(
+        "enrolments/<int:pk>/explain/",
+        ExplainEnrolmentView.as_view(),
+        name="enrolment-explain",
+    ),
     path("deaths/", views.DeathView.as_view(), name="death"),
     path("move-adjustments/", views.MemberMoveAdjustmentView.as_view(), name="move-adjustment"),
     path(

@@ -16,14 +16,22 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Household, User
-from beneficiaries.permissions import RolePermission
-from beneficiaries.selectors import scope
-from casework import exports, selectors, services
+from casework import exports, selectors
 from casework.api import serializers as s
-from casework.dates import add_months
 from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
+from casework.services import (
+    applications,
+    enrolments,
+    referrals,
+    registry_events,
+    reviews,
+    temporary_relief,
+)
+from core.api import ScopedViewSetMixin
+from core.months import add_months
+from core.permissions import RolePermission
+from core.scope import scope
 
 Role = User.Role
 CASE_READERS = frozenset(
@@ -78,14 +86,14 @@ class ReferralViewSet(CaseworkViewSet):
 
     @extend_schema(request=s.ReferralInput, responses={201: s.ReferralSerializer})
     def create(self, request):
-        referral = services.flag_candidate(by=request.user, **self.parse(s.ReferralInput))
+        referral = referrals.flag_candidate(by=request.user, **self.parse(s.ReferralInput))
         return self.render(referral, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ApplicationInput, responses={201: s.ApplicationSerializer})
     @action(detail=True, methods=["post"])
     def convert(self, request, pk=None):
         """The township caseworker turns the flag into an application."""
-        application = services.convert_referral(
+        application = referrals.convert_referral(
             referral=self.get_object(), by=request.user, **self.parse(s.ApplicationInput)
         )
         return self.render(application, s.ApplicationSerializer, status.HTTP_201_CREATED)
@@ -93,7 +101,7 @@ class ReferralViewSet(CaseworkViewSet):
     @extend_schema(request=s.RejectInput, responses=s.ReferralSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        referral = services.reject_referral(
+        referral = referrals.reject_referral(
             referral=self.get_object(), by=request.user, **self.parse(s.RejectInput)
         )
         return self.render(referral)
@@ -114,14 +122,16 @@ class ApplicationViewSet(CaseworkViewSet):
 
     @extend_schema(request=s.ApplicationInput, responses={201: s.ApplicationSerializer})
     def create(self, request):
-        application = services.submit_application(by=request.user, **self.parse(s.ApplicationInput))
+        application = applications.submit_application(
+            by=request.user, **self.parse(s.ApplicationInput)
+        )
         return self.render(application, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.MoveInput, responses=s.ApplicationDetailSerializer)
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
         """Move the case to its next step; 409 says who may move it and from where."""
-        application = services.move_application(
+        application = applications.move_application(
             application=self.get_object(), by=request.user, **self.parse(s.MoveInput)
         )
         return self.render(application, s.ApplicationDetailSerializer)
@@ -130,7 +140,7 @@ class ApplicationViewSet(CaseworkViewSet):
     @action(detail=True, methods=["post"])
     def objections(self, request, pk=None):
         """Record an objection raised during the public notice."""
-        objection = services.raise_objection(
+        objection = applications.raise_objection(
             application=self.get_object(), by=request.user, **self.parse(s.ObjectionInput)
         )
         return self.render(objection, s.ObjectionSerializer, status.HTTP_201_CREATED)
@@ -150,18 +160,18 @@ class ObjectionViewSet(CaseworkViewSet):
     @extend_schema(request=s.ResolveInput, responses=s.ObjectionSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        objection = services.resolve_objection(
+        objection = applications.resolve_objection(
             objection=self.get_object(), by=request.user, **self.parse(s.ResolveInput)
         )
         return self.render(objection)
 
 
 CHANGES = {
-    "stop": (services.stop, s.ChangeInput),
-    "resume": (services.resume, s.ChangeInput),
-    "increase": (services.increase, s.ChangeInput),
-    "decrease": (services.decrease, s.ChangeInput),
-    "gradual-exit": (services.gradual_exit, s.GradualExitInput),
+    "stop": (enrolments.stop, s.ChangeInput),
+    "resume": (enrolments.resume, s.ChangeInput),
+    "increase": (enrolments.increase, s.ChangeInput),
+    "decrease": (enrolments.decrease, s.ChangeInput),
+    "gradual-exit": (enrolments.gradual_exit, s.GradualExitInput),
 }
 
 
@@ -190,7 +200,7 @@ class EnrolmentViewSet(CaseworkViewSet):
     @extend_schema(request=s.ReviewInput, responses={201: s.ReviewSerializer})
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
-        review = services.review_enrolment(
+        review = reviews.review_enrolment(
             enrolment=self.get_object(), by=request.user, **self.parse(s.ReviewInput)
         )
         return self.render(review, s.ReviewSerializer, status.HTTP_201_CREATED)
@@ -222,7 +232,7 @@ class DeathView(RegistryEventView):
     """Record a member's death: their enrolments stop or are recomputed from the next month."""
 
     input_class = s.DeathInput
-    service = services.record_death
+    service = registry_events.record_death
 
 
 @extend_schema(request=s.MoveAdjustmentInput, responses={204: None})
@@ -230,7 +240,7 @@ class MemberMoveAdjustmentView(RegistryEventView):
     """Adjust the enrolments a recorded member move affects (the member's own follow them)."""
 
     input_class = s.MoveAdjustmentInput
-    service = services.record_move
+    service = registry_events.record_move
 
 
 class ReliefViewSet(CaseworkViewSet):
@@ -243,13 +253,13 @@ class ReliefViewSet(CaseworkViewSet):
 
     @extend_schema(request=s.ReliefInput, responses={201: s.ReliefSerializer})
     def create(self, request):
-        relief = services.propose_relief(by=request.user, **self.parse(s.ReliefInput))
+        relief = temporary_relief.propose_relief(by=request.user, **self.parse(s.ReliefInput))
         return self.render(relief, code=status.HTTP_201_CREATED)
 
     @extend_schema(request=s.DecideInput, responses=s.ReliefSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        relief = services.decide_relief(
+        relief = temporary_relief.decide_relief(
             relief=self.get_object(), by=request.user, **self.parse(s.DecideInput)
         )
         return self.render(relief)
@@ -257,7 +267,9 @@ class ReliefViewSet(CaseworkViewSet):
     @extend_schema(request=None, responses=s.ReliefSerializer)
     @action(detail=True, methods=["post"], url_path="documents-complete")
     def documents_complete(self, request, pk=None):
-        relief = services.complete_relief_documents(relief=self.get_object(), by=request.user)
+        relief = temporary_relief.complete_relief_documents(
+            relief=self.get_object(), by=request.user
+        )
         return self.render(relief)
 
     @extend_schema(responses=s.ReliefSerializer(many=True))

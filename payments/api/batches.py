@@ -8,10 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from beneficiaries.api.common import ScopedViewSetMixin
 from beneficiaries.models import Region, User
-from beneficiaries.permissions import REGISTRY_READERS
+from core.api import ScopedViewSetMixin
 from core.fields import EARLIEST_RECORD, NotAfterToday, not_before
+from core.permissions import REGISTRY_READERS
 from core.serializers import MonthField
 from payments import batches
 from payments.models import PaymentBatch, PaymentLine

@@ -5,21 +5,13 @@ from django.urls import path
 from core.routers import Router
 from payments.api import bank
 from payments.api.batches import BatchViewSet, PaymentLineViewSet
-from payments.api.standards import ExplainEnrolmentView, PriceIndexViewSet, StandardViewSet
 
 router = Router()
-router.register("standards", StandardViewSet, basename="standard")
-router.register("price-indices", PriceIndexViewSet, basename="price-index")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("payment-lines", PaymentLineViewSet, basename="payment-line")
 router.register("recoveries", bank.RecoveryViewSet, basename="recovery")
 
 urlpatterns = [
-    path(
-        "enrolments/<int:pk>/explain/",
-        ExplainEnrolmentView.as_view(),
-        name="enrolment-explain",
-    ),
     path("batches/<int:pk>/review/", bank.ReviewView.as_view(), name="batch-review"),
     path("batches/<int:pk>/diff/", bank.DiffView.as_view(), name="batch-diff"),
     path("batches/<int:pk>/approve/", bank.ApproveView.as_view(), name="batch-approve"),

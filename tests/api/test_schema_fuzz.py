@@ -25,8 +25,8 @@ from schemathesis.checks import (
 from schemathesis.core.failures import FailureGroup
 
 from beneficiaries.models import Region, User
-from config.exceptions import Conflict
 from config.wsgi import application
+from core.exceptions import Conflict
 from payments import approval, bankfiles, batches
 from payments.models import PaymentBatch
 

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from beneficiaries import services
-from beneficiaries.idnumbers import make_resident_id
+from core.idnumbers import make_resident_id
 
 
 @pytest.fixture(autouse=True)

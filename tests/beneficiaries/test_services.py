@@ -1,4 +1,4 @@
-"""The registry's rules, as enforced by beneficiaries.services (issue 2)."""
+"""The registry's rules, as enforced by beneficiaries.services."""
 
 import datetime
 from decimal import Decimal
@@ -7,7 +7,7 @@ import pytest
 
 from beneficiaries import services
 from beneficiaries.models import Household, IncomeItem, Member, MemberMove
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
 
 
 def test_registering_a_household_needs_a_village(regions, caseworker):

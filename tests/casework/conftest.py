@@ -1,24 +1,9 @@
 import datetime
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from tests.factories import HouseholdFactory, MemberFactory
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Users are created in nearly every test; the production hasher would dominate the run.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    # ?lang=en activates English for the thread; later tests expect the default language.
-    yield
-    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
@@ -93,7 +78,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def set_parameter(regions):
     """Store a policy value for a region (a payments.Standard row) from 2020 on."""
-    from payments.models import Standard
+    from rules.models import Standard
 
     def store(region_key, component, value, category=""):
         return Standard.objects.create(

@@ -1,9 +1,11 @@
+"""The casework admin, for administrators: read-only, scoped to the administrator's region."""
+
 import datetime
 
 from django.test import Client
 
-from casework import services
 from casework.models import Adjustment, Application
+from casework.services import applications, enrolments
 
 
 def staff_client(user) -> Client:
@@ -14,12 +16,12 @@ def staff_client(user) -> Client:
     return client
 
 
-def test_adjustments_are_read_only_in_the_admin(auditor, caseworker, household, family):
-    enrolment = services.enrol(
+def test_adjustments_are_read_only_in_the_admin(user_with_role, caseworker, household, family):
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
     adjustment = enrolment.adjustments.get()
-    client = staff_client(auditor)
+    client = staff_client(user_with_role("admin"))
     url = f"/admin/casework/adjustment/{adjustment.pk}/change/"
     assert client.get("/admin/casework/adjustment/").status_code == 200
     assert client.get(url).status_code == 200
@@ -29,17 +31,19 @@ def test_adjustments_are_read_only_in_the_admin(auditor, caseworker, household, 
     assert Adjustment.objects.get().reason_text == adjustment.reason_text
 
 
-def test_history_events_are_read_only_in_the_admin(auditor, caseworker, household, family):
-    services.submit_application(household=household, category="dibao", by=caseworker)
-    client = staff_client(caseworker)
+def test_history_events_are_read_only_in_the_admin(user_with_role, caseworker, household, family):
+    applications.submit_application(household=household, category="dibao", by=caseworker)
+    client = staff_client(user_with_role("admin"))
     assert client.get("/admin/casework/applicationevent/").status_code == 200
     assert client.get("/admin/casework/applicationevent/add/").status_code == 403
     assert client.get("/admin/casework/application/add/").status_code == 403
 
 
-def test_the_admin_is_scoped_to_the_users_region(other_caseworker, caseworker, household, family):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
-    client = staff_client(other_caseworker)
+def test_the_admin_is_scoped_to_the_users_region(regions, make_user, caseworker, household, family):
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
+    client = staff_client(make_user("admin", regions["town_b"]))
     url = f"/admin/casework/application/{application.pk}/change/"
     assert client.get(url).status_code == 302  # "does not exist" redirects to the index
     assert Application.objects.count() == 1

@@ -8,9 +8,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from casework import services
-from casework.dates import add_months, first_of_month
 from casework.models import Application, CaseState, Enrolment, Referral
+from casework.services import applications, enrolments, referrals, registry_events
+from core.months import add_months, first_of_month
 from tests.factories import HouseholdFactory, MemberFactory
 
 
@@ -22,7 +22,7 @@ def client_for(user) -> APIClient:
 
 def test_a_grid_worker_flags_and_follows_only_their_own_flags(grid_worker, regions, make_user):
     other = make_user("grid_worker", regions["village_a1"])
-    services.flag_candidate(name="钱七", village=regions["village_a1"], reason="other", by=other)
+    referrals.flag_candidate(name="钱七", village=regions["village_a1"], reason="other", by=other)
     api = client_for(grid_worker)
     response = api.post(
         "/api/referrals/",
@@ -54,10 +54,10 @@ def test_a_duplicate_flag_answers_409_with_the_open_one(grid_worker, regions):
 def test_the_grid_worker_sees_the_caseworkers_decision(
     grid_worker, caseworker, regions, household, family
 ):
-    rejected = services.flag_candidate(
+    rejected = referrals.flag_candidate(
         name="甲", village=regions["village_a1"], reason="other", by=grid_worker
     )
-    converted = services.flag_candidate(
+    converted = referrals.flag_candidate(
         name="王大", village=regions["village_a1"], reason="serious_illness", by=grid_worker
     )
     staff = client_for(caseworker)
@@ -76,7 +76,9 @@ def test_the_grid_worker_sees_the_caseworkers_decision(
 
 
 def test_an_illegal_move_answers_409_saying_why(caseworker, household, family):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     response = client_for(caseworker).post(
         f"/api/applications/{application.pk}/move/", {"to": "approved"}, format="json"
     )
@@ -87,7 +89,9 @@ def test_an_illegal_move_answers_409_saying_why(caseworker, household, family):
 
 
 def test_moves_carry_attachments_through_the_api(caseworker, household, family, media):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     response = client_for(caseworker).post(
         f"/api/applications/{application.pk}/move/",
         {
@@ -106,7 +110,9 @@ def test_moves_carry_attachments_through_the_api(caseworker, household, family, 
 def test_out_of_scope_cases_are_404_and_auditors_cannot_write(
     caseworker, other_caseworker, auditor, household, family
 ):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     url = f"/api/applications/{application.pk}/"
     assert client_for(other_caseworker).get(url).status_code == 404
     assert client_for(other_caseworker).post(url + "move/", {"to": "home_visit"}).status_code == 404
@@ -117,7 +123,7 @@ def test_out_of_scope_cases_are_404_and_auditors_cannot_write(
 
 
 def test_death_is_recorded_through_the_api(caseworker, household, family):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
     response = client_for(caseworker).post(
@@ -128,7 +134,7 @@ def test_death_is_recorded_through_the_api(caseworker, household, family):
 
 
 def test_an_enrolment_is_stopped_through_the_api(caseworker, household, family):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
     last_month = add_months(first_of_month(timezone.localdate()), -1)
@@ -145,14 +151,14 @@ def test_an_enrolment_is_stopped_through_the_api(caseworker, household, family):
 @pytest.fixture
 def adjustments(regions, caseworker, approver, family, household):
     """Two adjustments in town A (one approved by the county), one in town B."""
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household,
         category="dibao",
         start_month=datetime.date(2024, 8, 1),
         by=caseworker,
         approved_by=approver,
     )
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment,
         effective_month=datetime.date(2024, 10, 1),
         reason_code="income",
@@ -161,7 +167,7 @@ def adjustments(regions, caseworker, approver, family, household):
     )
     elsewhere = HouseholdFactory(village=regions["village_b1"])
     MemberFactory(household=elsewhere)
-    services.enrol(
+    enrolments.enrol(
         household=elsewhere,
         category="dibao",
         start_month=datetime.date(2024, 8, 1),
@@ -222,19 +228,23 @@ def test_the_timeline_tells_the_whole_story(
 ):
     from payments.models import PaymentBatch, PaymentLine
 
-    referral = services.flag_candidate(
+    referral = referrals.flag_candidate(
         name="王大", village=regions["village_a1"], reason="serious_illness", by=grid_worker
     )
-    application = services.convert_referral(
+    application = referrals.convert_referral(
         referral=referral, household=household, category="dibao", by=caseworker
     )
     for target in ("home_visit", "economic_check", "township_review", "public_notice"):
-        services.move_application(application=application, to=target, by=caseworker, comment="ok")
-    objection = services.raise_objection(application=application, content="有车", by=caseworker)
-    services.resolve_objection(objection=objection, resolution="车已报废", by=caseworker)
+        applications.move_application(
+            application=application, to=target, by=caseworker, comment="ok"
+        )
+    objection = applications.raise_objection(application=application, content="有车", by=caseworker)
+    applications.resolve_objection(objection=objection, resolution="车已报废", by=caseworker)
     Application.objects.filter(pk=application.pk).update(notice_ends=datetime.date(2000, 1, 1))
-    services.move_application(application=application, to="approval", by=caseworker)
-    services.move_application(application=application, to="approved", by=approver, comment="同意")
+    applications.move_application(application=application, to="approval", by=caseworker)
+    applications.move_application(
+        application=application, to="approved", by=approver, comment="同意"
+    )
     enrolment = Enrolment.objects.get()
     batch = PaymentBatch.objects.create(region=regions["zhenjiang"], month=enrolment.start_month)
     PaymentLine.objects.create(
@@ -246,7 +256,9 @@ def test_the_timeline_tells_the_whole_story(
         region_code=household.region_code,
         amount=Decimal("1725"),
     )
-    services.record_death(member=family["spouse"], died_on=datetime.date.today(), by=caseworker)
+    registry_events.record_death(
+        member=family["spouse"], died_on=datetime.date.today(), by=caseworker
+    )
 
     response = client_for(auditor).get(f"/api/timeline/households/{household.pk}/")
     assert response.status_code == 200
@@ -280,7 +292,7 @@ def test_a_recorded_move_is_followed_up_through_the_api(regions, caseworker, hou
 
     other = HouseholdFactory(village=regions["village_a2"])
     MemberFactory(household=other)
-    services.enrol(
+    enrolments.enrol(
         household=household,
         category="single_dibao",
         member=family["spouse"],
@@ -305,7 +317,9 @@ def test_a_recorded_move_is_followed_up_through_the_api(regions, caseworker, hou
 def test_the_reason_for_a_refused_move_is_given_in_english_on_request(
     caseworker, household, family
 ):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     response = client_for(caseworker).post(
         f"/api/applications/{application.pk}/move/?lang=en", {"to": "approved"}, format="json"
     )

@@ -4,10 +4,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from casework import selectors, services, workflow
-from casework.dates import next_month
+from casework import selectors, workflow
 from casework.models import Adjustment, Application, CaseState, CaseStep, Enrolment
-from config.exceptions import Conflict, DomainError
+from casework.services import applications
+from core.exceptions import Conflict, DomainError
+from core.months import next_month
 
 ALL_ROLES = ["caseworker", "grid_worker", "county_approver", "finance", "auditor", "admin"]
 ALLOWED = {(m.source, m.target) for m in workflow.MOVES}
@@ -27,7 +28,7 @@ ROLE_DENIALS = [
 
 @pytest.fixture
 def application(household, family, caseworker):
-    return services.submit_application(
+    return applications.submit_application(
         household=household, category="dibao", by=caseworker, comment="本人申请"
     )
 
@@ -46,7 +47,7 @@ def test_each_allowed_move_is_made_and_recorded(application, user_with_role, mov
     put_in(application, move.source)
     role = sorted(workflow.roles_for(move, delegated=False))[0]
     actor = user_with_role(role)
-    services.move_application(
+    applications.move_application(
         application=application, to=move.target, by=actor, comment="意见:符合条件"
     )
     application.refresh_from_db()
@@ -62,7 +63,9 @@ def test_each_move_outside_the_table_is_refused_with_the_reason(
 ):
     put_in(application, source)
     with pytest.raises(Conflict) as error:
-        services.move_application(application=application, to=target, by=caseworker, comment="x")
+        applications.move_application(
+            application=application, to=target, by=caseworker, comment="x"
+        )
     assert str(CaseState(source).label) in str(error.value)
     application.refresh_from_db()
     assert application.state == source
@@ -74,7 +77,7 @@ def test_each_move_outside_the_table_is_refused_with_the_reason(
 def test_each_role_outside_the_move_is_refused(application, user_with_role, source, target, role):
     put_in(application, source)
     with pytest.raises(Conflict) as error:
-        services.move_application(
+        applications.move_application(
             application=application, to=target, by=user_with_role(role), comment="x"
         )
     assert "只能由" in str(error.value)
@@ -85,7 +88,7 @@ def test_each_role_outside_the_move_is_refused(application, user_with_role, sour
 
 def test_a_caseworker_outside_the_region_cannot_move_the_case(application, other_caseworker):
     with pytest.raises(Conflict):
-        services.move_application(application=application, to="home_visit", by=other_caseworker)
+        applications.move_application(application=application, to="home_visit", by=other_caseworker)
     application.refresh_from_db()
     assert application.state == CaseState.SUBMITTED
 
@@ -93,16 +96,18 @@ def test_a_caseworker_outside_the_region_cannot_move_the_case(application, other
 def test_the_township_approves_where_the_county_delegated(application, caseworker, set_parameter):
     put_in(application, CaseState.APPROVAL)
     with pytest.raises(Conflict):
-        services.move_application(application=application, to="approved", by=caseworker)
+        applications.move_application(application=application, to="approved", by=caseworker)
     set_parameter("jingkou", "casework.township_approves", 1)
-    services.move_application(application=application, to="approved", by=caseworker)
+    applications.move_application(application=application, to="approved", by=caseworker)
     application.refresh_from_db()
     assert application.state == CaseState.APPROVED
 
 
 def walk_to_notice(application, caseworker):
     for target in ("home_visit", "economic_check", "township_review", "public_notice"):
-        services.move_application(application=application, to=target, by=caseworker, comment="ok")
+        applications.move_application(
+            application=application, to=target, by=caseworker, comment="ok"
+        )
     application.refresh_from_db()
     return application
 
@@ -111,7 +116,7 @@ def test_the_notice_runs_seven_days_before_approval(application, caseworker):
     walk_to_notice(application, caseworker)
     assert application.notice_ends == timezone.localdate() + datetime.timedelta(days=7)
     with pytest.raises(Conflict) as error:
-        services.move_application(application=application, to="approval", by=caseworker)
+        applications.move_application(application=application, to="approval", by=caseworker)
     assert application.notice_ends.isoformat() in str(error.value)
     application.refresh_from_db()
     assert application.state == CaseState.PUBLIC_NOTICE
@@ -125,33 +130,35 @@ def test_the_notice_period_is_a_parameter(application, caseworker, set_parameter
 
 def test_open_objections_block_approval_until_resolved(application, caseworker, approver):
     walk_to_notice(application, caseworker)
-    objection = services.raise_objection(
+    objection = applications.raise_objection(
         application=application, content="该户有车辆未申报", raised_by_name="邻居", by=caseworker
     )
     put_in(application, CaseState.PUBLIC_NOTICE)
     with pytest.raises(Conflict):
-        services.move_application(application=application, to="approval", by=caseworker)
+        applications.move_application(application=application, to="approval", by=caseworker)
     put_in(application, CaseState.APPROVAL)
     with pytest.raises(Conflict) as error:
-        services.move_application(application=application, to="approved", by=approver)
+        applications.move_application(application=application, to="approved", by=approver)
     assert "异议" in str(error.value)
     assert not Enrolment.objects.exists()
-    services.resolve_objection(objection=objection, resolution="经核实车辆已报废", by=caseworker)
-    services.move_application(application=application, to="approved", by=approver)
+    applications.resolve_objection(
+        objection=objection, resolution="经核实车辆已报废", by=caseworker
+    )
+    applications.move_application(application=application, to="approved", by=approver)
     application.refresh_from_db()
     assert application.state == CaseState.APPROVED
 
 
 def test_objections_are_taken_only_during_the_notice(application, caseworker):
     with pytest.raises(Conflict):
-        services.raise_objection(application=application, content="异议", by=caseworker)
+        applications.raise_objection(application=application, content="异议", by=caseworker)
     assert not application.objections.exists()
 
 
 def test_approval_enrols_from_the_next_month_with_an_adjustment(
     household, family, caseworker, approver
 ):
-    application = services.submit_application(
+    application = applications.submit_application(
         household=household,
         category="tekun",
         member=family["head"],
@@ -160,7 +167,9 @@ def test_approval_enrols_from_the_next_month_with_an_adjustment(
         by=caseworker,
     )
     put_in(application, CaseState.APPROVAL)
-    services.move_application(application=application, to="approved", by=approver, comment="同意")
+    applications.move_application(
+        application=application, to="approved", by=approver, comment="同意"
+    )
     application.refresh_from_db()
     enrolment = application.enrolment
     assert enrolment.start_month == next_month(timezone.localdate())
@@ -178,10 +187,12 @@ def test_approval_enrols_from_the_next_month_with_an_adjustment(
 def test_a_refusal_needs_a_reason_the_household_can_be_told(application, approver):
     put_in(application, CaseState.APPROVAL)
     with pytest.raises(DomainError):
-        services.move_application(application=application, to="refused", by=approver, comment="")
+        applications.move_application(
+            application=application, to="refused", by=approver, comment=""
+        )
     application.refresh_from_db()
     assert application.state == CaseState.APPROVAL
-    services.move_application(
+    applications.move_application(
         application=application, to="refused", by=approver, comment="人均收入高于标准"
     )
     application.refresh_from_db()
@@ -190,7 +201,7 @@ def test_a_refusal_needs_a_reason_the_household_can_be_told(application, approve
 
 
 def test_attachments_are_kept_with_the_step(application, caseworker, media):
-    services.move_application(
+    applications.move_application(
         application=application,
         to="home_visit",
         by=caseworker,
@@ -203,8 +214,8 @@ def test_attachments_are_kept_with_the_step(application, caseworker, media):
 
 
 def test_a_second_open_application_is_shown_not_duplicated(application, household, caseworker):
-    with pytest.raises(services.DuplicateCase) as error:
-        services.submit_application(household=household, category="dibao", by=caseworker)
+    with pytest.raises(applications.DuplicateCase) as error:
+        applications.submit_application(household=household, category="dibao", by=caseworker)
     assert error.value.as_data()["existing"] == {
         "type": "application",
         "id": application.pk,
@@ -217,13 +228,13 @@ def test_review_opinion_and_decision_deadlines_count_working_days(application, c
     # 15 working days from submission (Jiangsu): three calendar weeks.
     assert application.step_due == application.submitted_on + datetime.timedelta(days=21)
     put_in(application, CaseState.PUBLIC_NOTICE)
-    services.move_application(application=application, to="approval", by=caseworker)
+    applications.move_application(application=application, to="approval", by=caseworker)
     application.refresh_from_db()
     assert application.step_due == timezone.localdate() + datetime.timedelta(days=14)
 
 
 def test_overdue_cases_are_listed(application, household, family, caseworker):
-    on_time = services.submit_application(
+    on_time = applications.submit_application(
         household=household, category="single_dibao", member=family["child"], by=caseworker
     )
     Application.objects.filter(pk=application.pk).update(

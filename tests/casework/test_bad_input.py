@@ -12,9 +12,9 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from casework import services
-from casework.dates import add_months, first_of_month
 from casework.models import Adjustment, Enrolment, Referral
+from casework.services import enrolments
+from core.months import add_months, first_of_month
 
 THIS_MONTH = first_of_month(timezone.localdate())
 
@@ -27,7 +27,7 @@ def client_for(user) -> APIClient:
 
 @pytest.fixture
 def enrolment(household, family, caseworker):
-    return services.enrol(
+    return enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
 

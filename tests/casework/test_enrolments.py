@@ -4,10 +4,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from casework import selectors, services
-from casework.dates import add_months, first_of_month
+from casework import selectors
 from casework.models import Adjustment, Enrolment
-from config.exceptions import Conflict, DomainError
+from casework.services import enrolments, registry_events
+from core.exceptions import Conflict, DomainError
+from core.months import add_months, first_of_month
 from tests.factories import HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUG = datetime.date(2024, 8, 1)
@@ -15,7 +16,7 @@ SEP = datetime.date(2024, 9, 1)
 
 
 def enrol_dibao(household, caseworker):
-    return services.enrol(household=household, category="dibao", start_month=AUG, by=caseworker)
+    return enrolments.enrol(household=household, category="dibao", start_month=AUG, by=caseworker)
 
 
 def in_force(month, prefix="3211"):
@@ -23,7 +24,7 @@ def in_force(month, prefix="3211"):
 
 
 def test_enrol_writes_a_new_adjustment_and_schedules_the_review(household, family, caseworker):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 17), by=caseworker
     )
     assert enrolment.start_month == AUG
@@ -38,7 +39,7 @@ def test_enrol_writes_a_new_adjustment_and_schedules_the_review(household, famil
 
 
 def test_able_to_work_households_are_reviewed_every_six_months(household, family, caseworker):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household,
         category="dibao",
         start_month=AUG,
@@ -51,7 +52,7 @@ def test_able_to_work_households_are_reviewed_every_six_months(household, family
 def test_a_second_open_enrolment_in_the_same_category_is_refused(household, family, caseworker):
     enrol_dibao(household, caseworker)
     with pytest.raises(Conflict):
-        services.enrol(household=household, category="dibao", start_month=SEP, by=caseworker)
+        enrolments.enrol(household=household, category="dibao", start_month=SEP, by=caseworker)
     assert Enrolment.objects.count() == 1
     assert Adjustment.objects.count() == 1
 
@@ -69,7 +70,7 @@ def test_enrol_refuses_inconsistent_coverage(
     household, family, caseworker, category, with_member, care_level, field
 ):
     with pytest.raises(DomainError) as error:
-        services.enrol(
+        enrolments.enrol(
             household=household,
             category=category,
             start_month=AUG,
@@ -84,10 +85,10 @@ def test_enrol_refuses_inconsistent_coverage(
 
 def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, caseworker):
     this_month = first_of_month(timezone.localdate())
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=this_month, by=caseworker
     )
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment,
         effective_month=add_months(this_month, 2),
         reason_code="income_above_standard",
@@ -104,7 +105,7 @@ def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, c
     assert (stop.effective_month, stop.amount_after) == (add_months(this_month, 2), 0)
     assert stop.reason_text == "收入超过标准"
     with pytest.raises(Conflict):
-        services.stop(
+        enrolments.stop(
             enrolment=enrolment,
             effective_month=this_month,
             reason_code="r",
@@ -112,9 +113,9 @@ def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, c
             by=caseworker,
         )
 
-    assert services.close_ended_enrolments(today=add_months(this_month, 1)) == 0
-    assert services.close_ended_enrolments(today=add_months(this_month, 2)) == 1
-    assert services.close_ended_enrolments(today=add_months(this_month, 2)) == 0
+    assert enrolments.close_ended_enrolments(today=add_months(this_month, 1)) == 0
+    assert enrolments.close_ended_enrolments(today=add_months(this_month, 2)) == 1
+    assert enrolments.close_ended_enrolments(today=add_months(this_month, 2)) == 0
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
     assert enrolment.adjustments.count() == 2
@@ -122,7 +123,7 @@ def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, c
 
 def test_a_stop_from_a_past_month_takes_effect_at_once(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="迁出", by=caseworker
     )
     enrolment.refresh_from_db()
@@ -131,7 +132,7 @@ def test_a_stop_from_a_past_month_takes_effect_at_once(household, family, casewo
 
 def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.gradual_exit(
+    enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="work_income",
@@ -139,10 +140,10 @@ def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, fam
         amount=1725,
         by=caseworker,
     )
-    services.close_ended_enrolments(today=datetime.date(2025, 2, 28))
+    enrolments.close_ended_enrolments(today=datetime.date(2025, 2, 28))
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.GRADUAL_EXIT
-    services.close_ended_enrolments(today=datetime.date(2025, 3, 1))
+    enrolments.close_ended_enrolments(today=datetime.date(2025, 3, 1))
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
     stop = enrolment.adjustments.get(kind="stop")
@@ -155,17 +156,17 @@ def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, fam
 
 def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
     this_month = first_of_month(timezone.localdate())
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=this_month, by=caseworker
     )
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment,
         effective_month=add_months(this_month, 1),
         reason_code="r",
         reason_text="外出",
         by=caseworker,
     )
-    services.resume(
+    enrolments.resume(
         enrolment=enrolment,
         effective_month=add_months(this_month, 1),
         reason_code="r",
@@ -180,7 +181,7 @@ def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
 def test_a_stop_needs_a_reason(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
     with pytest.raises(DomainError):
-        services.stop(
+        enrolments.stop(
             enrolment=enrolment,
             effective_month=SEP,
             reason_code="x",
@@ -194,7 +195,7 @@ def test_a_stop_needs_a_reason(household, family, caseworker):
 
 def test_resume_pays_again_from_the_effective_month(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="r",
@@ -202,21 +203,24 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
         by=caseworker,
     )
     with pytest.raises(Conflict):
-        services.stop(
+        enrolments.stop(
             enrolment=enrolment,
             effective_month=SEP,
             reason_code="r",
             reason_text="重复",
             by=caseworker,
         )
-    resumed = services.resume(
+    change = enrolments.resume(
         enrolment=enrolment,
         effective_month=datetime.date(2024, 11, 1),
         reason_code="returned",
         reason_text="返乡,收入低于标准",
         by=caseworker,
     )
+    resumed = change.enrolment
     enrolment.refresh_from_db()
+    assert resumed.pk != enrolment.pk
+    assert change.adjustment == resumed.adjustments.get()
     assert resumed.status == Enrolment.Status.ACTIVE
     assert resumed.end_month is None
     assert resumed in in_force(datetime.date(2024, 11, 1))
@@ -232,23 +236,23 @@ def test_resume_from_the_month_after_the_stop_goes_on_in_the_same_enrolment(
     household, family, caseworker
 ):
     enrolment = enrol_dibao(household, caseworker)
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="外出", by=caseworker
     )
-    resumed = services.resume(
+    resumed = enrolments.resume(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="r",
         reason_text="未外出",
         by=caseworker,
-    )
+    ).enrolment
     assert resumed.pk == enrolment.pk
     assert resumed in in_force(SEP)
 
 
 def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.gradual_exit(
+    enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=datetime.date(2025, 1, 1),
         reason_code="work_income",
@@ -268,14 +272,14 @@ def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, famil
 
 def test_increase_and_decrease_are_recorded_with_their_reason(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.decrease(
+    decreased = enrolments.decrease(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="income",
         reason_text="工资上涨",
         by=caseworker,
     )
-    services.increase(
+    increased = enrolments.increase(
         enrolment=enrolment,
         effective_month=datetime.date(2024, 10, 1),
         reason_code="illness",
@@ -287,11 +291,15 @@ def test_increase_and_decrease_are_recorded_with_their_reason(household, family,
         ("decrease", "income"),
         ("increase", "illness"),
     ]
+    assert [decreased.adjustment.kind, increased.adjustment.kind] == ["decrease", "increase"]
+    assert decreased.enrolment == increased.enrolment == enrolment
 
 
 def test_death_reduces_a_household_enrolment_from_the_next_month(household, family, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.record_death(member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker)
+    registry_events.record_death(
+        member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
     family["head"].refresh_from_db()
     assert not family["head"].is_alive
     assert family["head"].death_date == datetime.date(2024, 8, 15)
@@ -306,7 +314,7 @@ def test_death_reduces_a_household_enrolment_from_the_next_month(household, fami
 def test_death_of_the_last_member_stops_the_household_enrolment(household, caseworker):
     alone = MemberFactory(household=household, name="孤老")
     enrolment = enrol_dibao(household, caseworker)
-    services.record_death(member=alone, died_on=datetime.date(2024, 8, 31), by=caseworker)
+    registry_events.record_death(member=alone, died_on=datetime.date(2024, 8, 31), by=caseworker)
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
     assert enrolment.end_month == AUG
@@ -315,7 +323,7 @@ def test_death_of_the_last_member_stops_the_household_enrolment(household, casew
 
 
 def test_death_stops_the_members_own_enrolment_only(household, family, caseworker):
-    tekun = services.enrol(
+    tekun = enrolments.enrol(
         household=household,
         category="tekun",
         member=family["head"],
@@ -323,14 +331,16 @@ def test_death_stops_the_members_own_enrolment_only(household, family, caseworke
         start_month=AUG,
         by=caseworker,
     )
-    child = services.enrol(
+    child = enrolments.enrol(
         household=household,
         category="ill_disabled_child",
         member=family["child"],
         start_month=AUG,
         by=caseworker,
     )
-    services.record_death(member=family["head"], died_on=datetime.date(2024, 9, 2), by=caseworker)
+    registry_events.record_death(
+        member=family["head"], died_on=datetime.date(2024, 9, 2), by=caseworker
+    )
     tekun.refresh_from_db()
     child.refresh_from_db()
     assert tekun.status == Enrolment.Status.STOPPED
@@ -340,9 +350,11 @@ def test_death_stops_the_members_own_enrolment_only(household, family, caseworke
 
 
 def test_a_death_is_recorded_once(household, family, caseworker):
-    services.record_death(member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker)
+    registry_events.record_death(
+        member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker
+    )
     with pytest.raises(Conflict):
-        services.record_death(
+        registry_events.record_death(
             member=family["head"], died_on=datetime.date(2024, 8, 16), by=caseworker
         )
     family["head"].refresh_from_db()
@@ -384,7 +396,7 @@ def test_death_records_the_household_amount_before_and_after(
     household, three_adults, caseworker, who, kind, after
 ):
     enrolment = enrol_dibao(household, caseworker)
-    services.record_death(
+    registry_events.record_death(
         member=three_adults[who], died_on=datetime.date(2024, 8, 15), by=caseworker
     )
     adjustment = enrolment.adjustments.get(reason_code="death")
@@ -394,7 +406,7 @@ def test_death_records_the_household_amount_before_and_after(
 
 def test_gradual_exit_keeps_the_last_amount_by_default(household, three_adults, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.gradual_exit(
+    enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="work_income",
@@ -408,7 +420,7 @@ def test_gradual_exit_keeps_the_last_amount_by_default(household, three_adults, 
 
 def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults, caseworker):
     enrolment = enrol_dibao(household, caseworker)
-    services.stop(
+    enrolments.stop(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="moved",
@@ -422,7 +434,7 @@ def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults,
 def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
     household, three_adults, caseworker
 ):
-    tekun = services.enrol(
+    tekun = enrolments.enrol(
         household=household,
         category="tekun",
         member=three_adults["brother"],
@@ -430,7 +442,7 @@ def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
         start_month=AUG,
         by=caseworker,
     )
-    services.record_death(
+    registry_events.record_death(
         member=three_adults["brother"], died_on=datetime.date(2024, 8, 15), by=caseworker
     )
     stop = tekun.adjustments.get(kind="stop")
@@ -447,14 +459,16 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
     other = HouseholdFactory(village=regions["village_a2"])
     MemberFactory(household=other, name="接收户主")
     dibao = enrol_dibao(household, caseworker)
-    child = services.enrol(
+    child = enrolments.enrol(
         household=household,
         category="ill_disabled_child",
         member=three_adults["brother"],
         start_month=AUG,
         by=caseworker,
     )
-    other_dibao = services.enrol(household=other, category="dibao", start_month=AUG, by=caseworker)
+    other_dibao = enrolments.enrol(
+        household=other, category="dibao", start_month=AUG, by=caseworker
+    )
     new_member = move_member(
         member=three_adults["brother"],
         to_household=other,
@@ -462,7 +476,7 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
         reason="投靠亲属",
         by=caseworker,
     )
-    (followed,) = services.record_move(move=new_member.moved_in, by=caseworker)
+    (followed,) = registry_events.record_move(move=new_member.moved_in, by=caseworker)
     child.refresh_from_db()
     assert (child.status, child.end_month) == (Enrolment.Status.STOPPED, AUG)
     assert (followed.household, followed.member, followed.category) == (
@@ -479,14 +493,14 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
     # Living alone: 875 + 10% supplement = 962.5 → 963; then two members without income: 1750.
     assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
     with pytest.raises(Conflict):
-        services.record_move(move=new_member.moved_in, by=caseworker)
+        registry_events.record_move(move=new_member.moved_in, by=caseworker)
 
 
 def test_the_daily_task_closes_enrolments_past_their_last_month(household, family, caseworker):
     from casework import tasks
 
     enrolment = enrol_dibao(household, caseworker)
-    services.gradual_exit(
+    enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="work_income",

@@ -7,8 +7,8 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
-from casework import services
 from casework.models import Adjustment, Application
+from casework.services import applications, enrolments
 
 pytestmark = pytest.mark.postgres
 
@@ -21,7 +21,9 @@ def basic_auth_client(user) -> APIClient:
 
 
 def test_history_rows_carry_the_actor_and_the_request(caseworker, household, family):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     url = f"/api/applications/{application.pk}/move/"
     response = basic_auth_client(caseworker).post(url, {"to": "home_visit"}, format="json")
     assert response.status_code == 200
@@ -36,7 +38,9 @@ def test_history_rows_carry_the_actor_and_the_request(caseworker, household, fam
 def test_the_timeline_includes_recorded_changes_with_their_actor(
     caseworker, auditor, household, family
 ):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     basic_auth_client(caseworker).post(
         f"/api/applications/{application.pk}/move/", {"to": "home_visit"}, format="json"
     )
@@ -50,7 +54,7 @@ def test_the_timeline_includes_recorded_changes_with_their_actor(
 
 
 def test_an_adjustment_cannot_be_updated_or_deleted(caseworker, household, family):
-    enrolment = services.enrol(
+    enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
     adjustment = enrolment.adjustments.get()
@@ -66,7 +70,9 @@ def test_an_adjustment_cannot_be_updated_or_deleted(caseworker, household, famil
 
 
 def test_history_events_cannot_be_edited_or_deleted(caseworker, household, family):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
     events = Application.pgh_event_model.objects.filter(pgh_obj=application)
     assert events.count() == 1
     with pytest.raises(DatabaseError), transaction.atomic():

@@ -2,15 +2,15 @@ import datetime
 
 import pytest
 
-from beneficiaries.idnumbers import make_resident_id
-from casework import services
 from casework.models import Application, Referral
-from config.exceptions import Conflict, DomainError
+from casework.services import applications, referrals
+from core.exceptions import Conflict, DomainError
+from core.idnumbers import make_resident_id
 
 
 def flag(grid_worker, regions, **kwargs):
     fields = {"name": "赵六", "village": regions["village_a1"], "reason": "serious_illness"}
-    return services.flag_candidate(by=grid_worker, **(fields | kwargs))
+    return referrals.flag_candidate(by=grid_worker, **(fields | kwargs))
 
 
 def test_a_grid_worker_flags_a_candidate(grid_worker, regions):
@@ -37,7 +37,7 @@ def test_an_invalid_id_number_is_refused_on_its_field(grid_worker, regions):
 def test_a_second_flag_for_the_same_id_number_returns_the_open_one(grid_worker, regions):
     id_number = make_resident_id("321102", datetime.date(1970, 1, 1), 7, "M")
     first = flag(grid_worker, regions, id_number=id_number)
-    with pytest.raises(services.DuplicateCase) as error:
+    with pytest.raises(applications.DuplicateCase) as error:
         flag(grid_worker, regions, name="赵六六", id_number=id_number)
     assert error.value.existing == first
     assert Referral.objects.count() == 1
@@ -46,7 +46,7 @@ def test_a_second_flag_for_the_same_id_number_returns_the_open_one(grid_worker, 
 def test_without_id_the_same_name_in_the_same_village_is_a_duplicate(regions, make_user):
     grid_worker = make_user("grid_worker", regions["town_a"])
     flag(grid_worker, regions)
-    with pytest.raises(services.DuplicateCase):
+    with pytest.raises(applications.DuplicateCase):
         flag(grid_worker, regions, reason="lost_job")
     flag(grid_worker, regions, village=regions["village_a2"])
     assert Referral.objects.count() == 2
@@ -55,11 +55,13 @@ def test_without_id_the_same_name_in_the_same_village_is_a_duplicate(regions, ma
 def test_a_person_with_an_open_application_is_not_flagged_again(
     grid_worker, regions, household, family, caseworker
 ):
-    application = services.submit_application(household=household, category="dibao", by=caseworker)
-    with pytest.raises(services.DuplicateCase) as error:
+    application = applications.submit_application(
+        household=household, category="dibao", by=caseworker
+    )
+    with pytest.raises(applications.DuplicateCase) as error:
         flag(grid_worker, regions, name="李二", id_number=family["spouse"].id_number)
     assert error.value.existing == application
-    with pytest.raises(services.DuplicateCase):
+    with pytest.raises(applications.DuplicateCase):
         flag(grid_worker, regions, name="王小")
     assert not Referral.objects.exists()
 
@@ -68,7 +70,7 @@ def test_the_caseworker_converts_a_flag_into_a_linked_application(
     grid_worker, regions, household, family, caseworker
 ):
     referral = flag(grid_worker, regions, name="王大", note="户主重病")
-    application = services.convert_referral(
+    application = referrals.convert_referral(
         referral=referral, household=household, category="dibao", by=caseworker
     )
     referral.refresh_from_db()
@@ -76,14 +78,14 @@ def test_the_caseworker_converts_a_flag_into_a_linked_application(
     assert referral.application == application
     assert application.steps.get().comment == "户主重病"
     with pytest.raises(Conflict):
-        services.reject_referral(referral=referral, reason="重复", by=caseworker)
+        referrals.reject_referral(referral=referral, reason="重复", by=caseworker)
 
 
 def test_a_rejection_carries_the_reason_the_grid_worker_sees(grid_worker, regions, caseworker):
     referral = flag(grid_worker, regions)
     with pytest.raises(DomainError):
-        services.reject_referral(referral=referral, reason=" ", by=caseworker)
-    services.reject_referral(referral=referral, reason="已享受特困供养", by=caseworker)
+        referrals.reject_referral(referral=referral, reason=" ", by=caseworker)
+    referrals.reject_referral(referral=referral, reason="已享受特困供养", by=caseworker)
     referral.refresh_from_db()
     assert referral.status == Referral.Status.REJECTED
     assert referral.rejection_reason == "已享受特困供养"
@@ -93,7 +95,7 @@ def test_a_rejection_carries_the_reason_the_grid_worker_sees(grid_worker, region
 def test_a_failed_conversion_leaves_the_flag_open(grid_worker, regions, household, caseworker):
     referral = flag(grid_worker, regions)
     with pytest.raises(DomainError):
-        services.convert_referral(
+        referrals.convert_referral(
             referral=referral, household=household, category="tekun", by=caseworker
         )
     referral.refresh_from_db()

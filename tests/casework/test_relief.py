@@ -4,10 +4,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from casework import selectors, services
-from casework.dates import add_months, first_of_month
+from casework import selectors
 from casework.models import ReliefCase, ReliefInstalment
-from config.exceptions import Conflict, DomainError
+from casework.services import temporary_relief
+from core.exceptions import Conflict, DomainError
+from core.months import add_months, first_of_month
+from payments.batches import mark_relief_instalments_paid
 from payments.models import PaymentBatch
 
 THIS_MONTH = first_of_month(timezone.localdate())
@@ -25,15 +27,15 @@ def propose(household, caseworker, **kwargs):
         "proposed_amount": Decimal("2000"),
         "cost": Decimal("5000"),
     }
-    return services.propose_relief(household=household, by=caseworker, **(fields | kwargs))
+    return temporary_relief.propose_relief(household=household, by=caseworker, **(fields | kwargs))
 
 
 def test_the_township_approves_relief_up_to_its_limit(household, caseworker, approver):
     relief = propose(household, caseworker, proposed_amount=Decimal("2625"))
     assert relief.tier == ReliefCase.Tier.TOWNSHIP
     with pytest.raises(Conflict):
-        services.decide_relief(relief=relief, approve=True, by=approver)
-    services.decide_relief(relief=relief, approve=True, by=caseworker)
+        temporary_relief.decide_relief(relief=relief, approve=True, by=approver)
+    temporary_relief.decide_relief(relief=relief, approve=True, by=caseworker)
     relief.refresh_from_db()
     assert relief.status == ReliefCase.Status.APPROVED
     assert relief.decided_by == caseworker
@@ -43,10 +45,10 @@ def test_the_county_approves_above_the_township_limit(household, caseworker, app
     relief = propose(household, caseworker, proposed_amount=Decimal("8000"), cost=Decimal("80000"))
     assert relief.tier == ReliefCase.Tier.COUNTY
     with pytest.raises(Conflict):
-        services.decide_relief(relief=relief, approve=True, by=caseworker)
+        temporary_relief.decide_relief(relief=relief, approve=True, by=caseworker)
     relief.refresh_from_db()
     assert relief.status == ReliefCase.Status.SUBMITTED
-    services.decide_relief(relief=relief, approve=True, by=approver)
+    temporary_relief.decide_relief(relief=relief, approve=True, by=approver)
     relief.refresh_from_db()
     assert relief.status == ReliefCase.Status.APPROVED
 
@@ -70,8 +72,8 @@ def test_relief_above_the_ceiling_of_its_cause_is_refused(household, caseworker)
 def test_a_refusal_carries_a_reason(household, caseworker):
     relief = propose(household, caseworker)
     with pytest.raises(DomainError):
-        services.decide_relief(relief=relief, approve=False, by=caseworker)
-    services.decide_relief(
+        temporary_relief.decide_relief(relief=relief, approve=False, by=caseworker)
+    temporary_relief.decide_relief(
         relief=relief, approve=False, reason="已获医疗救助全额报销", by=caseworker
     )
     relief.refresh_from_db()
@@ -95,7 +97,7 @@ def test_pay_first_is_approved_at_once_and_its_documents_fall_due(household, cas
     assert not selectors.relief_documents_overdue(user=caseworker).exists()
     later = relief.documents_due + datetime.timedelta(days=1)
     assert list(selectors.relief_documents_overdue(user=caseworker, today=later)) == [relief]
-    services.complete_relief_documents(relief=relief, by=caseworker)
+    temporary_relief.complete_relief_documents(relief=relief, by=caseworker)
     assert not selectors.relief_documents_overdue(user=caseworker, today=later).exists()
 
 
@@ -130,12 +132,12 @@ def test_a_staged_plan_is_paid_in_instalments_through_the_batches(
         return list(selectors.relief_instalments_due(region_prefix="3211", month=month))
 
     assert due(months[1]) == []
-    services.decide_relief(relief=relief, approve=True, by=approver)
+    temporary_relief.decide_relief(relief=relief, approve=True, by=approver)
     first, second, third = relief.instalments.order_by("due_month")
     assert due(months[0]) == [first]
     batch = PaymentBatch.objects.create(region=regions["zhenjiang"], month=months[0])
-    assert services.mark_relief_instalments_paid(instalment_ids=[first.pk], batch_id=batch.pk) == 1
-    assert services.mark_relief_instalments_paid(instalment_ids=[first.pk], batch_id=batch.pk) == 0
+    assert mark_relief_instalments_paid(instalment_ids=[first.pk], batch_id=batch.pk) == 1
+    assert mark_relief_instalments_paid(instalment_ids=[first.pk], batch_id=batch.pk) == 0
     assert due(months[1]) == [second]
     assert due(months[2]) == [second, third]
     assert due(months[2]) == list(

@@ -3,22 +3,23 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from casework import selectors, services
-from casework.dates import add_months, first_of_month
+from casework import selectors
 from casework.models import Adjustment, Enrolment, Review
-from config.exceptions import DomainError
+from casework.services import enrolments, reviews
+from core.exceptions import DomainError
+from core.months import add_months, first_of_month
 
 START = datetime.date(2024, 1, 1)
 
 
 @pytest.fixture
 def stable(household, family, caseworker):
-    return services.enrol(household=household, category="dibao", start_month=START, by=caseworker)
+    return enrolments.enrol(household=household, category="dibao", start_month=START, by=caseworker)
 
 
 @pytest.fixture
 def able_to_work(household, family, caseworker):
-    return services.enrol(
+    return enrolments.enrol(
         household=household,
         category="single_dibao",
         member=family["spouse"],
@@ -41,7 +42,7 @@ def test_reviews_are_listed_when_due_by_class(stable, able_to_work, caseworker, 
 
 
 def test_a_confirming_review_is_recorded_and_the_next_one_scheduled(stable, caseworker):
-    review = services.review_enrolment(enrolment=stable, note="家庭情况无变化", by=caseworker)
+    review = reviews.review_enrolment(enrolment=stable, note="家庭情况无变化", by=caseworker)
     assert review.outcome == Review.Outcome.CONFIRMED
     assert review.due_on == datetime.date(2025, 1, 1)
     assert review.adjustment.kind == Adjustment.Kind.REVIEW_CONFIRMED
@@ -52,7 +53,7 @@ def test_a_confirming_review_is_recorded_and_the_next_one_scheduled(stable, case
 
 
 def test_a_review_may_open_an_adjustment(able_to_work, caseworker):
-    review = services.review_enrolment(
+    review = reviews.review_enrolment(
         enrolment=able_to_work, note="已就业,月收入3000元", change="stop", by=caseworker
     )
     assert review.outcome == Review.Outcome.ADJUSTED
@@ -66,6 +67,6 @@ def test_a_review_may_open_an_adjustment(able_to_work, caseworker):
 
 def test_a_review_needs_a_note(stable, caseworker):
     with pytest.raises(DomainError):
-        services.review_enrolment(enrolment=stable, note="", by=caseworker)
+        reviews.review_enrolment(enrolment=stable, note="", by=caseworker)
     assert not Review.objects.exists()
     assert stable.adjustments.count() == 1

@@ -9,13 +9,20 @@ from decimal import Decimal
 
 import pytest
 
+from payments import payroll_io
 from payments.models import BankFile, PaymentBatch, PaymentLine
-from payments.parameters import build_params, load_standards, read_seed_rows
+from rules.parameters import build_params, load_standards, read_seed_rows
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUGUST = datetime.date(2024, 8, 1)
 ZHENJIANG_VILLAGE = "321102001001"
 CHANGZHOU_VILLAGE = "320402001001"
+
+
+def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
+    """Write line rows as a batch chunk does: their explanations first, then the lines."""
+    payroll_io.store_explanation_texts(explanations)
+    payroll_io.insert_lines(rows)
 
 
 @pytest.fixture(scope="session")

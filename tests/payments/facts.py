@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from payments.engine import EnrolmentFacts, HouseholdFacts, MemberFacts
+from rules.engine import EnrolmentFacts, HouseholdFacts, MemberFacts
 
 
 def household(*incomes, ages=None, household_id=1, traits=None) -> HouseholdFacts:

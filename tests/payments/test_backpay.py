@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from beneficiaries.models import Region
 from payments.approval import approve_batch
-from payments.corrections import correction_lines
-from payments.models import PaymentBatch, PaymentLine, Standard
-from payments.parameters import load_standards
+from payments.corrections import changed_since_approval, correction_lines, late_records
+from payments.models import PaymentBatch, PaymentLine
+from rules.models import Standard
+from rules.parameters import load_standards
 from tests.payments.conftest import make_household
 
 JUL, AUG, SEP, OCT = (datetime.date(2024, m, 1) for m in (7, 8, 9, 10))
@@ -72,11 +74,28 @@ def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
     }
 
 
+def test_the_back_pay_window_is_the_regions_policy_parameter(paid_at_840, regions, make_batch):
+    Standard.objects.create(
+        region=regions["zhenjiang"],
+        component="back_pay_months",
+        value=Decimal("1"),
+        effective_from=SEP,
+    )
+    _raise_standard_to_875_from_july(regions)
+    september = make_batch(SEP)
+
+    lines = correction_lines(batch=september)
+
+    assert [(line.kind, line.month, line.amount) for line in lines] == [
+        ("back_pay", AUG, Decimal("105")),
+    ]
+
+
 def test_a_household_stopped_since_is_back_paid_for_the_months_it_was_paid_and_owes_nothing(
     paid_at_840, regions, make_batch, preparer
 ):
     from casework.models import Enrolment
-    from casework.services import stop
+    from casework.services.enrolments import stop
     from payments.models import Recovery
 
     stop(
@@ -147,3 +166,21 @@ def test_a_member_edited_later_is_not_back_paid_for_months_already_paid(paid_at_
     member.save()
 
     assert correction_lines(batch=make_batch(SEP)) == []
+
+
+def test_a_standard_recorded_late_for_another_city_recomputes_none_of_this_citys_months(
+    paid_at_840, regions
+):
+    """Yangzhou (321000000000) is a city of its own: its subtree is 3210…, not 321…, so its
+    standard recorded after Zhenjiang's (3211…) July was approved reaches none of Zhenjiang's
+    enrolments."""
+    yangzhou = Region.objects.create(
+        code="321000000000", name="扬州市", level="city", parent=regions["jiangsu"]
+    )
+    Standard.objects.create(
+        region=yangzhou, component="standard", value=Decimal("900"), effective_from=JUL
+    )
+    july = PaymentBatch.objects.get(month=JUL)
+    late = late_records(region_prefix=july.region.prefix, since=july.approved_at)
+
+    assert changed_since_approval(month_batch=july, late=late) == set()

@@ -18,8 +18,9 @@ from payments import batches
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch
 from payments.corrections import correction_lines, reissue_lines
-from payments.models import PaymentBatch, PaymentLine, Standard
-from payments.parameters import load_standards
+from payments.models import PaymentBatch, PaymentLine
+from rules.models import Standard
+from rules.parameters import load_standards
 from tests.factories import HouseholdFactory
 
 AUG = datetime.date(2024, 8, 1)

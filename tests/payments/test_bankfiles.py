@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch, open_bank_file
 from payments.models import BankFile, PaymentBatch, PaymentLine

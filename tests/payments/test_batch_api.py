@@ -1,6 +1,10 @@
 """The batch API: finance creates and computes, anyone in scope watches, approved is frozen."""
 
-from payments.models import PaymentBatch, PaymentLine
+import datetime
+from decimal import Decimal
+
+from payments.models import PaymentBatch, PaymentLine, Recovery
+from rules.parameters import load_standards
 
 
 def test_finance_creates_and_computes_a_batch(
@@ -100,3 +104,25 @@ def test_a_caseworker_sees_only_the_lines_of_their_township(
     assert listed
     assert all(row["region_code"].startswith("321102002") for row in listed)
     assert client.get(f"/api/payment-lines/{outside.pk}/").status_code == 404
+
+
+def test_the_batch_and_recovery_lists_honour_page_size(
+    client, regions, make_user, make_batch, household
+):
+    client.force_login(make_user("finance", regions["zhenjiang"]))
+    for month in (1, 2, 3):
+        make_batch(datetime.date(2024, month, 1))
+    for amount in ("10", "20", "30"):
+        Recovery.objects.create(
+            household=household,
+            region_code=household.region_code,
+            reason=Recovery.Reason.OVERPAYMENT,
+            amount=Decimal(amount),
+        )
+
+    load_standards()
+
+    for url in ("/api/batches/", "/api/recoveries/", "/api/standards/"):
+        page = client.get(url, {"page_size": 2}).json()
+        assert len(page["results"]) == 2, url
+        assert page["next"], url

@@ -7,9 +7,9 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from config.celery import app
-from payments import batches, payroll_io
+from payments import batches
 from payments.models import PaymentBatch, PaymentLine, explanation_digest
-from tests.payments.conftest import AUGUST
+from tests.payments.conftest import AUGUST, write_lines
 
 pytestmark = [pytest.mark.postgres]
 
@@ -68,7 +68,7 @@ def test_copy_writes_lines_with_tabs_backslashes_and_json_intact(regions, caselo
         "",
     )
 
-    payroll_io.write_lines([row], {digest: explanation})
+    write_lines([row], {digest: explanation})
 
     line = PaymentLine.objects.get(batch=batch)
     assert line.amount == Decimal("1725")

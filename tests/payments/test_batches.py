@@ -1,5 +1,5 @@
 """The monthly batch: one per region and month, one line per enrolment, chunks that never count
-twice, recompute replaces, approval freezes (issue 4)."""
+twice, recompute replaces, approval freezes."""
 
 import datetime
 from decimal import Decimal
@@ -11,22 +11,22 @@ from django.utils import timezone
 
 from beneficiaries.models import IncomeItem, Member
 from beneficiaries.services import move_member
+from casework.facts import explain_enrolment, facts_for_enrolment
 from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
-from config.exceptions import Conflict
+from core.exceptions import Conflict
 from payments import batches, payroll_io
-from payments.engine import HouseholdFacts, MemberFacts
 from payments.models import (
     BatchChunk,
     PaymentBatch,
     PaymentExplanation,
     PaymentLine,
-    Standard,
     canonical_json,
     explanation_digest,
 )
-from payments.parameters import load_standards
-from payments.selectors import explain_enrolment, facts_for_enrolment
+from rules.engine import HouseholdFacts, MemberFacts
+from rules.models import Standard
+from rules.parameters import load_standards
 from tests.factories import EnrolmentFactory, IncomeItemFactory
 from tests.payments.conftest import AUGUST, make_household
 

@@ -7,7 +7,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from payments.engine import (
+from payments.models import canonical_json
+from rules.engine import (
     CARE_LEVELS,
     DIBAO,
     EnrolmentFacts,
@@ -20,8 +21,7 @@ from payments.engine import (
     render_step,
     step_json,
 )
-from payments.models import canonical_json
-from payments.parameters import ParameterRow, build_params, read_seed_rows
+from rules.parameters import ParameterRow, build_params, read_seed_rows
 
 SEED_ROWS = read_seed_rows()[1]
 CITIES = {"zhenjiang": "321102001001", "changzhou": "320402001001"}

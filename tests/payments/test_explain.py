@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from payments.models import PriceIndex, Standard
-from payments.parameters import load_standards
-from payments.selectors import explain_enrolment, facts_for_enrolment
+from casework.facts import explain_enrolment, facts_for_enrolment
+from rules.models import PriceIndex, Standard
+from rules.parameters import load_standards
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUG_2024 = datetime.date(2024, 8, 1)

@@ -11,7 +11,7 @@ from beneficiaries.models import Household
 from payments import payroll_io
 from payments.models import PaymentBatch, PaymentExplanation, PaymentLine, explanation_digest
 from tests.factories import HouseholdFactory
-from tests.payments.conftest import AUGUST
+from tests.payments.conftest import AUGUST, write_lines
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -66,7 +66,7 @@ def test_a_copy_referencing_a_missing_row_is_refused_whole(
     bad = line_row(batch, caseload[1], **changes)
 
     with pytest.raises(IntegrityError, match=named), transaction.atomic():
-        payroll_io.write_lines([good, bad], explanations)
+        write_lines([good, bad], explanations)
 
     assert not PaymentLine.objects.exists()
 
@@ -77,13 +77,13 @@ def test_a_line_pairing_an_enrolment_with_another_household_is_refused(
     stray = line_row(batch, caseload[0], household_id=caseload[1].household_id)
 
     with pytest.raises(IntegrityError, match="or one of another household"), transaction.atomic():
-        payroll_io.write_lines([stray], explanations)
+        write_lines([stray], explanations)
 
     assert not PaymentLine.objects.exists()
 
 
 def test_lines_with_every_reference_present_are_written(batch, caseload, explanations):
-    payroll_io.write_lines([line_row(batch, e) for e in caseload[:3]], explanations)
+    write_lines([line_row(batch, e) for e in caseload[:3]], explanations)
 
     assert PaymentLine.objects.filter(batch=batch).count() == 3
 
@@ -97,7 +97,7 @@ def test_lines_with_every_reference_present_are_written(batch, caseload, explana
     ],
 )
 def test_a_row_some_line_references_cannot_be_deleted(batch, caseload, explanations, table, key):
-    payroll_io.write_lines([line_row(batch, caseload[0])], explanations)
+    write_lines([line_row(batch, caseload[0])], explanations)
     line = PaymentLine.objects.get()
     if table == "casework_enrolment":  # what else points to the enrolment goes first
         with connection.cursor() as cursor:
@@ -117,7 +117,7 @@ def test_a_row_some_line_references_cannot_be_deleted(batch, caseload, explanati
 
 
 def test_a_household_no_line_references_can_still_be_deleted(batch, caseload, explanations):
-    payroll_io.write_lines([line_row(batch, caseload[0])], explanations)
+    write_lines([line_row(batch, caseload[0])], explanations)
     household = HouseholdFactory(village=caseload[0].household.village)
 
     with connection.cursor() as cursor:
@@ -127,7 +127,7 @@ def test_a_household_no_line_references_can_still_be_deleted(batch, caseload, ex
 
 
 def test_deleting_a_batch_through_the_orm_removes_its_lines_first(batch, caseload, explanations):
-    payroll_io.write_lines([line_row(batch, e) for e in caseload[:2]], explanations)
+    write_lines([line_row(batch, e) for e in caseload[:2]], explanations)
 
     batch.delete()
 

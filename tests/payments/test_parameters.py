@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from payments.engine import MissingParameter
-from payments.models import Standard
-from payments.parameters import (
+from rules.engine import MissingParameter
+from rules.models import Standard
+from rules.parameters import (
     CATALOGUE,
     Component,
     catalogue_markdown,

@@ -1,12 +1,12 @@
 """The batch reads each member's age from the database: the same completed years as
-payments.selectors.age_on, birthdays on the first of the month and 29 February included."""
+casework.facts.age_on, birthdays on the first of the month and 29 February included."""
 
 import datetime
 
 import pytest
 
+from casework.facts import age_on
 from payments import payroll_io
-from payments.selectors import age_on
 from tests.factories import HouseholdFactory, MemberFactory
 
 BIRTHS = [

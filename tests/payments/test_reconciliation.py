@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from openpyxl import Workbook
 
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch
 from payments.corrections import correction_lines

@@ -4,13 +4,13 @@ from decimal import Decimal
 import pytest
 
 from casework.models import Adjustment
-from casework.services import record_death
-from config.exceptions import Conflict, DomainError
+from casework.services.registry_events import record_death
+from core.exceptions import Conflict, DomainError
 from payments.approval import approve_batch
 from payments.corrections import correction_lines
 from payments.models import PaymentLine, Recovery
-from payments.parameters import load_standards
 from payments.recoveries import balance, mark_repaid, record_recovery, with_balance
+from rules.parameters import load_standards
 from tests.payments.conftest import make_household
 
 JUL, AUG, SEP, OCT, NOV, DEC = (datetime.date(2024, m, 1) for m in range(7, 13))

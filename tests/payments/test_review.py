@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from casework.models import Adjustment
-from config.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError
 from payments.approval import approve_batch
 from payments.models import PaymentBatch, PaymentLine
 from payments.review import diff_counts, diff_lines, totals_by_category, totals_by_district

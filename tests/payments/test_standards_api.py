@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from payments.models import PriceIndex, Standard
+from rules.models import PriceIndex, Standard
 
 
 @pytest.fixture
@@ -189,9 +189,9 @@ def test_admin_pages_list_standards_and_refuse_edits(client, regions, make_user)
         region=regions["zhenjiang"], component="standard", value=875, effective_from="2024-07-01"
     )
     client.force_login(admin)
-    assert client.get("/admin/payments/standard/").status_code == 200
-    assert client.get("/admin/payments/standard/add/").status_code == 200
-    response = client.post(f"/admin/payments/standard/{standard.pk}/change/", {"value": "1"})
+    assert client.get("/admin/rules/standard/").status_code == 200
+    assert client.get("/admin/rules/standard/add/").status_code == 200
+    response = client.post(f"/admin/rules/standard/{standard.pk}/change/", {"value": "1"})
     assert response.status_code == 403
     standard.refresh_from_db()
     assert standard.value == Decimal("875")
@@ -208,10 +208,10 @@ def test_admin_add_form_goes_through_the_rules(client, regions, make_user):
         "effective_from": "2024-07-15",
         "note": "",
     }
-    response = client.post("/admin/payments/standard/add/", form)
+    response = client.post("/admin/rules/standard/add/", form)
     assert response.status_code == 200  # the form again, with the error
     assert not Standard.objects.exists()
     form["effective_from"] = "2024-07-01"
-    response = client.post("/admin/payments/standard/add/", form)
+    response = client.post("/admin/rules/standard/add/", form)
     assert response.status_code == 302
     assert Standard.objects.get().created_by == admin

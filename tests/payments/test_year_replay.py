@@ -1,4 +1,4 @@
-"""A demo city replayed across a year through the real batch pipeline (issue 4, done when).
+"""A demo city replayed across a year through the real batch pipeline.
 
 Zhenjiang, January to December 2024, twelve batches: 840 in force until the 875 standard is
 entered in September with effect from July (back pay for July and August in September, never
@@ -17,13 +17,14 @@ from django.db.models import Sum
 
 from beneficiaries.models import Region, User
 from casework.models import Enrolment
-from casework.services import record_death
+from casework.services.registry_events import record_death
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch
 from payments.batches import compute_batch, create_batch
-from payments.models import BankFile, PaymentLine, PriceIndex, Recovery, Standard
-from payments.parameters import load_standards
+from payments.models import BankFile, PaymentLine, Recovery
 from payments.reconciliation import import_return_file
+from rules.models import PriceIndex, Standard
+from rules.parameters import load_standards
 from tests.payments.conftest import make_household
 
 MONTHS = [datetime.date(2024, m, 1) for m in range(1, 13)]

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from beneficiaries.idnumbers import parse_resident_id, validate_bank_account
 from beneficiaries.models import (
     COUNTED_INCOME,
     DEDUCTED_COSTS,
@@ -20,8 +19,9 @@ from beneficiaries.models import (
 )
 from beneficiaries.services import add_member
 from casework.models import MEMBER_CATEGORIES, Category, Enrolment
-from casework.services import check_coverage
-from config.exceptions import DomainError
+from casework.services.enrolments import check_coverage
+from core.exceptions import DomainError
+from core.idnumbers import parse_resident_id, validate_bank_account
 from seeds.caseload import (
     Drafter,
     HouseholdDraft,
@@ -385,7 +385,7 @@ def test_every_drafted_enrolment_starts_in_the_past_and_after_the_birth():
 
 
 def test_the_engine_explains_every_generated_enrolment(db):
-    from payments.selectors import explain_enrolment
+    from casework.facts import explain_enrolment
 
     generate(households=120)
     for enrolment in Enrolment.objects.select_related("household"):

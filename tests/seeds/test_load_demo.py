@@ -5,9 +5,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from beneficiaries.idnumbers import parse_resident_id
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.models import Adjustment, Application, CaseStep, Enrolment, Referral
+from core.idnumbers import parse_resident_id
 from seeds.demo import APPLICATION_PATHS, load_demo
 
 MODELS = (Household, Member, IncomeItem, Enrolment, Adjustment, Application, CaseStep, Referral)

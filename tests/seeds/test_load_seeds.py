@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from beneficiaries.models import Region, User
-from payments.models import Standard
+from rules.models import Standard
 from seeds.demo_users import DEMO_PASSWORD, DEMO_USERS
 from seeds.regions import city_standard, load_regions
 

@@ -14,9 +14,9 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from beneficiaries.idnumbers import make_resident_id
 from beneficiaries.imports import COLUMNS, import_households
 from beneficiaries.models import Region, User
+from core.idnumbers import make_resident_id
 
 
 class Rollback(Exception):

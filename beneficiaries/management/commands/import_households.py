@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from beneficiaries.imports import import_households
 from beneficiaries.models import Region, User
-from config.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class Command(BaseCommand):

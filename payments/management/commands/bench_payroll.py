@@ -1,4 +1,4 @@
-"""Benchmark a full monthly batch (issue 5).
+"""Benchmark a full monthly batch.
 
     python manage.py bench_payroll --households 1000000 --workers 2     # PostgreSQL + Redis
     python manage.py bench_payroll --households 20000                  # embedded: SQLite, inline
@@ -32,7 +32,7 @@ from config.celery import app
 from payments import batches, payroll_io
 from payments.management.commands.run_payroll import find_region, parse_month
 from payments.models import BatchChunk, PaymentBatch, PaymentExplanation, PaymentLine
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 
 # What a batch reads and writes (the bench vacuums them before the timed run).
 SETTLED_MODELS = (

@@ -11,14 +11,15 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from beneficiaries.models import Region
-from config.exceptions import DomainError
+from core import months
+from core.exceptions import DomainError
 from payments import batches
 from payments.models import PaymentBatch
 
 
 def parse_month(value: str) -> datetime.date:
     try:
-        return datetime.datetime.strptime(value, "%Y-%m").date()
+        return months.parse_month(value)
     except ValueError:
         raise CommandError(f"--month must be YYYY-MM, not {value!r}")
 

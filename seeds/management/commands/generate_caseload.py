@@ -4,11 +4,12 @@ import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.months import parse_month
 from seeds.generator import CaseloadExists, Progress, generate_caseload
 
 
 def month(value: str) -> datetime.date:
-    return datetime.datetime.strptime(value, "%Y-%m").date()
+    return parse_month(value)
 
 
 class Command(BaseCommand):

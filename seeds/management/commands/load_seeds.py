@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from payments.parameters import load_standards
+from rules.parameters import load_standards
 from seeds.demo_users import create_demo_users
 from seeds.regions import load_regions
 

@@ -1,0 +1,70 @@
+"""GET /api/enrolments/{id}/explain/: why an enrolment gets its amount in a month."""
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from beneficiaries.models import Member
+from casework.facts import explain_enrolment, explain_price_subsidy
+from casework.models import Enrolment
+from core.exceptions import DomainError
+from core.months import format_month
+from core.scope import scope
+from core.serializers import MonthField
+from rules.engine import MissingParameter, render_explanation
+
+
+class ExplainQuery(serializers.Serializer):
+    month = MonthField()
+
+
+@extend_schema(parameters=[ExplainQuery], responses={200: dict})
+class ExplainEnrolmentView(APIView):
+    """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it."""
+
+    def get(self, request, pk: int):
+        query = ExplainQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        month = query.validated_data["month"]
+        enrolment = get_object_or_404(scope(Enrolment.objects.all(), user=request.user), pk=pk)
+        try:
+            result = explain_enrolment(enrolment=enrolment, month=month)
+            subsidy = explain_price_subsidy(enrolment=enrolment, month=month)
+        except MissingParameter as missing:
+            raise DomainError(
+                _("该月没有生效的保障标准，无法计算：%(detail)s") % {"detail": missing},
+                field="month",
+            )
+        names = dict(
+            Member.objects.filter(pk__in=[m for m, _ in result.members]).values_list("pk", "name")
+        )
+        return Response(
+            {
+                "enrolment": enrolment.pk,
+                "category": enrolment.category,
+                "month": format_month(month),
+                "amount": str(result.amount),
+                "steps": result.explanation(),
+                # Steps name members by position ("第2位成员"): this list says who is who.
+                "members": [
+                    {
+                        "position": position,
+                        "member_id": member_id,
+                        "name": names.get(member_id, ""),
+                        "amount": str(amount),
+                    }
+                    for position, (member_id, amount) in enumerate(result.members, 1)
+                ],
+                "versions": result.versions,
+                "text": render_explanation(result),
+                "price_subsidy": subsidy
+                and {
+                    "amount": str(subsidy.amount),
+                    "steps": subsidy.explanation(),
+                    "versions": subsidy.versions,
+                },
+            }
+        )

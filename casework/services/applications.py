@@ -1,0 +1,245 @@
+"""Applications (申请) from submission to approval or refusal, and the objections taken during
+the public notice.
+
+A case moves only through ``move_application``: the move must be in ``workflow.MOVES`` for the
+user's role, and each move is recorded as a ``CaseStep`` with its comment and attachments. Step
+deadlines are working days set by parameters; approval needs the notice run and every objection
+resolved, and enrols from the month after (DOMAIN.md: payment from the month after approval).
+"""
+
+import datetime
+from collections.abc import Iterable
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.models import Household, Member, User
+from casework import parameters, workflow
+from casework.models import (
+    CLOSED_STATES,
+    Application,
+    CaseState,
+    CaseStep,
+    Objection,
+    Referral,
+    ReviewClass,
+    StepAttachment,
+)
+from casework.services.access import require
+from casework.services.enrolments import check_coverage, enrol
+from core.exceptions import Conflict, DomainError
+from core.months import next_month
+from core.scope import covers
+from core.workdays import add_working_days
+
+
+class DuplicateCase(Conflict):
+    """The same person already has an open flag or case: it is shown instead of duplicated."""
+
+    def __init__(self, message, *, existing):
+        super().__init__(message, code="duplicate")
+        self.existing = existing
+
+    def as_data(self) -> dict:
+        kind = "referral" if isinstance(self.existing, Referral) else "application"
+        status = self.existing.status if kind == "referral" else self.existing.state
+        return {
+            **super().as_data(),
+            "existing": {"type": kind, "id": self.existing.pk, "status": status},
+        }
+
+
+def _step_deadline(*, application: Application, component: str) -> datetime.date:
+    days = parameters.parameter(
+        region_code=application.region_code, component=component, on=timezone.localdate()
+    )
+    return add_working_days(timezone.localdate(), int(days))
+
+
+def _record_step(
+    *,
+    application: Application,
+    from_state: str,
+    by: User,
+    comment: str,
+    attachments: Iterable[UploadedFile],
+) -> CaseStep:
+    step = CaseStep.objects.create(
+        application=application,
+        from_state=from_state,
+        to_state=application.state,
+        actor=by,
+        comment=comment,
+    )
+    for upload in attachments:
+        StepAttachment.objects.create(step=step, file=upload, name=upload.name[:200])
+    return step
+
+
+@transaction.atomic
+def submit_application(
+    *,
+    household: Household,
+    category: str,
+    by: User,
+    member: Member | None = None,
+    care_level: str = "",
+    review_class: str = ReviewClass.STABLE,
+    comment: str = "",
+    attachments: Iterable[UploadedFile] = (),
+) -> Application:
+    """The township caseworker takes an application. The review opinion is due within the
+    working days set by ``casework.review_working_days`` (Jiangsu: 15)."""
+    require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
+    check_coverage(household=household, category=category, member=member, care_level=care_level)
+    if review_class not in ReviewClass.values:
+        raise DomainError(_("未知的复核类别。"), field="review_class")
+    existing = (
+        Application.objects.filter(household=household, member=member, category=category)
+        .exclude(state__in=CLOSED_STATES)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateCase(_("该对象已有同类别未办结的申请。"), existing=existing)
+    application = Application(
+        household=household,
+        member=member,
+        category=category,
+        care_level=care_level,
+        review_class=review_class,
+        submitted_by=by,
+        submitted_on=timezone.localdate(),
+    )
+    application.region_code = household.region_code
+    application.step_due = _step_deadline(
+        application=application, component="casework.review_working_days"
+    )
+    application.save()
+    _record_step(
+        application=application, from_state="", by=by, comment=comment, attachments=attachments
+    )
+    return application
+
+
+def _approval_delegated(application: Application) -> bool:
+    return bool(
+        parameters.parameter(
+            region_code=application.region_code,
+            component="casework.township_approves",
+            on=timezone.localdate(),
+        )
+    )
+
+
+def _enter(*, application: Application, target: str, comment: str, by: User) -> None:
+    """What entering a step means, beyond the table: deadlines, notice, refusal, enrolment."""
+    today = timezone.localdate()
+    if target == CaseState.PUBLIC_NOTICE:
+        days = parameters.parameter(
+            region_code=application.region_code, component="casework.notice_days", on=today
+        )
+        application.notice_ends = today + datetime.timedelta(days=int(days))
+        application.step_due = None
+    elif target == CaseState.APPROVAL:
+        if today < application.notice_ends:
+            raise Conflict(
+                str(_("公示期至%(date)s结束,期满后才能报送审批。"))
+                % {"date": application.notice_ends.isoformat()},
+                code="notice_running",
+            )
+        application.step_due = _step_deadline(
+            application=application, component="casework.decision_working_days"
+        )
+    elif target in CLOSED_STATES:
+        application.step_due = None
+    if target in (CaseState.APPROVAL, CaseState.APPROVED):
+        if application.objections.filter(resolved_at__isnull=True).exists():
+            raise Conflict(_("公示期间的异议尚未核实处理,不能审批。"), code="open_objection")
+    if target == CaseState.REFUSED:
+        if not comment.strip():
+            raise DomainError(_("不予批准须写明理由。"), field="comment")
+        application.refusal_reason = comment
+    if target == CaseState.APPROVED:
+        application.enrolment = enrol(
+            household=application.household,
+            member=application.member,
+            category=application.category,
+            care_level=application.care_level,
+            review_class=application.review_class,
+            start_month=next_month(today),
+            reason_code="application_approved",
+            reason_text=str(_("申请 #%(id)s 审批通过")) % {"id": application.pk},
+            by=application.submitted_by,
+            approved_by=by,
+        )
+
+
+@transaction.atomic
+def move_application(
+    *,
+    application: Application,
+    to: str,
+    by: User,
+    comment: str = "",
+    attachments: Iterable[UploadedFile] = (),
+) -> Application:
+    """The one function that moves a case: the move must be in ``workflow.MOVES`` for the user's
+    role, and each move is recorded as a ``CaseStep`` with its comment and attachments.
+    Approval enrols from the month after (DOMAIN.md: payment from the month after approval)."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    if not covers(by, application.region_code):
+        raise Conflict(_("该申请不在您的辖区内。"), code="scope")
+    why_not = workflow.refusal_reason(
+        application=application,
+        target=to,
+        user=by,
+        delegated=_approval_delegated(application),
+    )
+    if why_not:
+        raise Conflict(why_not, code="illegal_move")
+    source = application.state
+    _enter(application=application, target=to, comment=comment, by=by)
+    application.state = to
+    application.save()
+    _record_step(
+        application=application,
+        from_state=source,
+        by=by,
+        comment=comment,
+        attachments=attachments,
+    )
+    return application
+
+
+@transaction.atomic
+def raise_objection(
+    *, application: Application, content: str, by: User, raised_by_name: str = ""
+) -> Objection:
+    """Objections are taken while the notice runs (公示期间); each must be resolved."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    require(user=by, roles={User.Role.CASEWORKER}, region_code=application.region_code)
+    if application.state != CaseState.PUBLIC_NOTICE:
+        raise Conflict(_("只有公示期间才能登记异议。"), code="not_in_notice")
+    if not content.strip():
+        raise DomainError(_("须写明异议内容。"), field="content")
+    return Objection.objects.create(
+        application=application, content=content, raised_by_name=raised_by_name, recorded_by=by
+    )
+
+
+@transaction.atomic
+def resolve_objection(*, objection: Objection, resolution: str, by: User) -> Objection:
+    """Record how an objection was checked and settled."""
+    require(user=by, roles={User.Role.CASEWORKER}, region_code=objection.application.region_code)
+    if not resolution.strip():
+        raise DomainError(_("须写明核实处理结果。"), field="resolution")
+    now = timezone.now()
+    resolved = Objection.objects.filter(pk=objection.pk, resolved_at__isnull=True).update(
+        resolution=resolution, resolved_by=by, resolved_at=now
+    )
+    if not resolved:
+        raise Conflict(_("该异议已处理。"), code="objection_resolved")
+    objection.refresh_from_db()
+    return objection

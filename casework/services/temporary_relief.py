@@ -1,0 +1,163 @@
+"""Temporary relief (临时救助): the amount is checked against the city's limits, the tier that
+approves it follows from the amount, an emergency may be paid first, a large need may be paid in
+instalments. Payroll pays the instalments due (payments.batches).
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.models import Household, User
+from casework import parameters
+from casework.models import ReliefCase, ReliefInstalment
+from casework.services.access import require
+from core.exceptions import Conflict, DomainError
+from core.months import first_of_month
+from rules import engine
+
+# The engine knows three relief ceilings; the other causes fall under "other emergencies".
+RELIEF_CEILING_TYPE = {
+    ReliefCase.Cause.MEDICAL: engine.RELIEF_MEDICAL,
+    ReliefCase.Cause.ACCIDENTAL_DEATH: engine.RELIEF_ACCIDENTAL_DEATH,
+}
+
+
+def _relief_plan(
+    *, amount: Decimal, instalments: list[tuple[datetime.date, Decimal]] | None
+) -> list[tuple[datetime.date, Decimal]]:
+    this_month = first_of_month(timezone.localdate())
+    plan = [(first_of_month(month), Decimal(part)) for month, part in instalments or []]
+    if not plan:
+        return [(this_month, amount)]
+    months = [month for month, _part in plan]
+    if len(set(months)) != len(months) or min(months) < this_month:
+        raise DomainError(_("分期月份不能重复,也不能早于本月。"), field="instalments")
+    if any(part <= 0 for _month, part in plan) or sum(part for _m, part in plan) != amount:
+        raise DomainError(_("各期金额须为正数,合计等于救助金额。"), field="instalments")
+    return sorted(plan)
+
+
+@transaction.atomic
+def propose_relief(
+    *,
+    household: Household,
+    kind: str,
+    cause: str,
+    need: str,
+    proposed_amount: Decimal,
+    by: User,
+    cost: Decimal | None = None,
+    pay_first: bool = False,
+    instalments: list[tuple[datetime.date, Decimal]] | None = None,
+) -> ReliefCase:
+    """A temporary relief case (临时救助). The amount is checked against the city's limits in
+    multiples of the standard (payments engine: ``relief_ceiling``), and the tier that approves it
+    follows from the amount: the township up to its limit, the county up to the cap, nothing
+    above (``relief_approval_level``). An emergency may be paid first (先行救助) within the
+    township's limit: it is approved at once and its documents are due within
+    ``casework.pay_first_document_days``. A large need may be approved once and paid in stages:
+    ``instalments`` are (month, amount) pairs summing to the amount; by default one, this month.
+    """
+    require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
+    if kind not in ReliefCase.Kind.values:
+        raise DomainError(_("未知的救助类型。"), field="kind")
+    if cause not in ReliefCase.Cause.values:
+        raise DomainError(_("未知的救助事由。"), field="cause")
+    if not need.strip():
+        raise DomainError(_("须写明困难情况。"), field="need")
+    amount = Decimal(proposed_amount)
+    if amount <= 0:
+        raise DomainError(_("救助金额须大于0。"), field="proposed_amount")
+    today = timezone.localdate()
+    params = parameters.params(region_code=household.region_code, on=today)
+    tier = engine.relief_approval_level(amount=amount, params=params)
+    if tier is None:
+        raise DomainError(_("救助金额超过本地临时救助封顶额,不能审批。"), field="proposed_amount")
+    ceiling = engine.relief_ceiling(
+        relief_type=RELIEF_CEILING_TYPE.get(cause, engine.RELIEF_OTHER),
+        params=params,
+        self_paid_cost=Decimal(cost or 0),
+    ).amount
+    if amount > ceiling:
+        raise DomainError(
+            str(_("该事由的救助上限为%(ceiling)s元。")) % {"ceiling": ceiling},
+            field="proposed_amount",
+        )
+    plan = _relief_plan(amount=amount, instalments=instalments)
+    relief = ReliefCase(
+        household=household,
+        kind=kind,
+        cause=cause,
+        need=need,
+        cost=cost,
+        proposed_amount=amount,
+        tier=tier,
+        pay_first=pay_first,
+        created_by=by,
+    )
+    if pay_first:
+        if kind != ReliefCase.Kind.EMERGENCY or tier != ReliefCase.Tier.TOWNSHIP:
+            raise DomainError(_("先行救助仅适用于乡镇审批限额内的急难型救助。"), field="pay_first")
+        days = parameters.parameter(
+            region_code=household.region_code,
+            component="casework.pay_first_document_days",
+            on=today,
+        )
+        relief.status = ReliefCase.Status.APPROVED
+        relief.decided_by = by
+        relief.decided_at = timezone.now()
+        relief.documents_due = today + datetime.timedelta(days=int(days))
+    relief.save()
+    ReliefInstalment.objects.bulk_create(
+        ReliefInstalment(
+            relief=relief,
+            household=household,
+            region_code=relief.region_code,
+            due_month=month,
+            amount=part,
+        )
+        for month, part in plan
+    )
+    return relief
+
+
+RELIEF_APPROVERS = {
+    ReliefCase.Tier.TOWNSHIP: {User.Role.CASEWORKER},
+    ReliefCase.Tier.COUNTY: {User.Role.COUNTY_APPROVER},
+}
+
+
+@transaction.atomic
+def decide_relief(*, relief: ReliefCase, approve: bool, by: User, reason: str = "") -> ReliefCase:
+    """The tier the amount falls in decides: the township caseworker up to the township's limit,
+    the county approver above it. A refusal carries a reason the household can be told."""
+    require(user=by, roles=RELIEF_APPROVERS[relief.tier], region_code=relief.region_code)
+    if not approve and not reason.strip():
+        raise DomainError(_("不予救助须写明理由。"), field="reason")
+    decided = ReliefCase.objects.filter(pk=relief.pk, status=ReliefCase.Status.SUBMITTED).update(
+        status=ReliefCase.Status.APPROVED if approve else ReliefCase.Status.REFUSED,
+        refusal_reason="" if approve else reason,
+        decided_by=by,
+        decided_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if not decided:
+        raise Conflict(_("该临时救助已审批。"), code="relief_decided")
+    relief.refresh_from_db()
+    return relief
+
+
+@transaction.atomic
+def complete_relief_documents(*, relief: ReliefCase, by: User) -> ReliefCase:
+    """The documents of a pay-first case (先行救助) have been completed."""
+    require(user=by, roles={User.Role.CASEWORKER}, region_code=relief.region_code)
+    completed = ReliefCase.objects.filter(
+        pk=relief.pk, pay_first=True, documents_completed_at__isnull=True
+    ).update(documents_completed_at=timezone.now(), updated_at=timezone.now())
+    if not completed:
+        raise Conflict(_("该救助无需补齐材料或已补齐。"), code="documents_complete")
+    relief.refresh_from_db()
+    return relief

@@ -1,0 +1,97 @@
+"""Policy values with effective dates (Standard) and the monthly CPI (PriceIndex).
+
+Their tables, and their history events' tables, are named ``payments_standard``,
+``payments_priceindex``, … (``db_table``): the names the rows were written under.
+"""
+
+from decimal import Decimal
+
+import pghistory
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from beneficiaries.models import Region
+from core.fields import EARLIEST_RECORD, STANDARD_CEILING, LineField, NotAfterToday, not_before
+
+
+@pghistory.track(meta={"db_table": "payments_standardevent"})
+class Standard(models.Model):
+    """One policy value for a city (or county), category and component, in force from a date.
+
+    The value in force for a month is the row with the latest ``effective_from`` on or before the
+    month's first day, the county's row winning over the city's. Rows are never edited in place:
+    a new value is a new row (a past ``effective_from`` triggers back pay). Components are listed
+    in ``rules.parameters``; ``category`` is "" where a component applies to every category.
+    """
+
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="standards", verbose_name=_("地区")
+    )
+    category = models.CharField(_("类别"), max_length=24, blank=True, default="")
+    component = models.CharField(_("项目"), max_length=60)
+    value = models.DecimalField(
+        _("数值"),
+        max_digits=14,
+        decimal_places=4,
+        validators=[
+            MinValueValidator(Decimal("0"), message=_("数值不能小于%(limit_value)s。")),
+            MaxValueValidator(STANDARD_CEILING, message=_("数值不能超过%(limit_value)s。")),
+        ],
+    )
+    effective_from = models.DateField(
+        _("生效日期"), validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
+    )
+    note = LineField(_("依据/说明"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "payments_standard"
+        verbose_name = _("保障标准与参数")
+        verbose_name_plural = _("保障标准与参数")
+        ordering = ["region__code", "component", "category", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "category", "component", "effective_from"],
+                name="one_standard_value_per_effective_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0, value__lte=STANDARD_CEILING),
+                name="standard_value_within_bounds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region.name} {self.component} {self.value} ({self.effective_from})"
+
+
+@pghistory.track(meta={"db_table": "payments_priceindexevent"})
+class PriceIndex(models.Model):
+    """A city's monthly CPI rise (percent, year on year), recorded by finance."""
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="price_indices")
+    month = models.DateField(_("月份"), validators=[not_before(EARLIEST_RECORD), NotAfterToday()])
+    cpi_rise_percent = models.DecimalField(
+        _("CPI涨幅(%)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("-100")), MaxValueValidator(Decimal("100"))],
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "payments_priceindex"
+        verbose_name = _("价格指数")
+        verbose_name_plural = _("价格指数")
+        ordering = ["region__code", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "month"], name="one_cpi_per_city_month")
+        ]
