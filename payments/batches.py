@@ -309,7 +309,8 @@ def describe(error: BaseException) -> str:
     """An error as the batch shows it: its type and message (a DomainError's message alone)."""
     if isinstance(error, DomainError):
         return str(error.message)
-    return f"{type(error).__name__}: {error}".strip()
+    # The first line only: the database's DETAIL repeats the refused row (names, accounts).
+    return f"{type(error).__name__}: {str(error).strip().partition(chr(10))[0]}"
 
 
 def record_chunk_failure(*, chunk_id: int, error: str) -> None:
