@@ -12,12 +12,21 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.utils import translation
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from beneficiaries.models import Region, User
 
 REQUIRE_SERVICES = os.environ.get("DOUDI_REQUIRE_SERVICES") == "1"
 REQUIRE_BROWSER = os.environ.get("DOUDI_REQUIRE_BROWSER") == "1"
 CHROMIUM = Path("/usr/bin/chromium")
+
+# Property tests check results, not the speed of drawing examples: on a loaded 2-core CI machine
+# the draw-time health check and the per-example deadline fail tests whose property holds.
+hypothesis_settings.register_profile(
+    "doudi", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("doudi")
 
 
 def pytest_collection_modifyitems(config, items):
