@@ -10,6 +10,7 @@
   whole answers with those).
 """
 
+from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular import openapi
 from rest_framework import serializers
 
@@ -57,7 +58,7 @@ def _model_field_blank(field) -> bool:
         return False
     try:
         return model._meta.get_field(field.source).blank
-    except Exception:  # not a model field (a method, a property)
+    except FieldDoesNotExist:  # a method or a property
         return False
 
 

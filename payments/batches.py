@@ -142,12 +142,12 @@ def resume_batch(*, batch: PaymentBatch, inline: bool = False) -> int:
 def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
     """Resume computing batches where no chunk has finished for ``stalled_after`` (beat).
 
-    A batch whose chunk failed for good (its error is shown) waits for someone to fix the cause
+    A failed batch (its error is shown) is not computing: it waits for someone to fix the cause
     and resume it.
     """
     since = timezone.now() - stalled_after
     resumed = []
-    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since, error="")
+    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since)
     for batch in stalled:
         resume_batch(batch=batch)
         resumed.append(batch.pk)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.db import connection
 from openpyxl import load_workbook
 
@@ -318,3 +319,15 @@ def test_a_recovery_past_the_ceiling_is_refused(client, household, approver):
 
     assert response.status_code == 400
     assert list(response.json()) == ["amount"]
+
+
+def test_run_payroll_says_a_batch_failed_and_resumes_it_once_fixed(regions, caseload, monkeypatch):
+    monkeypatch.setattr(batches, "correction_lines", lambda batch: 1 / 0)
+    args = ["--month", "2024-08", "--region", "321102", "--sync"]
+
+    with pytest.raises(CommandError, match="failed: 结算失败：ZeroDivisionError"):
+        call_command("run_payroll", *args, stdout=io.StringIO())
+
+    monkeypatch.undo()
+    call_command("run_payroll", *args, "--resume", stdout=io.StringIO())
+    assert PaymentBatch.objects.get().status == "computed"

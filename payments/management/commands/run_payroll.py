@@ -57,8 +57,9 @@ class Command(BaseCommand):
                 if existing is None:
                     raise CommandError("no batch for that region and month")
                 if resume:
-                    queued = batches.resume_batch(batch=existing)
+                    queued = batches.resume_batch(batch=existing, inline=sync)
                     self.stdout.write(f"batch {existing.pk}: {queued} chunk(s) queued again")
+                    existing.refresh_from_db()
                     batch = existing
                 else:
                     batch = batches.recompute_batch(batch=existing, inline=sync)
@@ -77,6 +78,8 @@ class Command(BaseCommand):
             f"chunks {batch.chunks_done}/{batch.chunks_total}, lines {batch.line_count}, "
             f"total {batch.total_amount}"
         )
+        if batch.status == PaymentBatch.Status.FAILED:
+            raise CommandError(f"batch {batch.pk} failed: {batch.error}; fix it, then --resume")
 
     def _wait(self, batch: PaymentBatch) -> PaymentBatch:
         while batch.status == PaymentBatch.Status.COMPUTING:
