@@ -30,7 +30,7 @@ seed: migrate
 	$(PY) manage.py load_demo --city $(DEMO_CITY) --households $(DEMO_HOUSEHOLDS)
 
 demo: seed
-	$(PY) manage.py run_payroll --month $(DEMO_MONTH) --region $(DEMO_CITY) --if-absent
+	$(PY) manage.py run_payroll --month $(DEMO_MONTH) --region $(DEMO_CITY) --if-absent --inline-without-worker
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo_logins
 	$(PY) manage.py runserver 127.0.0.1:8000

@@ -1,19 +1,17 @@
 """The Django admin of the registry, scoped like the API (``core.admin``): forms save through the
 registry services. Grid workers have no registry access here either (they see their referrals in
-casework).
+casework). Moves of people are made in casework's admin, with their casework consequences.
 """
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import services
-from beneficiaries.models import Asset, Household, IncomeItem, Member, MemberMove, Region, User
+from beneficiaries.models import Asset, Household, IncomeItem, Member, Region, User
 from core.admin import ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
 from core.exceptions import DomainError
 from core.permissions import EVERY_ROLE, REGISTRY_READERS, USER_MANAGERS, has_role
-from core.scope import scope
 
 
 def _changed(form, data: dict, fields) -> dict:
@@ -156,57 +154,6 @@ class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_filter = ["kind"]
 
     def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
-
-
-class MemberMoveForm(ServiceAdminForm):
-    member = forms.ModelChoiceField(
-        queryset=Member.objects.filter(is_active=True), label=_("原成员记录")
-    )
-    to_household = forms.ModelChoiceField(queryset=Household.objects.all(), label=_("家庭"))
-    relation = forms.ChoiceField(
-        choices=Member.Relation.choices, initial=Member.Relation.OTHER, label=_("与户主关系")
-    )
-
-    class Meta:
-        model = MemberMove
-        fields = ["moved_on", "reason"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = scope(
-            self.fields["member"].queryset, user=self.user, field="household__region_code"
-        )
-        self.fields["to_household"].queryset = scope(
-            self.fields["to_household"].queryset, user=self.user
-        )
-
-    def perform(self, data):
-        new_member = services.move_member(
-            member=data["member"],
-            to_household=data["to_household"],
-            moved_on=data["moved_on"],
-            reason=data["reason"],
-            relation=data["relation"],
-            by=self.user,
-        )
-        return new_member.moved_in
-
-
-@admin.register(MemberMove)
-class MemberMoveAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    form = MemberMoveForm
-    scope_field = "to_member__household__region_code"
-    list_display = ["id", "from_member", "to_member", "moved_on", "reason", "moved_by"]
-    list_select_related = ["from_member", "to_member", "moved_by"]
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["member", "to_household", "relation", "moved_on", "reason"]
-        return ["from_member", "to_member", "moved_on", "reason", "moved_by"]
-
-    def has_change_permission(self, request, obj=None):
-        # Moves are append-only records; a wrong move is corrected by another move.
         return obj is None and super().has_change_permission(request, obj)
 
 

@@ -94,9 +94,10 @@ def duplicate_person_error(existing: Member) -> DomainError:
 
 
 def check_resident_id(id_number: str) -> ResidentId:
-    """The parsed resident ID (GB 11643 check digit), or a DomainError on ``id_number``."""
+    """The parsed resident ID (``idnumbers.parse_resident_id``), or a DomainError on ``id_number``
+    with the message saying what is wrong. Every path that takes an ID comes through here."""
     try:
-        return parse_resident_id(id_number.strip().upper())
+        return parse_resident_id(id_number)
     except ValidationError as error:
         raise DomainError(error.messages[0], field="id_number", code=error.code)
 

@@ -1,14 +1,19 @@
-"""Casework in the Django admin: read-only, scoped like the API.
+"""Casework in the Django admin: read-only, scoped like the API, but for the moves of people.
 
 Every change to a case, an enrolment or a relief goes through the services (the API), which
 enforce the state machine and write the adjustment; the admin only shows. History events and
-adjustments are append-only at the database level as well.
+adjustments are append-only at the database level as well. A move of a person between
+households is made here (the registry's MemberMove page) because it has casework consequences.
 """
 
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.models import User
-from core.admin import ScopedAdminMixin
+from beneficiaries.models import Household, Member, MemberMove, User
+from casework.services import registry_events
+from core.admin import ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
+from core.scope import scope
 
 from .models import (
     Adjustment,
@@ -90,7 +95,17 @@ class ObjectionInline(ReadOnlyInline):
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "household", "category", "state", "step_due", "submitted_on"]
+    list_display = [
+        "id",
+        "household",
+        "category",
+        "state",
+        "step_due",
+        "step_due_provisional",
+        "notice_ends",
+        "notice_ends_provisional",
+        "submitted_on",
+    ]
     list_filter = ["state", "category"]
     inlines = [CaseStepInline, ObjectionInline]
 
@@ -118,6 +133,60 @@ class ReliefCaseAdmin(ReadOnlyAdmin):
 class ReviewAdmin(ReadOnlyAdmin):
     list_display = ["id", "enrolment", "due_on", "outcome", "reviewed_by", "reviewed_at"]
     list_filter = ["outcome"]
+
+
+class MemberMoveForm(ServiceAdminForm):
+    member = forms.ModelChoiceField(
+        queryset=Member.objects.filter(is_active=True), label=_("原成员记录")
+    )
+    to_household = forms.ModelChoiceField(queryset=Household.objects.all(), label=_("家庭"))
+    relation = forms.ChoiceField(
+        choices=Member.Relation.choices, initial=Member.Relation.OTHER, label=_("与户主关系")
+    )
+
+    class Meta:
+        model = MemberMove
+        fields = ["moved_on", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = scope(
+            self.fields["member"].queryset, user=self.user, field="household__region_code"
+        )
+        self.fields["to_household"].queryset = scope(
+            self.fields["to_household"].queryset, user=self.user
+        )
+
+    def perform(self, data):
+        new_member = registry_events.move_member(
+            member=data["member"],
+            to_household=data["to_household"],
+            moved_on=data["moved_on"],
+            reason=data["reason"],
+            relation=data["relation"],
+            by=self.user,
+        )
+        return new_member.moved_in
+
+
+@admin.register(MemberMove)
+class MemberMoveAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """A registry move, made with its casework consequences (``registry_events.move_member``);
+    registered here because the registry app may not call casework."""
+
+    form = MemberMoveForm
+    scope_field = "to_member__household__region_code"
+    list_display = ["id", "from_member", "to_member", "moved_on", "reason", "moved_by"]
+    list_select_related = ["from_member", "to_member", "moved_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["member", "to_household", "relation", "moved_on", "reason"]
+        return ["from_member", "to_member", "moved_on", "reason", "moved_by"]
+
+    def has_change_permission(self, request, obj=None):
+        # Moves are append-only records; a wrong move is corrected by another move.
+        return obj is None and super().has_change_permission(request, obj)
 
 
 def _register_history(model, scope_field: str) -> None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
 from core import exports
-from core.months import format_month
+from core.months import format_month, local_time_text
 
 from .models import Adjustment
 
@@ -30,7 +30,7 @@ COLUMNS = [
     (_("调整后金额"), lambda a: a.amount_after),
     (_("提出人"), lambda a: a.proposed_by.username if a.proposed_by else ""),
     (_("审批人"), lambda a: a.approved_by.username if a.approved_by else ""),
-    (_("记录时间"), lambda a: a.created_at.isoformat(timespec="seconds")),
+    (_("记录时间"), lambda a: local_time_text(a.created_at)),
 ]
 
 

@@ -254,6 +254,9 @@ class ReliefCase(models.Model):
     )
     pay_first = models.BooleanField(_("先行救助"), default=False)
     documents_due = models.DateField(_("补齐材料期限"), null=True, blank=True)
+    documents_due_from = models.DateField(null=True, blank=True, editable=False)
+    documents_due_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    documents_due_provisional = models.BooleanField(_("补齐材料期限暂定"), default=False)
     documents_completed_at = models.DateTimeField(_("材料补齐时间"), null=True, blank=True)
     refusal_reason = TextField(_("不予救助理由"), blank=True)
     created_by = models.ForeignKey(
@@ -425,8 +428,16 @@ class Application(models.Model):
         _("状态"), max_length=16, choices=CaseState.choices, default=CaseState.SUBMITTED
     )
     # The deadline of the current step (working days, parameters); None when the step has none.
+    # Each deadline keeps what it was counted from, so that entering or correcting the calendar
+    # of a year it crosses recounts it (casework.services.deadlines).
     step_due = models.DateField(_("本环节期限"), null=True, blank=True)
+    step_due_from = models.DateField(null=True, blank=True, editable=False)
+    step_due_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    step_due_provisional = models.BooleanField(_("本环节期限暂定"), default=False)
     notice_ends = models.DateField(_("公示截止日期"), null=True, blank=True)
+    notice_ends_from = models.DateField(null=True, blank=True, editable=False)
+    notice_ends_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    notice_ends_provisional = models.BooleanField(_("公示截止日期暂定"), default=False)
     refusal_reason = TextField(_("不予批准理由"), blank=True)
     enrolment = models.OneToOneField(
         Enrolment,

@@ -1,16 +1,19 @@
 """Casework reads: what is in force in a month, what relief instalments are due."""
 
 import datetime
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pghistory.models
+from django.apps import apps
 from django.conf import settings
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from beneficiaries.models import Household, IncomeItem, Member, User
-from core.months import first_of_month
+from core.months import first_of_month, local_time
 from core.scope import scope
 
 from .models import (
@@ -287,9 +290,31 @@ def _history(*, household, members, applications, referrals) -> list[TimelineEnt
                     {
                         "model": event.pgh_model,
                         "object": event.pgh_obj_id,
-                        "diff": event.pgh_diff,
+                        "diff": _local_diff(event.pgh_model, event.pgh_diff),
                         "url": context.get("url", ""),
                     },
                 )
             )
     return entries
+
+
+def _local_diff(event_model: str, diff: dict | None) -> dict | None:
+    """A history diff with its date-time values in Asia/Shanghai: the triggers write them as
+    PostgreSQL renders them in the connection's time zone, UTC."""
+    moments = _datetime_fields(event_model)
+    if not diff or not moments:
+        return diff
+    return {
+        field: [_local_iso(value) for value in change] if field in moments else change
+        for field, change in diff.items()
+    }
+
+
+@functools.cache
+def _datetime_fields(event_model: str) -> frozenset[str]:
+    fields = apps.get_model(event_model)._meta.concrete_fields
+    return frozenset(f.attname for f in fields if isinstance(f, models.DateTimeField))
+
+
+def _local_iso(value: str | None) -> str | None:
+    return value and local_time(datetime.datetime.fromisoformat(value)).isoformat()

@@ -9,3 +9,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("doudi")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+def answering_workers(timeout: float) -> list[str]:
+    """The names of the workers that answer a ping within ``timeout`` seconds (none: [])."""
+    return [name for reply in app.control.ping(timeout=timeout) for name in reply]

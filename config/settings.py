@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pgtrigger",
     "pghistory",
     "django_htmx",
@@ -89,7 +90,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -171,6 +172,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Social-assistance case management: registry, casework and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the pinned drf-spectacular-sidecar package, served by the app:
+    # bureaus run on intranets without a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from swagger.io's online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Request bodies get their own components: read-only fields are never asked for as input.
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
@@ -193,6 +201,7 @@ SPECTACULAR_SETTINGS = {
         "PaymentLineKindEnum": "payments.models.PaymentLine.Kind",
         "PaymentLineStatusEnum": "payments.models.PaymentLine.Status",
         "RecoveryReasonEnum": "payments.models.Recovery.Reason",
+        "CalendarPeriodKindEnum": "rules.models.CalendarPeriod.Kind",
     },
 }
 

@@ -1,6 +1,9 @@
-"""Month arithmetic. A month is represented by its first day (a ``datetime.date``)."""
+"""Month arithmetic, and moments as users read them. A month is represented by its first day
+(a ``datetime.date``)."""
 
 import datetime
+
+from django.utils import timezone
 
 
 def first_of_month(day: datetime.date) -> datetime.date:
@@ -30,3 +33,14 @@ def parse_month(text: str) -> datetime.date:
 def format_month(month: datetime.date) -> str:
     """The month as ``YYYY-MM``."""
     return month.strftime("%Y-%m")
+
+
+def local_time(moment: datetime.datetime) -> datetime.datetime:
+    """The moment in the bureaus' time zone (settings.TIME_ZONE, Asia/Shanghai): the database
+    hands back UTC, which no user should see."""
+    return timezone.localtime(moment, timezone.get_default_timezone())
+
+
+def local_time_text(moment: datetime.datetime) -> str:
+    """A moment written for users, in exports and messages: ``2024-09-01 04:30:00+08:00``."""
+    return local_time(moment).isoformat(sep=" ", timespec="seconds")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
 from core.exceptions import Conflict, DomainError
+from core.months import local_time_text
 from payments.models import PaymentBatch
 
 Status = PaymentBatch.Status
@@ -63,7 +64,7 @@ def approve_batch(*, batch: PaymentBatch, by: User) -> PaymentBatch:
     if batch.status == Status.APPROVED or batch.approved_by_id is not None:
         raise Conflict(
             _("该批次已于%(when)s由%(who)s审批，不能重复审批")
-            % {"when": f"{batch.approved_at:%Y-%m-%d %H:%M}", "who": batch.approved_by},
+            % {"when": local_time_text(batch.approved_at), "who": batch.approved_by},
             code="already_approved",
         )
     # A batch the scheduler or run_payroll prepared has no human maker; the checker is recorded.

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
@@ -38,6 +38,7 @@ from core import exports
 from core.exceptions import Conflict, DomainError
 from payments.approval import move_batch
 from payments.models import BankFile, PaymentBatch, PaymentLine
+from payments.money import MoneySum
 
 LAYOUT = "DOUDI-BANKFILE-1"
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def transfers(*, batch: PaymentBatch, withheld: bool = True) -> Iterator[Transfe
             "bank_name",
         )
         # The village code is informative only: an enrolment may carry an older one.
-        .annotate(amount=Sum("amount"), region_code=Max("region_code"))
+        .annotate(amount=MoneySum("amount"), region_code=Max("region_code"))
         .order_by("household_id")
     )
     for household_id, accounts in groupby(
@@ -248,7 +249,7 @@ def _export(*, batch: PaymentBatch, by: User) -> list[BankFile]:
     batch's lines, or nothing is exported.
     """
     batch = move_batch(batch=batch, to=PaymentBatch.Status.EXPORTED, by=by)
-    line_total = batch.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    line_total = batch.lines.aggregate(total=MoneySum("amount"))["total"] or Decimal("0")
     folder = Path(settings.BANK_FILE_ROOT) / batch.region.code
     folder.mkdir(parents=True, exist_ok=True)
     files = []

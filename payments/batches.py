@@ -46,6 +46,7 @@ from payments.models import (
     explanation_digest,
     explanation_text,
 )
+from payments.money import MoneySum
 
 # The engine renders one raw step to its JSON-ready dict; the batch caches what it renders.
 from rules.engine import (
@@ -364,7 +365,7 @@ def _finalize(*, batch_id: int) -> bool:
         added += PaymentLine.objects.bulk_create(correction_lines(batch=batch))
         # Each chunk counted and summed its own lines in the transaction that wrote them: adding
         # those up spares a scan of a million lines.
-        chunks = batch.chunks.aggregate(count=Sum("line_count"), total=Sum("total_amount"))
+        chunks = batch.chunks.aggregate(count=Sum("line_count"), total=MoneySum("total_amount"))
         batch.line_count = (chunks["count"] or 0) + len(added)
         batch.total_amount = (chunks["total"] or Decimal("0")) + sum(
             (line.amount for line in added), Decimal("0")

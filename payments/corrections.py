@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max, Sum
+from django.db.models import Max
 
 from beneficiaries.models import Household, IncomeItem, Member, Region
 from casework.models import Adjustment, Enrolment
@@ -23,6 +23,7 @@ from casework.selectors import enrolments_in_force
 from core.months import add_months, format_month, month_end
 from payments import payroll_io
 from payments.models import FROZEN, PaymentBatch, PaymentLine, Recovery
+from payments.money import MoneySum
 from rules.models import Standard
 from rules.parameters import resolve_parameters
 
@@ -187,7 +188,7 @@ def granted_amounts(
             PaymentLine.objects.filter(month=month, kind__in=GRANTING_KINDS, enrolment_id__in=ids)
             .exclude(batch=batch)
             .values("enrolment_id", "kind")
-            .annotate(total=Sum("amount"))
+            .annotate(total=MoneySum("amount"))
         )
         for row in lines:
             granted[row["enrolment_id"]] += row["total"]
@@ -196,7 +197,7 @@ def granted_amounts(
         recovered = (
             Recovery.objects.filter(month=month, enrolment_id__in=ids)
             .values("enrolment_id")
-            .annotate(total=Sum("amount"))
+            .annotate(total=MoneySum("amount"))
         )
         for row in recovered:
             granted[row["enrolment_id"]] -= row["total"]
@@ -358,7 +359,7 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
         )
         .values("batch_id", "household_id", "bank_name", "bank_account_holder")
         .annotate(
-            amount=Sum("amount"),
+            amount=MoneySum("amount"),
             account=Max("bank_account_number"),
             month=Max("batch__month"),
             category=Max("category"),
@@ -420,7 +421,7 @@ def recovered_by_offset(*, recoveries: list[Recovery], exclude_batch: PaymentBat
         PaymentLine.objects.filter(kind=PaymentLine.Kind.RECOVERY, source_ref__in=list(refs))
         .exclude(batch=exclude_batch)
         .values("source_ref")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
     )
     return {refs[row["source_ref"]]: -row["total"] for row in offset}
 
@@ -456,7 +457,7 @@ def recovery_lines(*, batch: PaymentBatch, pending: list[PaymentLine]) -> list[P
     for row in (
         PaymentLine.objects.filter(batch=batch, household_id__in=household_ids)
         .values("household_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
     ):
         available[row["household_id"]] += row["total"]
     for line in pending:

@@ -23,6 +23,7 @@ from beneficiaries.models import (
 from casework.facts import age_on
 from core.months import month_end
 from payments.models import PaymentExplanation, PaymentLine, store_explanations
+from payments.money import fen_sum_as_money, sql_money_sum
 from rules.engine import HouseholdFacts, MemberFacts
 
 # The columns a batch writes, in COPY order; every other column keeps its default.
@@ -128,11 +129,12 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
     counted = tuple(str(t) for t in COUNTED_INCOME)
     deducted = tuple(str(t) for t in DEDUCTED_COSTS)
     m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
+    amount = sql_money_sum("i.monthly_amount", connection.vendor)
     sql = f"""
         SELECT m.household_id, m.id, m.birth_date,
-               (SELECT COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN i.monthly_amount
+               (SELECT COALESCE(SUM(CASE WHEN i.type IN ({_marks(counted)}) THEN {amount}
                                          WHEN i.type IN ({_marks(deducted)})
-                                         THEN -i.monthly_amount END), 0)
+                                         THEN -{amount} END), 0)
                 FROM {i} i
                 WHERE i.member_id = m.id AND i.valid_from <= %s
                       AND (i.valid_to IS NULL OR i.valid_to >= %s)),
@@ -159,9 +161,9 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if connection.vendor != "postgresql":  # SQLite: dates as text, sums as int or float
+    if connection.vendor != "postgresql":  # SQLite: dates as text, sums in whole fen
         rows = [
-            (hid, mid, _as_date(birth), _as_decimal(income), bool(ill), grade, category)
+            (hid, mid, _as_date(birth), fen_sum_as_money(income), bool(ill), grade, category)
             for hid, mid, birth, income, ill, grade, category in rows
         ]
     # Ages repeat (a chunk's members share a few thousand birth dates): each computed once.
@@ -337,7 +339,8 @@ def _marks(values: tuple) -> str:
 
 
 def _as_decimal(value) -> Decimal:
-    # SQLite sums decimals as int or float: back through text, never float arithmetic.
+    # SQLite hands a decimal column back as int or float: back through its text, whose shortest
+    # form is the stored decimal, never through float arithmetic.
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 

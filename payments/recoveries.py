@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import CharField, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,8 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from beneficiaries.models import Household, User
 from core.exceptions import Conflict, DomainError
 from payments.models import PaymentLine, Recovery
-
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
+from payments.money import MONEY_FIELD, MoneySum
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ def with_balance(recoveries: QuerySet[Recovery]) -> QuerySet[Recovery]:
             source_ref=Concat(Value("recovery:"), Cast(OuterRef("pk"), CharField())),
         )
         .values("source_ref")
-        .annotate(total=Sum("amount"))
+        .annotate(total=MoneySum("amount"))
         .values("total")
     )
     return recoveries.annotate(

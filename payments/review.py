@@ -10,12 +10,13 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
 from beneficiaries.models import Region
 from casework.models import Adjustment
 from payments.models import PaymentBatch, PaymentLine
+from payments.money import MoneySum
 
 CHANGES = ("new", "stopped", "changed")
 COUNTY_DIGITS = 6
@@ -42,7 +43,7 @@ def totals_by_category(*, batch: PaymentBatch) -> list[Total]:
     """Line count and amount per category and kind (corrections have no category)."""
     rows = (
         batch.lines.values("category", "kind")
-        .annotate(line_count=Count("id"), amount=Sum("amount"))
+        .annotate(line_count=Count("id"), amount=MoneySum("amount"))
         .order_by("category", "kind")
     )
     kinds = dict(PaymentLine.Kind.choices)
@@ -62,7 +63,7 @@ def totals_by_district(*, batch: PaymentBatch) -> list[Total]:
     rows = (
         batch.lines.annotate(county=Substr("region_code", 1, COUNTY_DIGITS))
         .values("county")
-        .annotate(line_count=Count("id"), amount=Sum("amount"))
+        .annotate(line_count=Count("id"), amount=MoneySum("amount"))
         .order_by("county")
     )
     rows = list(rows)

@@ -95,3 +95,61 @@ class PriceIndex(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["region", "month"], name="one_cpi_per_city_month")
         ]
+
+
+@pghistory.track()
+class CalendarYear(models.Model):
+    """A confirmed year of the working-day calendar (DOMAIN.md "Working days").
+
+    Its public holidays and make-up working days (调休) are entered in full, from the State
+    Council's notice, as its ``periods``; seeded years come from the chinese-calendar package,
+    which transcribes those notices. A year without a row is not confirmed: deadlines in it
+    count Monday to Friday and are shown as provisional (``core.workdays``).
+    """
+
+    year = models.PositiveSmallIntegerField(_("年份"), primary_key=True)
+    source = LineField(_("依据"), max_length=200)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(_("录入时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("节假日安排（年度）")
+        verbose_name_plural = _("节假日安排（年度）")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class CalendarPeriod(models.Model):
+    """One line of a year's notice: days off (放假) or a make-up working day (调休上班),
+    from ``first_day`` to ``last_day`` inclusive."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("放假")
+        WORKDAY = "workday", _("调休上班")
+
+    year = models.ForeignKey(
+        CalendarYear, on_delete=models.CASCADE, related_name="periods", verbose_name=_("年份")
+    )
+    kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
+    first_day = models.DateField(_("起始日期"))
+    last_day = models.DateField(_("截止日期"))
+    name = LineField(_("节日"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("放假调休安排")
+        verbose_name_plural = _("放假调休安排")
+        ordering = ["first_day"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(first_day__lte=models.F("last_day")),
+                name="calendar_period_in_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.get_kind_display()} {self.first_day}–{self.last_day}"

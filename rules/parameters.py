@@ -9,9 +9,10 @@ The value in force for a region and month is resolved by ``resolve_parameters``:
 * a component with no row anywhere takes the catalogue default below (national rules), with
   version 0; a component with no default (the standard itself) must have a row.
 
-Every component is documented in ``CATALOGUE`` (and in docs/parameters.md, generated from it by
-``catalogue_markdown``). Money values are yuan per month; shares are fractions (0.65 = 65%);
-multiples are of the monthly dibao standard.
+Every component is documented in ``CATALOGUE``: the rules components below, and those other apps
+add with ``register_component`` (casework's notice period, deadlines, delegation and review
+intervals); docs/parameters.md is generated from it by ``catalogue_markdown``. Money values are
+yuan per month; shares are fractions (0.65 = 65%); multiples are of the monthly dibao standard.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Component:
     default: Decimal | None
     doc: str
     group: str
+    # The range of values that make sense (a notice of 0 days is no notice).
+    minimum: Decimal = Decimal(0)
+    maximum: Decimal | None = None
 
 
 def _components(group: str, *rows: tuple) -> list[Component]:
@@ -346,13 +350,10 @@ CATALOGUE: dict[str, Component] = {
 }
 
 
-# The components documented in docs/parameters.md; other apps document the ones they register.
-PAYMENTS_COMPONENTS = tuple(CATALOGUE)
-
-
 def register_component(component: Component) -> None:
-    """Add another app's component (e.g. casework deadlines) so it can be entered and resolved;
-    call it from the app's ``AppConfig.ready``."""
+    """Add another app's component (e.g. casework deadlines) so it can be entered (API, admin,
+    seeds), resolved with its default and documented; call it from the app's
+    ``AppConfig.ready``, so this layer never imports the apps above it."""
     CATALOGUE.setdefault(component.name, component)
 
 
@@ -486,7 +487,7 @@ def catalogue_markdown() -> str:
         *__doc__.strip().splitlines()[2:],
     ]
     group = None
-    for component in (CATALOGUE[name] for name in PAYMENTS_COMPONENTS):
+    for component in CATALOGUE.values():
         if component.group != group:
             group = component.group
             lines += ["", f"## {group}", "", "| component | 名称 | unit | default | meaning |"]

@@ -22,6 +22,8 @@ from rules.parameters import CATALOGUE
 # Who may change policy values and record the CPI (DOMAIN.md: finance records the month's CPI).
 MAINTAINER_ROLES = frozenset({User.Role.FINANCE, User.Role.ADMIN})
 STANDARD_LEVELS = frozenset({Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY})
+# Units that count whole things: a notice of 7.5 days or a grade 2.5 is a typing error.
+WHOLE_UNITS = frozenset({"days", "working days", "months", "years", "grade"})
 
 
 def can_maintain(user: User) -> bool:
@@ -50,6 +52,13 @@ def validate_standard(
     unit = CATALOGUE[component].unit
     if value < 0:
         raise DomainError(_("数值不能为负"), field="value")
+    if unit in WHOLE_UNITS and value != int(value):
+        raise DomainError(_("该项目须为整数"), field="value")
+    minimum, maximum = CATALOGUE[component].minimum, CATALOGUE[component].maximum
+    if value < minimum:
+        raise DomainError(str(_("该项目不能小于%(minimum)s")) % {"minimum": minimum}, field="value")
+    if maximum is not None and value > maximum:
+        raise DomainError(str(_("该项目不能大于%(maximum)s")) % {"maximum": maximum}, field="value")
     if unit.startswith("share") and value > 1:
         raise DomainError(_("比例须在0到1之间（如0.65表示65%）"), field="value")
     if component == "rounding_mode" and int(value) not in ROUNDING_MODES:

@@ -5,9 +5,10 @@ in plain Python, then written in chunks: COPY on PostgreSQL, executemany on SQLi
 ``save()``, so every derived value (region_code, birth date and sex from the ID) is set here, and
 only values the registry services accept are produced (tests check a sample against them).
 
-Resident IDs are unique by construction: each person takes the next free (birth date, order code)
-slot of their birth year and sex, whatever the area code, so two people can never share an ID even
-where area codes fall back to the city or province. Order codes 000–199 (make_resident_id
+Resident IDs carry the area code of the person's county (as real IDs of the elderly do, whatever
+the year the code was created) and are unique by construction: each person takes the next free
+(birth date, order code) slot of their birth year and sex, whatever the area code, so two people
+of different counties never share one either. Order codes 000–199 (make_resident_id
 sequences 0–99) are left to hand-entered and demo data; the generator uses 200–999.
 """
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -97,3 +97,13 @@ def make_user(db):
         )
 
     return make
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """``clock(moment)``: from then on ``timezone.now()`` answers ``moment`` (an aware datetime)."""
+
+    def set_to(moment):
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+
+    return set_to

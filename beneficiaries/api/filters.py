@@ -18,6 +18,7 @@ from beneficiaries.models import (
     MemberMove,
     Region,
 )
+from core.idnumbers import normalize_resident_id
 
 
 def region_prefix_filter(field: str):
@@ -61,7 +62,7 @@ class HouseholdFilter(django_filters.FilterSet):
 
     def filter_id_number(self, queryset, name, value):
         members = Member.objects.filter(
-            household=OuterRef("pk"), is_active=True, id_number=value.strip().upper()
+            household=OuterRef("pk"), is_active=True, id_number=normalize_resident_id(value)
         )
         return queryset.filter(Exists(members))
 
@@ -95,7 +96,7 @@ class MemberFilter(django_filters.FilterSet):
         ]
 
     def filter_id_number(self, queryset, name, value):
-        return queryset.filter(id_number=value.strip().upper())
+        return queryset.filter(id_number=normalize_resident_id(value))
 
 
 class IncomeItemFilter(django_filters.FilterSet):

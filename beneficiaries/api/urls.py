@@ -7,6 +7,5 @@ router.register("households", views.HouseholdViewSet, basename="household")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("incomes", views.IncomeItemViewSet, basename="income")
 router.register("assets", views.AssetViewSet, basename="asset")
-router.register("member-moves", views.MemberMoveViewSet, basename="member-move")
 
 urlpatterns = router.urls

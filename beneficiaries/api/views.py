@@ -13,10 +13,9 @@ from rest_framework.response import Response
 from beneficiaries import imports, services
 from beneficiaries.api import filters
 from beneficiaries.api import serializers as s
-from beneficiaries.models import Asset, Household, IncomeItem, Member, MemberMove, Region
+from beneficiaries.models import Asset, Household, IncomeItem, Member, Region
 from core.api import ScopedViewSetMixin
 from core.permissions import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
-from core.scope import scope
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -194,25 +193,3 @@ class AssetViewSet(RegistryViewSet):
     def create(self, request):
         asset = services.add_asset(by=request.user, **self.parse(s.AssetInput))
         return self.render(asset, status.HTTP_201_CREATED)
-
-
-class MemberMoveViewSet(RegistryViewSet):
-    """Recorded moves of people between households; visible from either side's subtree."""
-
-    queryset = MemberMove.objects.select_related("from_member", "to_member", "moved_by")
-    serializer_class = s.MemberMoveSerializer
-    filterset_class = filters.MemberMoveFilter
-    http_method_names = ["get", "post", "head", "options"]
-    ordering_fields = ["id", "moved_on"]
-
-    def get_queryset(self):
-        base = self.queryset.all()
-        user = self.request.user
-        return scope(base, user=user, field="from_member__household__region_code") | scope(
-            base, user=user, field="to_member__household__region_code"
-        )
-
-    @extend_schema(request=s.MemberMoveInput, responses={201: s.MemberMoveSerializer})
-    def create(self, request):
-        new_member = services.move_member(by=request.user, **self.parse(s.MemberMoveInput))
-        return self.render(new_member.moved_in, status.HTTP_201_CREATED)

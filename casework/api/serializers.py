@@ -3,7 +3,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from beneficiaries.models import Household, Member, MemberMove, Region
+from beneficiaries.models import Household, Member, Region
 from casework import parameters
 from casework.models import (
     Adjustment,
@@ -169,7 +169,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "care_level",
             "state",
             "step_due",
+            "step_due_provisional",
             "notice_ends",
+            "notice_ends_provisional",
             "refusal_reason",
             "enrolment",
             "submitted_by",
@@ -313,12 +315,6 @@ class DeathInput(serializers.Serializer):
     died_on = input_field(Member, "death_date", required=True, allow_null=False)
 
 
-class MoveAdjustmentInput(serializers.Serializer):
-    move = ScopedPrimaryKeyRelatedField(
-        queryset=MemberMove.objects.all(), scope_field="to_member__household__region_code"
-    )
-
-
 # Temporary relief
 
 
@@ -347,6 +343,7 @@ class ReliefSerializer(serializers.ModelSerializer):
             "status",
             "pay_first",
             "documents_due",
+            "documents_due_provisional",
             "documents_completed_at",
             "refusal_reason",
             "created_by",

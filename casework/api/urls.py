@@ -11,6 +11,7 @@ router.register("objections", views.ObjectionViewSet, basename="objection")
 router.register("enrolments", views.EnrolmentViewSet, basename="enrolment")
 router.register("relief-cases", views.ReliefViewSet, basename="relief")
 router.register("adjustments", views.AdjustmentViewSet, basename="adjustment")
+router.register("member-moves", views.MemberMoveViewSet, basename="member-move")
 
 urlpatterns = [
     path(
@@ -19,7 +20,6 @@ urlpatterns = [
         name="enrolment-explain",
     ),
     path("deaths/", views.DeathView.as_view(), name="death"),
-    path("move-adjustments/", views.MemberMoveAdjustmentView.as_view(), name="move-adjustment"),
     path(
         "timeline/households/<int:household_id>/",
         views.HouseholdTimelineView.as_view(),

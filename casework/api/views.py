@@ -16,7 +16,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from beneficiaries.models import Household, User
+from beneficiaries.api import filters as registry_filters
+from beneficiaries.api import serializers as registry_serializers
+from beneficiaries.api.views import RegistryViewSet
+from beneficiaries.models import Household, MemberMove, User
 from casework import exports, selectors
 from casework.api import serializers as s
 from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
@@ -29,7 +32,7 @@ from casework.services import (
     temporary_relief,
 )
 from core.api import ScopedViewSetMixin
-from core.months import add_months
+from core.months import add_months, local_time
 from core.permissions import RolePermission
 from core.scope import scope
 
@@ -235,12 +238,32 @@ class DeathView(RegistryEventView):
     service = registry_events.record_death
 
 
-@extend_schema(request=s.MoveAdjustmentInput, responses={204: None})
-class MemberMoveAdjustmentView(RegistryEventView):
-    """Adjust the enrolments a recorded member move affects (the member's own follow them)."""
+class MemberMoveViewSet(RegistryViewSet):
+    """Moves of people between households, visible from either side's subtree. A move is made
+    with its casework consequences in one transaction (``registry_events.move_member``)."""
 
-    input_class = s.MoveAdjustmentInput
-    service = registry_events.record_move
+    queryset = MemberMove.objects.select_related("from_member", "to_member", "moved_by")
+    serializer_class = registry_serializers.MemberMoveSerializer
+    filterset_class = registry_filters.MemberMoveFilter
+    http_method_names = ["get", "post", "head", "options"]
+    ordering_fields = ["id", "moved_on"]
+
+    def get_queryset(self):
+        base = self.queryset.all()
+        user = self.request.user
+        return scope(base, user=user, field="from_member__household__region_code") | scope(
+            base, user=user, field="to_member__household__region_code"
+        )
+
+    @extend_schema(
+        request=registry_serializers.MemberMoveInput,
+        responses={201: registry_serializers.MemberMoveSerializer},
+    )
+    def create(self, request):
+        new_member = registry_events.move_member(
+            by=request.user, **self.parse(registry_serializers.MemberMoveInput)
+        )
+        return self.render(new_member.moved_in, status.HTTP_201_CREATED)
 
 
 class ReliefViewSet(CaseworkViewSet):
@@ -352,4 +375,20 @@ class HouseholdTimelineView(APIView):
             scope(Household.objects.all(), user=request.user), pk=household_id
         )
         entries = selectors.household_timeline(household=household)
-        return Response(s.TimelineSerializer({"household": household.pk, "entries": entries}).data)
+        return Response(
+            s.TimelineSerializer(
+                {
+                    "household": household.pk,
+                    "entries": [
+                        {
+                            "at": local_time(entry.at),
+                            "kind": entry.kind,
+                            "summary": entry.summary,
+                            "actor": entry.actor,
+                            "ref": entry.ref,
+                        }
+                        for entry in entries
+                    ],
+                }
+            ).data
+        )

@@ -7,7 +7,6 @@ deadlines are working days set by parameters; approval needs the notice run and 
 resolved, and enrols from the month after (DOMAIN.md: payment from the month after approval).
 """
 
-import datetime
 from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
@@ -28,11 +27,11 @@ from casework.models import (
     StepAttachment,
 )
 from casework.services.access import require
+from casework.services.deadlines import clear_deadline, deadline_text, set_deadline
 from casework.services.enrolments import check_coverage, enrol
 from core.exceptions import Conflict, DomainError
 from core.months import next_month
 from core.scope import covers
-from core.workdays import add_working_days
 
 
 class DuplicateCase(Conflict):
@@ -51,11 +50,11 @@ class DuplicateCase(Conflict):
         }
 
 
-def _step_deadline(*, application: Application, component: str) -> datetime.date:
-    days = parameters.parameter(
-        region_code=application.region_code, component=component, on=timezone.localdate()
-    )
-    return add_working_days(timezone.localdate(), int(days))
+def _set_deadline(*, application: Application, field: str, component: str) -> None:
+    """``field`` is due the working days ``component`` sets after today."""
+    today = timezone.localdate()
+    days = parameters.parameter(region_code=application.region_code, component=component, on=today)
+    set_deadline(application, field, start=today, days=int(days))
 
 
 def _record_step(
@@ -91,7 +90,8 @@ def submit_application(
     attachments: Iterable[UploadedFile] = (),
 ) -> Application:
     """The township caseworker takes an application. The review opinion is due within the
-    working days set by ``casework.review_working_days`` (Jiangsu: 15)."""
+    working days set by ``casework.review_working_days`` (Jiangsu: 15). A deadline in a year
+    whose calendar is not confirmed is provisional, never a reason to refuse the case."""
     require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
     check_coverage(household=household, category=category, member=member, care_level=care_level)
     if review_class not in ReviewClass.values:
@@ -113,8 +113,8 @@ def submit_application(
         submitted_on=timezone.localdate(),
     )
     application.region_code = household.region_code
-    application.step_due = _step_deadline(
-        application=application, component="casework.review_working_days"
+    _set_deadline(
+        application=application, field="step_due", component="casework.review_working_days"
     )
     application.save()
     _record_step(
@@ -137,23 +137,24 @@ def _enter(*, application: Application, target: str, comment: str, by: User) -> 
     """What entering a step means, beyond the table: deadlines, notice, refusal, enrolment."""
     today = timezone.localdate()
     if target == CaseState.PUBLIC_NOTICE:
-        days = parameters.parameter(
-            region_code=application.region_code, component="casework.notice_days", on=today
+        _set_deadline(
+            application=application, field="notice_ends", component="casework.notice_days"
         )
-        application.notice_ends = today + datetime.timedelta(days=int(days))
-        application.step_due = None
+        clear_deadline(application, "step_due")
     elif target == CaseState.APPROVAL:
         if today < application.notice_ends:
+            ends = deadline_text(
+                application.notice_ends, provisional=application.notice_ends_provisional
+            )
             raise Conflict(
-                str(_("公示期至%(date)s结束,期满后才能报送审批。"))
-                % {"date": application.notice_ends.isoformat()},
+                str(_("公示期至%(date)s结束,期满后才能报送审批。")) % {"date": ends},
                 code="notice_running",
             )
-        application.step_due = _step_deadline(
-            application=application, component="casework.decision_working_days"
+        _set_deadline(
+            application=application, field="step_due", component="casework.decision_working_days"
         )
     elif target in CLOSED_STATES:
-        application.step_due = None
+        clear_deadline(application, "step_due")
     if target in (CaseState.APPROVAL, CaseState.APPROVED):
         if application.objections.filter(resolved_at__isnull=True).exists():
             raise Conflict(_("公示期间的异议尚未核实处理,不能审批。"), code="open_objection")

@@ -3,18 +3,18 @@ declines the flag with a reason or turns it into an application. One open flag o
 person: a second is refused with the first one named, never duplicated.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, Member, Region, User
+from beneficiaries.services import check_resident_id
 from casework.models import CLOSED_STATES, Application, Referral, ReviewClass
 from casework.services.access import require
 from casework.services.applications import DuplicateCase, submit_application
 from core.exceptions import Conflict, DomainError
-from core.idnumbers import parse_resident_id
+from core.permissions import visible_id_number
 
 
 def _open_case_for_person(
@@ -53,10 +53,7 @@ def flag_candidate(
     if reason not in Referral.Reason.values:
         raise DomainError(_("未知的原因。"), field="reason")
     if id_number:
-        try:
-            id_number = parse_resident_id(id_number).number
-        except ValidationError as error:
-            raise DomainError(error.messages[0], field="id_number")
+        id_number = check_resident_id(id_number).number
     existing = _open_case_for_person(id_number=id_number, name=name, village=village)
     if existing is not None:
         raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)
@@ -86,6 +83,21 @@ def reject_referral(*, referral: Referral, reason: str, by: User) -> Referral:
     )
 
 
+def _check_holds_flagged_person(*, referral: Referral, household: Household, by: User) -> None:
+    members = household.members.filter(is_active=True)
+    if referral.id_number:
+        found = members.filter(id_number=referral.id_number).exists()
+        person = f"{referral.name}（{visible_id_number(by, referral.id_number)}）"
+    else:
+        found = members.filter(name=referral.name.strip()).exists()
+        person = referral.name
+    if not found:
+        message = _("所选家庭中没有被发现的对象 %(person)s，请选择其所在的家庭（或先登记为成员）。")
+        raise DomainError(
+            str(message) % {"person": person}, field="household", code="person_not_in_household"
+        )
+
+
 @transaction.atomic
 def convert_referral(
     *,
@@ -98,7 +110,11 @@ def convert_referral(
     review_class: str = ReviewClass.STABLE,
     comment: str = "",
 ) -> Application:
-    """The township caseworker turns a flag into an application, linked to it."""
+    """The township caseworker turns a flag into an application, linked to it. The household
+    must hold the person who was flagged (by resident ID, or by name when the flag has none):
+    a flag turned into another family's case would leave the person flagged unhelped."""
+    require(user=by, roles={User.Role.CASEWORKER}, region_code=referral.region_code)
+    _check_holds_flagged_person(referral=referral, household=household, by=by)
     application = submit_application(
         household=household,
         category=category,

@@ -8,9 +8,11 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.models import Member, MemberMove, User
+from beneficiaries import services as registry
+from beneficiaries.models import Household, Member, MemberMove, User
 from casework.models import Adjustment, Enrolment
 from casework.services.access import require
 from casework.services.enrolments import (
@@ -22,6 +24,7 @@ from casework.services.enrolments import (
 )
 from core.exceptions import Conflict, DomainError
 from core.months import add_months, next_month
+from core.permissions import REGISTRY_WRITERS
 
 
 @transaction.atomic
@@ -33,7 +36,7 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
     member = Member.objects.select_for_update().get(pk=member.pk)
     if not member.is_alive:
         raise Conflict(_("该成员的死亡已登记。"), code="already_dead")
-    if died_on > datetime.date.today():
+    if died_on > timezone.localdate():
         raise DomainError(_("死亡日期不能晚于今天。"), field="died_on")
     effective = next_month(died_on)
     # The amounts before are those of the effective month computed while the member counts.
@@ -120,20 +123,44 @@ def _open_household_enrolments(household_id: int) -> list[Enrolment]:
 
 
 @transaction.atomic
-def record_move(*, move: MemberMove, by: User) -> list[Enrolment]:
-    """Adjust the enrolments a member's move (``beneficiaries.services.move_member``) affects,
-    from the month after the move: the member's own enrolments follow the person (the old one
-    ends with a MOVE adjustment, a new one for the new membership starts with a MOVE
-    adjustment); both households' enrolments are recomputed. Returns the new enrolments."""
+def move_member(
+    *,
+    member: Member,
+    to_household: Household,
+    moved_on: datetime.date,
+    reason: str,
+    by: User,
+    relation: str = Member.Relation.OTHER,
+) -> Member:
+    """Move a person to another household and follow the move up, in one transaction: the
+    registry move (``beneficiaries.services.move_member``: the old membership ends, a new one
+    starts, a ``MemberMove`` records it), then, from the month after the move, every enrolment
+    it affects (``_follow_move``). If either part fails, neither is kept. This is the one place a
+    move is made (the API's ``/api/member-moves/`` and the admin call it): anything else a move
+    must change goes here. Returns the new membership."""
+    require(user=by, roles=REGISTRY_WRITERS, region_code=member.household.region_code)
+    new_member = registry.move_member(
+        member=member,
+        to_household=to_household,
+        moved_on=moved_on,
+        reason=reason,
+        by=by,
+        relation=relation,
+    )
+    _follow_move(move=new_member.moved_in, by=by)
+    return new_member
+
+
+def _follow_move(*, move: MemberMove, by: User) -> list[Enrolment]:
+    """Adjust the enrolments a member's move affects, from the month after the move: the
+    member's own enrolments follow the person (the old one ends with a MOVE adjustment, a new
+    one for the new membership starts with a MOVE adjustment); both households' enrolments are
+    recomputed. Returns the new enrolments."""
     effective = next_month(move.moved_on)
     last_month = add_months(effective, -1)
     from_member, to_member = move.from_member, move.to_member
     reason = str(_("%(name)s 迁移:%(reason)s")) % {"name": from_member.name, "reason": move.reason}
     reason_code = f"member_move:{move.pk}"
-    for household in (from_member.household, to_member.household):
-        require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
-    if Adjustment.objects.filter(reason_code=reason_code).exists():
-        raise Conflict(_("该迁移已处理。"), code="move_recorded")
     followed = []
     for old in Enrolment.objects.filter(member=from_member, status__in=OPEN_STATUSES):
         review_on = old.next_review_due

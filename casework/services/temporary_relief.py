@@ -14,6 +14,7 @@ from beneficiaries.models import Household, User
 from casework import parameters
 from casework.models import ReliefCase, ReliefInstalment
 from casework.services.access import require
+from casework.services.deadlines import set_deadline
 from core.exceptions import Conflict, DomainError
 from core.months import first_of_month
 from rules import engine
@@ -109,7 +110,7 @@ def propose_relief(
         relief.status = ReliefCase.Status.APPROVED
         relief.decided_by = by
         relief.decided_at = timezone.now()
-        relief.documents_due = today + datetime.timedelta(days=int(days))
+        set_deadline(relief, "documents_due", start=today, days=int(days))
     relief.save()
     ReliefInstalment.objects.bulk_create(
         ReliefInstalment(

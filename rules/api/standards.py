@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from beneficiaries.models import Region
 from core.fields import input_field
-from core.months import first_of_month
+from core.months import first_of_month, local_time
 from core.serializers import MonthField
 from rules.models import PriceIndex, Standard
 from rules.parameters import CATALOGUE
@@ -68,7 +68,7 @@ class StandardOutput(serializers.ModelSerializer):
 
     def get_retroactive(self, standard) -> bool:
         """True when it took effect before the month it was entered: back pay is due."""
-        return standard.effective_from < first_of_month(standard.created_at.date())
+        return standard.effective_from < first_of_month(local_time(standard.created_at).date())
 
 
 class CreateThroughService:

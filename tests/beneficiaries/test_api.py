@@ -58,7 +58,7 @@ def test_a_bad_id_gets_a_chinese_field_message_by_default(api, household, casewo
         format="json",
     )
     assert response.status_code == 400
-    assert "身份证号无效" in response.data["id_number"][0]
+    assert "身份证号校验码 (第18位) 不符" in response.data["id_number"][0]
     assert household.members.count() == 1
 
 
@@ -75,7 +75,7 @@ def test_the_same_bad_id_gets_an_english_message_on_request(api, household, case
     by_query = api(caseworker).post("/api/members/?lang=en", body, format="json")
     for response in (by_header, by_query):
         assert response.status_code == 400
-        assert "Invalid resident ID number" in response.data["id_number"][0]
+        assert "check digit (18th character)" in response.data["id_number"][0]
     assert household.members.count() == 1
 
 

@@ -275,21 +275,21 @@ def test_an_id_from_an_unknown_county_is_refused_not_a_crash(household, casework
         services.add_member(
             household=household, name="李四", id_number=number, relation="child", by=caseworker
         )
-    assert error.value.field == "id_number"
+    assert (error.value.field, error.value.code) == ("id_number", "id_number_area")
     assert household.members.count() == 1
 
 
-def test_an_area_code_used_before_it_existed_is_refused(household, caseworker):
-    """丹徒区 (321112) exists from 2002: an ID of someone born there in 1990 cannot be real."""
+def test_an_area_code_created_after_the_birth_is_accepted(household, caseworker):
+    """丹徒区 (321112) exists from 2002; someone born in 1990 and registered there since holds
+    an ID with that code (the area is where the ID was issued, not where the person was born)."""
     from stdnum.cn import ric
 
     body = "32111219900101001"
     number = body + ric.calc_check_digit(body + "0")
-    with pytest.raises(DomainError):
-        services.add_member(
-            household=household, name="李四", id_number=number, relation="child", by=caseworker
-        )
-    assert household.members.count() == 1
+    member = services.add_member(
+        household=household, name="李四", id_number=number, relation="child", by=caseworker
+    )
+    assert member.birth_date == datetime.date(1990, 1, 1)
 
 
 def test_a_disability_grade_is_checked_with_the_members_category(household, caseworker):

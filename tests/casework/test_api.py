@@ -287,33 +287,6 @@ def test_a_household_outside_the_scope_has_no_timeline(other_caseworker, househo
     assert response.status_code == 404
 
 
-def test_a_recorded_move_is_followed_up_through_the_api(regions, caseworker, household, family):
-    from beneficiaries.services import move_member
-
-    other = HouseholdFactory(village=regions["village_a2"])
-    MemberFactory(household=other)
-    enrolments.enrol(
-        household=household,
-        category="single_dibao",
-        member=family["spouse"],
-        start_month=datetime.date(2024, 8, 1),
-        by=caseworker,
-    )
-    new_member = move_member(
-        member=family["spouse"],
-        to_household=other,
-        moved_on=datetime.date(2024, 8, 20),
-        reason="再婚",
-        by=caseworker,
-    )
-    api = client_for(caseworker)
-    response = api.post("/api/move-adjustments/", {"move": new_member.moved_in.pk}, format="json")
-    assert response.status_code == 204
-    assert Enrolment.objects.get(member=new_member).household == other
-    again = api.post("/api/move-adjustments/", {"move": new_member.moved_in.pk}, format="json")
-    assert again.status_code == 409
-
-
 def test_the_reason_for_a_refused_move_is_given_in_english_on_request(
     caseworker, household, family
 ):

@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -10,6 +11,8 @@ from casework.services import applications
 from core.exceptions import Conflict, DomainError
 from core.months import next_month
 
+# A Monday in Shanghai, with no public holiday in the following weeks.
+MONDAY = datetime.datetime(2025, 3, 3, 10, tzinfo=datetime.timezone(datetime.timedelta(hours=8)))
 ALL_ROLES = ["caseworker", "grid_worker", "county_approver", "finance", "auditor", "admin"]
 ALLOWED = {(m.source, m.target) for m in workflow.MOVES}
 FORBIDDEN = [
@@ -112,9 +115,10 @@ def walk_to_notice(application, caseworker):
     return application
 
 
-def test_the_notice_runs_seven_days_before_approval(application, caseworker):
+@time_machine.travel(MONDAY, tick=False)
+def test_the_notice_runs_seven_working_days_before_approval(application, caseworker):
     walk_to_notice(application, caseworker)
-    assert application.notice_ends == timezone.localdate() + datetime.timedelta(days=7)
+    assert application.notice_ends == datetime.date(2025, 3, 12)
     with pytest.raises(Conflict) as error:
         applications.move_application(application=application, to="approval", by=caseworker)
     assert application.notice_ends.isoformat() in str(error.value)
@@ -122,10 +126,11 @@ def test_the_notice_runs_seven_days_before_approval(application, caseworker):
     assert application.state == CaseState.PUBLIC_NOTICE
 
 
+@time_machine.travel(MONDAY, tick=False)
 def test_the_notice_period_is_a_parameter(application, caseworker, set_parameter):
     set_parameter("zhenjiang", "casework.notice_days", 5)
     walk_to_notice(application, caseworker)
-    assert application.notice_ends == timezone.localdate() + datetime.timedelta(days=5)
+    assert application.notice_ends == datetime.date(2025, 3, 10)
 
 
 def test_open_objections_block_approval_until_resolved(application, caseworker, approver):

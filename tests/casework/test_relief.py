@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from casework import selectors
@@ -13,6 +14,7 @@ from payments.batches import mark_relief_instalments_paid
 from payments.models import PaymentBatch
 
 THIS_MONTH = first_of_month(timezone.localdate())
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
 # Zhenjiang's standard is 875 (seeded): the township approves up to 3 × 875 = 2625, the county
@@ -81,6 +83,7 @@ def test_a_refusal_carries_a_reason(household, caseworker):
     assert not selectors.relief_instalments_due(region_prefix="3211", month=THIS_MONTH).exists()
 
 
+@time_machine.travel(datetime.datetime(2025, 3, 3, 10, tzinfo=SHANGHAI), tick=False)
 def test_pay_first_is_approved_at_once_and_its_documents_fall_due(household, caseworker):
     relief = propose(
         household,
@@ -91,8 +94,11 @@ def test_pay_first_is_approved_at_once_and_its_documents_fall_due(household, cas
         pay_first=True,
     )
     assert relief.status == ReliefCase.Status.APPROVED
-    assert relief.documents_due == timezone.localdate() + datetime.timedelta(days=10)
-    (instalment,) = selectors.relief_instalments_due(region_prefix="3211", month=THIS_MONTH)
+    # Ten working days from Monday 3 March 2025.
+    assert relief.documents_due == datetime.date(2025, 3, 17)
+    (instalment,) = selectors.relief_instalments_due(
+        region_prefix="3211", month=datetime.date(2025, 3, 1)
+    )
     assert (instalment.amount, instalment.household_id) == (Decimal("1500"), household.pk)
     assert not selectors.relief_documents_overdue(user=caseworker).exists()
     later = relief.documents_due + datetime.timedelta(days=1)

@@ -323,3 +323,73 @@ def test_price_subsidy_goes_to_each_covered_person_only(params_for):
     assert price_subsidy(stopped, household(0, 0), params, D("3.2")) is None
     marginal = enrolment(Category.MARGINAL)
     assert price_subsidy(marginal, household(1200, 1200), params, D("3.2")).amount == 170
+
+
+# Rounding: each case's four results under the four modes the ``rounding_mode`` parameter allows
+# (1 四舍五入 half-up, 2 四舍六入五成双 half-even, 3 舍去 down, 4 进一 up), written out by hand.
+# Together the cases give each mode a different column, so any swapped or wrong mapping fails
+# (half-down, ceiling and floor included: half-down rounds 687.5 to 687 and 686.51 to 687).
+ROUNDING_CASES = [
+    # quantum, unrounded gap: (half-up, half-even, down, up)
+    ("1", "687.5", ("688", "688", "687", "688")),  # .5 above an odd yuan: half-even goes up
+    ("1", "686.5", ("687", "686", "686", "687")),  # .5 above an even yuan: half-even stays
+    ("1", "686.49", ("686", "686", "686", "687")),
+    ("1", "686.51", ("687", "687", "686", "687")),
+    ("1", "686", ("686", "686", "686", "686")),  # nothing to round: up does not add a yuan
+    ("10", "685", ("690", "680", "680", "690")),  # 68.5 tens
+    ("10", "675", ("680", "680", "670", "680")),  # 67.5 tens
+    ("0.01", "686.505", ("686.51", "686.50", "686.50", "686.51")),
+    ("0.01", "686.515", ("686.52", "686.52", "686.51", "686.52")),
+    ("0.01", "686.5049", ("686.50", "686.50", "686.50", "686.51")),
+]
+
+
+def _rounding_params(params_for, seed_rows, mode: int, quantum: str):
+    changed = [
+        ParameterRow("320400000000", "", "rounding_mode", D(mode), datetime.date(2024, 1, 1)),
+        ParameterRow("320400000000", "", "rounding_quantum", D(quantum), datetime.date(2024, 1, 1)),
+    ]
+    return params_for("changzhou", "2024-08", seed_rows + changed)
+
+
+@pytest.mark.parametrize("mode", [1, 2, 3, 4])
+@pytest.mark.parametrize(("quantum", "gap", "expected"), ROUNDING_CASES)
+def test_each_rounding_mode_rounds_as_its_name_says(
+    params_for, seed_rows, mode, quantum, gap, expected
+):
+    # Changzhou pays no supplements: a person living alone gets the gap to 1020, rounded.
+    params = _rounding_params(params_for, seed_rows, mode, quantum)
+    result = compute_amount(enrolment(), household(D("1020") - D(gap)), params)
+    assert result.amount == D(expected[mode - 1])
+    assert result.members == ((1, D(expected[mode - 1])),)
+    rounding = [step for step in result.steps if step.rule.startswith("取整")]
+    if D(expected[mode - 1]) == D(gap):
+        assert rounding == []
+    else:
+        label = {1: "四舍五入", 2: "四舍六入五成双", 3: "舍去", 4: "进一"}[mode]
+        assert [step.rule for step in rounding] == [f"取整：{label}到 {quantum} 元"]
+
+
+@pytest.mark.parametrize("mode", [1, 2, 3, 4])
+def test_each_rounding_mode_rounds_every_supplemented_member_on_its_own(
+    params_for, seed_rows, mode
+):
+    # Zhenjiang: two members with 375 between them leave a gap of 687.5 each; the member of 70
+    # adds a tenth of the standard (87.5), so 775 for them: only the plain member is rounded.
+    rows = seed_rows + [
+        ParameterRow("321100000000", "", "rounding_mode", D(mode), datetime.date(2024, 1, 1))
+    ]
+    params = params_for("zhenjiang", "2024-08", rows)
+    result = compute_amount(enrolment(), household(375, 0, ages=[40, 70]), params)
+    plain = {1: "688", 2: "688", 3: "687", 4: "688"}[mode]
+    assert result.members == ((1, D(plain)), (2, D("775")))
+    assert result.amount == D(plain) + D("775")
+
+
+@pytest.mark.parametrize("mode", [1, 2, 3, 4])
+def test_an_income_above_the_standard_pays_nothing_whatever_the_rounding(
+    params_for, seed_rows, mode
+):
+    # The gap is -0.5: it is cut to zero before rounding (rounded up it would be -1).
+    params = _rounding_params(params_for, seed_rows, mode, "1")
+    assert compute_amount(enrolment(), household("1020.5"), params).amount == 0

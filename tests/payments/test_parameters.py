@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
 
 from rules.engine import MissingParameter
 from rules.models import Standard
 from rules.parameters import (
     CATALOGUE,
-    Component,
     catalogue_markdown,
     load_standards,
     resolve_parameters,
@@ -126,22 +124,3 @@ def test_docs_list_every_component_and_are_up_to_date():
     assert text == catalogue_markdown()
     for name in CATALOGUE:
         assert f"`{name}`" in text
-
-
-def test_components_registered_by_other_apps_can_be_entered_and_resolved(
-    regions, make_user, monkeypatch
-):
-    name = "casework.notice_days"
-    monkeypatch.setitem(
-        CATALOGUE, name, Component(name, "公示天数", "days", Decimal("7"), "Notice period.", "x")
-    )
-    assert resolve_parameters(region_code="321102001001", month=AUG_2024).value(name) == 7
-    client = APIClient()
-    client.force_authenticate(make_user("finance", regions["zhenjiang"]))
-    response = client.post(
-        "/api/standards/",
-        {"region": "321100000000", "component": name, "value": "5", "effective_from": "2024-01-01"},
-        format="json",
-    )
-    assert response.status_code == 201, response.data
-    assert resolve_parameters(region_code="321102001001", month=AUG_2024).value(name) == 5

@@ -1,6 +1,7 @@
 """docker-compose.yml, the Dockerfile and .env.example, checked by reading them (no Docker here)."""
 
 import re
+from pathlib import Path
 
 import yaml
 from django.conf import settings
@@ -65,3 +66,34 @@ def test_dockerfile_installs_requirements_and_collects_static_files():
     assert "pip install -r requirements.txt" in dockerfile
     assert "collectstatic --noinput" in dockerfile
     assert "whitenoise" in (ROOT / "requirements.txt").read_text()
+
+
+def test_env_example_sets_each_variable_once_and_tells_no_history():
+    text = (ROOT / ".env.example").read_text()
+    names = [line.split("=", 1)[0] for line in text.splitlines() if line and line[0] != "#"]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    assert "branch" not in text and "merged" not in text
+
+
+def comment_above(name: str) -> str:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    index = next(n for n, line in enumerate(lines) if line.startswith(f"{name}="))
+    comment = []
+    for line in reversed(lines[:index]):
+        if not line.startswith("#"):
+            break
+        comment.insert(0, line)
+    return "\n".join(comment)
+
+
+def test_env_example_says_how_to_add_the_servers_own_address():
+    hosts = comment_above("ALLOWED_HOSTS")
+    assert "add the server's own" in hosts
+    assert re.search(r"ALLOWED_HOSTS=localhost,127\.0\.0\.1,\d+\.\d+\.\d+\.\d+", hosts)
+    origins = comment_above("CSRF_TRUSTED_ORIGINS")
+    assert re.search(r"CSRF_TRUSTED_ORIGINS=http://\d+\.\d+\.\d+\.\d+:8000,https://", origins)
+
+
+def test_every_locale_path_exists():
+    for path in settings.LOCALE_PATHS:
+        assert Path(path).is_dir(), path

@@ -107,9 +107,14 @@ def assert_caseload_follows_the_rules(city_code: str) -> None:
         assert head.household_id == household.pk and head.relation == Member.Relation.HEAD
         assert household.bank_account_holder == head.name
         assert household.enrolments.exists()
-    members = list(Member.objects.filter(household__region_code__startswith=city_code))
+    members = list(
+        Member.objects.filter(household__region_code__startswith=city_code).select_related(
+            "household"
+        )
+    )
     for member in members:
         resident = parse_resident_id(member.id_number)
+        assert member.id_number[:6] == member.household.region_code[:6]
         assert (resident.birth_date, resident.sex) == (member.birth_date, member.sex)
         assert member.birth_date < AS_OF
         if member.disability_grade is not None:
@@ -350,6 +355,42 @@ def test_drafts_mix_categories_sizes_incomes_and_conditions():
     assert any(valid_to and valid_to < AS_OF for p in people for *_, valid_to in p.incomes)
     care = {e.care_level for d in drafts for e in d.enrolments if e.category == Category.TEKUN}
     assert care == {"self_care", "partial", "full"}
+
+
+def assert_local_ids(person_villages, city_code: str, as_of: datetime.date) -> None:
+    """Each (person, village): an ID the validator accepts, carrying the code of the village's
+    county (one of the city's own), and a birth date that gives the person's drafted age."""
+    counties = set(
+        Region.objects.filter(level="county", code__startswith=city_code).values_list(
+            "code", flat=True
+        )
+    )
+    births = []
+    for person, village in person_villages:
+        resident = parse_resident_id(person.id_number)
+        assert person.id_number[:6] == village.code[:6], (person.id_number, village.code)
+        assert f"{person.id_number[:6]}000000" in counties
+        assert resident.birth_date == person.birth_date
+        assert age_on(resident.birth_date, as_of) == person.age
+        births.append(resident.birth_date.year)
+    # The sample holds the elderly, born long before their county's code existed.
+    assert min(births) < 1945 and sum(year < 1960 for year in births) > 50
+
+
+@pytest.mark.parametrize("city_code", ["3211", "3204"])
+def test_every_drafted_id_is_valid_and_carries_the_county_of_the_village(db, city_code):
+    load_regions()
+    drafter = Drafter(
+        villages=villages_of(city_code),
+        seed=11,
+        as_of=AS_OF,
+        slots=IdSlots(),
+        serial=0,
+        standard=875,
+    )
+    drafts = list(drafter.households(2000))
+    assert len({d.village.code[:6] for d in drafts}) == 6  # every county of the city
+    assert_local_ids(((p, d.village) for d in drafts for p in d.members), city_code, AS_OF)
 
 
 @pytest.mark.parametrize("body", ["622173000000000001", "79927398713", "621700123456789012"])

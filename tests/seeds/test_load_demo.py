@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from beneficiaries.models import Household, IncomeItem, Member
+from beneficiaries.models import Household, IncomeItem, Member, Region
 from casework.models import Adjustment, Application, CaseStep, Enrolment, Referral
 from core.idnumbers import parse_resident_id
 from seeds.demo import APPLICATION_PATHS, load_demo
@@ -35,6 +35,25 @@ def test_load_demo_enrols_households_through_the_services(seeded):
         assert (
             int(member.id_number[14:17]) < 200
         )  # the demo's order codes, apart from the generator's
+
+
+@pytest.mark.parametrize("city_code", ["3211", "3204"])
+def test_every_demo_id_carries_the_county_of_the_village_old_or_young(seeded, city_code):
+    load_demo(city_code=city_code, households=60)
+    counties = set(
+        Region.objects.filter(level="county", code__startswith=city_code).values_list(
+            "code", flat=True
+        )
+    )
+    members = list(Member.objects.select_related("household"))
+    for member in members:
+        resident = parse_resident_id(member.id_number)
+        assert member.id_number[:6] == member.household.region_code[:6]
+        assert f"{member.id_number[:6]}000000" in counties
+        assert resident.birth_date == member.birth_date
+    assert min(m.birth_date.year for m in members) < 1945
+    referral = Referral.objects.get()
+    assert referral.id_number[:6] == referral.region_code[:6]
 
 
 def test_load_demo_leaves_applications_at_each_step_and_a_flag(seeded):

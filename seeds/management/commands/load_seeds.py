@@ -1,4 +1,5 @@
-"""Load the seed regions, the demo users and the city standards. Safe to run any number of times."""
+"""Load the seed regions, the demo users, the city standards and the working-day calendar. Safe
+to run any number of times."""
 
 import os
 
@@ -6,13 +7,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from rules.calendar import SEED_SOURCE, load_calendar_seed
 from rules.parameters import load_standards
 from seeds.demo_users import create_demo_users
 from seeds.regions import load_regions
 
 
 class Command(BaseCommand):
-    help = "Load regions (Jiangsu: Zhenjiang, Changzhou), one demo user per role, city standards."
+    help = (
+        "Load regions (Jiangsu: Zhenjiang, Changzhou), one demo user per role, city standards, "
+        "and the calendar years the chinese-calendar package knows."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -33,6 +38,9 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"demo users created: {create_demo_users()}")
             self.stdout.write(f"standards created: {load_standards()}")
+            years = load_calendar_seed()
+            added = f"{years[0]}–{years[-1]}" if years else "none"
+            self.stdout.write(f"calendar years added from {SEED_SOURCE}: {added}")
 
     @staticmethod
     def _real_deployment() -> bool:
