@@ -26,11 +26,16 @@ from django.utils.translation import gettext_lazy as _
 from beneficiaries import services
 from beneficiaries.bulk import bulk_history_context
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region, User
+from core import uploads
 from core.exceptions import DomainError
+from core.fields import check_value
 from core.scope import covers
 
 MAX_ROWS = 50_000
 LOOKUP_CHUNK = 2_000
+# The header and MAX_ROWS rows, each cell at most a long address; a file past these limits (or
+# an XLSX expanding past 200 MB) is refused while it is read, before anything is written.
+LIMITS = uploads.Limits(max_rows=MAX_ROWS + 1, max_columns=64, max_cell_chars=1_000)
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,13 @@ CHOICES = {
     "schooling": Member.Schooling,
     "employment": Member.Employment,
     "income_type": IncomeType,
+}
+# Text columns and the model field whose bounds (length, control characters) they take.
+TEXT_FIELDS = {
+    "address": (Household, "address"),
+    "bank_name": (Household, "bank_name"),
+    "bank_account_holder": (Household, "bank_account_holder"),
+    "name": (Member, "name"),
 }
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1"}
 FALSE_WORDS = {"否", "无", "n", "no", "false", "0", ""}
@@ -137,30 +149,12 @@ def read_rows(content: bytes, filename: str) -> Iterator[tuple[int, list]]:
 
 
 def _read_xlsx(content: bytes):
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a damaged or foreign file
-        raise ImportFileError(_("无法读取该 Excel 文件"), field="file", code="unreadable")
-    try:
-        sheet = workbook.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-    finally:
-        workbook.close()
+    yield from enumerate(uploads.read_xlsx(content, LIMITS), start=1)
 
 
 def _read_csv(content: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError(_("无法识别文件编码"), field="file", code="encoding")
-    yield from enumerate(csv.reader(io.StringIO(text)), start=1)
+    # Excel in China saves CSV as GBK (GB 18030 reads it).
+    yield from enumerate(uploads.read_csv(content, LIMITS, ("utf-8-sig", "gb18030")), start=1)
 
 
 # ---- cell parsing -------------------------------------------------------------------------
@@ -274,7 +268,12 @@ class _Validator:
             raw = cells[index] if index < len(cells) else None
             try:
                 values[key] = _text(raw, key)
+                if key in TEXT_FIELDS and values[key]:
+                    check_value(*TEXT_FIELDS[key], values[key], field=key)
             except CellError as problem:
+                self.error(number, key, problem.message)
+                values[key] = None
+            except DomainError as problem:
                 self.error(number, key, problem.message)
                 values[key] = None
         if not any(values.values()):
@@ -396,18 +395,23 @@ class _Validator:
         income_type = self.choice(number, "income_type", given["income_type"])
         try:
             amount = services.check_amount(given["monthly_amount"], field="monthly_amount")
+            check_value(IncomeItem, "monthly_amount", amount)
         except DomainError as problem:
             self.error(number, "monthly_amount", problem.message)
             amount = None
         try:
             valid_from = _date(given["income_valid_from"])
             valid_to = _date(given["income_valid_to"]) if "income_valid_to" in given else None
+            check_value(IncomeItem, "valid_from", valid_from, field="income_valid_from")
+            if valid_to is not None:
+                check_value(IncomeItem, "valid_to", valid_to, field="income_valid_to")
             services.check_period(valid_from, valid_to)
         except CellError as problem:
             self.error(number, "income_valid_from", problem.message)
             return
         except DomainError as problem:
-            self.error(number, "income_valid_to", problem.message)
+            column = problem.field if problem.field in INCOME_FIELDS else "income_valid_to"
+            self.error(number, column, problem.message)
             return
         if income_type and amount is not None:
             person.incomes.append((income_type, amount, valid_from, valid_to))
@@ -483,10 +487,6 @@ def import_households(
             if validator.errors:
                 return ImportResult(errors=validator.errors)
             continue
-        if number > MAX_ROWS + 1:
-            raise ImportFileError(
-                _("文件超过 %(max)s 行, 请分批导入") % {"max": MAX_ROWS}, field="file"
-            )
         validator.row(number, cells, positions)
     if positions is None or (not validator.groups and not validator.errors):
         raise ImportFileError(_("文件中没有数据"), field="file", code="empty")

@@ -9,9 +9,21 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import (
+    ASSET_CEILING,
+    EARLIEST_BIRTH,
+    EARLIEST_RECORD,
+    INCOME_CEILING,
+    LineField,
+    MoneyField,
+    NotAfterToday,
+    money_check,
+    not_before,
+)
+from core.fields import (
+    MONEY as MONEY,  # the apps' amounts use the one definition
+)
 from core.roles import Role
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 class Region(models.Model):
@@ -114,7 +126,7 @@ class Household(models.Model):
     # The village code, kept beside the foreign key so region scoping and batch reads are one
     # indexed prefix match with no join.
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
-    address = models.CharField(_("地址"), max_length=200)
+    address = LineField(_("地址"), max_length=200)
     hukou_type = models.CharField(_("户籍类型"), max_length=10, choices=HukouType.choices)
     head = models.ForeignKey(
         "Member",
@@ -124,8 +136,8 @@ class Household(models.Model):
         related_name="+",
         verbose_name=_("户主"),
     )
-    bank_name = models.CharField(_("开户银行"), max_length=100, blank=True)
-    bank_account_holder = models.CharField(_("账户户名"), max_length=50, blank=True)
+    bank_name = LineField(_("开户银行"), max_length=100, blank=True)
+    bank_account_holder = LineField(_("账户户名"), max_length=50, blank=True)
     bank_account_number = models.CharField(_("银行账号"), max_length=30, blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.ACTIVE
@@ -211,9 +223,11 @@ class Member(models.Model):
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("家庭")
     )
-    name = models.CharField(_("姓名"), max_length=50)
+    name = LineField(_("姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18)
-    birth_date = models.DateField(_("出生日期"), editable=False)
+    birth_date = models.DateField(
+        _("出生日期"), editable=False, validators=[not_before(EARLIEST_BIRTH), NotAfterToday()]
+    )
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices, editable=False)
     relation = models.CharField(_("与户主关系"), max_length=12, choices=Relation.choices)
     disability_category = models.CharField(
@@ -236,7 +250,12 @@ class Member(models.Model):
         _("就业"), max_length=12, choices=Employment.choices, default=Employment.NOT_APPLICABLE
     )
     is_alive = models.BooleanField(_("在世"), default=True)
-    death_date = models.DateField(_("死亡日期"), null=True, blank=True)
+    death_date = models.DateField(
+        _("死亡日期"),
+        null=True,
+        blank=True,
+        validators=[not_before(EARLIEST_BIRTH), NotAfterToday()],
+    )
     # False once the person has moved out (see MemberMove) or the household is closed.
     is_active = models.BooleanField(_("有效成员"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -263,6 +282,10 @@ class Member(models.Model):
             models.CheckConstraint(
                 condition=Q(is_alive=True) | Q(death_date__isnull=False),
                 name="dead_member_has_death_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(death_date__isnull=True) | Q(death_date__gte=models.F("birth_date")),
+                name="death_not_before_birth",
             ),
         ]
 
@@ -311,10 +334,14 @@ class IncomeItem(models.Model):
         Member, on_delete=models.PROTECT, related_name="incomes", verbose_name=_("成员")
     )
     type = models.CharField(_("收入类型"), max_length=20, choices=IncomeType.choices)
-    monthly_amount = models.DecimalField(_("月收入"), **MONEY)
-    valid_from = models.DateField(_("起始日期"))
-    valid_to = models.DateField(_("截止日期"), null=True, blank=True)
-    note = models.CharField(_("备注"), max_length=200, blank=True)
+    monthly_amount = MoneyField(_("月收入"), ceiling=INCOME_CEILING)
+    valid_from = models.DateField(
+        _("起始日期"), validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
+    )
+    valid_to = models.DateField(
+        _("截止日期"), null=True, blank=True, validators=[not_before(EARLIEST_RECORD)]
+    )
+    note = LineField(_("备注"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -325,6 +352,7 @@ class IncomeItem(models.Model):
             models.CheckConstraint(
                 condition=Q(monthly_amount__gte=Decimal("0")), name="income_not_negative"
             ),
+            money_check("monthly_amount", INCOME_CEILING, name="income_within_ceiling"),
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
                 name="income_period_ordered",
@@ -352,14 +380,15 @@ class Asset(models.Model):
         Household, on_delete=models.PROTECT, related_name="assets", verbose_name=_("家庭")
     )
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
-    description = models.CharField(_("说明"), max_length=200, blank=True)
-    value = models.DecimalField(_("价值"), **MONEY)
+    description = LineField(_("说明"), max_length=200, blank=True)
+    value = MoneyField(_("价值"), ceiling=ASSET_CEILING)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("资产")
         verbose_name_plural = _("资产")
         ordering = ["id"]
+        constraints = [money_check("value", ASSET_CEILING, name="asset_value_within_bounds")]
 
 
 class MemberMove(models.Model):
@@ -371,8 +400,10 @@ class MemberMove(models.Model):
     to_member = models.OneToOneField(
         Member, on_delete=models.PROTECT, related_name="moved_in", verbose_name=_("新成员记录")
     )
-    moved_on = models.DateField(_("迁移日期"))
-    reason = models.CharField(_("原因"), max_length=200)
+    moved_on = models.DateField(
+        _("迁移日期"), validators=[not_before(EARLIEST_RECORD), NotAfterToday()]
+    )
+    reason = LineField(_("原因"), max_length=200)
     moved_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,4 +1,8 @@
-"""The auditor's adjustment list as CSV and XLSX: who changed which amount, when, and why."""
+"""The auditor's adjustment list as CSV and XLSX: who changed which amount, when, and why.
+
+Every cell goes through ``core.exports.cell`` (no live formulas, no character the format
+forbids), so the export works whatever text the append-only adjustments hold.
+"""
 
 import csv
 import io
@@ -7,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
+from core import exports
 from core.months import format_month, local_time_text
 
 from .models import Adjustment
@@ -30,9 +35,9 @@ COLUMNS = [
 
 
 def _rows(adjustments: Iterable[Adjustment]):
-    yield [str(title) for title, _value in COLUMNS]
+    yield exports.row(str(title) for title, _value in COLUMNS)
     for adjustment in adjustments:
-        yield [value(adjustment) for _title, value in COLUMNS]
+        yield exports.row(value(adjustment) for _title, value in COLUMNS)
 
 
 def adjustments_csv(adjustments: Iterable[Adjustment]) -> Iterator[bytes]:
@@ -42,7 +47,7 @@ def adjustments_csv(adjustments: Iterable[Adjustment]) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in _rows(adjustments):
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow(row)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()

@@ -10,7 +10,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.models import MONEY, Household, Member, Region
+from beneficiaries.models import Household, Member, Region
+from core.fields import (
+    PAYMENT_CEILING,
+    RELIEF_CEILING,
+    LineField,
+    MoneyField,
+    TextField,
+    length_check,
+    money_check,
+)
 
 
 class Category(models.TextChoices):
@@ -100,7 +109,9 @@ class Enrolment(models.Model):
         _("护理等级"), max_length=10, choices=CareLevel.choices, blank=True, default=""
     )
     # Gradual exit (渐退): the last approved amount is kept until this month, then it stops.
-    gradual_exit_amount = models.DecimalField(_("渐退期金额"), null=True, blank=True, **MONEY)
+    gradual_exit_amount = MoneyField(
+        _("渐退期金额"), ceiling=PAYMENT_CEILING, null=True, blank=True
+    )
     gradual_exit_until = models.DateField(_("渐退截止月份"), null=True, blank=True)
     next_review_due = models.DateField(_("下次复核日期"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -136,6 +147,9 @@ class Enrolment(models.Model):
                 condition=Q(end_month__isnull=True) | Q(end_month__gte=models.F("start_month")),
                 name="enrolment_months_ordered",
             ),
+            money_check(
+                "gradual_exit_amount", PAYMENT_CEILING, name="gradual_exit_amount_within_bounds"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -170,11 +184,11 @@ class Adjustment(models.Model):
     )
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
     kind = models.CharField(_("调整类型"), max_length=20, choices=Kind.choices)
-    reason_code = models.CharField(_("原因代码"), max_length=40)
-    reason_text = models.TextField(_("原因说明"))
+    reason_code = LineField(_("原因代码"), max_length=40)
+    reason_text = TextField(_("原因说明"))
     effective_month = models.DateField(_("生效月份"))
-    amount_before = models.DecimalField(_("调整前金额"), null=True, blank=True, **MONEY)
-    amount_after = models.DecimalField(_("调整后金额"), null=True, blank=True, **MONEY)
+    amount_before = MoneyField(_("调整前金额"), ceiling=PAYMENT_CEILING, null=True, blank=True)
+    amount_after = MoneyField(_("调整后金额"), ceiling=PAYMENT_CEILING, null=True, blank=True)
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -187,6 +201,12 @@ class Adjustment(models.Model):
         verbose_name = _("动态调整")
         verbose_name_plural = _("动态调整")
         ordering = ["id"]
+        # Append-only: what is refused here could never be removed again.
+        constraints = [
+            length_check("reason_text", 2000, name="adjustment_reason_length"),
+            money_check("amount_before", PAYMENT_CEILING, name="adjustment_before_within_bounds"),
+            money_check("amount_after", PAYMENT_CEILING, name="adjustment_after_within_bounds"),
+        ]
         triggers = [
             pgtrigger.Protect(
                 name="adjustment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
@@ -225,9 +245,9 @@ class ReliefCase(models.Model):
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
     kind = models.CharField(_("救助类型"), max_length=16, choices=Kind.choices)
     cause = models.CharField(_("事由"), max_length=16, choices=Cause.choices)
-    need = models.TextField(_("困难情况"))
-    cost = models.DecimalField(_("自付费用/损失"), null=True, blank=True, **MONEY)
-    proposed_amount = models.DecimalField(_("拟救助金额"), **MONEY)
+    need = TextField(_("困难情况"))
+    cost = MoneyField(_("自付费用/损失"), ceiling=RELIEF_CEILING, null=True, blank=True)
+    proposed_amount = MoneyField(_("拟救助金额"), ceiling=RELIEF_CEILING)
     tier = models.CharField(_("审批层级"), max_length=10, choices=Tier.choices)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.SUBMITTED
@@ -238,7 +258,7 @@ class ReliefCase(models.Model):
     documents_due_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     documents_due_provisional = models.BooleanField(_("补齐材料期限暂定"), default=False)
     documents_completed_at = models.DateTimeField(_("材料补齐时间"), null=True, blank=True)
-    refusal_reason = models.TextField(_("不予救助理由"), blank=True)
+    refusal_reason = TextField(_("不予救助理由"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -257,6 +277,9 @@ class ReliefCase(models.Model):
             models.CheckConstraint(
                 condition=Q(proposed_amount__gt=0), name="relief_amount_positive"
             ),
+            money_check("proposed_amount", RELIEF_CEILING, name="relief_amount_within_ceiling"),
+            money_check("cost", RELIEF_CEILING * 100, name="relief_cost_within_bounds"),
+            length_check("need", 2000, name="relief_need_length"),
         ]
 
     def __str__(self) -> str:
@@ -280,7 +303,7 @@ class ReliefInstalment(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
     due_month = models.DateField(_("发放月份"))
-    amount = models.DecimalField(_("金额"), **MONEY)
+    amount = MoneyField(_("金额"), ceiling=RELIEF_CEILING)
     paid_batch = models.ForeignKey(
         "payments.PaymentBatch",
         on_delete=models.PROTECT,
@@ -297,6 +320,7 @@ class ReliefInstalment(models.Model):
         ordering = ["due_month", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+            money_check("amount", RELIEF_CEILING, name="instalment_amount_within_ceiling"),
         ]
 
 
@@ -317,16 +341,16 @@ class Referral(models.Model):
         CONVERTED = "converted", _("已转申请")
         REJECTED = "rejected", _("不予受理")
 
-    name = models.CharField(_("姓名"), max_length=50)
+    name = LineField(_("姓名"), max_length=50)
     id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
     village = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
     )
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
     reason = models.CharField(_("原因"), max_length=16, choices=Reason.choices)
-    note = models.TextField(_("情况说明"), blank=True)
+    note = TextField(_("情况说明"), blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    rejection_reason = models.TextField(_("不予受理理由"), blank=True)
+    rejection_reason = TextField(_("不予受理理由"), blank=True)
     application = models.OneToOneField(
         "Application",
         on_delete=models.PROTECT,
@@ -349,6 +373,7 @@ class Referral(models.Model):
         verbose_name = _("网格员发现线索")
         verbose_name_plural = _("网格员发现线索")
         ordering = ["id"]
+        constraints = [length_check("note", 2000, name="referral_note_length")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_status_display()})"
@@ -413,7 +438,7 @@ class Application(models.Model):
     notice_ends_from = models.DateField(null=True, blank=True, editable=False)
     notice_ends_days = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
     notice_ends_provisional = models.BooleanField(_("公示截止日期暂定"), default=False)
-    refusal_reason = models.TextField(_("不予批准理由"), blank=True)
+    refusal_reason = TextField(_("不予批准理由"), blank=True)
     enrolment = models.OneToOneField(
         Enrolment,
         on_delete=models.PROTECT,
@@ -456,13 +481,14 @@ class CaseStep(models.Model):
     from_state = models.CharField(_("原状态"), max_length=16, choices=CaseState.choices, blank=True)
     to_state = models.CharField(_("新状态"), max_length=16, choices=CaseState.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    comment = models.TextField(_("意见"), blank=True)
+    comment = TextField(_("意见"), blank=True)
     at = models.DateTimeField(_("时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("办理环节")
         verbose_name_plural = _("办理环节")
         ordering = ["id"]
+        constraints = [length_check("comment", 2000, name="case_step_comment_length")]
         triggers = [
             pgtrigger.Protect(
                 name="case_step_append_only", operation=pgtrigger.Update | pgtrigger.Delete
@@ -475,7 +501,7 @@ class StepAttachment(models.Model):
 
     step = models.ForeignKey(CaseStep, on_delete=models.PROTECT, related_name="attachments")
     file = models.FileField(_("文件"), upload_to="casework/steps/%Y/%m/")
-    name = models.CharField(_("文件名"), max_length=200)
+    name = LineField(_("文件名"), max_length=200)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -491,13 +517,13 @@ class Objection(models.Model):
     application = models.ForeignKey(
         Application, on_delete=models.PROTECT, related_name="objections"
     )
-    raised_by_name = models.CharField(_("异议人"), max_length=50, blank=True)
-    content = models.TextField(_("异议内容"))
+    raised_by_name = LineField(_("异议人"), max_length=50, blank=True)
+    content = TextField(_("异议内容"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
-    resolution = models.TextField(_("核实处理结果"), blank=True)
+    resolution = TextField(_("核实处理结果"), blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -507,6 +533,7 @@ class Objection(models.Model):
         verbose_name = _("公示异议")
         verbose_name_plural = _("公示异议")
         ordering = ["id"]
+        constraints = [length_check("content", 2000, name="objection_content_length")]
 
 
 @track
@@ -521,7 +548,7 @@ class Review(models.Model):
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
     due_on = models.DateField(_("应复核日期"))
     outcome = models.CharField(_("复核结果"), max_length=10, choices=Outcome.choices)
-    note = models.TextField(_("复核意见"), blank=True)
+    note = TextField(_("复核意见"), blank=True)
     adjustment = models.OneToOneField(
         Adjustment, on_delete=models.PROTECT, related_name="review", null=True, blank=True
     )

@@ -146,6 +146,10 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Exported bank files are kept here, named by batch and checksum.
 BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
+# Uploads (core.uploads): refused above this size before they are read. Bank return files carry
+# a city's million transfers (about 110 MB as CSV), so they have their own limit.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+RETURN_FILE_MAX_BYTES = env_int("RETURN_FILE_MAX_BYTES", 256 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -158,7 +162,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -175,6 +179,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No badge fetched from swagger.io's online validator.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Request bodies get their own components: read-only fields are never asked for as input.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_errors",
+    ],
     # Several models name a choice field kind, status or reason: give each set its own name.
     "ENUM_NAME_OVERRIDES": {
         "MemberRelationEnum": "beneficiaries.models.Member.Relation",

@@ -70,3 +70,6 @@ urlpatterns = [
     path("api/", include("payments.api.urls")),
     path("api/", include("casework.api.urls")),
 ]
+
+handler400 = "core.routers.bad_request"
+handler404 = "core.routers.not_found"

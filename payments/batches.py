@@ -1,7 +1,10 @@
 """The monthly payment batch: create it, compute it in keyset chunks, close it.
 
-States moved here: draft → computing → computed, and computed → computing on a recompute. Later
-moves (approval, export, ...) belong to the review and bank services. Every move is a conditional
+States moved here: draft → computing → computed, and computed → computing on a recompute. An
+error no retry mends, in a chunk or in the closing step (a line the database refuses, a missing
+standard, a bug), moves computing → failed with the reason in ``error``; once the cause is fixed,
+resume (failed → computing) computes the chunks not done and closes the batch. Later moves
+(approval, export, ...) belong to the review and bank services. Every move is a conditional
 update on the batch row, so two callers never both win; pghistory records each move.
 
 A chunk is one idempotent unit: its lines and its ``done`` mark commit in one transaction with the
@@ -13,16 +16,18 @@ completes the count queues the closing step, which adds the batch-level lines an
 import contextlib
 import datetime
 import gc
+import logging
 import os
 import time
 from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import OperationalError as BrokerError
 
 from beneficiaries.models import Region, User
 from casework.selectors import enrolments_in_force
@@ -36,6 +41,10 @@ from payments.money import MoneySum
 from rules.selectors import cpi_rise_for
 
 Status = PaymentBatch.Status
+# Errors a retry may mend (a lost connection to the database or the broker); any other error in
+# a chunk or the closing step fails the batch with the reason.
+TRANSIENT = (OperationalError, InterfaceError, BrokerError, ConnectionError)
+log = logging.getLogger(__name__)
 # What a chunk's attempt writes on its row when it is done.
 CHUNK_RESULT_FIELDS = (
     "status",
@@ -78,37 +87,44 @@ def compute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
 
 
 def recompute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
-    """Compute a computed batch again from today's facts; its lines are replaced, never added to.
+    """Compute a computed (or failed) batch again from today's facts; its lines are replaced,
+    never added to.
 
     An approved (or later) batch is frozen: refused, nothing changes.
     """
     if batch.status in FROZEN:
         raise Conflict(_("批次已审批，数据已冻结，不能重新计算。"))
-    return _start(batch=batch, allowed=(Status.COMPUTED,), inline=inline)
+    return _start(batch=batch, allowed=(Status.COMPUTED, Status.FAILED), inline=inline)
 
 
-def resume_batch(*, batch: PaymentBatch) -> int:
-    """Queue again every chunk of a computing batch that is not done (a worker died, the broker
-    lost its messages); queue the closing step when all are done. Safe to call any time: chunks
-    are idempotent. Returns the number of chunks queued.
+def resume_batch(*, batch: PaymentBatch, inline: bool = False) -> int:
+    """Queue again every chunk of a computing or failed batch that is not done (a worker died,
+    the broker lost its messages, the cause of a failure was fixed); queue the closing step when
+    all are done. A failed batch moves back to computing first. Safe to call any time: chunks
+    are idempotent. Returns the number of chunks queued (``inline``: computed here).
     """
-    if batch.status != Status.COMPUTING:
-        raise Conflict(_("只有计算中的批次可以续算。"))
+    moved = PaymentBatch.objects.filter(
+        pk=batch.pk, status__in=(Status.COMPUTING, Status.FAILED)
+    ).update(status=Status.COMPUTING, error="", updated_at=timezone.now())
+    if not moved:
+        raise Conflict(_("只有计算中或计算失败的批次可以续算。"), code="not_resumable")
     pending = list(batch.chunks.exclude(status=BatchChunk.Status.DONE).values_list("pk", flat=True))
-    PaymentBatch.objects.filter(pk=batch.pk).update(error="", updated_at=timezone.now())
-    _queue(pending, batch.pk)
+    if inline:
+        _run_inline(pending, batch.pk)
+    else:
+        _queue(pending, batch.pk)
     return len(pending)
 
 
 def resume_stalled_batches(*, stalled_after: datetime.timedelta) -> list[int]:
     """Resume computing batches where no chunk has finished for ``stalled_after`` (beat).
 
-    A batch whose chunk failed for good (its error is shown) waits for someone to fix the cause
+    A failed batch (its error is shown) is not computing: it waits for someone to fix the cause
     and resume it.
     """
     since = timezone.now() - stalled_after
     resumed = []
-    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since, error="")
+    stalled = PaymentBatch.objects.filter(status=Status.COMPUTING, updated_at__lt=since)
     for batch in stalled:
         resume_batch(batch=batch)
         resumed.append(batch.pk)
@@ -253,19 +269,68 @@ def _write_lines(*, chunk: BatchChunk, lines: list[tuple], total: Decimal) -> No
     chunk.total_amount = total
 
 
+def run_chunk(*, chunk_id: int, worker: str = "") -> bool:
+    """compute_chunk, and on an error no retry mends (anything but a lost connection), the batch
+    failed with the reason instead of stuck computing (record_chunk_failure)."""
+    try:
+        return compute_chunk(chunk_id=chunk_id, worker=worker)
+    except TRANSIENT:
+        raise
+    except Exception as error:
+        log.exception("chunk %s failed", chunk_id)
+        record_chunk_failure(chunk_id=chunk_id, error=describe(error))
+        return False
+
+
+def describe(error: BaseException) -> str:
+    """An error as the batch shows it: its type and message (a DomainError's message alone)."""
+    if isinstance(error, DomainError):
+        return str(error.message)
+    # The first line only: the database's DETAIL repeats the refused row (names, accounts).
+    return f"{type(error).__name__}: {str(error).strip().partition(chr(10))[0]}"
+
+
 def record_chunk_failure(*, chunk_id: int, error: str) -> None:
     """A chunk failed for good (retries spent, or an error no retry mends, such as a standard
-    missing for the month): the batch stays computing and shows why, until it is resumed."""
-    PaymentBatch.objects.filter(chunks__pk=chunk_id, status=Status.COMPUTING).update(
-        error=error[:2000], updated_at=timezone.now()
+    missing for the month or an amount the database refuses): the batch is failed and shows
+    why, until it is resumed. The chunk goes back to pending, to be computed on resume."""
+    BatchChunk.objects.filter(pk=chunk_id, status=BatchChunk.Status.RUNNING).update(
+        status=BatchChunk.Status.PENDING
     )
+    PaymentBatch.objects.filter(chunks__pk=chunk_id, status=Status.COMPUTING).update(
+        status=Status.FAILED,
+        error=_chunk_error(chunk_id=chunk_id, error=error),
+        updated_at=timezone.now(),
+    )
+
+
+def _chunk_error(*, chunk_id: int, error: str) -> str:
+    number = BatchChunk.objects.filter(pk=chunk_id).values_list("number", flat=True).first()
+    return str(_("第%(n)s块计算失败：%(error)s") % {"n": number, "error": error})[:2000]
 
 
 def finalize_batch(*, batch_id: int) -> bool:
     """Close a batch whose chunks are all done: batch-level lines, totals, state computed.
 
-    Idempotent: the batch row is locked and the move is made only from computing.
+    Idempotent: the batch row is locked and the move is made only from computing. An error no
+    retry mends (a correction the database refuses, totals past its numeric range) leaves
+    nothing written and the batch failed with the reason, to be resumed once the cause is fixed.
     """
+    try:
+        return _finalize(batch_id=batch_id)
+    except TRANSIENT:
+        raise
+    except Exception as error:
+        log.exception("closing batch %s failed", batch_id)
+        PaymentBatch.objects.filter(pk=batch_id, status=Status.COMPUTING).update(
+            status=Status.FAILED,
+            error=str(_("结算失败：%(error)s") % {"error": describe(error)})[:2000],
+            updated_at=timezone.now(),
+        )
+        return False
+
+
+def _finalize(*, batch_id: int) -> bool:
     with transaction.atomic():
         batch = PaymentBatch.objects.select_for_update(of=("self",)).filter(pk=batch_id).first()
         if batch is None or batch.status != Status.COMPUTING:
@@ -363,11 +428,18 @@ def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool) -> PaymentBatch
         if not inline:
             transaction.on_commit(lambda: _queue(chunk_ids, batch.pk))
     if inline:
-        for chunk_id in chunk_ids:
-            compute_chunk(chunk_id=chunk_id, worker=f"inline/{os.getpid()}")
-        finalize_batch(batch_id=batch.pk)
+        _run_inline(chunk_ids, batch.pk)
     batch.refresh_from_db()
     return batch
+
+
+def _run_inline(chunk_ids: list[int], batch_id: int) -> None:
+    """Compute the chunks in this process, then close the batch; a failed chunk stops it."""
+    for chunk_id in chunk_ids:
+        run_chunk(chunk_id=chunk_id, worker=f"inline/{os.getpid()}")
+        if PaymentBatch.objects.filter(pk=batch_id, status=Status.FAILED).exists():
+            return
+    finalize_batch(batch_id=batch_id)
 
 
 def _queue(chunk_ids: list[int], batch_id: int) -> None:

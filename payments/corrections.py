@@ -233,6 +233,15 @@ def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
             difference = amount - granted[enrolment_id]
             if difference < 0:
                 overpaid.append((enrolment_id, -difference))
+            elif difference > 0 and row is None:
+                # Nothing is due (not in force in the month now): a "difference" can only come
+                # from a negative grant, which is bad data, never money owed.
+                log.warning(
+                    "enrolment %s, %s: granted %s, nothing due; no back pay",
+                    enrolment_id,
+                    month,
+                    granted[enrolment_id],
+                )
             elif difference > 0 and enrolment_id in already_back_paid:
                 log.warning(
                     "enrolment %s, %s: %s more is due but the month was already back-paid once",

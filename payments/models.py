@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import MONEY, Household, Region
 from casework.models import Enrolment
+from core.fields import LINE_CEILING, LineField, MoneyField, money_check
 
 
 @pghistory.track()
@@ -20,6 +21,8 @@ class PaymentBatch(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         COMPUTING = "computing", _("计算中")
+        # A chunk or the closing step failed for good: ``error`` says why; resumable.
+        FAILED = "failed", _("计算失败")
         COMPUTED = "computed", _("已计算")
         APPROVED = "approved", _("已审批")
         EXPORTED = "exported", _("已导出")
@@ -210,6 +213,9 @@ class PaymentLine(models.Model):
                 condition=Q(kind="reissue"),
                 name="one_reissue_per_failed_transfer",
             ),
+            # A line past it is refused, and its batch fails saying so, long before the sums
+            # of a million lines could overflow the batch's totals.
+            money_check("amount", LINE_CEILING, name="line_amount_within_bounds", signed=True),
         ]
         indexes = [models.Index(fields=["batch", "id"], name="line_batch_keyset")]
         # What a line pays, to whom and into which account is written once: reconciliation
@@ -262,6 +268,8 @@ class BankFile(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     record_count = models.PositiveIntegerField(_("笔数"))
     total_amount = models.DecimalField(_("总金额"), **MONEY)
+    # The transfers the file could not carry as recorded: reference, household, amount, reason.
+    withheld = models.JSONField(_("未写入的转账"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -323,8 +331,8 @@ class Recovery(models.Model):
     # The month that was overpaid, when the overpayment was found by recomputing it.
     month = models.DateField(_("多发月份"), null=True, blank=True)
     reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
-    amount = models.DecimalField(_("应追回金额"), **MONEY)
-    note = models.CharField(_("说明"), max_length=200, blank=True)
+    amount = MoneyField(_("应追回金额"), ceiling=LINE_CEILING)
+    note = LineField(_("说明"), max_length=200, blank=True)
     detected_in_batch = models.ForeignKey(
         PaymentBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -10,13 +10,11 @@ import os
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from payments import batches
+from payments.batches import TRANSIENT
 
-TRANSIENT = (OperationalError, InterfaceError, BrokerError, ConnectionError)
 RETRY = {
     "acks_late": True,
     "reject_on_worker_lost": True,
@@ -30,15 +28,10 @@ RETRY = {
 
 @shared_task(bind=True, **RETRY)
 def compute_chunk(self, chunk_id: int) -> bool:
-    try:
-        return batches.compute_chunk(
-            chunk_id=chunk_id, worker=f"{self.request.hostname or 'local'}/{os.getpid()}"
-        )
-    except TRANSIENT:
-        raise
-    except Exception as error:  # no retry mends it: the batch shows why until resumed
-        batches.record_chunk_failure(chunk_id=chunk_id, error=f"{type(error).__name__}: {error}")
-        raise
+    # An error no retry mends fails the batch with the reason (batches.run_chunk).
+    return batches.run_chunk(
+        chunk_id=chunk_id, worker=f"{self.request.hostname or 'local'}/{os.getpid()}"
+    )
 
 
 @shared_task(**RETRY)

@@ -4,12 +4,17 @@ Their tables, and their history events' tables, are named ``payments_standard``,
 ``payments_priceindex``, … (``db_table``): the names the rows were written under.
 """
 
+from decimal import Decimal
+
 import pghistory
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region
+from core.fields import EARLIEST_RECORD, STANDARD_CEILING, LineField, NotAfterToday, not_before
 
 
 @pghistory.track(meta={"db_table": "payments_standardevent"})
@@ -27,9 +32,19 @@ class Standard(models.Model):
     )
     category = models.CharField(_("类别"), max_length=24, blank=True, default="")
     component = models.CharField(_("项目"), max_length=60)
-    value = models.DecimalField(_("数值"), max_digits=14, decimal_places=4)
-    effective_from = models.DateField(_("生效日期"))
-    note = models.CharField(_("依据/说明"), max_length=200, blank=True)
+    value = models.DecimalField(
+        _("数值"),
+        max_digits=14,
+        decimal_places=4,
+        validators=[
+            MinValueValidator(Decimal("0"), message=_("数值不能小于%(limit_value)s。")),
+            MaxValueValidator(STANDARD_CEILING, message=_("数值不能超过%(limit_value)s。")),
+        ],
+    )
+    effective_from = models.DateField(
+        _("生效日期"), validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
+    )
+    note = LineField(_("依据/说明"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -44,7 +59,11 @@ class Standard(models.Model):
             models.UniqueConstraint(
                 fields=["region", "category", "component", "effective_from"],
                 name="one_standard_value_per_effective_date",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0, value__lte=STANDARD_CEILING),
+                name="standard_value_within_bounds",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -56,8 +75,13 @@ class PriceIndex(models.Model):
     """A city's monthly CPI rise (percent, year on year), recorded by finance."""
 
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="price_indices")
-    month = models.DateField(_("月份"))
-    cpi_rise_percent = models.DecimalField(_("CPI涨幅(%)"), max_digits=6, decimal_places=2)
+    month = models.DateField(_("月份"), validators=[not_before(EARLIEST_RECORD), NotAfterToday()])
+    cpi_rise_percent = models.DecimalField(
+        _("CPI涨幅(%)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("-100")), MaxValueValidator(Decimal("100"))],
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -84,7 +108,7 @@ class CalendarYear(models.Model):
     """
 
     year = models.PositiveSmallIntegerField(_("年份"), primary_key=True)
-    source = models.CharField(_("依据"), max_length=200)
+    source = LineField(_("依据"), max_length=200)
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -114,7 +138,7 @@ class CalendarPeriod(models.Model):
     kind = models.CharField(_("类型"), max_length=8, choices=Kind.choices)
     first_day = models.DateField(_("起始日期"))
     last_day = models.DateField(_("截止日期"))
-    name = models.CharField(_("节日"), max_length=60, blank=True)
+    name = LineField(_("节日"), max_length=60, blank=True)
 
     class Meta:
         verbose_name = _("放假调休安排")

@@ -12,7 +12,11 @@ with an undisturbed run (same lines per enrolment and kind, same count, same tot
 2. a whole worker (main and pool process) is killed (kill -9) mid-batch and restarted: the lost
    chunk is queued again by the stalled-batch resume that beat runs every minute;
 3. Redis is shut down mid-batch and restarted;
-4. PostgreSQL refuses connections to the database for a few seconds mid-batch.
+4. PostgreSQL refuses connections to the database for a few seconds mid-batch;
+5. a poisoned line: one enrolment carries a gradual-exit amount of 999,999,999,999.99, as a
+   database from before issue 11 could hold (its CHECK is dropped for the drill and put back).
+   The batch must end failed with the reason, not stuck computing; once the amount is corrected,
+   resuming it must give the undisturbed run's lines and total.
 """
 
 import argparse
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +136,7 @@ def run_batch(disturb=None) -> tuple[PaymentBatch, dict, str]:
             connection.close()
             time.sleep(0.5)
             continue
-        if batch.status == PaymentBatch.Status.COMPUTED:
+        if batch.status in (PaymentBatch.Status.COMPUTED, PaymentBatch.Status.FAILED):
             break
         if not disturbed and batch.chunks_done >= max(1, batch.chunks_total // 3):
             note = disturb(batch) or ""
@@ -149,6 +154,59 @@ def run_batch(disturb=None) -> tuple[PaymentBatch, dict, str]:
         time.sleep(0.2)
     batch.refresh_from_db()
     return batch, snapshot(batch), note
+
+
+def wait_for(batch: PaymentBatch, seconds: float = 900) -> PaymentBatch:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        batch.refresh_from_db()
+        if batch.status in (PaymentBatch.Status.COMPUTED, PaymentBatch.Status.FAILED):
+            break
+        time.sleep(0.2)
+    return batch
+
+
+POISON = Decimal("999999999999.99")
+BOUND = "gradual_exit_amount_within_bounds"
+
+
+def poisoned_line(baseline: dict) -> tuple[bool, str]:
+    """Scenario 5: fails with the reason, then resumes to the baseline once corrected."""
+    from casework.models import Enrolment
+    from casework.selectors import enrolments_in_force
+
+    month = parse_month(ARGS.month)
+    in_force = enrolments_in_force(region_prefix=ARGS.city, month=month).filter(status="active")
+    poisoned = in_force.order_by("id")[in_force.count() // 2]
+    before = Enrolment.objects.filter(pk=poisoned.pk).values(
+        "status", "gradual_exit_amount", "gradual_exit_until", "end_month"
+    )[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE casework_enrolment DROP CONSTRAINT {BOUND}")
+    try:
+        Enrolment.objects.filter(pk=poisoned.pk).update(
+            status="gradual_exit", gradual_exit_amount=POISON, gradual_exit_until=month
+        )
+        batch, _, _ = run_batch()
+        failed = batch.status == PaymentBatch.Status.FAILED and "line_amount" in batch.error
+        note = (
+            f"{batch.status} after {batch.chunks_done}/{batch.chunks_total} chunks: {batch.error}"
+        )
+    finally:
+        Enrolment.objects.filter(pk=poisoned.pk).update(**before)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE casework_enrolment ADD CONSTRAINT {BOUND} CHECK "
+                "(gradual_exit_amount IS NULL OR gradual_exit_amount BETWEEN 0 AND 100000) "
+                "NOT VALID"
+            )
+    if not failed:
+        return False, note
+    batches.resume_batch(batch=batch)
+    batch = wait_for(batch)
+    resumed = snapshot(batch)
+    ok = batch.status == PaymentBatch.Status.COMPUTED and resumed == baseline
+    return ok, f"{note}; corrected and resumed: {batch.status}, {resumed['lines']} lines"
 
 
 def child_of(proc: subprocess.Popen) -> int:
@@ -237,6 +295,9 @@ def main() -> int:
                 f"{'PASS' if ok else 'FAIL'}  {name}: {note}; {result['lines']} lines, "
                 f"total {result['total']}, {batch.chunks_total} chunks, {attempts} attempts"
             )
+        ok, note = poisoned_line(baseline)
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'}  poisoned line: {note}")
     finally:
         stop_workers([p for p in procs if p.poll() is None])
         redis_down(redis)

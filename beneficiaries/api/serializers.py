@@ -3,12 +3,9 @@
 Inputs only parse and type-check; the rules live in ``beneficiaries.services``.
 """
 
-from decimal import Decimal
-
 from rest_framework import serializers
 
 from beneficiaries.models import (
-    MONEY,
     Asset,
     Household,
     IncomeItem,
@@ -18,6 +15,8 @@ from beneficiaries.models import (
     Region,
 )
 from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
+from core.fields import input_field
+from core.uploads import UploadField
 
 # ---- output -------------------------------------------------------------------------------
 
@@ -58,7 +57,9 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class HouseholdSerializer(serializers.ModelSerializer):
     village_name = serializers.CharField(source="village.name", read_only=True)
-    head_name = serializers.CharField(source="head.name", read_only=True, default=None)
+    head_name = serializers.CharField(
+        source="head.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Household
@@ -163,19 +164,19 @@ def _member_field(**kwargs):
 
 class HouseholdInput(serializers.Serializer):
     village = ScopedPrimaryKeyRelatedField(queryset=Region.objects.all(), scope_field="code")
-    address = serializers.CharField(max_length=200)
+    address = input_field(Household, "address")
     hukou_type = serializers.ChoiceField(choices=Household.HukouType.choices)
-    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    bank_account_holder = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    bank_account_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    bank_name = input_field(Household, "bank_name")
+    bank_account_holder = input_field(Household, "bank_account_holder")
+    bank_account_number = input_field(Household, "bank_account_number")
 
 
 class HouseholdUpdateInput(serializers.Serializer):
-    address = serializers.CharField(max_length=200, required=False)
+    address = input_field(Household, "address", required=False)
     hukou_type = serializers.ChoiceField(choices=Household.HukouType.choices, required=False)
-    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    bank_account_holder = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    bank_account_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    bank_name = input_field(Household, "bank_name")
+    bank_account_holder = input_field(Household, "bank_account_holder")
+    bank_account_number = input_field(Household, "bank_account_number")
 
 
 class SetHeadInput(serializers.Serializer):
@@ -200,13 +201,13 @@ class MemberAttributesInput(serializers.Serializer):
 
 class MemberInput(MemberAttributesInput):
     household = _household_field()
-    name = serializers.CharField(max_length=50)
+    name = input_field(Member, "name")
     id_number = serializers.CharField(max_length=18)
     relation = serializers.ChoiceField(choices=Member.Relation.choices)
 
 
 class MemberUpdateInput(MemberAttributesInput):
-    name = serializers.CharField(max_length=50, required=False)
+    name = input_field(Member, "name", required=False)
     id_number = serializers.CharField(max_length=18, required=False)
     relation = serializers.ChoiceField(choices=Member.Relation.choices, required=False)
 
@@ -214,35 +215,35 @@ class MemberUpdateInput(MemberAttributesInput):
 class IncomeInput(serializers.Serializer):
     member = _member_field()
     type = serializers.ChoiceField(choices=IncomeType.choices)
-    monthly_amount = serializers.DecimalField(min_value=Decimal("0"), **MONEY)
-    valid_from = serializers.DateField()
-    valid_to = serializers.DateField(required=False, allow_null=True)
-    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    monthly_amount = input_field(IncomeItem, "monthly_amount")
+    valid_from = input_field(IncomeItem, "valid_from")
+    valid_to = input_field(IncomeItem, "valid_to")
+    note = input_field(IncomeItem, "note")
 
 
 class IncomeEndInput(serializers.Serializer):
-    valid_to = serializers.DateField()
+    valid_to = input_field(IncomeItem, "valid_to", required=True, allow_null=False)
 
 
 class AssetInput(serializers.Serializer):
     household = _household_field()
     kind = serializers.ChoiceField(choices=Asset.Kind.choices)
-    value = serializers.DecimalField(min_value=Decimal("0"), **MONEY)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    value = input_field(Asset, "value")
+    description = input_field(Asset, "description")
 
 
 class MemberMoveInput(serializers.Serializer):
     member = _member_field()
     to_household = _household_field()
-    moved_on = serializers.DateField()
-    reason = serializers.CharField(max_length=200)
+    moved_on = input_field(MemberMove, "moved_on")
+    reason = input_field(MemberMove, "reason")
     relation = serializers.ChoiceField(
         choices=Member.Relation.choices, required=False, default=Member.Relation.OTHER
     )
 
 
 class ImportInput(serializers.Serializer):
-    file = serializers.FileField()
+    file = UploadField()
     village_scope = ScopedPrimaryKeyRelatedField(
         queryset=Region.objects.all(),
         scope_field="code",

@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from beneficiaries.api import views
+from core.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("regions", views.RegionViewSet, basename="region")
 router.register("households", views.HouseholdViewSet, basename="household")
 router.register("members", views.MemberViewSet, basename="member")

@@ -1,10 +1,12 @@
 """Registry API: thin views that parse input, call one service and render the result."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -14,6 +16,8 @@ from beneficiaries.api import serializers as s
 from beneficiaries.models import Asset, Household, IncomeItem, Member, Region
 from core.api import ScopedViewSetMixin
 from core.permissions import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class RegionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
@@ -108,18 +112,23 @@ class HouseholdViewSet(RegistryViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("type", str, enum=["xlsx", "csv"], default="xlsx")],
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, XLSX): OpenApiResponse(OpenApiTypes.BINARY),
+        },
         filters=False,
     )
     @action(detail=False, methods=["get"], url_path="import-template", pagination_class=None)
     def import_template(self, request):
         """The import template: headers (and a help sheet in the XLSX)."""
-        if request.query_params.get("type") == "csv":
+        kind = request.query_params.get("type", "xlsx")
+        if kind not in ("xlsx", "csv"):
+            raise ValidationError({"type": [_("须为 xlsx 或 csv")]})
+        if kind == "csv":
             body, kind, name = imports.template_csv(), "text/csv; charset=utf-8", "csv"
         else:
             body = imports.template_xlsx()
-            kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            name = "xlsx"
+            kind, name = XLSX, "xlsx"
         response = HttpResponse(body, content_type=kind)
         response["Content-Disposition"] = f'attachment; filename="household-import.{name}"'
         return response

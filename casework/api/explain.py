@@ -13,7 +13,7 @@ from casework.models import Enrolment
 from core.exceptions import DomainError
 from core.months import format_month
 from core.scope import scope
-from rules.api.standards import MonthField
+from core.serializers import MonthField
 from rules.engine import MissingParameter, Result
 from rules.selectors import render_explanation
 

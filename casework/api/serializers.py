@@ -1,11 +1,14 @@
 """Casework API: small input serializers (parsed, then handed to one service) and outputs."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from beneficiaries.models import Household, Member, Region
+from casework import parameters
 from casework.models import (
     Adjustment,
     Application,
+    CareLevel,
     CaseState,
     CaseStep,
     Category,
@@ -19,7 +22,14 @@ from casework.models import (
     StepAttachment,
 )
 from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
+from core.fields import check_effective_month, input_field
 from core.months import first_of_month
+from core.serializers import MonthField
+from core.uploads import UploadField
+
+# The most a gradual exit may last: the city's parameter is 6 months, longer where a member is
+# severely disabled or seriously ill; nothing in policy reaches three years.
+GRADUAL_EXIT_MONTHS_MAX = 36
 
 
 def household_field(**kwargs):
@@ -32,13 +42,30 @@ def member_field(**kwargs):
     )
 
 
-class MonthField(serializers.DateField):
-    """A month as ``YYYY-MM`` (or any date in it), stored as its first day."""
+class EffectiveMonthField(MonthField):
+    """The month a change a user enters takes effect in: within the back-pay window of the
+    region (the policy parameter ``back_pay_months`` of the enrolment's region, else the user's)
+    and at most a year ahead (core.fields.check_effective_month)."""
 
     def to_internal_value(self, value):
-        if isinstance(value, str) and len(value) == 7:
-            value = f"{value}-01"
-        return first_of_month(super().to_internal_value(value))
+        month = super().to_internal_value(value)
+        check_effective_month(month, back_months=int(self._back_pay_months()))
+        return month
+
+    def _back_pay_months(self):
+        view = self.context.get("view")
+        request = self.context.get("request")
+        if view is not None and getattr(view, "detail", False):
+            region_code = view.get_object().region_code
+        elif request is not None and getattr(request.user, "region", None) is not None:
+            region_code = request.user.region.code
+        else:
+            return parameters.DEFAULTS["back_pay_months"]
+        return parameters.parameter(
+            region_code=region_code,
+            component="back_pay_months",
+            on=first_of_month(timezone.localdate()),
+        )
 
 
 # Referrals
@@ -71,26 +98,28 @@ class ReferralSerializer(serializers.ModelSerializer):
 
 
 class ReferralInput(serializers.Serializer):
-    name = serializers.CharField(max_length=50)
+    name = input_field(Referral, "name")
     id_number = serializers.CharField(max_length=18, required=False, allow_blank=True)
     village = ScopedPrimaryKeyRelatedField(
         queryset=Region.objects.filter(level=Region.Level.VILLAGE), scope_field="code"
     )
     reason = serializers.ChoiceField(choices=Referral.Reason.choices)
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = input_field(Referral, "note")
 
 
 class RejectInput(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = input_field(Referral, "rejection_reason", required=True, allow_blank=False)
 
 
 class ApplicationInput(serializers.Serializer):
     household = household_field()
     category = serializers.ChoiceField(choices=Category.choices)
     member = member_field(required=False, allow_null=True)
-    care_level = serializers.CharField(required=False, allow_blank=True, default="")
+    care_level = serializers.ChoiceField(
+        choices=CareLevel.choices, required=False, allow_blank=True, default=""
+    )
     review_class = serializers.ChoiceField(choices=ReviewClass.choices, default=ReviewClass.STABLE)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    comment = input_field(CaseStep, "comment", default="")
 
 
 # Applications
@@ -162,17 +191,19 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
 class MoveInput(serializers.Serializer):
     to = serializers.ChoiceField(choices=CaseState.choices)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    attachments = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    comment = input_field(CaseStep, "comment", default="")
+    attachments = serializers.ListField(
+        child=UploadField(), required=False, default=list, max_length=10
+    )
 
 
 class ObjectionInput(serializers.Serializer):
-    content = serializers.CharField()
-    raised_by_name = serializers.CharField(required=False, allow_blank=True, default="")
+    content = input_field(Objection, "content")
+    raised_by_name = input_field(Objection, "raised_by_name", default="")
 
 
 class ResolveInput(serializers.Serializer):
-    resolution = serializers.CharField()
+    resolution = input_field(Objection, "resolution", required=True, allow_blank=False)
 
 
 # Enrolments and adjustments
@@ -181,8 +212,12 @@ class ResolveInput(serializers.Serializer):
 class AdjustmentSerializer(serializers.ModelSerializer):
     household = serializers.IntegerField(source="enrolment.household_id", read_only=True)
     category = serializers.CharField(source="enrolment.category", read_only=True)
-    proposed_by = serializers.CharField(source="proposed_by.username", default=None)
-    approved_by = serializers.CharField(source="approved_by.username", default=None)
+    proposed_by = serializers.CharField(
+        source="proposed_by.username", default=None, allow_null=True
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Adjustment
@@ -235,22 +270,24 @@ class EnrolmentDetailSerializer(EnrolmentSerializer):
 
 
 class ChangeInput(serializers.Serializer):
-    effective_month = MonthField()
-    reason_code = serializers.CharField(max_length=40)
-    reason_text = serializers.CharField()
+    effective_month = EffectiveMonthField()
+    reason_code = input_field(Adjustment, "reason_code")
+    reason_text = input_field(Adjustment, "reason_text")
 
 
 class GradualExitInput(ChangeInput):
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    months = serializers.IntegerField(min_value=1, required=False)
+    amount = input_field(Enrolment, "gradual_exit_amount", allow_null=False)
+    months = serializers.IntegerField(
+        min_value=1, max_value=GRADUAL_EXIT_MONTHS_MAX, required=False
+    )
 
 
 class ReviewInput(serializers.Serializer):
-    note = serializers.CharField()
+    note = input_field(Review, "note", required=True, allow_blank=False)
     change = serializers.ChoiceField(
         choices=["", "increase", "decrease", "stop", "gradual_exit"], required=False, default=""
     )
-    effective_month = MonthField(required=False)
+    effective_month = EffectiveMonthField(required=False)
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -260,9 +297,22 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TimelineEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    summary = serializers.CharField()
+    actor = serializers.CharField()
+    ref = serializers.DictField()
+
+
+class TimelineSerializer(serializers.Serializer):
+    household = serializers.IntegerField()
+    entries = TimelineEntrySerializer(many=True)
+
+
 class DeathInput(serializers.Serializer):
     member = member_field()
-    died_on = serializers.DateField()
+    died_on = input_field(Member, "death_date", required=True, allow_null=False)
 
 
 # Temporary relief
@@ -305,19 +355,19 @@ class ReliefSerializer(serializers.ModelSerializer):
 
 
 class InstalmentInput(serializers.Serializer):
-    month = MonthField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    month = EffectiveMonthField()
+    amount = input_field(ReliefInstalment, "amount")
 
 
 class ReliefInput(serializers.Serializer):
     household = household_field()
     kind = serializers.ChoiceField(choices=ReliefCase.Kind.choices)
     cause = serializers.ChoiceField(choices=ReliefCase.Cause.choices)
-    need = serializers.CharField()
-    proposed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    cost = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    need = input_field(ReliefCase, "need")
+    proposed_amount = input_field(ReliefCase, "proposed_amount")
+    cost = input_field(ReliefCase, "cost", allow_null=False)
     pay_first = serializers.BooleanField(default=False)
-    instalments = InstalmentInput(many=True, required=False)
+    instalments = InstalmentInput(many=True, required=False, max_length=24)
 
     def validate_instalments(self, value):
         return [(row["month"], row["amount"]) for row in value]
@@ -325,4 +375,4 @@ class ReliefInput(serializers.Serializer):
 
 class DecideInput(serializers.Serializer):
     approve = serializers.BooleanField()
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = input_field(ReliefCase, "refusal_reason", default="")

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from casework.api import views
 from casework.api.explain import ExplainEnrolmentView
+from core.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("referrals", views.ReferralViewSet, basename="referral")
 router.register("applications", views.ApplicationViewSet, basename="application")
 router.register("objections", views.ObjectionViewSet, basename="objection")

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -63,8 +64,10 @@ class CaseworkViewSet(
         )
 
     def render_list(self, queryset, serializer_class=None) -> Response:
+        """A page of ``queryset`` with the view's filters applied (a bad filter value is a 400,
+        as on the plain list)."""
         serializer_class = serializer_class or self.get_serializer_class()
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(self.filter_queryset(queryset))
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
 
@@ -188,7 +191,7 @@ class EnrolmentViewSet(CaseworkViewSet):
         return super().get_serializer_class()
 
     @extend_schema(request=s.ChangeInput, responses=s.EnrolmentDetailSerializer)
-    @action(detail=True, methods=["post"], url_path=f"(?P<change>{'|'.join(CHANGES)})")
+    @action(detail=True, methods=["post"], url_path=f"(?P<change>(?:{'|'.join(CHANGES)}))")
     def change(self, request, pk=None, change=None):
         """A dynamic adjustment (停发, 恢复, 增发, 减发, 渐退), its reason and effective month."""
         service, input_class = CHANGES[change]
@@ -311,7 +314,10 @@ class AdjustmentFilter(django_filters.FilterSet):
         fields = ["region", "kind", "month", "actor", "household", "enrolment"]
 
     def filter_month(self, queryset, name, value):
-        month = s.MonthField().run_validation(value)
+        try:
+            month = s.MonthField().run_validation(value)
+        except ValidationError as error:
+            raise ValidationError({"month": error.detail}) from None
         return queryset.filter(effective_month__gte=month, effective_month__lt=add_months(month, 1))
 
     def filter_actor(self, queryset, name, value):
@@ -363,24 +369,26 @@ class HouseholdTimelineView(APIView):
     permission_classes = [RolePermission]
     read_roles = AUDIT_READERS
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses=s.TimelineSerializer)
     def get(self, request, household_id: int):
         household = get_object_or_404(
             scope(Household.objects.all(), user=request.user), pk=household_id
         )
         entries = selectors.household_timeline(household=household)
         return Response(
-            {
-                "household": household.pk,
-                "entries": [
-                    {
-                        "at": local_time(entry.at),
-                        "kind": entry.kind,
-                        "summary": entry.summary,
-                        "actor": entry.actor,
-                        "ref": entry.ref,
-                    }
-                    for entry in entries
-                ],
-            }
+            s.TimelineSerializer(
+                {
+                    "household": household.pk,
+                    "entries": [
+                        {
+                            "at": local_time(entry.at),
+                            "kind": entry.kind,
+                            "summary": entry.summary,
+                            "actor": entry.actor,
+                            "ref": entry.ref,
+                        }
+                        for entry in entries
+                    ],
+                }
+            ).data
         )

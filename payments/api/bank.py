@@ -1,5 +1,6 @@
 """API of the bank side of a batch: review, approval, bank files, return files, recoveries."""
 
+from django.conf import settings
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries.models import Household, User
+from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
+from core.serializers import MonthField
+from core.uploads import UploadField
 from payments import approval, bankfiles, reconciliation, recoveries, review
 from payments.api.batches import BatchSerializer
 from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine, Recovery
@@ -159,7 +163,7 @@ class ExportView(APIView):
 
 
 class ReturnFileSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = UploadField(max_bytes=lambda: settings.RETURN_FILE_MAX_BYTES)
 
 
 class BankReturnSerializer(serializers.ModelSerializer):
@@ -220,10 +224,12 @@ class RecoverySerializer(serializers.ModelSerializer):
 
 class RecordRecoverySerializer(serializers.Serializer):
     household = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = input_field(Recovery, "amount")
     reason = serializers.ChoiceField(choices=Recovery.Reason.choices)
-    note = serializers.CharField(max_length=200)
-    month = serializers.DateField(input_formats=["%Y-%m"], required=False, allow_null=True)
+    note = input_field(Recovery, "note", required=True, allow_blank=False)
+    month = MonthField(
+        required=False, allow_null=True, validators=[not_before(EARLIEST_RECORD), NotAfterToday()]
+    )
 
     def validate_household(self, pk: int) -> Household:
         prefix = self.context["request"].user.region_prefix

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -10,7 +10,9 @@ from rest_framework.response import Response
 
 from beneficiaries.models import Region, User
 from core.api import ScopedViewSetMixin
+from core.fields import EARLIEST_RECORD, NotAfterToday, not_before
 from core.permissions import REGISTRY_READERS
+from core.serializers import MonthField
 from payments import batches, explanations
 from payments.models import PaymentBatch, PaymentLine
 
@@ -20,7 +22,7 @@ PAYROLL_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
 class BatchSerializer(serializers.ModelSerializer):
     region_code = serializers.CharField(source="region.code", read_only=True)
     region_name = serializers.CharField(source="region.name", read_only=True)
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField(read_only=True)
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -48,7 +50,9 @@ class BatchSerializer(serializers.ModelSerializer):
 
 class CreateBatchSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=12, help_text=_("市或县(区)代码，如 3211"))
-    month = serializers.DateField(input_formats=["%Y-%m"], help_text="YYYY-MM")
+    month = MonthField(
+        help_text="YYYY-MM", validators=[not_before(EARLIEST_RECORD), NotAfterToday(days=366)]
+    )
 
     def validate_region(self, code: str) -> Region:
         user = self.context["request"].user
@@ -69,6 +73,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             region__code__startswith=self.request.user.region_prefix
         )
 
+    @extend_schema(request=CreateBatchSerializer, responses={201: BatchSerializer})
     def create(self, request):
         self._require_payroll_role()
         form = CreateBatchSerializer(data=request.data, context={"request": request})
@@ -81,12 +86,14 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         batch = batches.compute_batch(batch=batch)
         return Response(BatchSerializer(batch).data, status=201)
 
+    @extend_schema(request=None, responses={202: BatchSerializer})
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
         self._require_payroll_role()
         batch = batches.recompute_batch(batch=get_object_or_404(self.get_queryset(), pk=pk))
         return Response(BatchSerializer(batch).data, status=202)
 
+    @extend_schema(request=None, responses={202: BatchSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         self._require_payroll_role()
@@ -124,7 +131,7 @@ class PaymentLineSerializer(serializers.ModelSerializer):
     """A line as it was computed and paid, with the explanation stored when it was computed, in
     the reader's language (Chinese; English with ``?lang=en`` or ``Accept-Language: en``)."""
 
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
     explanation = serializers.SerializerMethodField()
     sources = None  # set by PaymentLineListSerializer
 

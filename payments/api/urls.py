@@ -1,12 +1,12 @@
 """Payments API routes. Other payments features register their viewsets on ``router``."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from core.routers import Router
 from payments.api import bank
 from payments.api.batches import BatchViewSet, PaymentLineViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("batches", BatchViewSet, basename="batch")
 router.register("payment-lines", PaymentLineViewSet, basename="payment-line")
 router.register("recoveries", bank.RecoveryViewSet, basename="recovery")

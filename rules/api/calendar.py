@@ -6,6 +6,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from core.fields import input_field
 from core.permissions import EVERY_ROLE, RolePermission
 from rules.calendar import CALENDAR_KEEPERS, FIRST_YEAR, LAST_YEAR, Period, enter_year
 from rules.models import CalendarPeriod, CalendarYear
@@ -21,7 +22,7 @@ class PeriodInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=CalendarPeriod.Kind.choices)
     first_day = serializers.DateField()
     last_day = serializers.DateField(required=False, help_text="Defaults to first_day.")
-    name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+    name = input_field(CalendarPeriod, "name", default="")
 
     def validate(self, data):
         return Period(
@@ -34,14 +35,14 @@ class PeriodInput(serializers.Serializer):
 
 class CalendarYearInput(serializers.Serializer):
     year = serializers.IntegerField(min_value=FIRST_YEAR, max_value=LAST_YEAR)
-    source = serializers.CharField(
-        max_length=200, help_text="The notice, e.g. 国办发明电〔2026〕号"
-    )
+    source = input_field(CalendarYear, "source", help_text="The notice, e.g. 国办发明电〔2026〕号")
     periods = PeriodInput(many=True, allow_empty=False)
 
 
 class CalendarYearSerializer(serializers.ModelSerializer):
-    confirmed_by = serializers.CharField(source="confirmed_by.username", default=None)
+    confirmed_by = serializers.CharField(
+        source="confirmed_by.username", default=None, allow_null=True
+    )
     periods = PeriodSerializer(many=True)
 
     class Meta:

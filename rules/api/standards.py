@@ -6,7 +6,9 @@ from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.response import Response
 
 from beneficiaries.models import Region
-from core.months import first_of_month, format_month, local_time, parse_month
+from core.fields import input_field
+from core.months import first_of_month, local_time
+from core.serializers import MonthField
 from rules.models import PriceIndex, Standard
 from rules.parameters import CATALOGUE
 from rules.selectors import price_indices_visible_to, standards_visible_to
@@ -22,21 +24,6 @@ class MaintainersMayWrite(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS or can_maintain(request.user)
 
 
-class MonthField(serializers.DateField):
-    """A month written YYYY-MM, as the first day of that month."""
-
-    default_error_messages = {"invalid": _("月份格式应为 YYYY-MM")}
-
-    def to_internal_value(self, value):
-        try:
-            return parse_month(str(value))
-        except ValueError:
-            self.fail("invalid")
-
-    def to_representation(self, value):
-        return format_month(value)
-
-
 def _region_field() -> serializers.SlugRelatedField:
     return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all())
 
@@ -46,16 +33,16 @@ class StandardInput(serializers.Serializer):
     # Checked against the catalogue by the service, so components other apps register count.
     component = serializers.CharField(max_length=60)
     category = serializers.CharField(required=False, allow_blank=True, default="", max_length=24)
-    value = serializers.DecimalField(max_digits=14, decimal_places=4)
-    effective_from = serializers.DateField()
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    value = input_field(Standard, "value")
+    effective_from = input_field(Standard, "effective_from")
+    note = input_field(Standard, "note", default="")
 
 
 class StandardOutput(serializers.ModelSerializer):
     region = serializers.CharField(source="region.code")
     region_name = serializers.CharField(source="region.name")
     label = serializers.SerializerMethodField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
     retroactive = serializers.SerializerMethodField()
 
     class Meta:
@@ -123,14 +110,16 @@ class StandardViewSet(
 
 class PriceIndexInput(serializers.Serializer):
     region = _region_field()
-    month = MonthField()
-    cpi_rise_percent = serializers.DecimalField(max_digits=6, decimal_places=2)
+    month = MonthField(validators=PriceIndex._meta.get_field("month").validators)
+    cpi_rise_percent = input_field(PriceIndex, "cpi_rise_percent")
 
 
 class PriceIndexOutput(serializers.ModelSerializer):
     region = serializers.CharField(source="region.code")
     month = MonthField()
-    recorded_by = serializers.CharField(source="recorded_by.username", default=None)
+    recorded_by = serializers.CharField(
+        source="recorded_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = PriceIndex

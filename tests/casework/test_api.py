@@ -4,11 +4,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
 from casework.models import Application, CaseState, Enrolment, Referral
 from casework.services import applications, enrolments, referrals, registry_events
+from core.months import add_months, first_of_month
 from tests.factories import HouseholdFactory, MemberFactory
 
 
@@ -135,9 +137,10 @@ def test_an_enrolment_is_stopped_through_the_api(caseworker, household, family):
     enrolment = enrolments.enrol(
         household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
     )
+    last_month = add_months(first_of_month(timezone.localdate()), -1)
     response = client_for(caseworker).post(
         f"/api/enrolments/{enrolment.pk}/stop/",
-        {"effective_month": "2024-10", "reason_code": "moved", "reason_text": "迁出"},
+        {"effective_month": f"{last_month:%Y-%m}", "reason_code": "moved", "reason_text": "迁出"},
         format="json",
     )
     assert response.status_code == 200, response.json()

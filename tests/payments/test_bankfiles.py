@@ -108,8 +108,8 @@ def test_a_batch_larger_than_a_sheet_continues_on_the_next_sheet(
     assert sheets[0] + sheets[1] == _csv_rows(bank_file_root, csv_file)
 
 
-def test_a_household_with_two_accounts_in_one_batch_is_not_exported(
-    make_batch, add_line, approver, household
+def test_a_household_with_two_accounts_in_one_batch_is_withheld_not_exported(
+    make_batch, add_line, approver, household, bank_file_root
 ):
     batch = make_batch(SEP)
     add_line(batch, household, "1725")
@@ -118,8 +118,9 @@ def test_a_household_with_two_accounts_in_one_batch_is_not_exported(
     add_line(batch, household, "210", kind=PaymentLine.Kind.REISSUE, source_ref="reissue:1:1")
     approve_batch(batch=batch, by=approver)
 
-    with pytest.raises(Conflict, match="两个不同的银行账户"):
-        export_batch(batch=batch, by=approver)
+    csv_file, _xlsx_file = export_batch(batch=batch, by=approver)
 
-    assert PaymentBatch.objects.get(pk=batch.pk).status == "approved"
-    assert not BankFile.objects.exists()
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "exported"
+    assert _csv_rows(bank_file_root, csv_file)[-1] == ["T", "0", "0.00"]
+    assert [w["reason"] for w in csv_file.withheld] == ["本户在本批次中有两个不同的银行账户"]
+    assert set(batch.lines.values_list("status", flat=True)) == {"failed"}

@@ -92,8 +92,9 @@ class Command(BaseCommand):
                 if existing is None:
                     raise CommandError("no batch for that region and month")
                 if resume:
-                    queued = batches.resume_batch(batch=existing)
+                    queued = batches.resume_batch(batch=existing, inline=sync)
                     self.stdout.write(f"batch {existing.pk}: {queued} chunk(s) queued again")
+                    existing.refresh_from_db()
                     batch = existing
                 else:
                     batch = batches.recompute_batch(batch=existing, inline=sync)
@@ -109,6 +110,8 @@ class Command(BaseCommand):
             f"chunks {batch.chunks_done}/{batch.chunks_total}, lines {batch.line_count}, "
             f"total {batch.total_amount}"
         )
+        if batch.status == PaymentBatch.Status.FAILED:
+            raise CommandError(f"batch {batch.pk} failed: {batch.error}; fix it, then --resume")
 
     def _no_worker(self, *, fall_back: bool, resume: bool) -> bool:
         """Say whether a worker will take the chunks; True: compute them here instead."""
