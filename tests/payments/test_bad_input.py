@@ -19,6 +19,7 @@ from payments import batches
 from payments.approval import approve_batch
 from payments.bankfiles import export_batch
 from payments.corrections import correction_lines, reissue_lines
+from payments.explanations import create_lines
 from payments.models import PaymentBatch, PaymentLine
 from rules.models import Standard
 from rules.parameters import load_standards
@@ -94,8 +95,7 @@ def test_a_withheld_transfer_is_reissued_to_the_corrected_account_by_the_next_ba
     )
 
     october = make_batch(OCT)  # prepared by ``preparer``
-    (reissue,) = reissue_lines(batch=october)
-    reissue.save()
+    (reissue,) = create_lines(reissue_lines(batch=october))
     approve_batch(batch=october, by=approver)
     csv_file, _ = export_batch(batch=october, by=approver)
 
