@@ -7,7 +7,7 @@ from django.db.models import CheckConstraint
 class AddConstraintNotValid(migrations.AddConstraint):
     """AddConstraint that, on PostgreSQL, checks new and changed rows only (``NOT VALID``).
 
-    A bound added to a table that may already hold rows past it (issue 11: a database that
+    A bound added to a table that may already hold rows past it (a database that
     accepted 999,999,999,999.99 before) must not make the migration fail: the rows are left
     for their owners to correct, and the batch fails with the reason instead of the deploy.
     Elsewhere (SQLite, the embedded demo) it is a plain AddConstraint.

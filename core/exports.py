@@ -1,4 +1,4 @@
-"""Every cell Doudi writes into a CSV or XLSX file passes through :func:`cell` (issue 11).
+"""Every cell Doudi writes into a CSV or XLSX file passes through :func:`cell`.
 
 Stored text was typed by people and may hold anything the database accepts, so an export must
 never fail on it nor let it act in the reader's spreadsheet program:

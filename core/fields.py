@@ -1,4 +1,4 @@
-"""The bounds of what a user may enter, kept in one place per kind of field (issue 11).
+"""The bounds of what a user may enter, kept in one place per kind of field.
 
 A bound lives on the model field (its validators) and, where it matters to money, in a database
 CHECK constraint beside it. The API's input serializers build their fields from the model field

@@ -1,4 +1,4 @@
-"""The OpenAPI schema says what every response can be (issue 11).
+"""The OpenAPI schema says what every response can be.
 
 * :class:`AutoSchema` — a read-only choice field of a model field that may be blank lists ``""``
   among its values (DRF drops ``allow_blank`` from read-only fields, so ``care_level: ""`` was

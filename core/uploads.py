@@ -1,4 +1,4 @@
-"""Limits on uploaded files, and the one way Doudi reads an uploaded CSV or XLSX (issue 11).
+"""Limits on uploaded files, and the one way Doudi reads an uploaded CSV or XLSX.
 
 A file a user uploads must never take the worker down with it, nor be half-read into the
 database. So, in this order:

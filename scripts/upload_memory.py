@@ -1,4 +1,4 @@
-"""What an XLSX bomb costs the process that imports it (issue 11). Prints RSS before and after.
+"""What an XLSX bomb costs the process that imports it. Prints RSS before and after.
 
     SECRET_KEY=dev python scripts/upload_memory.py --expanded-mb 1500
 

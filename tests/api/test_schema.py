@@ -1,4 +1,4 @@
-"""The OpenAPI schema describes what the API answers (issue 11): enums, formats, nullability,
+"""The OpenAPI schema describes what the API answers: enums, formats, nullability,
 inputs, and the error bodies of every operation."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""schemathesis against /api/schema/, in process, for every role (issue 11).
+"""schemathesis against /api/schema/, in process, for every role.
 
 Every operation of the schema is called with generated data (a bounded number of examples each,
 see EXAMPLES) as each role's demo user, on the throwaway test database; every response must be

@@ -1,4 +1,4 @@
-"""Issue 11 for the registry: bounds at entry (API, admin forms, imports) and uploads that are
+"""Bad input in the registry: bounds at entry (API, admin forms, imports) and uploads that are
 refused whole, with a message, before they can cost memory or write anything."""
 
 import io

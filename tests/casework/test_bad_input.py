@@ -1,4 +1,4 @@
-"""Issue 11 for casework: values with no sensible bounds are refused at entry with a field
+"""Bad input in casework: values with no sensible bounds are refused at entry with a field
 message, and what is already stored exports as text, never as a formula or a 500."""
 
 import datetime
@@ -150,7 +150,7 @@ def test_a_bad_month_filter_answers_with_the_field(auditor):
 
 @pytest.fixture
 def stored_badly(enrolment, caseworker):
-    """Adjustments recorded before issue 11 (append-only: they stay): a control character, a
+    """Adjustments recorded before the input bounds (append-only: they stay): a control character, a
     live formula, a formula hidden behind a minus sign, and a plain negative number as text."""
     reasons = ["王\u0001五\u0008", '=HYPERLINK("http://evil","点我")', "-1+2", "-5000"]
     for reason in reasons:

@@ -1,4 +1,4 @@
-"""Issue 11 for payments: stored bad data never stops the month. The bank file withholds what it
+"""Bad input in payments: stored bad data never stops the month. The bank file withholds what it
 cannot carry and says why, a withheld transfer is re-issued to the corrected account, and a batch
 that meets a value it cannot pay fails with the reason and resumes once it is fixed."""
 
@@ -152,7 +152,7 @@ def test_a_later_batch_closes_after_an_approved_month_with_a_negative_line(
 
 @pytest.fixture
 def database_before_bounds(db):
-    """A database from before issue 11: it accepted a gradual-exit amount the check now refuses
+    """A database from before the input bounds: it accepted a gradual-exit amount the check now refuses
     (dropped before anything is written: PostgreSQL alters no table with pending triggers)."""
     with connection.cursor() as cursor:
         cursor.execute(
