@@ -58,12 +58,12 @@ def test_the_admin_refuses_every_role_but_the_administrator_in_chinese(staff, ro
         assert "系统管理仅供管理员使用" in response.content.decode()
 
 
-def test_the_admin_opens_for_the_administrator_and_for_a_superuser(staff):
+def test_the_admin_opens_for_the_administrator_and_not_for_a_superuser_of_another_role(staff):
     assert signed_in(staff["admin"]).get("/admin/").status_code == 200
     superuser = staff["caseworker_b"]
     superuser.is_superuser = True
     superuser.save()
-    assert signed_in(superuser).get("/admin/").status_code == 200
+    assert signed_in(superuser).get("/admin/").status_code == 403
 
 
 def test_a_visitor_still_gets_the_admin_sign_in_page(db):
