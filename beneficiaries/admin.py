@@ -5,13 +5,14 @@ casework). Moves of people are made in casework's admin, with their casework con
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import services
 from beneficiaries.models import Asset, Household, IncomeItem, Member, Region, User
+from core import policy
 from core.admin import ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
 from core.exceptions import DomainError
-from core.permissions import EVERY_ROLE, REGISTRY_READERS, USER_MANAGERS, has_role
 
 
 def _changed(form, data: dict, fields) -> dict:
@@ -46,11 +47,12 @@ class MemberInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return has_role(request.user, REGISTRY_READERS)
+        return policy.allows(request.user, "member")
 
 
 @admin.register(Household)
 class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "household"
     form = HouseholdForm
     list_display = ["id", "address", "village", "hukou_type", "head", "status"]
     list_filter = ["status", "hukou_type"]
@@ -97,6 +99,7 @@ def make_head(modeladmin, request, queryset):
 
 @admin.register(Member)
 class MemberAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "member"
     form = MemberForm
     actions = [make_head]
     scope_field = "household__region_code"
@@ -125,6 +128,7 @@ class IncomeItemForm(ServiceAdminForm):
 
 @admin.register(IncomeItem)
 class IncomeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "income"
     form = IncomeItemForm
     scope_field = "member__household__region_code"
     list_display = ["id", "member", "type", "monthly_amount", "valid_from", "valid_to"]
@@ -148,6 +152,7 @@ class AssetForm(ServiceAdminForm):
 
 @admin.register(Asset)
 class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "asset"
     form = AssetForm
     scope_field = "household__region_code"
     list_display = ["id", "household", "kind", "value", "description"]
@@ -162,11 +167,14 @@ class RegionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Regions are reference data: every role reads its subtree, only superusers edit."""
 
     scope_field = "code"
-    read_roles = EVERY_ROLE
-    write_roles = frozenset()
+    resource = "region"
     list_display = ["code", "name", "level", "parent"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
+
+
+# Rights come from a user's role (core.policy), never from groups.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -174,8 +182,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     """Administrators manage the users of their subtree; nobody but a superuser makes one."""
 
     scope_field = "region__code"
-    read_roles = USER_MANAGERS
-    write_roles = USER_MANAGERS
+    resource = "user"
     list_display = ["username", "first_name", "last_name", "role", "region", "is_active"]
     list_filter = ["role", "is_active"]
     list_select_related = ["region"]
@@ -200,8 +207,8 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        if not request.user.is_superuser and "region" in form.base_fields:
-            # A user without a region sees nothing; only a superuser may leave it empty.
+        if "region" in form.base_fields:
+            # A user without a region sees nothing and is refused everywhere.
             form.base_fields["region"].required = True
         return form
 
