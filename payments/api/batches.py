@@ -9,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from beneficiaries.models import Region, User
+from beneficiaries.readlog import LoggedReadsMixin
 from core.api import ScopedViewSetMixin
 from core.fields import EARLIEST_RECORD, NotAfterToday, not_before
 from core.permissions import REGISTRY_READERS
@@ -161,10 +162,12 @@ class PaymentLineSerializer(serializers.ModelSerializer):
         return explanations.in_words(line, sources=self.sources)
 
 
-class PaymentLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """Why a household was paid what it was: each line with the steps that computed it."""
+class PaymentLineViewSet(LoggedReadsMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Why a household was paid what it was: each line with the steps that computed it (each
+    read logged, ``beneficiaries.readlog``)."""
 
     queryset = PaymentLine.objects.select_related("explanation_ref").order_by("id")
     serializer_class = PaymentLineSerializer
     read_roles = REGISTRY_READERS
     filterset_fields = ["batch", "household", "enrolment", "kind", "status"]
+    read_log_name = "payment_line"
