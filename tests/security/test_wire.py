@@ -150,3 +150,11 @@ def test_the_production_settings_refuse_the_example_secret_key():
     done = run_manage("check", env=production_env(SECRET_KEY="CHANGE_ME-a-long-random-string" * 3))
     assert done.returncode != 0
     assert "SECRET_KEY" in done.stderr
+
+
+def test_the_browsable_api_signs_out_without_an_inline_handler(caseworker):
+    response = signed_in(caseworker).get("/api/households/", HTTP_ACCEPT="text/html")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "onclick" not in html
+    assert 'action="/api-auth/logout/?next=/api/households/"' in html
