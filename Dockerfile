@@ -17,7 +17,8 @@ COPY . .
 RUN python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --home-dir /app doudi \
     && mkdir -p /app/media /app/bankfiles \
-    && chown doudi /app/media /app/bankfiles
+    && chown doudi /app/media /app/bankfiles \
+    && chmod 0700 /app/bankfiles
 
 USER doudi
 EXPOSE 8000

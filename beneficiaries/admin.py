@@ -8,10 +8,18 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries import services
-from beneficiaries.models import Asset, Household, IncomeItem, Member, Region, User
+from beneficiaries import services, signin
+from beneficiaries.models import (
+    Asset,
+    Household,
+    IncomeItem,
+    Member,
+    Region,
+    SignInUnlock,
+    User,
+)
 from core import policy
-from core.admin import ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
+from core.admin import PolicyAdminMixin, ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
 from core.exceptions import DomainError
 
 
@@ -187,6 +195,21 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     list_filter = ["role", "is_active"]
     list_select_related = ["region"]
     add_fieldsets = ((None, {"fields": ("username", "password1", "password2", "role", "region")}),)
+    actions = ["unlock_sign_in"]
+
+    @admin.action(description=_("解除所选用户的登录锁定"))
+    def unlock_sign_in(self, request, queryset):
+        for user in queryset:
+            try:
+                entry = signin.unlock(by=request.user, username=user.username)
+            except DomainError as error:
+                self.message_user(request, str(error.message), messages.ERROR)
+                return
+            self.message_user(
+                request,
+                _("已解除 %(user)s 的登录锁定(清除 %(n)s 条失败记录)。")
+                % {"user": user.username, "n": entry.attempts},
+            )
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -216,3 +239,18 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
         # Role users reach the scoped admin through is_staff; their rights come from the role.
         obj.is_staff = True
         super().save_model(request, obj, form, change)
+
+
+@admin.register(SignInUnlock)
+class SignInUnlockAdmin(PolicyAdminMixin, admin.ModelAdmin):
+    """Who lifted which sign-in lockout, read-only (the rows are append-only)."""
+
+    resource = "sign-in-unlock"
+    list_display = ["at", "username", "ip_address", "attempts", "unlocked_by"]
+    list_select_related = ["unlocked_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

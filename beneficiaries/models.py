@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pghistory
+import pgtrigger
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -427,3 +428,71 @@ class MemberMove(models.Model):
         verbose_name = _("成员迁移")
         verbose_name_plural = _("成员迁移")
         ordering = ["id"]
+
+
+class ReadEntry(models.Model):
+    """One read of people's personal data (查阅记录): who read what, when, from where.
+
+    Written by ``beneficiaries.readlog.log_read`` from the API views and pages that show personal
+    data; append-only (the database refuses UPDATE and DELETE). A list or an export is one entry
+    with its filter and the number of rows it returned; a read of one household's data names the
+    household. ``region_code`` is the household's, or for a list the reader's region: auditors
+    see the entries of their subtree.
+    """
+
+    scope_field = "region_code"
+
+    at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("查阅人")
+    )
+    what = models.CharField(_("查阅内容"), max_length=60)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("家庭"),
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, blank=True, db_index=True)
+    rows = models.PositiveIntegerField(_("行数"), default=1)
+    query = models.CharField(_("筛选条件"), max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    path = models.CharField(_("访问路径"), max_length=300)
+
+    class Meta:
+        verbose_name = _("查阅记录")
+        verbose_name_plural = _("查阅记录")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["household", "at"], name="read_entry_household_at"),
+            models.Index(fields=["user", "at"], name="read_entry_user_at"),
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="read_entry_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+
+class SignInUnlock(models.Model):
+    """An administrator lifted a sign-in lockout (``beneficiaries.signin.unlock``); append-only."""
+
+    username = models.CharField(_("用户名"), max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("清除的失败记录"))
+    unlocked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("解锁人")
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("登录解锁记录")
+        verbose_name_plural = _("登录解锁记录")
+        ordering = ["-id"]
+        triggers = [
+            pgtrigger.Protect(
+                name="signin_unlock_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]

@@ -5,6 +5,7 @@ Real services: DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,9 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "django_htmx",
+    # Sign-in lockout after repeated failed passwords (core.signin).
+    "axes",
+    "csp",
     "beneficiaries",
     "rules",
     "casework",
@@ -66,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Serves the collected static files (admin, browsable API) from gunicorn in docker-compose.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,8 +86,12 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # The Django admin is for administrators: any other role gets a 403 page.
     "web.access.AdminOnlyMiddleware",
+    # Responses of the app itself (not static files) are never stored by a browser or proxy.
+    "core.middleware.NoStoreMiddleware",
     # Attaches the user and request to every history row written during the request.
     "pghistory.middleware.HistoryMiddleware",
+    # Turns a sign-in refused by the lockout into the lockout page (core.signin); last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,9 +129,43 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "beneficiaries.User"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 10)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "core.passwords.NoNameNoDigitRunValidator"},
 ]
+
+# Sign-in (core.signin): every path that checks a password (the sign-in page, the admin's, the
+# API's HTTP basic auth) goes through django-axes first. After SIGNIN_FAILURE_LIMIT failed
+# passwords for one user name, or from one address, that user name or address is refused for
+# SIGNIN_LOCKOUT_MINUTES, even with the right password; an administrator may unlock it earlier.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# Unlocks go through beneficiaries.signin.unlock, which records them; not axes' own admin.
+AXES_ENABLE_ADMIN = False
+# The client's address, for the lockout and the read log (core.signin.client_ip): REMOTE_ADDR,
+# or behind PROXY_COUNT reverse proxies the address the first of them put in X-Forwarded-For.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "core.signin.client_ip"
+
+# A session ends after SESSION_IDLE_MINUTES without a request (each request renews it) and
+# when the browser closes.
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -154,7 +198,7 @@ RETURN_FILE_MAX_BYTES = env_int("RETURN_FILE_MAX_BYTES", 256 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "core.signin.BasicAuthentication",
     ],
     # The one access rule (core.policy): every view names its resource; one without is refused.
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.PolicyPermission"],
@@ -173,6 +217,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Social-assistance case management: registry, casework and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs pages are for signed-in users (session or HTTP basic auth).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc from the pinned drf-spectacular-sidecar package, served by the app:
     # bureaus run on intranets without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -253,3 +299,24 @@ LOGGING = {
 if not DEBUG and env_bool("SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Every page may load scripts, styles, images and fonts from this server only, and nothing may
+# frame it. The pages hold no inline script or style (docs/web.md); the API's docs pages add
+# what Swagger UI and Redoc need (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True

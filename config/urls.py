@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import (
@@ -21,8 +22,7 @@ ROUTERS = (registry_router, rules_router, casework_router, payments_router)
 class APIRoot(APIRootView):
     """The API's roots: the list endpoint of every router's prefix, in every app.
 
-    Open to anyone, like the schema and the docs: it names routes and holds no data; each route
-    applies its own access rule.
+    Open to anyone: it names routes and holds no data; each route applies its own access rule.
     """
 
     permission_classes = [AllowAny]
@@ -33,26 +33,28 @@ class APIRoot(APIRootView):
     }
 
 
-# The docs pages load nothing from outside the server (Redoc's footer would fetch its logo from
-# a CDN); the styles Swagger UI and Redoc write inline and Redoc's search worker are allowed.
-DOCS_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "worker-src 'self' blob:"
-)
+class DocsPage:
+    """Swagger UI and Redoc, for signed-in users: an anonymous visitor is sent to the sign-in
+    page. They load nothing from outside the server (Redoc's footer would fetch its logo from a
+    CDN); on top of the app's policy (CONTENT_SECURITY_POLICY), the styles Swagger UI and Redoc
+    write inline and Redoc's search worker are allowed on these two pages only."""
 
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated and "HTTP_AUTHORIZATION" not in request.META:
+            return redirect_to_login(request.get_full_path())
+        return super().dispatch(request, *args, **kwargs)
 
-class LocalOnly:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        response["Content-Security-Policy"] = DOCS_POLICY
+        response._csp_update = {"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
         return response
 
 
-class SwaggerView(LocalOnly, SpectacularSwaggerSplitView):
+class SwaggerView(DocsPage, SpectacularSwaggerSplitView):
     pass
 
 
-class RedocView(LocalOnly, SpectacularRedocView):
+class RedocView(DocsPage, SpectacularRedocView):
     template_name = "api/redoc.html"
 
 

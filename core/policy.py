@@ -60,6 +60,8 @@ POLICY: dict[str, Rule] = {
     "asset": Rule(read=REGISTRY_READERS, write=REGISTRY_WRITERS),
     "member-move": Rule(read=REGISTRY_READERS, write=REGISTRY_WRITERS),
     "user": Rule(read=ADMIN, write=ADMIN),
+    # Lifted sign-in lockouts (user names and addresses, no region): administrators read them.
+    "sign-in-unlock": Rule(read=ADMIN),
     # Rules: policy values are read by everyone, kept by finance and administrators.
     "standard": Rule(read=EVERY_ROLE, write=FINANCE),
     "price-index": Rule(read=EVERY_ROLE, write=FINANCE),
@@ -80,6 +82,8 @@ POLICY: dict[str, Rule] = {
     "adjustment": Rule(read=AUDIT_READERS),
     "timeline": Rule(read=AUDIT_READERS),
     "history": Rule(read=frozenset({Role.AUDITOR, Role.ADMIN})),
+    # Who read whom: the auditors' list of reads of personal data.
+    "read-log": Rule(read=frozenset({Role.AUDITOR})),
     # Payments. Review and diff show every line's household and amount: finance and audit.
     "batch": Rule(
         read=REGISTRY_READERS,

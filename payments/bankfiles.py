@@ -6,6 +6,11 @@ file ends in a control record with the transfer count and total, which must equa
 the batch's lines. The SHA-256 of each file is recorded in a BankFile row and checked again on
 every download.
 
+At rest the files hold every recipient's name and account number: each is written readable and
+writable by the app's own system user only (0600), in folders only that user may open (0700,
+from BANK_FILE_ROOT down), whatever the process's umask (:func:`private_folder`,
+:func:`private_file`). The bank's return files are kept the same way.
+
 A transfer the file cannot carry exactly as recorded (an account holder or bank name with a
 control character or a formula prefix, an account number that is not digits, no account, a net
 amount below 0) is withheld: it is not written, its lines are marked failed with the reason, and
@@ -177,9 +182,32 @@ class _Hashing(io.RawIOBase):
         return self.raw.write(data)
 
 
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def private_folder(folder: Path) -> Path:
+    """``folder`` (under BANK_FILE_ROOT) and every folder from the root down to it, created if
+    missing and closed to everyone but the app's user (0700)."""
+    root = Path(settings.BANK_FILE_ROOT)
+    folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    for path in (folder, *folder.parents):
+        os.chmod(path, FOLDER_MODE)
+        if path == root:
+            break
+    return folder
+
+
+def private_file(path: Path):
+    """``path`` opened for writing (truncated), readable by the app's user only (0600)."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(handle, FILE_MODE)  # a file that already existed keeps its mode otherwise
+    return os.fdopen(handle, "wb")
+
+
 def _write_csv(path: Path, rows: Iterator[list[str]]) -> tuple[str, list[str]]:
     last: list[str] = []
-    with open(path, "wb") as raw:
+    with private_file(path) as raw:
         hashing = _Hashing(raw)
         text = io.TextIOWrapper(hashing, encoding="utf-8", newline="", write_through=True)
         writer = csv.writer(text, lineterminator="\r\n")
@@ -204,7 +232,8 @@ def _write_xlsx(path: Path, rows: Iterator[list[str]]) -> tuple[str, list[str]]:
         sheet.append(exports.row(row))
         in_sheet += 1
         last = row
-    workbook.save(path)
+    with private_file(path) as handle:
+        workbook.save(handle)
     return sha256_of(path), last
 
 
@@ -250,8 +279,7 @@ def _export(*, batch: PaymentBatch, by: User) -> list[BankFile]:
     """
     batch = move_batch(batch=batch, to=PaymentBatch.Status.EXPORTED, by=by)
     line_total = batch.lines.aggregate(total=MoneySum("amount"))["total"] or Decimal("0")
-    folder = Path(settings.BANK_FILE_ROOT) / batch.region.code
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(Path(settings.BANK_FILE_ROOT) / batch.region.code)
     files = []
     written: list[Path] = []
     try:

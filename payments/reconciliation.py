@@ -20,7 +20,7 @@ from beneficiaries.models import User
 from core import uploads
 from core.exceptions import Conflict, DomainError
 from payments.approval import move_batch
-from payments.bankfiles import transfers
+from payments.bankfiles import private_file, private_folder, transfers
 from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine
 
 PAID, FAILED = "S", "F"
@@ -170,10 +170,10 @@ def import_return_file(
     _mark_lines(batch=batch, failed=failed)
     move_batch(batch=batch, to=PaymentBatch.Status.RECONCILED, by=by)
     sha = hashlib.sha256(content).hexdigest()
-    folder = Path(settings.BANK_FILE_ROOT) / batch.region.code / "returns"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_folder(Path(settings.BANK_FILE_ROOT) / batch.region.code / "returns")
     path = folder / f"{batch.month:%Y-%m}-B{batch.pk}-{sha[:12]}{Path(filename).suffix}"
-    path.write_bytes(content)
+    with private_file(path) as handle:
+        handle.write(content)
     paid_total = sum((r.amount for r in returned.records if r.result == PAID), Decimal("0"))
     bank_return = BankReturn.objects.create(
         batch=batch,

@@ -14,7 +14,8 @@ with an undisturbed run (same lines per enrolment and kind, same count, same tot
 3. Redis is shut down mid-batch and restarted;
 4. PostgreSQL refuses connections to the database for a few seconds mid-batch;
 5. a poisoned line: one enrolment carries a gradual-exit amount of 999,999,999,999.99, as a
-   database from before the input bounds could hold (its CHECK is dropped for the drill and put back).
+   database from before the input bounds could hold (its CHECK is dropped for the drill and put
+   back).
    The batch must end failed with the reason, not stuck computing; once the amount is corrected,
    resuming it must give the undisturbed run's lines and total.
 """

@@ -16,6 +16,7 @@ from beneficiaries.models import (
     IncomeType,
     Member,
     MemberMove,
+    ReadEntry,
     Region,
 )
 from core.idnumbers import normalize_resident_id
@@ -138,3 +139,18 @@ class MemberMoveFilter(django_filters.FilterSet):
     class Meta:
         model = MemberMove
         fields = ["region", "id_number", "moved_after", "moved_before"]
+
+
+class ReadEntryFilter(django_filters.FilterSet):
+    """The read log per household, per user (user name), per kind of read and per day (dates in
+    Asia/Shanghai)."""
+
+    region = region_prefix_filter("region_code")
+    household = django_filters.NumberFilter(field_name="household_id")
+    user = django_filters.CharFilter(field_name="user__username", label=_("用户名"))
+    since = django_filters.DateFilter(field_name="at__date", lookup_expr="gte", label=_("起始日期"))
+    until = django_filters.DateFilter(field_name="at__date", lookup_expr="lte", label=_("截止日期"))
+
+    class Meta:
+        model = ReadEntry
+        fields = ["region", "household", "user", "what", "since", "until"]

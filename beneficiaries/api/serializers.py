@@ -12,6 +12,7 @@ from beneficiaries.models import (
     IncomeType,
     Member,
     MemberMove,
+    ReadEntry,
     Region,
 )
 from core.api import ResidentIdField, ScopedPrimaryKeyRelatedField
@@ -119,6 +120,28 @@ class AssetSerializer(serializers.ModelSerializer):
     class Meta:
         model = Asset
         fields = ["id", "household", "kind", "description", "value", "created_at"]
+        read_only_fields = fields
+
+
+class ReadEntrySerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    role = serializers.CharField(source="user.role", read_only=True)
+
+    class Meta:
+        model = ReadEntry
+        fields = [
+            "id",
+            "at",
+            "user",
+            "role",
+            "what",
+            "household",
+            "region_code",
+            "rows",
+            "query",
+            "ip_address",
+            "path",
+        ]
         read_only_fields = fields
 
 

@@ -7,5 +7,6 @@ router.register("households", views.HouseholdViewSet, basename="household")
 router.register("members", views.MemberViewSet, basename="member")
 router.register("incomes", views.IncomeItemViewSet, basename="income")
 router.register("assets", views.AssetViewSet, basename="asset")
+router.register("read-log", views.ReadEntryViewSet, basename="read-entry")
 
 urlpatterns = router.urls

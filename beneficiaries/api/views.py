@@ -1,6 +1,6 @@
 """Registry API: thin views that parse input, call one service and render the result."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,10 +10,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from beneficiaries import imports, services
+from beneficiaries import imports, readlog, services
 from beneficiaries.api import filters
 from beneficiaries.api import serializers as s
-from beneficiaries.models import Asset, Household, IncomeItem, Member, Region
+from beneficiaries.models import Asset, Household, IncomeItem, Member, ReadEntry, Region
+from beneficiaries.readlog import LoggedReadsMixin
 from core.api import ScopedViewSetMixin
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -31,9 +32,14 @@ class RegionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class RegistryViewSet(
-    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    LoggedReadsMixin,
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
-    """List and retrieve in scope; writes (POST, PATCH) go through the services."""
+    """List and retrieve in scope, each read logged (``beneficiaries.readlog``); writes (POST,
+    PATCH) go through the services."""
 
     http_method_names = ["get", "post", "patch", "head", "options"]
     ordering_fields = ["id", "created_at"]
@@ -54,6 +60,8 @@ class HouseholdViewSet(RegistryViewSet):
     queryset = Household.objects.select_related("village", "head")
     serializer_class = s.HouseholdSerializer
     filterset_class = filters.HouseholdFilter
+    read_log_name = "household"
+    read_household = None
     ordering_fields = ["id", "created_at", "address", "region_code"]
 
     def get_serializer_class(self):
@@ -139,6 +147,7 @@ class MemberViewSet(RegistryViewSet):
     queryset = Member.objects.select_related("household")
     serializer_class = s.MemberSerializer
     filterset_class = filters.MemberFilter
+    read_log_name = "member"
     scope_field = "household__region_code"
     ordering_fields = ["id", "created_at", "name", "birth_date"]
 
@@ -162,6 +171,8 @@ class IncomeItemViewSet(RegistryViewSet):
     queryset = IncomeItem.objects.select_related("member")
     serializer_class = s.IncomeItemSerializer
     filterset_class = filters.IncomeItemFilter
+    read_log_name = "income"
+    read_household = "member.household"
     scope_field = "member__household__region_code"
     ordering_fields = ["id", "valid_from", "monthly_amount"]
 
@@ -186,6 +197,7 @@ class AssetViewSet(RegistryViewSet):
     queryset = Asset.objects.all()
     serializer_class = s.AssetSerializer
     filterset_class = filters.AssetFilter
+    read_log_name = "asset"
     scope_field = "household__region_code"
     http_method_names = ["get", "post", "head", "options"]
     ordering_fields = ["id", "value"]
@@ -194,3 +206,33 @@ class AssetViewSet(RegistryViewSet):
     def create(self, request):
         asset = services.add_asset(by=request.user, **self.parse(s.AssetInput))
         return self.render(asset, status.HTTP_201_CREATED)
+
+
+class ReadEntryViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Who read whom (查阅记录), for auditors: the read log of their subtree, per household
+    (``?household=``), per user (``?user=``), per kind and per day; as CSV or XLSX too."""
+
+    queryset = ReadEntry.objects.select_related("user")
+    serializer_class = s.ReadEntrySerializer
+    filterset_class = filters.ReadEntryFilter
+    resource = "read-log"
+    ordering_fields = ["id", "at"]
+
+    def _export(self, content, content_type: str, extension: str) -> HttpResponse:
+        response_class = HttpResponse if isinstance(content, bytes) else StreamingHttpResponse
+        response = response_class(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="read-log.{extension}"'
+        return response
+
+    def _rows(self):
+        return self.filter_queryset(self.get_queryset()).iterator(chunk_size=2000)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=False, methods=["get"], url_path="export-csv", pagination_class=None)
+    def export_csv(self, request):
+        return self._export(readlog.entries_csv(self._rows()), "text/csv; charset=utf-8", "csv")
+
+    @extend_schema(responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY)})
+    @action(detail=False, methods=["get"], url_path="export-xlsx", pagination_class=None)
+    def export_xlsx(self, request):
+        return self._export(readlog.entries_xlsx(self._rows()), XLSX, "xlsx")

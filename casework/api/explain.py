@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries.models import Member
+from beneficiaries.readlog import log_read
 from casework.facts import explain_enrolment, explain_price_subsidy
 from casework.models import Enrolment
 from core.exceptions import DomainError
@@ -45,6 +46,7 @@ class ExplainEnrolmentView(APIView):
         names = dict(
             Member.objects.filter(pk__in=[m for m, _ in result.members]).values_list("pk", "name")
         )
+        log_read(request=request, what="enrolment.explanation", household=enrolment.household_id)
         return Response(
             {
                 "enrolment": enrolment.pk,

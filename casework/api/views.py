@@ -20,6 +20,7 @@ from beneficiaries.api import filters as registry_filters
 from beneficiaries.api import serializers as registry_serializers
 from beneficiaries.api.views import RegistryViewSet
 from beneficiaries.models import Household, MemberMove, User
+from beneficiaries.readlog import log_read
 from casework import exports, selectors
 from casework.api import serializers as s
 from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
@@ -237,6 +238,8 @@ class MemberMoveViewSet(RegistryViewSet):
     serializer_class = registry_serializers.MemberMoveSerializer
     resource = "member-move"
     filterset_class = registry_filters.MemberMoveFilter
+    read_log_name = "member_move"
+    read_household = "from_member.household"
     http_method_names = ["get", "post", "head", "options"]
     ordering_fields = ["id", "moved_on"]
 
@@ -333,10 +336,16 @@ class AdjustmentViewSet(CaseworkViewSet):
         response["Content-Disposition"] = f'attachment; filename="adjustments.{extension}"'
         return response
 
+    def _exported_rows(self, what: str):
+        """The filtered adjustments, the export logged as one read with its filter and count."""
+        queryset = self.filter_queryset(self.get_queryset())
+        log_read(request=self.request, what=what, rows=queryset.count())
+        return queryset.iterator(chunk_size=2000)
+
     @extend_schema(responses={(200, "text/csv"): bytes})
     @action(detail=False, methods=["get"], url_path="export-csv")
     def export_csv(self, request):
-        rows = self.filter_queryset(self.get_queryset()).iterator(chunk_size=2000)
+        rows = self._exported_rows("adjustments.export_csv")
         return self._export(exports.adjustments_csv(rows), "text/csv; charset=utf-8", "csv")
 
     @extend_schema(
@@ -346,7 +355,7 @@ class AdjustmentViewSet(CaseworkViewSet):
     )
     @action(detail=False, methods=["get"], url_path="export-xlsx")
     def export_xlsx(self, request):
-        rows = self.filter_queryset(self.get_queryset()).iterator(chunk_size=2000)
+        rows = self._exported_rows("adjustments.export_xlsx")
         return self._export(
             exports.adjustments_xlsx(rows),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -365,6 +374,7 @@ class HouseholdTimelineView(APIView):
             scope(Household.objects.all(), user=request.user), pk=household_id
         )
         entries = selectors.household_timeline(household=household)
+        log_read(request=request, what="household.timeline", household=household)
         return Response(
             s.TimelineSerializer(
                 {

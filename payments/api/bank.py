@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from beneficiaries.models import Household
+from beneficiaries.readlog import LoggedReadsMixin, log_read
 from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
 from core.serializers import MonthField
 from core.uploads import UploadField
@@ -141,6 +142,12 @@ class ExportView(APIView):
     @extend_schema(request=None, responses={201: BankFileSerializer(many=True)})
     def post(self, request, pk: int):
         files = bankfiles.export_batch(batch=_batch(request, pk), by=request.user)
+        log_read(
+            request=request,
+            what="bank_file.export",
+            rows=files[0].record_count,
+            query=f"batch={pk}",
+        )
         return Response(BankFileSerializer(files, many=True).data, status=201)
 
     @extend_schema(
@@ -156,6 +163,12 @@ class ExportView(APIView):
             filename=bank_file.path.rsplit("/", 1)[-1],
         )
         response["X-Checksum-SHA256"] = bank_file.sha256
+        log_read(
+            request=request,
+            what="bank_file.download",
+            rows=bank_file.record_count,
+            query=f"batch={pk}&file_format={bank_file.format}",
+        )
         return response
 
 
@@ -236,11 +249,15 @@ class RecordRecoverySerializer(serializers.Serializer):
         return household
 
 
-class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Recoveries in the user's region: list, record one found by audit, mark one repaid."""
+class RecoveryViewSet(
+    LoggedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Recoveries in the user's region: list, record one found by audit, mark one repaid (each
+    read logged, ``beneficiaries.readlog``)."""
 
     serializer_class = RecoverySerializer
     resource = "recovery"
+    read_log_name = "recovery"
     filterset_fields = ["household", "reason"]
 
     def get_queryset(self):

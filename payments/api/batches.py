@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from beneficiaries.models import Region
+from beneficiaries.readlog import LoggedReadsMixin
 from core.api import ScopedViewSetMixin
 from core.fields import EARLIEST_RECORD, NotAfterToday, not_before
 from core.serializers import MonthField
@@ -150,10 +151,12 @@ class PaymentLineSerializer(serializers.ModelSerializer):
         return explanations.in_words(line, sources=self.sources)
 
 
-class PaymentLineViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """Why a household was paid what it was: each line with the steps that computed it."""
+class PaymentLineViewSet(LoggedReadsMixin, ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Why a household was paid what it was: each line with the steps that computed it (each
+    read logged, ``beneficiaries.readlog``)."""
 
     queryset = PaymentLine.objects.select_related("explanation_ref").order_by("id")
     serializer_class = PaymentLineSerializer
     resource = "payment-line"
     filterset_fields = ["batch", "household", "enrolment", "kind", "status"]
+    read_log_name = "payment_line"

@@ -215,7 +215,8 @@ def test_put_is_not_allowed(api, household, caseworker):
     assert response.status_code == 405
 
 
-def test_the_schema_generates_and_lists_the_registry(client):
+def test_the_schema_generates_and_lists_the_registry(client, caseworker):
+    client.force_login(caseworker)
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     paths = response.json()["paths"]
@@ -230,7 +231,8 @@ def test_the_schema_generates_and_lists_the_registry(client):
         assert path in paths
 
 
-def test_the_api_docs_page_is_served(client):
+def test_the_api_docs_page_is_served(client, caseworker):
+    client.force_login(caseworker)
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()

@@ -152,8 +152,9 @@ def test_a_later_batch_closes_after_an_approved_month_with_a_negative_line(
 
 @pytest.fixture
 def database_before_bounds(db):
-    """A database from before the input bounds: it accepted a gradual-exit amount the check now refuses
-    (dropped before anything is written: PostgreSQL alters no table with pending triggers)."""
+    """A database from before the input bounds: it accepted a gradual-exit amount the check now
+    refuses (dropped before anything is written: PostgreSQL alters no table with pending
+    triggers)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE casework_enrolment DROP CONSTRAINT gradual_exit_amount_within_bounds"
