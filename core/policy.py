@@ -75,6 +75,8 @@ POLICY: dict[str, Rule] = {
     "application": Rule(read=REGISTRY_READERS, write=DECIDERS),
     "objection": Rule(read=REGISTRY_READERS, write=CASEWORKER),
     "enrolment": Rule(read=REGISTRY_READERS, write=CASEWORKER),
+    # A proposed change that moves money, decided by a second person (the state machine says who).
+    "change-request": Rule(read=REGISTRY_READERS, write=DECIDERS),
     # An explanation names the members and their incomes: registry readers only.
     "enrolment-explanation": Rule(read=REGISTRY_READERS),
     "death": Rule(read=NOBODY, write=CASEWORKER),

@@ -1,6 +1,7 @@
 """Who may open which page: the one access rule (``core.policy``), checked on every request.
 
-* A page view is wrapped by :func:`page`, named by its ``resource`` in ``core.policy`` (a GET
+* A page view is wrapped by :func:`page` (``core.pages``, so that every app's pages can use it),
+  named by its ``resource`` in ``core.policy`` (a GET
   needs the resource's read roles, a POST its write roles; ``write=True`` for a page that only
   writes, such as a form to register something) or, for a page with no resource of its own, by
   ``roles``. An anonymous visitor is sent to the sign-in page; a user the rule refuses gets the
@@ -14,50 +15,15 @@
   (``core.scope.scope``): a record outside it is a 404, as in the API.
 """
 
-from collections.abc import Callable, Iterable
-from functools import wraps
-
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core import policy
+from core.pages import page
 from core.permissions import has_role
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-PAGE_REFUSED = _("您的角色不能使用此页面。")
-
-
-def page(
-    *, roles: Iterable[str] | None = None, resource: str | None = None, write: bool = False
-) -> Callable:
-    """Decorate a page view with its rule: ``resource`` (a name in ``core.policy``) or ``roles``."""
-    if (roles is None) == (resource is None):
-        raise TypeError("page() takes either roles= or resource=")
-    if resource is not None:
-        read = policy.roles_for(resource, safe=not write)
-        writers = policy.roles_for(resource, safe=False)
-    else:
-        read = writers = frozenset(roles)
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def guarded(request, *args, **kwargs):
-            allowed = read if request.method in SAFE_METHODS else writers
-            reason = policy.refusal_for_roles(request.user, allowed, message=PAGE_REFUSED)
-            if reason == "":
-                return redirect_to_login(request.get_full_path())
-            if reason is not None:
-                raise PermissionDenied(reason)
-            return view(request, *args, **kwargs)
-
-        guarded.page_roles = read
-        guarded.page_write_roles = writers
-        guarded.page_resource = resource
-        return guarded
-
-    return decorate
+__all__ = ["AdminOnlyMiddleware", "may_open", "may_use_admin", "page"]
 
 
 def may_open(user, url_name: str, *args) -> bool:

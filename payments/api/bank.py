@@ -8,19 +8,29 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from beneficiaries.models import Household
+from beneficiaries.models import Household, User
 from beneficiaries.readlog import LoggedReadsMixin, log_read
+from core import policy
 from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
 from core.serializers import MonthField
 from core.uploads import UploadField
 from payments import approval, bankfiles, reconciliation, recoveries, review
 from payments.api.batches import BatchSerializer
 from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine, Recovery
+
+
+def _require_finance(user: User) -> None:
+    """For a check made inside a view method: the write rule of batches in ``core.policy``
+    (a view names its ``resource`` and the API's permission class applies the same rule)."""
+    reason = policy.refusal(user, "batch", safe=False)
+    if reason is not None:
+        raise PermissionDenied(reason or policy.WRONG_ROLE)
 
 
 def _batch(request, pk: int) -> PaymentBatch:
