@@ -109,7 +109,17 @@ def household_file(*, household: Household, user) -> dict:
         "applications": applications_table(applications),
         "reliefs": reliefs_table(reliefs),
         "reviews": reviews_table(reviews),
-        "timeline": readable(household_timeline(household=household), names=names),
+        "timeline": readable(
+            household_timeline(household=household),
+            names=names,
+            labels={
+                **{(Member, m.pk): m.name for m in members},
+                **{
+                    (IncomeItem, i.pk): f"{names.get(i.member_id, '')} {i.get_type_display()}"
+                    for i in incomes
+                },
+            },
+        ),
     }
 
 
@@ -285,13 +295,17 @@ def reviews_table(reviews: list[Review]) -> Table:
 # The timeline.
 
 
-def readable(entries: list[TimelineEntry], *, names: dict[int, str]) -> list[Event]:
-    """The household's timeline, newest first, each recorded change in words."""
+def readable(
+    entries: list[TimelineEntry], *, names: dict[int, str], labels: dict[tuple, str]
+) -> list[Event]:
+    """The household's timeline, newest first, each recorded change in words. ``names`` are the
+    members' by id (a change of the head names them), ``labels`` say which member or income a
+    change was made to, by (model, id)."""
     events = []
     for entry in reversed(entries):
         kind = str(TIMELINE_KINDS.get(entry.kind, entry.kind))
         if entry.kind == "history":
-            summary, changes = _change(entry.ref, names=names)
+            summary, changes = _change(entry.ref, names=names, labels=labels)
             if summary is None:
                 continue
         else:
@@ -300,15 +314,15 @@ def readable(entries: list[TimelineEntry], *, names: dict[int, str]) -> list[Eve
     return events
 
 
-def _change(ref: dict, *, names: dict[int, str]) -> tuple[str | None, tuple[Change, ...]]:
-    """A recorded change: what object it was (its model's Chinese name and, for a member, the
-    name) and each field changed, before → after. ``None`` for a change of nothing shown."""
+def _change(
+    ref: dict, *, names: dict[int, str], labels: dict[tuple, str]
+) -> tuple[str | None, tuple[Change, ...]]:
+    """A recorded change: what object it was (its model's Chinese name and, for a member or an
+    income, whose) and each field changed, before → after; ``None`` when nothing shown changed."""
     event_model = apps.get_model(ref["model"])
     model = event_model.pgh_tracked_model
     label = str(model._meta.verbose_name)
-    object_id = int(ref["object"])
-    if model is Member:
-        label = f"{label} {names.get(object_id, '')}".strip()
+    label = f"{label} {labels.get((model, int(ref['object'])), '')}".strip()
     diff = ref.get("diff")
     if not diff:
         return _("新建%(what)s") % {"what": label}, ()

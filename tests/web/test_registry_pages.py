@@ -449,3 +449,20 @@ def test_the_timeline_says_who_changed_what_with_chinese_field_names(enrolled, s
     assert re.search(r"姓名</span>：王小明 → 王晓明", html)
     assert "新建家庭" in html
     assert "zhang-cw" in html
+
+
+def test_the_registry_pages_hold_no_inline_script_handler_or_style(enrolled, staff):
+    client = signed_in(staff["caseworker"])
+    _url, results = search(client, "王")
+    shown = {
+        "search": client.get("/households/").content.decode(),
+        "results": results,
+        "register": client.get("/households/new/").content.decode(),
+        "household": client.get(f"/households/{enrolled.pk}/").content.decode(),
+    }
+    for name, html in shown.items():
+        for script in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in script or 'type="application/json"' in script, (name, script)
+        assert not re.search(r"\son[a-z]+\s*=", html), name
+        assert not re.search(r"\sstyle\s*=", html), name
+        assert "<style" not in html, name
