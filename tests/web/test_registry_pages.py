@@ -466,3 +466,16 @@ def test_the_registry_pages_hold_no_inline_script_handler_or_style(enrolled, sta
         assert not re.search(r"\son[a-z]+\s*=", html), name
         assert not re.search(r"\sstyle\s*=", html), name
         assert "<style" not in html, name
+
+
+def test_the_registry_pages_read_in_english_with_the_switch(enrolled, staff):
+    client = signed_in(staff["caseworker"])
+    client.post("/i18n/setlang/", {"language": "en", "next": "/households/"})
+
+    search_page = client.get("/households/").content.decode()
+    register_page = client.get("/households/new/").content.decode()
+    household_page = client.get(f"/households/{enrolled.pk}/").content.decode()
+
+    assert "Name, resident ID, address or household number" in search_page
+    assert "Add a member" in register_page and "Member 1" in register_page
+    assert "Household file" in household_page and "History of changes" in household_page
