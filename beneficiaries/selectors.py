@@ -11,6 +11,9 @@ from core.scope import scope
 
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]|[0-9]{15}")
 _HOUSEHOLD_NUMBER = re.compile(r"#?([0-9]{1,12})")
+# An address is searched for three characters or more: the trigram index (pg_trgm, migration
+# 0005) cannot find fewer, and one or two characters are a name, or a street of thousands.
+ADDRESS_MIN_LENGTH = 3
 
 
 def active_membership(id_number: str) -> Member | None:
@@ -53,8 +56,9 @@ def search_households(
 
     A resident ID finds the household the person is (or was) a member of, a number the
     household with that number, other text the households with an active member whose name
-    starts with it or whose address contains it. Each is one indexed read (the name by its
-    prefix index, the address within the subtree's region prefix).
+    starts with it or (three characters or more) whose address contains it. Each is one
+    indexed read: the ID's index, the primary key, the name's prefix index
+    (``member_name_like``), the address's trigram index (``household_address_trgm``).
     """
     kind, value = classify_query(query)
     households = scope(Household.objects.all(), user=user)
@@ -63,10 +67,9 @@ def search_households(
     elif kind == "household":
         sources = [households.filter(pk=int(value))]
     else:
-        sources = [
-            households.filter(members__is_active=True, members__name__startswith=value),
-            households.filter(address__icontains=value),
-        ]
+        sources = [households.filter(members__is_active=True, members__name__startswith=value)]
+        if len(value) >= ADDRESS_MIN_LENGTH:
+            sources.append(households.filter(address__icontains=value))
     backwards = before is not None and after is None
     ids: set[int] = set()
     for source in sources:

@@ -4,7 +4,9 @@ Run it on a database holding a generated caseload (``manage.py generate_caseload
 ``--households N`` it generates one first when the city has fewer). It signs in a township
 caseworker of the township with the most households, then sends each request ``--requests``
 times through Django's test client (the whole stack: middleware, view, queries, template) and
-prints p50, p95 and the slowest, in milliseconds:
+prints p50, p95 and the slowest, in milliseconds, with this process's CPU time (the Python side:
+views, templates; the rest is the database and waiting for a CPU on a loaded machine) and the
+queries per request:
 
 * search by full name, by the first two characters of a name, by resident ID, by a piece of
   an address and by household number (the POST that an htmx search sends: its results come back
@@ -92,16 +94,18 @@ class Command(BaseCommand):
                 (lambda pk=pk: client.get(f"/households/{pk}/")) for pk in pick(ids, requests)
             ],
         }
-        self.stdout.write(f"{'':38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+        header = f"{'':38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu p50':>8} {'queries':>8}"
+        self.stdout.write(header)
         for name, calls in runs.items():
             calls[0]()  # warm the caches and the connection once
-            times, queries = [], []
+            times, cpu, queries = [], [], []
             for call in calls:
                 before = len(connection.queries)
                 connection.force_debug_cursor = True
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = call()
                 times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
                 queries.append(len(connection.queries) - before)
                 connection.force_debug_cursor = False
                 connection.queries_log.clear()
@@ -109,7 +113,7 @@ class Command(BaseCommand):
                     raise CommandError(f"{name}: answered {response.status_code}")
             self.stdout.write(
                 f"{name:38} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} "
-                f"{max(times):8.1f} {statistics.median(queries):8.0f}"
+                f"{max(times):8.1f} {statistics.median(cpu):8.1f} {statistics.median(queries):8.0f}"
             )
 
     def busiest_township(self, city: str) -> Region:
