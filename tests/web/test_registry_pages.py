@@ -6,15 +6,18 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from beneficiaries.models import Asset, Household, IncomeItem, Member, Region, User
 from beneficiaries.services import add_member, register_household, update_member
 from casework.services import enrolments
 from core.idnumbers import make_resident_id
-from core.months import first_of_month
+from core.months import add_months, first_of_month
 from payments.batches import compute_batch, create_batch
+from payments.models import PaymentLine
 from rules.parameters import load_standards
 
 # People of every age: the head born in 1955 in 京口区 (321102, a code of 1984), a wife born
@@ -407,7 +410,7 @@ def test_the_household_page_of_another_township_is_a_404(households, staff):
 
 @pytest.fixture
 def enrolled(regions, staff) -> Household:
-    """A household of three on dibao in 镇江 since three months, this month's batch computed."""
+    """A household of three on dibao in 镇江 for three months, this month's batch computed."""
     load_standards()
     client = signed_in(staff["caseworker"])
     client.post(
@@ -418,7 +421,7 @@ def enrolled(regions, staff) -> Household:
     enrolments.enrol(
         household=household,
         category="dibao",
-        start_month=month.replace(day=1),
+        start_month=add_months(month, -2),
         by=staff["caseworker"],
     )
     batch = create_batch(region=regions["zhenjiang"], month=month, by=staff["finance"])
@@ -479,3 +482,30 @@ def test_the_registry_pages_read_in_english_with_the_switch(enrolled, staff):
     assert "Name, resident ID, address or household number" in search_page
     assert "Add a member" in register_page and "Member 1" in register_page
     assert "Household file" in household_page and "History of changes" in household_page
+
+
+def test_the_household_page_reads_as_many_queries_whatever_its_history(enrolled, regions, staff):
+    client = signed_in(staff["caseworker"])
+    url = f"/households/{enrolled.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as first:
+        client.get(url)
+    month = first_of_month(timezone.localdate())
+    for months_back in (1, 2):
+        batch = create_batch(
+            region=regions["zhenjiang"], month=add_months(month, -months_back), by=None
+        )
+        compute_batch(batch=batch, inline=True)
+    add_member(
+        household=enrolled,
+        name="王小红",
+        id_number=make_resident_id("321102", datetime.date(2015, 6, 1), 11, "F"),
+        relation="grandchild",
+        by=staff["caseworker"],
+    )
+    with CaptureQueriesContext(connection) as later:
+        html = client.get(url).content.decode()
+
+    assert PaymentLine.objects.filter(household=enrolled).count() == 3
+    assert "王小红" in html
+    assert len(later) == len(first)
