@@ -109,18 +109,25 @@ def household_file(*, household: Household, user) -> dict:
         "applications": applications_table(applications),
         "reliefs": reliefs_table(reliefs),
         "reviews": reviews_table(reviews),
-        "timeline": readable(
-            household_timeline(household=household),
-            names=names,
-            labels={
-                **{(Member, m.pk): m.name for m in members},
-                **{
-                    (IncomeItem, i.pk): f"{names.get(i.member_id, '')} {i.get_type_display()}"
-                    for i in incomes
-                },
-            },
-        ),
     }
+
+
+def household_history(*, household: Household) -> list[Event]:
+    """The household's timeline in words (a request of its own: it reads every event table)."""
+    members = list(Member.objects.filter(household=household))
+    incomes = list(IncomeItem.objects.filter(member__household=household))
+    names = {member.pk: member.name for member in members}
+    return readable(
+        household_timeline(household=household),
+        names=names,
+        labels={
+            **{(Member, m.pk): m.name for m in members},
+            **{
+                (IncomeItem, i.pk): f"{names.get(i.member_id, '')} {i.get_type_display()}"
+                for i in incomes
+            },
+        },
+    )
 
 
 def _yes(value: bool) -> str:

@@ -33,7 +33,7 @@ NAV = (
     NavItem(
         _("家庭档案"),
         "web:household_search",
-        also_current=("web:household_register", "web:household"),
+        also_current=("web:household_register", "web:household", "web:household_history"),
     ),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")

@@ -27,7 +27,7 @@ from core.permissions import REGISTRY_READERS, REGISTRY_WRITERS, visible_id_numb
 from core.scope import scope
 from web.access import may_open, page
 from web.components import Column, Pager, Table
-from web.household import household_file
+from web.household import household_file, household_history
 
 SEARCHES = "household_searches"
 KEPT_SEARCHES = 20
@@ -173,10 +173,25 @@ def id_number_check(request):
     return render(request, "beneficiaries/id_check.html", {"tone": tone, "message": message})
 
 
-@page(roles=REGISTRY_READERS)
-def household(request, pk: int):
-    """The household's file (一户一档); one outside the user's subtree is a 404."""
-    found = get_object_or_404(
+def _household_or_404(request, pk: int) -> Household:
+    return get_object_or_404(
         scope(Household.objects.select_related("village", "head"), user=request.user), pk=pk
     )
+
+
+@page(roles=REGISTRY_READERS)
+def household(request, pk: int):
+    """The household's file (一户一档); one outside the user's subtree is a 404. Its history
+    comes in a second request (``household_changes``), fetched by htmx as the page loads."""
+    found = _household_or_404(request, pk)
     return render(request, "web/household.html", household_file(household=found, user=request.user))
+
+
+@page(roles=REGISTRY_READERS)
+def household_changes(request, pk: int):
+    """The household's history of changes: the fragment for htmx, or a page of its own."""
+    found = _household_or_404(request, pk)
+    context = {"household": found, "timeline": household_history(household=found)}
+    if request.htmx:
+        return render(request, "web/household_history.html", context)
+    return render(request, "web/household_history_page.html", context)

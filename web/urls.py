@@ -13,4 +13,5 @@ urlpatterns = [
     path("households/new/", registry.household_register, name="household_register"),
     path("households/id-check/", registry.id_number_check, name="id_number_check"),
     path("households/<int:pk>/", registry.household, name="household"),
+    path("households/<int:pk>/history/", registry.household_changes, name="household_history"),
 ]

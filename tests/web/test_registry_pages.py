@@ -446,8 +446,14 @@ def test_the_timeline_says_who_changed_what_with_chinese_field_names(enrolled, s
 
     update_member(member=member, by=staff["caseworker"], name="王晓明")
 
-    html = client.get(f"/households/{enrolled.pk}/").content.decode()
+    page = client.get(f"/households/{enrolled.pk}/").content.decode()
+    html = client.get(
+        f"/households/{enrolled.pk}/history/", headers={"HX-Request": "true"}
+    ).content.decode()
+    whole = client.get(f"/households/{enrolled.pk}/history/").content.decode()
 
+    assert f'hx-get="/households/{enrolled.pk}/history/"' in page  # fetched as the page loads
+    assert "<html" not in html and "<html" in whole and "修改家庭成员 王晓明" in whole
     assert "修改家庭成员 王晓明" in html
     assert re.search(r"姓名</span>：王小明 → 王晓明", html)
     assert "新建家庭" in html
@@ -462,6 +468,7 @@ def test_the_registry_pages_hold_no_inline_script_handler_or_style(enrolled, sta
         "results": results,
         "register": client.get("/households/new/").content.decode(),
         "household": client.get(f"/households/{enrolled.pk}/").content.decode(),
+        "history": client.get(f"/households/{enrolled.pk}/history/").content.decode(),
     }
     for name, html in shown.items():
         for script in re.findall(r"<script\b[^>]*>", html):
@@ -482,6 +489,8 @@ def test_the_registry_pages_read_in_english_with_the_switch(enrolled, staff):
     assert "Name, resident ID, address or household number" in search_page
     assert "Add a member" in register_page and "Member 1" in register_page
     assert "Household file" in household_page and "History of changes" in household_page
+    history = client.get(f"/households/{enrolled.pk}/history/").content.decode()
+    assert "New Household" in history
 
 
 def test_the_household_page_reads_as_many_queries_whatever_its_history(enrolled, regions, staff):

@@ -152,6 +152,8 @@ def test_a_caseworker_finds_the_household_by_name_and_by_id_and_opens_it(page, s
     expect(enrolment).to_contain_text("本月金额")
     enrolment.get_by_text("计算说明").click()
     expect(enrolment.locator(".explanation")).to_be_visible()
+    # The history of changes comes in as the page loads (htmx).
+    expect(page.get_by_test_id("timeline")).to_contain_text("新建家庭成员 李秀英")
     shoot_both(page, "household-page-enrolled")
 
 

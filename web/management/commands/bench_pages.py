@@ -11,7 +11,8 @@ queries per request:
 * search by full name, by the first two characters of a name, by resident ID, by a piece of
   an address and by household number (the POST that an htmx search sends: its results come back
   at once), and the next page of a name search (GET with the cursor);
-* the household page of households picked at random in the township.
+* the household page of households picked at random in the township, and its history of
+  changes (the second request the page makes as it loads).
 """
 
 import random
@@ -28,6 +29,7 @@ from beneficiaries.models import Household, Member, Region, User
 from core.roles import Role
 
 BENCH_USER = "bench-caseworker"
+HTMX = {"HX-Request": "true"}
 
 
 class Command(BaseCommand):
@@ -71,7 +73,7 @@ class Command(BaseCommand):
             return [rng.choice(values) for _ in range(n)]
 
         def search(text):
-            return lambda: client.post("/households/", {"q": text}, headers={"HX-Request": "true"})
+            return lambda: client.post("/households/", {"q": text}, headers=HTMX)
 
         def address_piece(address: str) -> str:
             start = rng.randrange(0, max(len(address) - 4, 1))
@@ -92,6 +94,10 @@ class Command(BaseCommand):
             "search: a surname, a later page": [lambda: client.get(next_page)] * requests,
             "household page": [
                 (lambda pk=pk: client.get(f"/households/{pk}/")) for pk in pick(ids, requests)
+            ],
+            "household page's history (htmx)": [
+                (lambda pk=pk: client.get(f"/households/{pk}/history/", headers=HTMX))
+                for pk in pick(ids, requests)
             ],
         }
         header = f"{'':38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu p50':>8} {'queries':>8}"
