@@ -282,9 +282,15 @@ class Member(models.Model):
         verbose_name = _("家庭成员")
         verbose_name_plural = _("家庭成员")
         ordering = ["id"]
-        # Looking a person up across all their memberships (moves, history) by ID number; the
-        # partial unique index only covers active ones.
-        indexes = [models.Index(fields=["id_number"], name="member_id_number")]
+        indexes = [
+            # Looking a person up across all their memberships (moves, history) by ID number;
+            # the partial unique index only covers active ones.
+            models.Index(fields=["id_number"], name="member_id_number"),
+            # The household search finds a name by its start (name LIKE '王建%').
+            models.Index(
+                fields=["name"], name="member_name_like", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["id_number"],

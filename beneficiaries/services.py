@@ -15,7 +15,10 @@ Role checks (who may write at all) belong to the callers' permission layer
 calls them.
 """
 
+import dataclasses
 import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -475,3 +478,143 @@ def create_user(*, username: str, password: str, role: str, region: Region | Non
     return User.objects.create_user(
         username=username, password=password, role=role, region=region, is_staff=True, **extra
     )
+
+
+@dataclass(frozen=True)
+class IncomeEntry:
+    """An income of a member being registered (:func:`register_household_with_members`)."""
+
+    type: str
+    monthly_amount: Decimal
+    valid_from: datetime.date
+    valid_to: datetime.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MemberEntry:
+    """A member being registered with their household: what :func:`add_member` takes."""
+
+    name: str
+    id_number: str
+    relation: str
+    attributes: dict = dataclasses.field(default_factory=dict)
+    incomes: tuple[IncomeEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssetEntry:
+    kind: str
+    value: Decimal
+    description: str = ""
+
+
+class EntryError(DomainError):
+    """A refusal of one entry of a household being registered: ``group`` (members, incomes,
+    assets) and ``index`` say which (for an income, ``index`` is its member's and ``item`` its
+    place among that member's incomes), ``field`` which of its fields, so a page can show the
+    message beside it."""
+
+    def __init__(self, error: DomainError, *, group: str, index: int, item: int = 0):
+        super().__init__(error.message, field=error.field, code=error.code)
+        self.group = group
+        self.index = index
+        self.item = item
+
+
+def register_household_with_members(
+    *,
+    village: Region,
+    address: str,
+    hukou_type: str,
+    members: Sequence[MemberEntry],
+    by: User,
+    assets: Sequence[AssetEntry] = (),
+    bank_name: str = "",
+    bank_account_holder: str = "",
+    bank_account_number: str = "",
+) -> Household:
+    """Register a household with its members, their income and the household's assets at once:
+    all of it or nothing, in one transaction.
+
+    Each part goes through the service that registers it alone (:func:`register_household`,
+    :func:`add_member`, :func:`add_income`, :func:`add_asset`), so every rule of those holds.
+    Besides them: at least one member, exactly one of them the head (户主), and no resident ID
+    twice. A refusal of one member, income or asset is an :class:`EntryError` saying which.
+    """
+    if not members:
+        raise DomainError(_("请至少登记一名家庭成员"), code="no_members")
+    heads = [i for i, entry in enumerate(members) if entry.relation == Member.Relation.HEAD]
+    if len(heads) != 1:
+        message = _("须有且仅有一名户主") if heads else _("请指定一名户主")
+        index = heads[1] if len(heads) > 1 else 0
+        raise EntryError(
+            DomainError(message, field="relation", code="one_head"), group="members", index=index
+        )
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(members):
+        try:
+            number = check_resident_id(entry.id_number).number
+        except DomainError as error:
+            raise EntryError(error, group="members", index=index) from None
+        if number in seen:
+            raise EntryError(
+                DomainError(
+                    _("与第%(other)s位成员的身份证号相同") % {"other": seen[number] + 1},
+                    field="id_number",
+                    code="repeated",
+                ),
+                group="members",
+                index=index,
+            )
+        seen[number] = index
+    # The head first: add_member makes them the household's head.
+    order = [heads[0], *(i for i in range(len(members)) if i != heads[0])]
+    with transaction.atomic():
+        household = register_household(
+            village=village,
+            address=address,
+            hukou_type=hukou_type,
+            by=by,
+            bank_name=bank_name,
+            bank_account_holder=bank_account_holder,
+            bank_account_number=bank_account_number,
+        )
+        for index in order:
+            entry = members[index]
+            try:
+                member = add_member(
+                    household=household,
+                    name=entry.name,
+                    id_number=entry.id_number,
+                    relation=entry.relation,
+                    by=by,
+                    **entry.attributes,
+                )
+            except DomainError as error:
+                raise EntryError(error, group="members", index=index) from None
+            for item, income in enumerate(entry.incomes):
+                try:
+                    add_income(
+                        member=member,
+                        type=income.type,
+                        monthly_amount=income.monthly_amount,
+                        valid_from=income.valid_from,
+                        valid_to=income.valid_to,
+                        note=income.note,
+                        by=by,
+                    )
+                except DomainError as error:
+                    raise EntryError(error, group="incomes", index=index, item=item) from None
+        for index, asset in enumerate(assets):
+            try:
+                add_asset(
+                    household=household,
+                    kind=asset.kind,
+                    value=asset.value,
+                    description=asset.description,
+                    by=by,
+                )
+            except DomainError as error:
+                raise EntryError(error, group="assets", index=index) from None
+    return household

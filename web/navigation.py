@@ -28,7 +28,14 @@ class NavLink:
     current: bool
 
 
-NAV = (NavItem(_("工作台"), "web:home"),)
+NAV = (
+    NavItem(_("工作台"), "web:home"),
+    NavItem(
+        _("家庭档案"),
+        "web:household_search",
+        also_current=("web:household_register", "web:household", "web:household_history"),
+    ),
+)
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 
 

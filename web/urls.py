@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web import views
+from web import registry, views
 
 app_name = "web"
 
@@ -8,4 +8,10 @@ urlpatterns = [
     path("", views.SignInView.as_view(), name="login"),
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("home/", views.home, name="home"),
+    # The registry (web/registry.py).
+    path("households/", registry.household_search, name="household_search"),
+    path("households/new/", registry.household_register, name="household_register"),
+    path("households/id-check/", registry.id_number_check, name="id_number_check"),
+    path("households/<int:pk>/", registry.household, name="household"),
+    path("households/<int:pk>/history/", registry.household_changes, name="household_history"),
 ]

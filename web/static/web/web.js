@@ -48,8 +48,27 @@
     });
   }
 
+  // A resident ID checked as it is typed (beneficiaries/register_form.html): the server's
+  // verdict, swapped in beside the input, marks the input valid or invalid.
+  function markIdCheck(event) {
+    var input = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!input || !input.hasAttribute("data-id-check")) {
+      return;
+    }
+    var verdict = event.detail.target.querySelector("[data-id-valid]");
+    var invalid = !!verdict && verdict.dataset.idValid === "false";
+    input.classList.toggle("is-invalid", invalid);
+    input.classList.toggle("is-valid", !!verdict && !invalid);
+    if (invalid) {
+      input.setAttribute("aria-invalid", "true");
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
+    document.body.addEventListener("htmx:afterSwap", markIdCheck);
     // Fragments swapped in by htmx may bring charts of their own.
     document.body.addEventListener("htmx:load", function (event) {
       drawCharts(event.target);
