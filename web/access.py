@@ -1,46 +1,27 @@
 """Who may open which page: the roles a page names, checked on every request to it.
 
-* A page view is wrapped by :func:`page`: an anonymous visitor is sent to the sign-in page, a
-  signed-in user whose role the page does not name gets the 403 page (in the user's language).
-  The roles are kept on the view (``view.page_roles``), so the navigation asks the view itself
-  (:func:`may_open`) and never keeps a second list.
+* A page view is wrapped by :func:`page` (``core.pages``, so that every app's pages can use
+  it): an anonymous visitor is sent to the sign-in page, a signed-in user whose role the page
+  does not name gets the 403 page (in the user's language). The roles are kept on the view
+  (``view.page_roles``), so the navigation asks the view itself (:func:`may_open`) and never
+  keeps a second list.
 * The Django admin is for administrators (role admin) and superusers only:
   :class:`AdminOnlyMiddleware` answers 403 to every other signed-in user on every admin URL.
 * Records stay scoped to the user's region subtree by the selectors a page reads through
   (``core.scope.scope``): a record outside it is a 404, as in the API.
 """
 
-from collections.abc import Callable, Iterable
-from functools import wraps
-
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.translation import gettext as _
 
+from core.pages import page
 from core.permissions import has_role
 from core.roles import Role
 
+__all__ = ["ADMIN_ROLES", "AdminOnlyMiddleware", "may_open", "may_use_admin", "page"]
+
 ADMIN_ROLES = frozenset({Role.ADMIN})
-
-
-def page(*, roles: Iterable[str]) -> Callable:
-    """Decorate a page view with the roles that may open it."""
-    allowed = frozenset(roles)
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def guarded(request, *args, **kwargs):
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            if not has_role(request.user, allowed):
-                raise PermissionDenied(_("您的角色不能使用此页面。"))
-            return view(request, *args, **kwargs)
-
-        guarded.page_roles = allowed
-        return guarded
-
-    return decorate
 
 
 def may_open(user, url_name: str, *args) -> bool:

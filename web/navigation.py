@@ -28,7 +28,11 @@ class NavLink:
     current: bool
 
 
-NAV = (NavItem(_("工作台"), "web:home"),)
+NAV = (
+    NavItem(_("工作台"), "web:home"),
+    NavItem(_("上报线索"), "grid:flag-new"),
+    NavItem(_("我上报的线索"), "grid:flags", also_current=("grid:flag",)),
+)
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 
 

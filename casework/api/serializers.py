@@ -84,8 +84,10 @@ class ReferralSerializer(serializers.ModelSerializer):
             "village",
             "village_name",
             "region_code",
+            "address",
             "reason",
             "note",
+            "photo",
             "status",
             "rejection_reason",
             "application",
@@ -103,8 +105,15 @@ class ReferralInput(serializers.Serializer):
     village = ScopedPrimaryKeyRelatedField(
         queryset=Region.objects.filter(level=Region.Level.VILLAGE), scope_field="code"
     )
+    address = input_field(Referral, "address", default="")
     reason = serializers.ChoiceField(choices=Referral.Reason.choices)
     note = input_field(Referral, "note")
+    photo = UploadField(required=False)
+    idempotency_key = serializers.UUIDField(
+        required=False,
+        help_text="A UUID made by the client for this flag: sent again, the same flag is "
+        "answered (200) instead of a second one.",
+    )
 
 
 class RejectInput(serializers.Serializer):
