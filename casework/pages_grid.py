@@ -50,7 +50,9 @@ class FlagForm(forms.Form):
         help_text=_("选填；不知道可不填。"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
-    village = forms.ModelChoiceField(label=_("村/社区"), queryset=Region.objects.none())
+    village = forms.ModelChoiceField(
+        label=_("村/社区"), queryset=Region.objects.none(), empty_label=_("请选择")
+    )
     address = Referral._meta.get_field("address").formfield(
         help_text=_("门牌号或能找到此人的位置。")
     )
@@ -73,6 +75,7 @@ class FlagForm(forms.Form):
             field="code",
         )
         self.fields["village"].queryset = villages
+        self.fields["village"].label_from_instance = lambda region: region.name
         self.fields["name"].widget.attrs["autocomplete"] = "off"
         if len(villages) == 1:
             self.fields["village"].initial = villages[0].pk
@@ -86,20 +89,29 @@ def _flag_fields(data: dict) -> dict:
     return fields
 
 
+def _already_saved(request) -> Referral | None:
+    """The flag this form made when it was sent before, whatever the rest of the form holds now
+    (the phone may have kept only part of what was typed)."""
+    try:
+        key = uuid.UUID(request.POST.get("idempotency_key", ""))
+    except ValueError:
+        return None
+    return flags_of(user=request.user).filter(idempotency_key=key).first()
+
+
 @page(roles=GRID_WORKERS)
 def flag_new(request):
     """上报线索: a short form, one tap to send."""
     if request.method != "POST":
         form = FlagForm(user=request.user, initial={"idempotency_key": uuid.uuid4()})
         return render(request, "casework/grid/flag_form.html", {"form": form})
+    saved = _already_saved(request)
+    if saved is not None:
+        messages.info(request, _("该线索已经保存，无需再次提交。"))
+        return redirect("grid:flag", saved.pk)
     form = FlagForm(request.POST, request.FILES, user=request.user)
     existing = None
     if form.is_valid():
-        key = form.cleaned_data["idempotency_key"]
-        saved = flags_of(user=request.user).filter(idempotency_key=key).first()
-        if saved is not None:
-            messages.info(request, _("该线索已经保存，无需再次提交。"))
-            return redirect("grid:flag", saved.pk)
         try:
             referral = referrals.flag_candidate(by=request.user, **_flag_fields(form.cleaned_data))
         except DuplicateCase as error:

@@ -74,7 +74,11 @@ def test_a_visitor_still_gets_the_admin_sign_in_page(db):
 
 @pytest.mark.parametrize(
     ("role", "labels"),
-    [("caseworker", ["工作台"]), ("grid", ["工作台", "上报线索", "我上报的线索"]), ("admin", ["工作台", "系统管理"])],
+    [
+        ("caseworker", ["工作台"]),
+        ("grid", ["工作台", "上报线索", "我上报的线索"]),
+        ("admin", ["工作台", "系统管理"]),
+    ],
 )
 def test_the_navigation_shows_only_what_the_role_may_open(staff, role, labels):
     links = nav_links(user=staff[role], current="web:home")

@@ -106,6 +106,15 @@ def _wrong_check_digit(number: str) -> str:
     return number[:-1] + ("0" if number[-1] != "0" else "1")
 
 
+def test_a_resent_form_that_lost_some_fields_still_finds_the_saved_flag(regions, staff):
+    client = signed_in(staff["grid"])
+    data = form_data(regions)
+    client.post("/grid/flags/new/", data)
+    again = client.post("/grid/flags/new/", data | {"name": "", "id_number": ""})
+    assert again.status_code == 302
+    assert again["Location"] == f"/grid/flags/{Referral.objects.get().pk}/"
+
+
 @pytest.mark.parametrize(
     "id_number, message",
     [
