@@ -271,3 +271,15 @@ def test_the_api_answers_a_resent_flag_with_the_first_one(regions, staff):
     assert first.json()["id"] == again.json()["id"]
     assert first.json()["address"] == "北府路 12 号"
     assert Referral.objects.count() == 1
+
+
+def test_the_grid_pages_hold_no_inline_script_handler_or_style(workday: Workday):
+    client = signed_in(workday.users["grid"])
+    flag = Referral.objects.get(name="冯七")
+    for url in ("/grid/flags/new/", "/grid/flags/", f"/grid/flags/{flag.pk}/"):
+        html = client.get(url).content.decode()
+        for script in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in script, (url, script)
+        assert not re.search(r"\son[a-z]+\s*=", html), url
+        assert not re.search(r"\sstyle\s*=", html), url
+        assert "<style" not in html, url
