@@ -74,6 +74,12 @@ class EffectiveMonthField(MonthField):
 class ReferralSerializer(serializers.ModelSerializer):
     id_number = ResidentIdField(read_only=True)
     village_name = serializers.CharField(source="village.name", read_only=True)
+    # Whether a photo came with the flag; the photo itself is shown on the grid worker's page
+    # only (media files are not served publicly).
+    has_photo = serializers.SerializerMethodField()
+
+    def get_has_photo(self, referral) -> bool:
+        return bool(referral.photo)
 
     class Meta:
         model = Referral
@@ -87,7 +93,7 @@ class ReferralSerializer(serializers.ModelSerializer):
             "address",
             "reason",
             "note",
-            "photo",
+            "has_photo",
             "status",
             "rejection_reason",
             "application",

@@ -270,6 +270,7 @@ def test_the_api_answers_a_resent_flag_with_the_first_one(regions, staff):
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert first.json()["address"] == "北府路 12 号"
+    assert first.json()["has_photo"] is False  # the photo itself is not served by the API
     assert Referral.objects.count() == 1
 
 
