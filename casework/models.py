@@ -347,8 +347,15 @@ class Referral(models.Model):
         Region, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
     )
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    address = LineField(_("住址"), max_length=200, blank=True)
     reason = models.CharField(_("原因"), max_length=16, choices=Reason.choices)
     note = TextField(_("情况说明"), blank=True)
+    photo = models.FileField(_("照片"), upload_to="casework/referrals/%Y/%m/", blank=True)
+    # Generated when the flag's form is shown and sent with it: a form sent again (the network
+    # dropped mid-upload) finds the flag it already made instead of making a second one.
+    idempotency_key = models.UUIDField(
+        _("提交编号"), null=True, blank=True, unique=True, editable=False
+    )
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     rejection_reason = TextField(_("不予受理理由"), blank=True)
     application = models.OneToOneField(

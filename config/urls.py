@@ -60,6 +60,7 @@ class RedocView(DocsPage, SpectacularRedocView):
 
 urlpatterns = [
     path("", include("web.urls")),
+    path("grid/", include("casework.urls_grid")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", APIRoot.as_view(), name="api-root"),

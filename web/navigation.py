@@ -35,6 +35,8 @@ NAV = (
         "web:household_search",
         also_current=("web:household_register", "web:household", "web:household_history"),
     ),
+    NavItem(_("上报线索"), "grid:flag-new"),
+    NavItem(_("我上报的线索"), "grid:flags", also_current=("grid:flag",)),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 

@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
+from casework.flags import FLAG_OUTCOMES, flag_outcome, flags_of, outcome_of
 from casework.models import Adjustment, Application, CaseState, Referral, ReliefCase
 from casework.selectors import (
     adjustments_for,
@@ -138,66 +139,45 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
 
 # --- grid worker -----------------------------------------------------------------------------
 
-FLAG_OUTCOMES = {
-    "open": _("待处理"),
-    "converted": _("已转申请"),
-    "enrolled": _("已纳入保障"),
-    "refused": _("申请未获批准"),
-    "rejected": _("不予受理"),
-}
-
-
-def flag_outcome(*, status: str, application_state: str | None) -> str:
-    """What became of a grid worker's flag: still open, refused as a flag, or the fate of the
-    application it became (being handled, enrolled, refused or withdrawn)."""
-    if status != Referral.Status.CONVERTED:
-        return status
-    if application_state == CaseState.APPROVED:
-        return "enrolled"
-    if application_state in (CaseState.REFUSED, CaseState.WITHDRAWN):
-        return "refused"
-    return "converted"
-
 
 def grid_worker_worklist(*, user: User, today: datetime.date) -> Worklist:
-    mine = scope(Referral.objects.filter(flagged_by=user), user=user)
+    mine = flags_of(user=user)
     outcomes = dict.fromkeys(FLAG_OUTCOMES, 0)
     rows = mine.order_by().values_list("status", "application__state").annotate(n=Counted("pk"))
     for status, state, n in rows:
         outcomes[flag_outcome(status=status, application_state=state)] += n
-    # The flags API filters by the flag's own status, so only those two sets can link to it.
-    linked = {"open": "open", "rejected": "rejected"}
+    flags_url = reverse("grid:flags")
     section = Section(
         _("我上报的线索（按结果）"),
         [
-            Count(
-                label,
-                outcomes[key],
-                api_url("referral-list", status=linked[key]) if key in linked else "",
-            )
+            Count(label, outcomes[key], f"{flags_url}?{urlencode({'outcome': key})}")
             for key, label in FLAG_OUTCOMES.items()
         ],
     )
-    recent = mine.select_related("application", "village").order_by("-created_at", "-pk")[:10]
-
-    def outcome(referral: Referral) -> str:
-        state = referral.application.state if referral.application else None
-        return flag_outcome(status=referral.status, application_state=state)
-
+    recent = mine[:10]
     table = Table(
         [
-            Column(_("姓名"), "name"),
+            Column(_("姓名"), "name", link=lambda r: reverse("grid:flag", args=[r.pk])),
             Column(_("原因"), "get_reason_display"),
             Column(_("村/社区"), "village.name", wide_only=True),
             Column(_("上报日期"), "created_at", kind="date"),
             Column(
-                _("结果"), outcome, kind="badge", badge_label=lambda r: FLAG_OUTCOMES[outcome(r)]
+                _("结果"),
+                outcome_of,
+                kind="badge",
+                badge_label=lambda r: FLAG_OUTCOMES[outcome_of(r)],
             ),
         ],
         list(recent),
         empty=_("您还没有上报线索。"),
     )
-    return Worklist(_("网格员工作台"), [section], _("最近上报的线索"), table)
+    return Worklist(
+        _("网格员工作台"),
+        [section],
+        _("最近上报的线索"),
+        table,
+        links=[(_("上报线索"), reverse("grid:flag-new")), (_("我上报的线索"), flags_url)],
+    )
 
 
 # --- county approver -------------------------------------------------------------------------

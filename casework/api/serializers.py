@@ -74,6 +74,12 @@ class EffectiveMonthField(MonthField):
 class ReferralSerializer(serializers.ModelSerializer):
     id_number = ResidentIdField(read_only=True)
     village_name = serializers.CharField(source="village.name", read_only=True)
+    # Whether a photo came with the flag; the photo itself is shown on the grid worker's page
+    # only (media files are not served publicly).
+    has_photo = serializers.SerializerMethodField()
+
+    def get_has_photo(self, referral) -> bool:
+        return bool(referral.photo)
 
     class Meta:
         model = Referral
@@ -84,8 +90,10 @@ class ReferralSerializer(serializers.ModelSerializer):
             "village",
             "village_name",
             "region_code",
+            "address",
             "reason",
             "note",
+            "has_photo",
             "status",
             "rejection_reason",
             "application",
@@ -103,8 +111,15 @@ class ReferralInput(serializers.Serializer):
     village = ScopedPrimaryKeyRelatedField(
         queryset=Region.objects.filter(level=Region.Level.VILLAGE), scope_field="code"
     )
+    address = input_field(Referral, "address", default="")
     reason = serializers.ChoiceField(choices=Referral.Reason.choices)
     note = input_field(Referral, "note")
+    photo = UploadField(required=False)
+    idempotency_key = serializers.UUIDField(
+        required=False,
+        help_text="A UUID made by the client for this flag: sent again, the same flag is "
+        "answered (200) instead of a second one.",
+    )
 
 
 class RejectInput(serializers.Serializer):

@@ -78,10 +78,18 @@ class ReferralViewSet(CaseworkViewSet):
             return queryset.filter(flagged_by=self.request.user)
         return queryset
 
-    @extend_schema(request=s.ReferralInput, responses={201: s.ReferralSerializer})
+    @extend_schema(
+        request={"application/json": s.ReferralInput, "multipart/form-data": s.ReferralInput},
+        responses={201: s.ReferralSerializer, 200: s.ReferralSerializer},
+    )
     def create(self, request):
-        referral = referrals.flag_candidate(by=request.user, **self.parse(s.ReferralInput))
-        return self.render(referral, code=status.HTTP_201_CREATED)
+        """Flag a candidate; sent again with the same ``idempotency_key``, the flag the first
+        sending made is answered with 200."""
+        data = self.parse(s.ReferralInput)
+        key = data.get("idempotency_key")
+        resent = key is not None and Referral.objects.filter(idempotency_key=key).exists()
+        referral = referrals.flag_candidate(by=request.user, **data)
+        return self.render(referral, code=status.HTTP_200_OK if resent else status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ApplicationInput, responses={201: s.ApplicationSerializer})
     @action(detail=True, methods=["post"])

@@ -3,8 +3,12 @@ declines the flag with a reason or turns it into an application. One open flag o
 person: a second is refused with the first one named, never duplicated.
 """
 
-from django.db import transaction
+import uuid
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +20,9 @@ from casework.services.applications import DuplicateCase, submit_application
 from core.exceptions import Conflict, DomainError
 from core.permissions import visible_id_number
 from core.scope import covers
+from core.uploads import max_upload_bytes
+
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
 def _open_case_for_person(
@@ -42,29 +49,112 @@ def _open_case_for_person(
     )
 
 
+def photo_extension(photo: UploadedFile) -> str:
+    """The file extension of a flag's photo, checked: no larger than the upload limit (from the
+    size the upload reports, before it is read) and a picture a phone takes (JPEG, PNG, WebP or
+    HEIC, known by its first bytes, whatever its name says)."""
+    limit = max_upload_bytes()
+    if photo.size > limit:
+        raise DomainError(
+            _("照片过大(%(size)s)，上限为%(limit)s。")
+            % {"size": filesizeformat(photo.size), "limit": filesizeformat(limit)},
+            field="photo",
+            code="file_too_large",
+        )
+    photo.seek(0)
+    head = photo.read(12)
+    photo.seek(0)
+    if head.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return ".heic"
+    raise DomainError(
+        _("照片须为JPG、PNG、WebP或HEIC格式的图片。"), field="photo", code="not_a_photo"
+    )
+
+
+def _resent(*, idempotency_key: uuid.UUID, by: User) -> Referral | None:
+    """The flag a form with this key already made, when it was this user's."""
+    referral = Referral.objects.filter(idempotency_key=idempotency_key).first()
+    if referral is not None and referral.flagged_by_id != by.pk:
+        raise Conflict(_("此表单已由他人提交，请重新打开上报页面。"), code="key_taken")
+    return referral
+
+
+def _refuse_duplicate(*, existing: Referral | Application, by: User) -> None:
+    """The person already has an open flag or case. One inside the grid worker's area is named;
+    one of another area is not (its region's records are not theirs to see): the message names
+    at most the county, so the grid worker knows whom to call."""
+    if covers(by, existing.region_code):
+        if isinstance(existing, Referral) and existing.flagged_by_id == by.pk:
+            raise DuplicateCase(_("您已上报过此人，该线索仍在处理中。"), existing=existing)
+        raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)
+    raise Conflict(registered_elsewhere_message(existing.region_code), code="elsewhere")
+
+
 @transaction.atomic
 def flag_candidate(
-    *, name: str, village: Region, reason: str, by: User, id_number: str = "", note: str = ""
+    *,
+    name: str,
+    village: Region,
+    reason: str,
+    by: User,
+    id_number: str = "",
+    note: str = "",
+    address: str = "",
+    photo: UploadedFile | None = None,
+    idempotency_key: uuid.UUID | None = None,
 ) -> Referral:
     """A grid worker flags a person who may need help (主动发现). A flag or case already open for
-    the same person is returned in the error, never duplicated; one outside the grid worker's
-    subtree is not theirs to see, so they are told only that the person is registered elsewhere
-    (naming the county)."""
+    the same person is refused, never duplicated; one outside the grid worker's subtree is not
+    theirs to see, so they are told only that the person is registered elsewhere (naming the
+    county).
+
+    ``idempotency_key`` comes with the form: sent again (the network dropped before the answer
+    arrived), it returns the flag the first sending made, whatever the form holds now.
+    """
     require(user=by, roles={User.Role.GRID_WORKER}, region_code=village.code)
+    if idempotency_key is not None:
+        resent = _resent(idempotency_key=idempotency_key, by=by)
+        if resent is not None:
+            return resent
     if village.level != Region.Level.VILLAGE:
         raise DomainError(_("请选择村/社区。"), field="village")
     if reason not in Referral.Reason.values:
         raise DomainError(_("未知的原因。"), field="reason")
     if id_number:
         id_number = check_resident_id(id_number).number
+    extension = photo_extension(photo) if photo is not None else ""
     existing = _open_case_for_person(id_number=id_number, name=name, village=village)
-    if existing is not None and not covers(by, existing.region_code):
-        raise Conflict(registered_elsewhere_message(existing.region_code), code="elsewhere")
     if existing is not None:
-        raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)
-    return Referral.objects.create(
-        name=name, id_number=id_number, village=village, reason=reason, note=note, flagged_by=by
+        _refuse_duplicate(existing=existing, by=by)
+    referral = Referral(
+        name=name,
+        id_number=id_number,
+        village=village,
+        address=address,
+        reason=reason,
+        note=note,
+        flagged_by=by,
+        idempotency_key=idempotency_key,
     )
+    if photo is not None:
+        # Named by the server: a phone's file name says nothing and may be any length.
+        referral.photo.save(f"{uuid.uuid4().hex}{extension}", photo, save=False)
+    try:
+        with transaction.atomic():
+            referral.save()
+    except IntegrityError:
+        # The same form sent twice at once: the other sending made the flag.
+        if idempotency_key is None:
+            raise
+        referral.photo.delete(save=False)
+        return _resent(idempotency_key=idempotency_key, by=by)
+    return referral
 
 
 def _claim_referral(*, referral: Referral, by: User, **changes) -> Referral:

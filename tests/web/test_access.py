@@ -79,7 +79,7 @@ def test_a_visitor_still_gets_the_admin_sign_in_page(db):
     ("role", "labels"),
     [
         ("caseworker", ["工作台", "家庭档案"]),
-        ("grid", ["工作台"]),
+        ("grid", ["工作台", "上报线索", "我上报的线索"]),
         ("admin", ["工作台", "家庭档案", "系统管理"]),
     ],
 )
