@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.pages import applications, documents
+from casework.pages import applications, documents, relief
 
 app_name = "casework"
 
@@ -21,5 +21,10 @@ urlpatterns = [
     path("applications/<int:pk>/decision.pdf", documents.decision_pdf, name="decision-pdf"),
     path("notices.pdf", documents.notice_pdf, name="notice-pdf"),
     path("flags/", applications.flag_list, name="flags"),
+    path("relief/", relief.relief_list, name="relief-list"),
+    path("relief/new/", relief.relief_new, name="relief-new"),
+    path("relief/assess/", relief.relief_assess, name="relief-assess"),
+    path("relief/<int:pk>/", relief.relief_detail, name="relief"),
+    path("relief/<int:pk>/documents/", relief.relief_documents, name="relief-documents"),
     path("flags/<int:pk>/", applications.flag_detail, name="flag"),
 ]

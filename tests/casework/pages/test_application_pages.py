@@ -55,7 +55,9 @@ def test_the_page_offers_only_the_moves_the_state_machine_allows(workday: Workda
     assert [m["target"] for m in waiting.context["moves"]] == ["withdrawn"]
 
 
-def test_recording_the_home_visit_keeps_the_notes_and_documents(workday: Workday, settings, tmp_path):
+def test_recording_the_home_visit_keeps_the_notes_and_documents(
+    workday: Workday, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     application = workday.applications["home_visit"]
     client = signed_in(workday.users["caseworker"])
