@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.pages import applications, documents, relief
+from casework.pages import applications, deadlines, documents, relief
 
 app_name = "casework"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("applications/<int:pk>/decision.pdf", documents.decision_pdf, name="decision-pdf"),
     path("notices.pdf", documents.notice_pdf, name="notice-pdf"),
     path("flags/", applications.flag_list, name="flags"),
+    path("deadlines/", deadlines.overdue, name="deadlines"),
+    path("reviews-due/", deadlines.reviews, name="reviews-due"),
     path("relief/", relief.relief_list, name="relief-list"),
     path("relief/new/", relief.relief_new, name="relief-new"),
     path("relief/assess/", relief.relief_assess, name="relief-assess"),
