@@ -38,15 +38,15 @@ from web.components import Column, Pager, Table
 
 PAGE_SIZE = 25
 
-# What each move is called on its button, what its note is, and what the step is about.
-MOVE_TEXT = {
-    CaseState.HOME_VISIT: (_("受理，开始入户调查"), _("受理意见")),
-    CaseState.ECONOMIC_CHECK: (_("入户调查完成，转经济状况核对"), _("入户调查情况")),
-    CaseState.TOWNSHIP_REVIEW: (_("核对完成，提交乡镇审核"), _("经济状况核对结果")),
-    CaseState.PUBLIC_NOTICE: (_("审核通过，开始公示"), _("乡镇审核意见")),
-    CaseState.REFUSED: (_("不予批准"), _("不予批准理由")),
-    CaseState.APPROVAL: (_("公示期满，报送审批"), _("报送意见")),
-    CaseState.WITHDRAWN: (_("撤回申请"), _("撤回原因")),
+# What each move's button says.
+MOVE_BUTTONS = {
+    CaseState.HOME_VISIT: _("受理，开始入户调查"),
+    CaseState.ECONOMIC_CHECK: _("入户调查完成，转经济状况核对"),
+    CaseState.TOWNSHIP_REVIEW: _("核对完成，提交乡镇审核"),
+    CaseState.PUBLIC_NOTICE: _("审核通过，开始公示"),
+    CaseState.REFUSED: _("不予批准"),
+    CaseState.APPROVAL: _("公示期满，报送审批"),
+    CaseState.WITHDRAWN: _("撤回申请"),
 }
 STEP_GUIDE = {
     CaseState.SUBMITTED: _("核对申请材料，受理后开始入户调查。"),
@@ -58,8 +58,6 @@ STEP_GUIDE = {
     ),
     CaseState.APPROVAL: _("已报送县级审批，等待审批结果。"),
 }
-# Moves with documents to upload (photos, scanned records).
-WITH_DOCUMENTS = {CaseState.HOME_VISIT, CaseState.ECONOMIC_CHECK, CaseState.TOWNSHIP_REVIEW}
 
 
 def offered_moves(application: Application, user) -> list[str]:
@@ -255,18 +253,12 @@ def _detail(request, application: Application, *, bound=None, status: int = 200)
     bound = bound or {}
     moves = []
     for target in offered_moves(application, request.user):
-        form = bound.get(f"move-{target}") or MoveForm(prefix=target)
-        button, note = MOVE_TEXT[target]
-        form.fields["comment"].label = note
-        if target not in WITH_DOCUMENTS:
-            form.fields.pop("attachments", None)
         moves.append(
             {
                 "target": target,
-                "button": button,
-                "form": form,
+                "button": MOVE_BUTTONS[target],
+                "form": bound.get(f"move-{target}") or MoveForm(target=target),
                 "danger": target in (CaseState.REFUSED, CaseState.WITHDRAWN),
-                "documents": target in WITH_DOCUMENTS,
             }
         )
     objections = list(application.objections.select_related("recorded_by", "resolved_by"))
@@ -322,9 +314,7 @@ def application_move(request, pk: int):
     """One move, made by ``move_application`` (the API's): refused, the page says why."""
     application = _application(request, pk)
     target = request.POST.get("to", "")
-    form = MoveForm(request.POST, request.FILES, prefix=target)
-    if target not in WITH_DOCUMENTS:
-        form.fields.pop("attachments")
+    form = MoveForm(request.POST, request.FILES, target=target)
     if not form.is_valid():
         return _detail(request, application, bound={f"move-{target}": form}, status=400)
     try:

@@ -185,11 +185,35 @@ class RejectFlag(forms.Form):
     )
 
 
+# What the note of each move is, and the moves that take documents (photos, scanned records).
+MOVE_NOTES = {
+    CaseState.HOME_VISIT: _("受理意见"),
+    CaseState.ECONOMIC_CHECK: _("入户调查情况"),
+    CaseState.TOWNSHIP_REVIEW: _("经济状况核对结果"),
+    CaseState.PUBLIC_NOTICE: _("乡镇审核意见"),
+    CaseState.REFUSED: _("不予批准理由"),
+    CaseState.APPROVAL: _("报送意见"),
+    CaseState.WITHDRAWN: _("撤回原因"),
+}
+WITH_DOCUMENTS = frozenset(
+    {CaseState.HOME_VISIT, CaseState.ECONOMIC_CHECK, CaseState.TOWNSHIP_REVIEW}
+)
+
+
 class MoveForm(forms.Form):
-    """One move of an application: the caseworker's note and the documents of the step."""
+    """One move of an application to ``target``: the caseworker's note and, for the steps of
+    investigation, its documents. Prefixed with the target, so each move's form on the page
+    keeps its own input."""
 
     comment = model_field(CaseStep, "comment", label=_("意见"), widget=textarea())
     attachments = AttachmentsField(label=_("照片和扫描件"), required=False)
+
+    def __init__(self, *args, target: str, **kwargs):
+        super().__init__(*args, prefix=target, **kwargs)
+        self.target = target
+        self.fields["comment"].label = MOVE_NOTES.get(target, _("意见"))
+        if target not in WITH_DOCUMENTS:
+            del self.fields["attachments"]
 
 
 class ObjectionForm(forms.Form):
