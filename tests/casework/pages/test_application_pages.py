@@ -261,3 +261,17 @@ def test_the_flag_list_shows_the_townships_open_flags(workday: Workday):
     assert response.context["count"] == 1
     page = response.content.decode()
     assert "赵大妈" in page and "卫十" not in page
+
+
+def test_the_application_page_reads_in_english(workday: Workday):
+    application = workday.applications["submitted"]
+    client = signed_in(workday.users["caseworker"])
+    page = client.get(f"/casework/applications/{application.pk}/", {"lang": "en"})
+    text = page.content.decode()
+    assert "Accept and start the home visit" in text
+    assert "Acceptance note" in text
+    refused = client.post(
+        f"/casework/applications/{application.pk}/move/?lang=en", {"to": "public_notice"}
+    )
+    assert refused.status_code == 409
+    assert "cannot go to" in refused.content.decode()

@@ -90,6 +90,7 @@ def test_an_application_from_a_flag_to_sent_to_approval(page, site, workday: Wor
 
     # Sent too early: the page says when the notice ends, and nothing moves.
     page.get_by_role("button", name="公示期满，报送审批").click()
+    expect(page.locator("#move-approval")).to_contain_text("期满后才能报送审批")
     expect(page.locator("#move-approval")).to_contain_text(
         f"公示期至{application.notice_ends.isoformat()}"
     )
@@ -104,8 +105,11 @@ def test_an_application_from_a_flag_to_sent_to_approval(page, site, workday: Wor
     shoot_both(page, "casework-public-notice")
 
     # The seven working days of the notice pass.
+    today = timezone.localdate()
     Application.objects.filter(pk=application.pk).update(
-        notice_ends=timezone.localdate() - datetime.timedelta(days=1)
+        notice_ends_from=today - datetime.timedelta(days=10),
+        notice_ends=today - datetime.timedelta(days=1),
+        notice_ends_provisional=False,
     )
     page.reload()
     move(page, "公示期满，报送审批", "报送意见", "公示无异议（异议已核实），报县民政局审批。")
