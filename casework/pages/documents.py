@@ -14,7 +14,6 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from weasyprint import CSS, HTML
 
 from beneficiaries.models import Region
 from casework.models import Adjustment, Application, CaseState
@@ -37,6 +36,9 @@ def notice_name(name: str) -> str:
 
 
 def pdf_response(*, template: str, context: dict, filename: str, request) -> HttpResponse:
+    # Imported here: WeasyPrint loads Pango when imported, which only printing needs.
+    from weasyprint import CSS, HTML
+
     html = render_to_string(template, context, request=request)
     stylesheet = CSS(filename=finders.find(PRINT_CSS))
     document = HTML(string=html, base_url=request.build_absolute_uri("/"))
