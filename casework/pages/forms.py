@@ -160,7 +160,7 @@ class ConvertFlag(CaseFields):
         label=_("所在家庭"),
         queryset=Household.objects.none(),
         empty_label=None,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
     field_order = ["household", "category", "member", "care_level", "review_class", "comment"]
 
