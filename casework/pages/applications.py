@@ -2,6 +2,8 @@
 grid worker's flag), each step's move with its notes and documents, the public notice's
 objections. Approval itself is the county approver's and is not made here."""
 
+import mimetypes
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse
@@ -387,6 +389,10 @@ def objection_resolve(request, pk: int):
     return _detail(request, application, bound={f"resolve-{objection.pk}": form}, status=400)
 
 
+# Shown in the browser; any other file (an SVG or HTML page could carry a script) is downloaded.
+SHOWN_INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+
+
 @page(roles=CASEWORKERS)
 def attachment(request, pk: int):
     """A step's photo or scanned document, for the users of its subtree only."""
@@ -396,4 +402,9 @@ def attachment(request, pk: int):
         pk=pk,
         field="step__application__region_code",
     )
-    return FileResponse(document.file.open("rb"), filename=document.name)
+    kind, _encoding = mimetypes.guess_type(document.name)
+    return FileResponse(
+        document.file.open("rb"),
+        filename=document.name,
+        as_attachment=kind not in SHOWN_INLINE,
+    )

@@ -173,7 +173,9 @@ class ConvertFlag(CaseFields):
             % {"number": h.pk, "head": h.head.name if h.head else "", "address": h.address}
         )
         self.fields["comment"].initial = referral.note
-        chosen = self.data.get("household") or (candidates[0].pk if len(candidates) == 1 else None)
+        chosen = str(self.data.get("household", ""))
+        if not chosen.isdigit():
+            chosen = candidates[0].pk if len(candidates) == 1 else None
         self.members_of(candidates.filter(pk=chosen).first() if chosen else None)
         if len(candidates) == 1:
             self.fields["household"].initial = candidates[0].pk

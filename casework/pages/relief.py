@@ -90,7 +90,10 @@ def assessment_of(request, data) -> dict | None:
     number = data.get("household", "")
     if str(number).isdigit():
         household = scope(Household.objects.all(), user=request.user).filter(pk=number).first()
-    region_code = household.region_code if household else request.user.region.code
+    region = household or request.user.region
+    if region is None:
+        return None
+    region_code = household.region_code if household else region.code
     cause = data.get("cause") or ReliefCase.Cause.OTHER
     if cause not in ReliefCase.Cause.values:
         return None

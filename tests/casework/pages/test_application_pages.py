@@ -275,3 +275,24 @@ def test_the_application_page_reads_in_english(workday: Workday):
     )
     assert refused.status_code == 409
     assert "cannot go to" in refused.content.decode()
+
+
+def test_a_document_that_could_carry_a_script_is_downloaded_not_shown(
+    workday: Workday, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    application = workday.applications["home_visit"]
+    client = signed_in(workday.users["caseworker"])
+    page = SimpleUploadedFile("记录.html", b"<script>alert(1)</script>", content_type="text/html")
+    photo = SimpleUploadedFile("门口.jpg", b"\xff\xd8\xff\xe0", content_type="image/jpeg")
+    client.post(
+        f"/casework/applications/{application.pk}/move/",
+        {"to": "economic_check", "economic_check-attachments": [page, photo]},
+    )
+    html, jpeg = StepAttachment.objects.order_by("name")
+    assert client.get(f"/casework/attachments/{html.pk}/")["Content-Disposition"].startswith(
+        "attachment"
+    )
+    assert client.get(f"/casework/attachments/{jpeg.pk}/")["Content-Disposition"].startswith(
+        "inline"
+    )
