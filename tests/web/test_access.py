@@ -74,7 +74,11 @@ def test_a_visitor_still_gets_the_admin_sign_in_page(db):
 
 @pytest.mark.parametrize(
     ("role", "labels"),
-    [("caseworker", ["工作台"]), ("grid", ["工作台"]), ("admin", ["工作台", "系统管理"])],
+    [
+        ("caseworker", ["工作台", "救助申请", "网格员线索", "临时救助", "期限提醒"]),
+        ("grid", ["工作台"]),
+        ("admin", ["工作台", "系统管理"]),
+    ],
 )
 def test_the_navigation_shows_only_what_the_role_may_open(staff, role, labels):
     links = nav_links(user=staff[role], current="web:home")
