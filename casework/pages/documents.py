@@ -57,10 +57,20 @@ def _ancestor(region: Region | None, level: str) -> Region | None:
 
 @page(roles=CASEWORKERS)
 def notice_pdf(request):
-    """The applications of the user's subtree now in their public notice, as a list to post."""
+    """The applications of the user's subtree now in their public notice, as a list to post;
+    ``?village=`` (a village's id): that village's only, for its board."""
+    in_notice = scope(Application.objects.filter(state=CaseState.PUBLIC_NOTICE), user=request.user)
+    region = request.user.region
+    if request.GET.get("village", "").isdigit():
+        region = scoped(
+            Region.objects.filter(level=Region.Level.VILLAGE),
+            user=request.user,
+            pk=int(request.GET["village"]),
+            field="code",
+        )
+        in_notice = in_notice.filter(household__village=region)
     in_notice = (
-        scope(Application.objects.filter(state=CaseState.PUBLIC_NOTICE), user=request.user)
-        .select_related("household__head", "household__village", "member")
+        in_notice.select_related("household__head", "household__village", "member")
         .annotate(size=Count("household__members", filter=Q(household__members__is_active=True)))
         .order_by("household__village__code", "notice_ends", "id")
     )
@@ -76,7 +86,6 @@ def notice_pdf(request):
         }
         for application in in_notice
     ]
-    region = request.user.region
     return pdf_response(
         template="casework/print/notice.html",
         context={"rows": rows, "region": region, "today": timezone.localdate()},

@@ -47,6 +47,18 @@ def test_the_notice_lists_the_township_cases_in_notice_with_masked_names(workday
     assert "北府社区" in text
 
 
+def test_a_villages_notice_lists_only_that_villages_cases(workday: Workday, regions):
+    client = signed_in(workday.users["caseworker"])
+    a1, a2 = regions["village_a1"], regions["village_a2"]
+    own = text_of(client.get("/casework/notices.pdf", {"village": a1.pk}))
+    assert "北府社区社会救助对象公示" in own and notice_name("周public_notice") in own
+    assert "目前没有正在公示的对象" in text_of(
+        client.get("/casework/notices.pdf", {"village": a2.pk})
+    )
+    other = client.get("/casework/notices.pdf", {"village": regions["village_b1"].pk})
+    assert other.status_code == 404
+
+
 def test_the_notice_is_for_caseworkers(workday: Workday):
     assert signed_in(workday.users["grid"]).get("/casework/notices.pdf").status_code == 403
 
