@@ -7,6 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
+# Pango for WeasyPrint (the printed notice and decision letter) and the Noto CJK fonts they use.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
 # Dependencies first: the layer is reused until requirements.txt changes.
 COPY requirements.txt .
 RUN pip install -r requirements.txt

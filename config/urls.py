@@ -62,6 +62,7 @@ urlpatterns = [
     path("", include("web.urls")),
     path("grid/", include("casework.urls_grid")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("casework/", include("casework.pages.urls")),
     path("admin/", admin.site.urls),
     path("api/", APIRoot.as_view(), name="api-root"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -55,6 +55,17 @@ def max_upload_bytes() -> int:
     return settings.UPLOAD_MAX_BYTES
 
 
+def too_large(size: int, limit: int) -> str | None:
+    """Why a file of ``size`` bytes is refused under ``limit``, or None when it fits: the one
+    message of the API's :class:`UploadField` and the pages' upload fields."""
+    if size <= limit:
+        return None
+    return _("文件过大(%(size)s)，上限为%(limit)s。") % {
+        "size": filesizeformat(size),
+        "limit": filesizeformat(limit),
+    }
+
+
 class UploadField(serializers.FileField):
     """A file upload refused, from its reported size, when larger than ``max_bytes``."""
 
@@ -65,12 +76,9 @@ class UploadField(serializers.FileField):
     def to_internal_value(self, data):
         upload = super().to_internal_value(data)
         limit = self.max_bytes() if callable(self.max_bytes) else self.max_bytes
-        if upload.size > limit:
-            raise serializers.ValidationError(
-                _("文件过大(%(size)s)，上限为%(limit)s。")
-                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-                code="file_too_large",
-            )
+        message = too_large(upload.size, limit)
+        if message:
+            raise serializers.ValidationError(message, code="file_too_large")
         return upload
 
 

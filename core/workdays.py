@@ -44,3 +44,16 @@ def add_working_days(
         if calendar.is_working_day(day):
             days -= 1
     return Deadline(due=day, provisional=provisional)
+
+
+def working_days_between(
+    start: datetime.date, end: datetime.date, calendar: WorkCalendar = WorkCalendar()
+) -> int:
+    """The working days after ``start`` up to and including ``end`` (0 when ``end`` is not
+    later): how many working days a deadline ``start`` is past on ``end``."""
+    days = 0
+    day = start
+    while day < end:
+        day += datetime.timedelta(days=1)
+        days += calendar.is_working_day(day)
+    return days

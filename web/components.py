@@ -48,6 +48,9 @@ TONES = {
     "exported": "info",
     "reconciled": "success",
     "closed": "secondary",
+    # temporary relief: who approves
+    "township": "success",
+    "county": "warning",
     # deadlines
     "overdue": "danger",
     "due": "warning",

@@ -37,6 +37,14 @@ NAV = (
     ),
     NavItem(_("上报线索"), "grid:flag-new"),
     NavItem(_("我上报的线索"), "grid:flags", also_current=("grid:flag",)),
+    NavItem(
+        _("救助申请"),
+        "casework:applications",
+        ("casework:application", "casework:application-start", "casework:application-move"),
+    ),
+    NavItem(_("网格员线索"), "casework:flags", ("casework:flag",)),
+    NavItem(_("临时救助"), "casework:relief-list", ("casework:relief", "casework:relief-new")),
+    NavItem(_("期限提醒"), "casework:deadlines", ("casework:reviews-due",)),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 

@@ -69,6 +69,10 @@ def api_url(name: str, *args, **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+# A page's list, with its filter as the query: reversed the same way.
+page_url = api_url
+
+
 def grouped(queryset: QuerySet, field_name: str) -> dict[str, int]:
     """How many rows of ``queryset`` have each value of ``field_name`` (one query)."""
     rows = queryset.order_by().values_list(field_name).annotate(n=Counted("pk"))
@@ -95,7 +99,7 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
             Count(
                 CaseState(state).label,
                 by_state.get(state, 0),
-                api_url("application-list", state=state),
+                page_url("casework:applications", state=state),
             )
             for state in OPEN_STATES
         ],
@@ -109,11 +113,11 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
         _("期限"),
         [
             Count(_("本周内到期的办理环节"), due_this_week),
-            Count(_("已超期的办理环节"), overdue, api_url("application-overdue"), _late(overdue)),
+            Count(_("已超期的办理环节"), overdue, page_url("casework:deadlines"), _late(overdue)),
             Count(
                 _("先行救助逾期未补齐材料"),
                 documents_late,
-                api_url("relief-documents-overdue"),
+                page_url("casework:relief-list", documents="overdue"),
                 _late(documents_late),
             ),
         ],
@@ -124,15 +128,22 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
         _("定期复核"),
         [
             Count(
-                _("已到复核日期"), reviews_now, api_url("enrolment-reviews-due"), _late(reviews_now)
+                _("已到复核日期"),
+                reviews_now,
+                page_url("casework:reviews-due", until="today"),
+                _late(reviews_now),
             ),
-            Count(_("本月底前到期（含已到期）"), reviews_month),
+            Count(
+                _("本月底前到期（含已到期）"),
+                reviews_month,
+                page_url("casework:reviews-due", until="month"),
+            ),
         ],
     )
     open_flags = scope(Referral.objects.filter(status=Referral.Status.OPEN), user=user).count()
     flags = Section(
         _("网格员线索"),
-        [Count(_("待处理线索"), open_flags, api_url("referral-list", status="open"))],
+        [Count(_("待处理线索"), open_flags, page_url("casework:flags", status="open"))],
     )
     return Worklist(_("乡镇经办工作台"), [states, deadlines, reviews, flags])
 

@@ -4,6 +4,7 @@ instalments. Payroll pays the instalments due (payments.batches).
 """
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -44,6 +45,40 @@ def _relief_plan(
     return sorted(plan)
 
 
+@dataclass(frozen=True)
+class ReliefAssessment:
+    """Who approves relief of an amount and the most its cause allows, with their explanations;
+    ``refusal`` says why the amount cannot be proposed ("" when it can)."""
+
+    tier: str | None
+    approval: engine.Result
+    ceiling: engine.Result
+    refusal: str
+
+
+def assess_relief(
+    *, region_code: str, cause: str, amount: Decimal, cost: Decimal | None, on: datetime.date
+) -> ReliefAssessment:
+    """The tier and the ceiling of relief of ``amount`` for ``cause`` (the engine's
+    ``relief_approval`` and ``relief_ceiling`` with the region's parameters on the day): what
+    ``propose_relief`` checks, and what the relief page shows as the figures are typed."""
+    params = parameters.params(region_code=region_code, on=on)
+    tier, approval = engine.relief_approval(amount=amount, params=params)
+    ceiling = engine.relief_ceiling(
+        relief_type=RELIEF_CEILING_TYPE.get(cause, engine.RELIEF_OTHER),
+        params=params,
+        self_paid_cost=Decimal(cost or 0),
+    )
+    refusal = ""
+    if tier is None:
+        refusal = _because(_("救助金额超过本地临时救助封顶额,不能审批。"), approval)
+    elif amount > ceiling.amount:
+        refusal = _because(
+            str(_("该事由的救助上限为%(ceiling)s元。")) % {"ceiling": ceiling.amount}, ceiling
+        )
+    return ReliefAssessment(tier, approval, ceiling, refusal)
+
+
 @transaction.atomic
 def propose_relief(
     *,
@@ -76,25 +111,12 @@ def propose_relief(
     if amount <= 0:
         raise DomainError(_("救助金额须大于0。"), field="proposed_amount")
     today = timezone.localdate()
-    params = parameters.params(region_code=household.region_code, on=today)
-    tier, approval = engine.relief_approval(amount=amount, params=params)
-    if tier is None:
-        raise DomainError(
-            _because(_("救助金额超过本地临时救助封顶额,不能审批。"), approval),
-            field="proposed_amount",
-        )
-    ceiling = engine.relief_ceiling(
-        relief_type=RELIEF_CEILING_TYPE.get(cause, engine.RELIEF_OTHER),
-        params=params,
-        self_paid_cost=Decimal(cost or 0),
+    assessment = assess_relief(
+        region_code=household.region_code, cause=cause, amount=amount, cost=cost, on=today
     )
-    if amount > ceiling.amount:
-        raise DomainError(
-            _because(
-                str(_("该事由的救助上限为%(ceiling)s元。")) % {"ceiling": ceiling.amount}, ceiling
-            ),
-            field="proposed_amount",
-        )
+    if assessment.refusal:
+        raise DomainError(assessment.refusal, field="proposed_amount")
+    tier, approval = assessment.tier, assessment.approval
     plan = _relief_plan(amount=amount, instalments=instalments)
     relief = ReliefCase(
         household=household,

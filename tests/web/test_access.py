@@ -78,7 +78,7 @@ def test_a_visitor_still_gets_the_admin_sign_in_page(db):
 @pytest.mark.parametrize(
     ("role", "labels"),
     [
-        ("caseworker", ["工作台", "家庭档案"]),
+        ("caseworker", ["工作台", "家庭档案", "救助申请", "网格员线索", "临时救助", "期限提醒"]),
         ("grid", ["工作台", "上报线索", "我上报的线索"]),
         ("admin", ["工作台", "家庭档案", "系统管理"]),
     ],

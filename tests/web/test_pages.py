@@ -23,6 +23,19 @@ def pages(workday: Workday) -> dict[str, str]:
         shown[role] = client.get("/home/").content.decode()
     client = Client()
     client.force_login(workday.users["caseworker"])
+    apps = workday.applications
+    for name, url in (
+        ("applications", "/casework/applications/"),
+        ("application-start", "/casework/applications/new/"),
+        ("application-notice", f"/casework/applications/{apps['public_notice'].pk}/"),
+        ("application-visit", f"/casework/applications/{apps['home_visit'].pk}/"),
+        ("flags", "/casework/flags/"),
+        ("relief", "/casework/relief/"),
+        ("relief-new", "/casework/relief/new/"),
+        ("deadlines", "/casework/deadlines/"),
+        ("reviews-due", "/casework/reviews-due/"),
+    ):
+        shown[name] = client.get(url).content.decode()
     shown["403"] = client.get("/admin/").content.decode()
     shown["404"] = client.get("/nothing-here/").content.decode()
     return shown

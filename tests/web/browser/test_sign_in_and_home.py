@@ -43,8 +43,11 @@ def test_each_role_signs_in_to_its_own_worklist(page, site, workday: Workday):
 def test_the_caseworker_follows_an_overdue_count_to_its_list(page, site, workday: Workday):
     sign_in(page, site, "zhang-cw")
     count_of(page, "已超期的办理环节").click()
-    expect(page).to_have_url(f"{site}/api/applications/overdue/")
-    expect(page.get_by_text('"count": 1')).to_be_visible()
+    expect(page).to_have_url(f"{site}/casework/deadlines/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("已超期的办理环节")
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    expect(page.get_by_role("cell", name="周home_visit")).to_be_visible()
+    shoot(page, "deadlines-overdue")
 
 
 def test_a_wrong_password_is_told_in_chinese(page, site, staff):
