@@ -11,7 +11,6 @@ from django.db.models import Q, QuerySet
 
 from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
 from casework.models import Enrolment
-from casework.selectors import gradual_exit_starts
 from core.months import first_of_month, month_end
 from rules.engine import (
     EnrolmentFacts,
@@ -28,17 +27,24 @@ STOPPED = Enrolment.Status.STOPPED
 
 
 def status_in_month(
-    *, status: str, gradual_exit_until: datetime.date | None, month: datetime.date
+    *,
+    status: str,
+    gradual_exit_from: datetime.date | None,
+    gradual_exit_until: datetime.date | None,
+    month: datetime.date,
 ) -> str:
     """The status an enrolment had in a month that lies within its months (start to end).
 
     The row keeps only its current status. One stopped since was paid in its months: as it was
-    then, in gradual exit up to the end of that exit, else active. Recomputing a past month
-    (back pay, a recompute) must not read a later stop as "nothing was due", or a standard
-    raised from a past date would turn every household stopped since into an overpayment.
-    Past the end of a gradual exit the enrolment pays nothing.
+    then, in gradual exit from the first to the last month of that exit, else active. Recomputing
+    a past month (back pay, a recompute) must not read a later stop as "nothing was due", or a
+    standard raised from a past date would turn every household stopped since into an
+    overpayment; nor a later gradual exit as the amount kept, which is paid only in the exit's
+    own months. Past the end of a gradual exit the enrolment pays nothing.
     """
     if gradual_exit_until is not None and status in (Enrolment.Status.GRADUAL_EXIT, STOPPED):
+        if gradual_exit_from is not None and month < gradual_exit_from:
+            return Enrolment.Status.ACTIVE
         return Enrolment.Status.GRADUAL_EXIT if month <= gradual_exit_until else STOPPED
     if status == STOPPED:
         return Enrolment.Status.ACTIVE
@@ -133,10 +139,11 @@ def facts_for_enrolment(
         enrolment.end_month is None or month <= enrolment.end_month
     )
     status = status_in_month(
-        status=enrolment.status, gradual_exit_until=enrolment.gradual_exit_until, month=month
+        status=enrolment.status,
+        gradual_exit_from=enrolment.gradual_exit_from,
+        gradual_exit_until=enrolment.gradual_exit_until,
+        month=month,
     )
-    until = enrolment.gradual_exit_until
-    starts = gradual_exit_starts(enrolment_ids=[enrolment.pk]) if until is not None else {}
     facts = EnrolmentFacts(
         enrolment_id=enrolment.pk,
         category=enrolment.category,
@@ -144,8 +151,8 @@ def facts_for_enrolment(
         care_level=enrolment.care_level,
         status=status if in_force else STOPPED,
         gradual_exit_amount=enrolment.gradual_exit_amount,
-        gradual_exit_from=starts.get(enrolment.pk),
-        gradual_exit_until=until,
+        gradual_exit_from=enrolment.gradual_exit_from,
+        gradual_exit_until=enrolment.gradual_exit_until,
     )
     return facts, household
 

@@ -21,7 +21,6 @@ from beneficiaries.models import (
     MemberMove,
 )
 from casework.facts import age_on
-from casework.selectors import gradual_exit_starts
 from core.months import month_end
 from payments.models import PaymentLine
 from payments.money import fen_sum_as_money, sql_money_sum
@@ -59,12 +58,12 @@ class EnrolmentRow(NamedTuple):
     care_level: str
     status: str
     gradual_exit_amount: Decimal | None
+    gradual_exit_from: datetime.date | None
     gradual_exit_until: datetime.date | None
     region_code: str
     bank_name: str
     bank_account_holder: str
     bank_account_number: str
-    gradual_exit_from: datetime.date | None = None
 
 
 def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
@@ -91,14 +90,13 @@ def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
 
 
 def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
-    """The chunk's enrolments in force with their household's bank account (and the first month
-    of a gradual exit, casework.selectors.gradual_exit_starts): two queries, each
+    """The chunk's enrolments in force with their household's bank account: two queries, each
     an index range or index lookups (never a scan of the whole table, whatever its size: joined
     in one query, the planner may hash the whole household table)."""
     query = (
         enrolments.filter(id__gte=first_id, id__lte=last_id)
         .order_by("id")
-        .values_list(*EnrolmentRow._fields[:9])
+        .values_list(*EnrolmentRow._fields[:10])
     )
     h = Household._meta.db_table
     with connection.cursor() as cursor:
@@ -108,7 +106,13 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
         rows = cursor.fetchall()
         if connection.vendor != "postgresql":
             rows = [
-                (*row[:6], _as_decimal_or_none(row[6]), _as_date_or_none(row[7]), row[8])
+                (
+                    *row[:6],
+                    _as_decimal_or_none(row[6]),
+                    _as_date_or_none(row[7]),
+                    _as_date_or_none(row[8]),
+                    row[9],
+                )
                 for row in rows
             ]
         cursor.execute(
@@ -116,10 +120,8 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             [_id_param({row[1] for row in rows})],
         )
         accounts = {household_id: account for household_id, *account in cursor.fetchall()}
-    # Gradual exits are few (none in most chunks): their first months in one more query.
-    starts = gradual_exit_starts(enrolment_ids=[row[0] for row in rows if row[7] is not None])
     make = EnrolmentRow._make
-    return [make((*row, *accounts[row[1]], starts.get(row[0]))) for row in rows]
+    return [make((*row, *accounts[row[1]])) for row in rows]
 
 
 def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:

@@ -4,8 +4,10 @@
 Pure Python over frozen snapshots: no database, no Django. It reads top to bottom like the
 policy (DOMAIN.md "Monthly amounts"); every number it uses is a parameter (docs/parameters.md):
 
-1. 渐退 gradual exit pays the last approved amount (``gradual_exit_amount``) until the exit
-   ends; a suspended or stopped enrolment pays nothing.
+1. 渐退 gradual exit pays the last approved amount (``gradual_exit_amount``) in the exit's own
+   months, ``gradual_exit_from`` to ``gradual_exit_until`` (the months before it were paid by
+   the rules below, and a recompute of one of them still is); a suspended or stopped enrolment
+   pays nothing.
 2. 低保 dibao, the difference rule: per-capita income = the members' counted income (deductible
    costs already subtracted; a negative total counts as 0) ÷ household size; gap = standard −
    per-capita income, never below 0, raised to ``floor_share`` × standard when that is larger.
