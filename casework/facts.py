@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
 from casework.models import Enrolment
+from casework.selectors import coverage_in_month
 from core.months import first_of_month, month_end
 from rules.engine import (
     EnrolmentFacts,
@@ -134,6 +135,7 @@ def facts_for_enrolment(
             )
             for m in members
         ),
+        coverage=coverage_in_month(household_id=enrolment.household_id, month=month),
     )
     in_force = enrolment.start_month <= month and (
         enrolment.end_month is None or month <= enrolment.end_month

@@ -48,6 +48,18 @@ def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet
     )
 
 
+def coverage_in_month(*, household_id: int, month: datetime.date) -> tuple:
+    """The household's enrolments in force in the month, (id, member id, category) by id, when
+    there are two or more; else empty (rules.engine.HouseholdFacts.coverage)."""
+    coverage = tuple(
+        enrolments_in_force(region_prefix="", month=month)
+        .filter(household_id=household_id)
+        .order_by("id")
+        .values_list("id", "member_id", "category")
+    )
+    return coverage if len(coverage) > 1 else ()
+
+
 def relief_instalments_due(
     *, region_prefix: str, month: datetime.date
 ) -> QuerySet[ReliefInstalment]:

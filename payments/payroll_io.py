@@ -21,6 +21,7 @@ from beneficiaries.models import (
     MemberMove,
 )
 from casework.facts import age_on
+from casework.selectors import enrolments_in_force
 from core.months import month_end
 from payments.models import PaymentLine
 from payments.money import fen_sum_as_money, sql_money_sum
@@ -189,7 +190,32 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         members.append(MemberFacts(mid, age, income, ill, grade, category))
     if members:
         households[current] = HouseholdFacts(current, tuple(members))
+    for household_id, coverage in read_coverage(household_ids=household_ids, month=month).items():
+        if household_id in households:
+            households[household_id] = households[household_id]._replace(coverage=coverage)
     return households
+
+
+def read_coverage(*, household_ids: set[int], month: datetime.date) -> dict[int, tuple]:
+    """Household id → its enrolments in force in the month, (id, member id, category) by id, for
+    the households with two or more (as casework.selectors.coverage_in_month): one query, an
+    index lookup per household."""
+    inner, params = (
+        enrolments_in_force(region_prefix="", month=month)
+        .values_list("household_id", "id", "member_id", "category")
+        .order_by()
+        .query.sql_with_params()
+    )
+    sql = (
+        f"SELECT * FROM ({inner}) e WHERE {_in_ids('e.household_id')} ORDER BY e.household_id, e.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, _id_param(household_ids)))
+        rows = cursor.fetchall()
+    by_household: dict[int, list] = {}
+    for household_id, enrolment_id, member_id, category in rows:
+        by_household.setdefault(household_id, []).append((enrolment_id, member_id, category))
+    return {hid: tuple(found) for hid, found in by_household.items() if len(found) > 1}
 
 
 def tune_chunk_session() -> None:
