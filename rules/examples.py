@@ -84,6 +84,8 @@ def examples() -> list[Example]:
     )
     # The third member is also enrolled as a community orphan: one subsidy, on the dibao line.
     orphan = EnrolmentFacts(2, "orphan_community", member_id=3)
+    august = compute_amount(dibao, three, zhenjiang)
+    subsidy = price_subsidy(dibao, three, zhenjiang, Decimal("5.1"))
     shared = three._replace(coverage=((1, None, "dibao"), (2, 3, "orphan_community")))
     return [
         _of(
@@ -140,6 +142,16 @@ def examples() -> list[Example]:
             "镇江市 2024-09 批次：875 元标准于 2024-09 录入、自 2024-07-01 起生效，补发 2024-07",
             [*july.steps, ("back_pay", (Decimal("1725"), Decimal("1620"), "2024-07"), 105)],
             july.versions,
+        ),
+        _recorded(
+            "镇江市 2024-10 批次：2024-08 的CPI涨幅由 2.5% 更正为 5.1%，补发当月价格临时补贴",
+            [
+                *august.steps,
+                *subsidy.steps,
+                ("month_due", (Decimal("1725"), Decimal("327")), Decimal("2052")),
+                ("back_pay", (Decimal("2052"), Decimal("1725"), "2024-08"), Decimal("327")),
+            ],
+            {**august.versions, **subsidy.versions},
         ),
         _recorded(
             "2024-10 批次：追回 2024-06 多发（死亡未及时报告），2024-09 已抵扣一部分",

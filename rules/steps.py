@@ -172,6 +172,8 @@ TERMS: dict[str, Term] = {
     "township_limit": Term("乡镇审批限额", "township's approval limit", "yuan"),
     "county_cap": Term("临时救助封顶额", "relief cap", "yuan"),
     "due": Term("现应发", "due now", "yuan"),
+    "monthly_due": Term("按月保障金", "monthly amount", "yuan"),
+    "subsidy_due": Term("价格临时补贴", "price subsidy", "yuan"),
     "granted": Term("当时已发", "paid then", "yuan"),
     "back_pay_month": Term("补发月份", "month back-paid"),
     "failed_month": Term("原发放月份", "month of the failed transfer"),
@@ -556,6 +558,12 @@ KINDS: dict[str, Kind] = {
         equation=False,
     ),
     # -- lines the batch adds (payments.corrections, payments.lines)
+    "month_due": Kind(
+        "本月应发合计 = 按月保障金 + 价格临时补贴",
+        "Due for the month = the monthly amount + the price subsidy",
+        ("monthly_due", "subsidy_due"),
+        "{0} + {1}",
+    ),
     "back_pay": Kind(
         "补发：按现行标准和事实重算 {2} 应发，减去当时已发",
         "Back pay: {2} computed again under the standards and facts now in force, less what "
