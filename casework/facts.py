@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
+from beneficiaries.selectors import CONDITION_FIELDS, conditions_in_force
 from casework.models import Enrolment
 from casework.selectors import coverage_in_month
 from core.months import first_of_month, month_end
@@ -66,8 +67,10 @@ def member_facts(
     serious_illness: bool = False,
     disability_grade: int | None = None,
     disability_category: str = "",
+    care_level: str = "",
 ) -> MemberFacts:
-    """A member's facts for a month: age on the 1st; counted income minus deductible costs.
+    """A member's facts for a month: age on the 1st; counted income minus deductible costs; the
+    health facts in force in the month (beneficiaries.models.MemberCondition).
 
     ``incomes`` are (type, monthly amount) of the items valid in the month; types that are not
     counted (scholarships, other assistance, …) are ignored.
@@ -85,6 +88,7 @@ def member_facts(
         serious_illness=serious_illness,
         disability_grade=disability_grade,
         disability_category=disability_category or "",
+        care_level=care_level or "",
     )
 
 
@@ -121,6 +125,12 @@ def facts_for_enrolment(
     ).values_list("member_id", "type", "monthly_amount")
     for member_id, income_type, amount in items:
         incomes[member_id].append((income_type, amount))
+    # The health facts in force in the month, where a change was recorded (else the Member row's).
+    for member_id, condition in conditions_in_force(
+        member_ids=[m["id"] for m in members], month=month
+    ).items():
+        m = next(m for m in members if m["id"] == member_id)
+        m.update(zip(CONDITION_FIELDS, condition, strict=True))
     household = HouseholdFacts(
         household_id=enrolment.household_id,
         members=tuple(
@@ -132,6 +142,7 @@ def facts_for_enrolment(
                 serious_illness=m["serious_illness"],
                 disability_grade=m["disability_grade"],
                 disability_category=m["disability_category"],
+                care_level=m.get("care_level", ""),
             )
             for m in members
         ),

@@ -18,7 +18,14 @@ from decimal import Decimal
 
 from django.db.models import Max, Q
 
-from beneficiaries.models import Household, IncomeItem, Member, Region
+from beneficiaries.models import (
+    FACTS_SINCE,
+    Household,
+    IncomeItem,
+    Member,
+    MemberCondition,
+    Region,
+)
 from casework.models import Adjustment, Enrolment
 from casework.selectors import enrolments_in_force
 from core.months import add_months, format_month, month_end
@@ -97,17 +104,28 @@ def late_records(*, region_prefix: str, since: datetime.datetime) -> LateRecords
         ).values_list("created_at", "start_month", "id")
     )
     # A death recorded late reaches back to the month of death, an income found to the month it
-    # was valid from. Other edits of a member are not retroactive: they come with an adjustment.
-    households = list(
-        Member.objects.filter(
-            household__region_code__startswith=region_prefix,
-            updated_at__gt=since,
-            is_alive=False,
-        ).values_list("updated_at", "death_date", "household_id")
-    ) + list(
-        IncomeItem.objects.filter(
-            member__household__region_code__startswith=region_prefix, created_at__gt=since
-        ).values_list("created_at", "valid_from", "member__household_id")
+    # was valid from, a member's condition (illness, disability, self-care) to the month it took
+    # effect from. Other edits of a member are not retroactive.
+    households = (
+        list(
+            Member.objects.filter(
+                household__region_code__startswith=region_prefix,
+                updated_at__gt=since,
+                is_alive=False,
+            ).values_list("updated_at", "death_date", "household_id")
+        )
+        + list(
+            IncomeItem.objects.filter(
+                member__household__region_code__startswith=region_prefix, created_at__gt=since
+            ).values_list("created_at", "valid_from", "member__household_id")
+        )
+        + list(
+            MemberCondition.objects.filter(
+                member__household__region_code__startswith=region_prefix,
+                created_at__gt=since,
+                effective_month__gt=FACTS_SINCE,  # the facts before a first change: unchanged
+            ).values_list("created_at", "effective_month", "member__household_id")
+        )
     )
     household_ids = sorted({household_id for _, _, household_id in households})
     enrolments_of: dict[int, list[int]] = defaultdict(list)
@@ -125,8 +143,9 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
     Whatever was recorded after the batch was approved and reaches back to its month: a standard
     with an effective date on or before the month (every enrolment it covers), the month's CPI
     figure recorded or corrected (every enrolment: the price subsidy may change), an adjustment or
-    an enrolment effective by then (a change approved late), a death by then (recorded late) or
-    an income found that was valid in the month (hidden income).
+    an enrolment effective by then (a change approved late), a death by then (recorded late), an
+    income found that was valid in the month (hidden income) or a member's condition in force by
+    then.
     """
     since, month, last_day = (
         month_batch.approved_at,

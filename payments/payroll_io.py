@@ -18,6 +18,7 @@ from beneficiaries.models import (
     Household,
     IncomeItem,
     Member,
+    MemberCondition,
     MemberMove,
 )
 from casework.facts import age_on
@@ -131,12 +132,16 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
     casework.facts.household_members_in_month) with their age and counted income.
 
     One query: the income items valid on any day of the month are summed server-side per member
-    (counted types added, deductible costs subtracted), so no income row travels to Python.
-    A household with no member in the month is absent.
+    (counted types added, deductible costs subtracted), so no income row travels to Python; the
+    health facts are those in force in the month (beneficiaries.models.MemberCondition: each
+    member's latest row by then, found by an index lookup; the Member row's where none was
+    recorded), the few rows found read in one more query. A household with no member in the
+    month is absent.
     """
     counted = tuple(str(t) for t in COUNTED_INCOME)
     deducted = tuple(str(t) for t in DEDUCTED_COSTS)
     m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
+    c = MemberCondition._meta.db_table
     amount = sql_money_sum("i.monthly_amount", connection.vendor)
     sql = f"""
         SELECT m.household_id, m.id, m.birth_date,
@@ -146,7 +151,9 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
                 FROM {i} i
                 WHERE i.member_id = m.id AND i.valid_from <= %s
                       AND (i.valid_to IS NULL OR i.valid_to >= %s)),
-               m.serious_illness, m.disability_grade, m.disability_category
+               m.serious_illness, m.disability_grade, m.disability_category,
+               (SELECT c.id FROM {c} c WHERE c.member_id = m.id AND c.effective_month <= %s
+                ORDER BY c.effective_month DESC LIMIT 1)
         FROM {m} m
         WHERE {_in_ids("m.household_id")}
               AND (m.is_alive OR m.death_date >= %s)
@@ -161,6 +168,7 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         *deducted,
         month_end(month),
         month,
+        month,
         _id_param(household_ids),
         month,
         month,
@@ -171,15 +179,16 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         rows = cursor.fetchall()
     if connection.vendor != "postgresql":  # SQLite: dates as text, sums in whole fen
         rows = [
-            (hid, mid, _as_date(birth), fen_sum_as_money(income), bool(ill), grade, category)
-            for hid, mid, birth, income, ill, grade, category in rows
+            (hid, mid, _as_date(birth), fen_sum_as_money(income), bool(ill), grade, category, cid)
+            for hid, mid, birth, income, ill, grade, category, cid in rows
         ]
+    conditions = _read_conditions({row[7] for row in rows if row[7] is not None})
     # Ages repeat (a chunk's members share a few thousand birth dates): each computed once.
     ages: dict = {}
     households: dict[int, HouseholdFacts] = {}
     members: list[MemberFacts] = []
     current = None
-    for hid, mid, birth, income, ill, grade, category in rows:
+    for hid, mid, birth, income, ill, grade, category, condition_id in rows:
         if hid != current:
             if members:
                 households[current] = HouseholdFacts(current, tuple(members))
@@ -187,13 +196,26 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         age = ages.get(birth)
         if age is None:
             age = ages[birth] = age_on(birth, month)
-        members.append(MemberFacts(mid, age, income, ill, grade, category))
+        if condition_id is None:
+            members.append(MemberFacts(mid, age, income, ill, grade, category))
+        else:
+            members.append(MemberFacts(mid, age, income, *conditions[condition_id]))
     if members:
         households[current] = HouseholdFacts(current, tuple(members))
     for household_id, coverage in read_coverage(household_ids=household_ids, month=month).items():
         if household_id in households:
             households[household_id] = households[household_id]._replace(coverage=coverage)
     return households
+
+
+def _read_conditions(ids: set[int]) -> dict[int, tuple]:
+    """Condition id → (serious illness, grade, category, care level), in MemberFacts order."""
+    if not ids:
+        return {}
+    rows = MemberCondition.objects.filter(pk__in=ids).values_list(
+        "pk", "serious_illness", "disability_grade", "disability_category", "care_level"
+    )
+    return {pk: tuple(condition) for pk, *condition in rows}
 
 
 def read_coverage(*, household_ids: set[int], month: datetime.date) -> dict[int, tuple]:

@@ -18,7 +18,8 @@ policy (DOMAIN.md "Monthly amounts"); every number it uses is a parameter (docs/
 3. 单人保 single-person dibao: the member as a one-person household with their own income, plus
    their supplement (living alone means the real household has one member).
 4. 特困: ``tekun_multiplier`` × standard + the care allowance of the care level (a fixed amount
-   + a share of ``minimum_wage``); no care level recorded counts as fully self-caring.
+   + a share of ``minimum_wage``): the member's self-care ability recorded for the month, else
+   the enrolment's assessed level; none recorded counts as fully self-caring.
 5. 困境儿童: orphans in an institution get ``orphan_institution_amount``; community orphans a
    share of it (rounded); the other children's categories a share of the community amount.
 6. 低保边缘 marginal families: no monthly cash (amount 0, with the threshold explained).
@@ -118,10 +119,13 @@ class MissingParameter(LookupError):
 
 
 class MemberFacts(NamedTuple):
-    """A living member active in the household in the month.
+    """A living member active in the household in the month, with the facts in force in that
+    month.
 
     ``counted_income`` is the member's counted monthly income minus deductible costs (necessary
     medical, nursing and rehabilitation costs); it may be negative when costs exceed income.
+    ``care_level`` is the self-care ability recorded for the month ("" where none was: the
+    enrolment's assessed level applies).
     """
 
     member_id: int
@@ -130,6 +134,7 @@ class MemberFacts(NamedTuple):
     serious_illness: bool = False
     disability_grade: int | None = None
     disability_category: str = ""
+    care_level: str = ""
 
 
 class HouseholdFacts(NamedTuple):
@@ -555,7 +560,14 @@ def _single_dibao_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _
 
 
 def _tekun_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
-    return (_covered_member(enrolment, household) is not None, enrolment.care_level)
+    member = _covered_member(enrolment, household)
+    return (member is not None, _care_level(enrolment, member))
+
+
+def _care_level(enrolment: EnrolmentFacts, member: MemberFacts | None) -> str:
+    """The member's self-care ability recorded for the month, else the enrolment's assessed
+    level; none at all counts as fully self-caring."""
+    return (member.care_level if member else "") or enrolment.care_level or "self_care"
 
 
 def _child_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
@@ -723,7 +735,7 @@ def _tekun(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> R
     member = _covered_member(enrolment, household)
     if member is None:
         return Result._of(ZERO, (("not_present", (), ZERO),), {}, ())
-    level = enrolment.care_level or "self_care"
+    level = _care_level(enrolment, member)
     fixed, minimum_wage, share, care = r.care[level]
     total = r.basic + care
     steps = [
