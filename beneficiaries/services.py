@@ -282,6 +282,7 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
         member.birth_date = resident.birth_date
         member.sex = resident.sex
     dated = {field: changes.pop(field) for field in DATED_ATTRIBUTES & set(changes)}
+    dated = {field: value for field, value in dated.items() if getattr(member, field) != value}
     for field, value in changes.items():
         setattr(member, field, value)
     member = _save_member(member)

@@ -226,3 +226,17 @@ def test_a_condition_recorded_late_is_back_paid_from_its_month(
 
     # August: 575 × 2 + 875 = 2025, less 1725; July keeps its facts.
     assert [(line.month, line.amount) for line in lines] == [(AUGUST, Decimal("300"))]
+
+
+def test_a_member_edit_that_changes_no_fact_records_no_condition(household_of_three, caseworker):
+    update_member(
+        member=second_member(household_of_three),
+        by=caseworker,
+        serious_illness=False,
+        disability_grade=None,
+        disability_category="",
+        name="王二",
+    )
+
+    assert not MemberCondition.objects.exists()
+    assert Member.objects.get(pk=second_member(household_of_three).pk).name == "王二"
