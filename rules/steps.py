@@ -565,9 +565,9 @@ KINDS: dict[str, Kind] = {
         "{0} + {1}",
     ),
     "back_pay": Kind(
-        "补发：按现行标准和事实重算 {2} 应发，减去当时已发",
-        "Back pay: {2} computed again under the standards and facts now in force, less what "
-        "was paid then",
+        "补发：按现有记录重算 {2} 应发（该月生效的标准和事实），减去当时已发",
+        "Back pay: {2} computed again from what is now recorded (the standards and facts in "
+        "force in that month), less what was paid then",
         ("due", "granted", "back_pay_month"),
         "{0} − {1}",
     ),

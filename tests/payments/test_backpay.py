@@ -69,7 +69,9 @@ def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
     ]
     assert sum(line.amount for line in lines) == Decimal("210")
     back_pay = render_step(lines[0].explanation[-1])
-    assert back_pay["rule"] == "补发：按现行标准和事实重算 2024-07 应发，减去当时已发"
+    assert back_pay["rule"] == (
+        "补发：按现有记录重算 2024-07 应发（该月生效的标准和事实），减去当时已发"
+    )
     assert back_pay["formula"] == "1725 − 1620 = 105"
     assert [(i["name"], i["value"]) for i in back_pay["inputs"]] == [
         ("现应发", "1725 元"),

@@ -82,7 +82,7 @@ def test_a_cpi_corrected_after_approval_is_back_paid_in_the_next_batch(
     ]
     rules = [render_step(step)["rule"] for step in lines[0].explanation]
     assert "本月应发合计 = 按月保障金 + 价格临时补贴" in rules
-    assert rules[-1] == "补发：按现行标准和事实重算 2024-08 应发，减去当时已发"
+    assert rules[-1] == "补发：按现有记录重算 2024-08 应发（该月生效的标准和事实），减去当时已发"
 
 
 def test_a_cpi_corrected_down_after_approval_is_recovered(
