@@ -1,12 +1,16 @@
 """The price subsidy is paid once per person per month, whichever enrolment carries it
-(rules.engine.PRICE_SUBSIDY_ORDER): in the batch, a recompute and an explanation."""
+(rules.engine.PRICE_SUBSIDY_ORDER): in the batch, a recompute, back pay and an explanation."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
 
-from casework.facts import explain_price_subsidy
+from casework.facts import explain_enrolment, explain_price_subsidy
 from payments import batches
+from payments.approval import approve_batch
+from payments.corrections import correction_lines
+from payments.cpi import correct_price_index
 from payments.models import PaymentLine
 from rules.models import PriceIndex
 from rules.parameters import load_standards
@@ -89,3 +93,25 @@ def test_a_person_with_two_own_enrolments_is_paid_on_the_first_in_the_order(regi
 
     assert explain_price_subsidy(enrolment=tekun, month=AUGUST).amount == Decimal("109")
     assert explain_price_subsidy(enrolment=child, month=AUGUST).amount == 0
+
+
+def test_back_pay_of_a_corrected_cpi_pays_the_subsidy_once_per_person(
+    orphan_in_a_dibao_household, make_batch, add_line, approver, make_user, regions
+):
+    dibao, orphan = orphan_in_a_dibao_household
+    PriceIndex.objects.filter(month=AUGUST).update(cpi_rise_percent=Decimal("2.5"))
+    august = make_batch(AUGUST)
+    for enrolment in (dibao, orphan):
+        amount = explain_enrolment(enrolment=enrolment, month=AUGUST).amount
+        add_line(august, enrolment.household, str(amount), enrolment=enrolment)
+    approve_batch(batch=august, by=approver)
+
+    correct_price_index(
+        price_index=PriceIndex.objects.get(month=AUGUST),
+        cpi_rise_percent=Decimal("6.0"),
+        reason="统计局更正",
+        by=make_user("finance", regions["zhenjiang"]),
+    )
+    lines = correction_lines(batch=make_batch(datetime.date(2024, 10, 1)))
+
+    assert [(line.enrolment_id, line.amount) for line in lines] == [(dibao.pk, Decimal("327"))]
