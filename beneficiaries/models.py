@@ -1,5 +1,6 @@
 """The registry: regions, users with a role and a region, households, members, income and assets."""
 
+import datetime
 from decimal import Decimal
 
 import pghistory
@@ -314,6 +315,75 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The first month a member's facts can be dated from: the facts a member had before any change
+# was recorded hold from here on (MemberCondition).
+FACTS_SINCE = datetime.date(1900, 1, 1)
+
+
+@pghistory.track()
+class MemberCondition(models.Model):
+    """A member's health facts from a month on (成员状况): serious illness, disability grade and
+    category, and self-care ability (the care level of 特困 support), as a caseworker event set
+    them (a review, a new certificate, a correction) with the month they take effect.
+
+    The facts in force in month M are the member's row with the latest ``effective_month`` on or
+    before M. A member with no row has the facts on the Member row in every month; the first
+    change recorded also keeps the facts before it, from ``FACTS_SINCE``. ``care_level`` "" means
+    the level assessed on the enrolment. The Member row shows the facts in force now.
+    """
+
+    class CareLevel(models.TextChoices):
+        # The values of casework.models.CareLevel (the engine reads one or the other).
+        SELF_CARE = "self_care", _("生活自理")
+        PARTIAL = "partial", _("部分失能")
+        FULL = "full", _("完全失能")
+
+    member = models.ForeignKey(
+        Member, on_delete=models.PROTECT, related_name="conditions", verbose_name=_("家庭成员")
+    )
+    effective_month = models.DateField(_("生效月份"))
+    serious_illness = models.BooleanField(_("重病"), default=False)
+    disability_category = models.CharField(
+        _("残疾类别"),
+        max_length=12,
+        choices=Member.DisabilityCategory.choices,
+        blank=True,
+        default="",
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        _("残疾等级"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(4)],
+    )
+    care_level = models.CharField(
+        _("护理等级"), max_length=10, choices=CareLevel.choices, blank=True, default=""
+    )
+    reason = LineField(_("依据"), max_length=200)
+    recorded_by = models.ForeignKey(
+        "User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("成员状况")
+        verbose_name_plural = _("成员状况")
+        ordering = ["member_id", "effective_month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "effective_month"], name="one_condition_per_member_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(disability_grade__isnull=True)
+                | Q(disability_grade__gte=1, disability_grade__lte=4),
+                name="condition_disability_grade_1_to_4",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.effective_month:%Y-%m}"
 
 
 class IncomeType(models.TextChoices):

@@ -1,11 +1,13 @@
 """Reads of the registry."""
 
+import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from beneficiaries.models import Household, Member
+from beneficiaries.models import Household, Member, MemberCondition
 from core.idnumbers import normalize_resident_id
 from core.scope import scope
 
@@ -14,6 +16,8 @@ _HOUSEHOLD_NUMBER = re.compile(r"#?([0-9]{1,12})")
 # An address is searched for three characters or more: the trigram index (pg_trgm, migration
 # 0005) cannot find fewer, and one or two characters are a name, or a street of thousands.
 ADDRESS_MIN_LENGTH = 3
+# What a member's condition holds, in this order (MemberCondition).
+CONDITION_FIELDS = ("serious_illness", "disability_grade", "disability_category", "care_level")
 
 
 def active_membership(id_number: str) -> Member | None:
@@ -98,3 +102,23 @@ def _page_ids(source: QuerySet, *, after: int | None, before: int | None, size: 
     else:
         source = source.order_by("pk")
     return list(source.values_list("pk", flat=True).distinct()[:size])
+
+
+def conditions_in_force(
+    *, member_ids: Iterable[int], month: datetime.date
+) -> dict[int, tuple[bool, int | None, str, str]]:
+    """Member id → the condition in force in the month (``CONDITION_FIELDS``): each member's row
+    with the latest effective month on or before it. Members with no row are absent (their facts
+    are on the Member row in every month)."""
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    rows = (
+        MemberCondition.objects.filter(member_id__in=ids, effective_month__lte=month)
+        .order_by("member_id", "-effective_month")
+        .values_list("member_id", *CONDITION_FIELDS)
+    )
+    found: dict[int, tuple[bool, int | None, str, str]] = {}
+    for member_id, *condition in rows:
+        found.setdefault(member_id, tuple(condition))
+    return found

@@ -23,21 +23,25 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import (
+    FACTS_SINCE,
     Asset,
     Household,
     IncomeItem,
     IncomeType,
     Member,
+    MemberCondition,
     MemberMove,
     Region,
     User,
 )
-from beneficiaries.selectors import active_membership
+from beneficiaries.selectors import CONDITION_FIELDS, active_membership, conditions_in_force
 from core.exceptions import Conflict, DomainError
 from core.idnumbers import ResidentId, parse_resident_id, validate_bank_account
+from core.months import first_of_month
 from core.scope import covers
 
 # Member fields a caller may set besides name, ID number and relation. Birth date and sex come
@@ -53,6 +57,9 @@ MEMBER_ATTRIBUTES = frozenset(
         "employment",
     }
 )
+# The member's facts that are dated by month (MemberCondition): an edit of one takes effect from
+# the current month, a caseworker event sets its own month (record_condition).
+DATED_ATTRIBUTES = frozenset({"serious_illness", "disability_grade", "disability_category"})
 HOUSEHOLD_ATTRIBUTES = frozenset(
     {"address", "hukou_type", "bank_name", "bank_account_holder", "bank_account_number"}
 )
@@ -291,9 +298,80 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
         member.id_number = resident.number
         member.birth_date = resident.birth_date
         member.sex = resident.sex
+    dated = {field: changes.pop(field) for field in DATED_ATTRIBUTES & set(changes)}
+    dated = {field: value for field, value in dated.items() if getattr(member, field) != value}
     for field, value in changes.items():
         setattr(member, field, value)
-    return _save_member(member, by=by)
+    member = _save_member(member, by=by)
+    if dated:
+        # Not retroactive: the months before keep the facts they were paid on.
+        record_condition(
+            member=member,
+            effective_month=timezone.localdate(),
+            reason=str(_("登记信息修改")),
+            by=by,
+            **dated,
+        )
+        member.refresh_from_db()
+    return member
+
+
+@transaction.atomic
+def record_condition(
+    *,
+    member: Member,
+    effective_month: datetime.date,
+    reason: str,
+    by: User,
+    **changes,
+) -> MemberCondition:
+    """Record a change of a member's health facts (serious illness, disability grade and
+    category, self-care ability) from a month on: a review, a new disability certificate, a
+    diagnosis. Every computation of a month reads the facts in force in that month, so the months
+    before keep the facts they had (the first change also records those, from FACTS_SINCE) and a
+    later change recorded earlier stays in force from its own month. The Member row shows the
+    facts in force now. Facts not given carry over from the month's facts."""
+    unknown = set(changes) - set(CONDITION_FIELDS)
+    if unknown:
+        raise TypeError(f"condition fields not settable here: {sorted(unknown)}")
+    _refuse_outside_scope(by=by, region_code=member.household.region_code, field="member")
+    if not str(reason).strip():
+        raise DomainError(_("须写明依据"), field="reason")
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    effective_month = first_of_month(effective_month)
+    recorded = conditions_in_force(member_ids=[member.pk], month=effective_month).get(member.pk)
+    facts = dict(zip(CONDITION_FIELDS, recorded or _member_condition(member), strict=True))
+    facts.update(changes)
+    check_member_attributes({k: v for k, v in facts.items() if k in DATED_ATTRIBUTES})
+    if facts["care_level"]:
+        check_choice(facts["care_level"], MemberCondition.CareLevel, field="care_level")
+    if not member.conditions.exists() and effective_month > FACTS_SINCE:
+        MemberCondition.objects.create(
+            member=member,
+            effective_month=FACTS_SINCE,
+            reason=str(_("此前登记的状况")),
+            recorded_by=by,
+            **dict(zip(CONDITION_FIELDS, _member_condition(member), strict=True)),
+        )
+    condition, _created = MemberCondition.objects.update_or_create(
+        member=member,
+        effective_month=effective_month,
+        defaults={**facts, "reason": reason, "recorded_by": by},
+    )
+    this_month = first_of_month(timezone.localdate())
+    now = conditions_in_force(member_ids=[member.pk], month=this_month)[member.pk]
+    Member.objects.filter(pk=member.pk).update(
+        serious_illness=now[0],
+        disability_grade=now[1],
+        disability_category=now[2],
+        updated_at=timezone.now(),
+    )
+    return condition
+
+
+def _member_condition(member: Member) -> tuple[bool, int | None, str, str]:
+    """The facts on the Member row, as a condition (care level: the enrolment's)."""
+    return (member.serious_illness, member.disability_grade, member.disability_category, "")
 
 
 def set_head(

@@ -10,8 +10,9 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
+from beneficiaries.selectors import CONDITION_FIELDS, conditions_in_force
 from casework.models import Enrolment
-from casework.selectors import gradual_exit_starts
+from casework.selectors import coverage_in_month
 from core.months import first_of_month, month_end
 from rules.engine import (
     EnrolmentFacts,
@@ -28,17 +29,24 @@ STOPPED = Enrolment.Status.STOPPED
 
 
 def status_in_month(
-    *, status: str, gradual_exit_until: datetime.date | None, month: datetime.date
+    *,
+    status: str,
+    gradual_exit_from: datetime.date | None,
+    gradual_exit_until: datetime.date | None,
+    month: datetime.date,
 ) -> str:
     """The status an enrolment had in a month that lies within its months (start to end).
 
     The row keeps only its current status. One stopped since was paid in its months: as it was
-    then, in gradual exit up to the end of that exit, else active. Recomputing a past month
-    (back pay, a recompute) must not read a later stop as "nothing was due", or a standard
-    raised from a past date would turn every household stopped since into an overpayment.
-    Past the end of a gradual exit the enrolment pays nothing.
+    then, in gradual exit from the first to the last month of that exit, else active. Recomputing
+    a past month (back pay, a recompute) must not read a later stop as "nothing was due", or a
+    standard raised from a past date would turn every household stopped since into an
+    overpayment; nor a later gradual exit as the amount kept, which is paid only in the exit's
+    own months. Past the end of a gradual exit the enrolment pays nothing.
     """
     if gradual_exit_until is not None and status in (Enrolment.Status.GRADUAL_EXIT, STOPPED):
+        if gradual_exit_from is not None and month < gradual_exit_from:
+            return Enrolment.Status.ACTIVE
         return Enrolment.Status.GRADUAL_EXIT if month <= gradual_exit_until else STOPPED
     if status == STOPPED:
         return Enrolment.Status.ACTIVE
@@ -59,8 +67,10 @@ def member_facts(
     serious_illness: bool = False,
     disability_grade: int | None = None,
     disability_category: str = "",
+    care_level: str = "",
 ) -> MemberFacts:
-    """A member's facts for a month: age on the 1st; counted income minus deductible costs.
+    """A member's facts for a month: age on the 1st; counted income minus deductible costs; the
+    health facts in force in the month (beneficiaries.models.MemberCondition).
 
     ``incomes`` are (type, monthly amount) of the items valid in the month; types that are not
     counted (scholarships, other assistance, …) are ignored.
@@ -78,6 +88,7 @@ def member_facts(
         serious_illness=serious_illness,
         disability_grade=disability_grade,
         disability_category=disability_category or "",
+        care_level=care_level or "",
     )
 
 
@@ -114,6 +125,12 @@ def facts_for_enrolment(
     ).values_list("member_id", "type", "monthly_amount")
     for member_id, income_type, amount in items:
         incomes[member_id].append((income_type, amount))
+    # The health facts in force in the month, where a change was recorded (else the Member row's).
+    for member_id, condition in conditions_in_force(
+        member_ids=[m["id"] for m in members], month=month
+    ).items():
+        m = next(m for m in members if m["id"] == member_id)
+        m.update(zip(CONDITION_FIELDS, condition, strict=True))
     household = HouseholdFacts(
         household_id=enrolment.household_id,
         members=tuple(
@@ -125,18 +142,21 @@ def facts_for_enrolment(
                 serious_illness=m["serious_illness"],
                 disability_grade=m["disability_grade"],
                 disability_category=m["disability_category"],
+                care_level=m.get("care_level", ""),
             )
             for m in members
         ),
+        coverage=coverage_in_month(household_id=enrolment.household_id, month=month),
     )
     in_force = enrolment.start_month <= month and (
         enrolment.end_month is None or month <= enrolment.end_month
     )
     status = status_in_month(
-        status=enrolment.status, gradual_exit_until=enrolment.gradual_exit_until, month=month
+        status=enrolment.status,
+        gradual_exit_from=enrolment.gradual_exit_from,
+        gradual_exit_until=enrolment.gradual_exit_until,
+        month=month,
     )
-    until = enrolment.gradual_exit_until
-    starts = gradual_exit_starts(enrolment_ids=[enrolment.pk]) if until is not None else {}
     facts = EnrolmentFacts(
         enrolment_id=enrolment.pk,
         category=enrolment.category,
@@ -144,8 +164,8 @@ def facts_for_enrolment(
         care_level=enrolment.care_level,
         status=status if in_force else STOPPED,
         gradual_exit_amount=enrolment.gradual_exit_amount,
-        gradual_exit_from=starts.get(enrolment.pk),
-        gradual_exit_until=until,
+        gradual_exit_from=enrolment.gradual_exit_from,
+        gradual_exit_until=enrolment.gradual_exit_until,
     )
     return facts, household
 

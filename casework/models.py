@@ -108,10 +108,12 @@ class Enrolment(models.Model):
     care_level = models.CharField(
         _("护理等级"), max_length=10, choices=CareLevel.choices, blank=True, default=""
     )
-    # Gradual exit (渐退): the last approved amount is kept until this month, then it stops.
+    # Gradual exit (渐退): the last approved amount is kept from the first month to the last,
+    # then it stops; the months before the first were paid as computed.
     gradual_exit_amount = MoneyField(
         _("渐退期金额"), ceiling=PAYMENT_CEILING, null=True, blank=True
     )
+    gradual_exit_from = models.DateField(_("渐退起始月份"), null=True, blank=True)
     gradual_exit_until = models.DateField(_("渐退截止月份"), null=True, blank=True)
     next_review_due = models.DateField(_("下次复核日期"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -149,6 +151,12 @@ class Enrolment(models.Model):
             ),
             money_check(
                 "gradual_exit_amount", PAYMENT_CEILING, name="gradual_exit_amount_within_bounds"
+            ),
+            models.CheckConstraint(
+                condition=Q(gradual_exit_from__isnull=True)
+                | Q(gradual_exit_until__isnull=True)
+                | Q(gradual_exit_until__gte=models.F("gradual_exit_from")),
+                name="gradual_exit_months_ordered",
             ),
         ]
 

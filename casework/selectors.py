@@ -9,7 +9,7 @@ import pghistory.models
 from django.apps import apps
 from django.conf import settings
 from django.db import models
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from beneficiaries.models import Household, IncomeItem, Member, User
@@ -48,18 +48,16 @@ def enrolments_in_force(*, region_prefix: str, month: datetime.date) -> QuerySet
     )
 
 
-def gradual_exit_starts(*, enrolment_ids: Iterable[int]) -> dict[int, datetime.date]:
-    """The first month of each enrolment's gradual exit (渐退), from its gradual-exit adjustment
-    (the latest, should there be more): enrolment id → month. Enrolments with none are absent."""
-    ids = list(enrolment_ids)
-    if not ids:
-        return {}
-    return dict(
-        Adjustment.objects.filter(kind=Adjustment.Kind.GRADUAL_EXIT, enrolment_id__in=ids)
-        .values("enrolment_id")
-        .annotate(first=Max("effective_month"))
-        .values_list("enrolment_id", "first")
+def coverage_in_month(*, household_id: int, month: datetime.date) -> tuple:
+    """The household's enrolments in force in the month, (id, member id, category) by id, when
+    there are two or more; else empty (rules.engine.HouseholdFacts.coverage)."""
+    coverage = tuple(
+        enrolments_in_force(region_prefix="", month=month)
+        .filter(household_id=household_id)
+        .order_by("id")
+        .values_list("id", "member_id", "category")
     )
+    return coverage if len(coverage) > 1 else ()
 
 
 def relief_instalments_due(

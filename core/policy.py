@@ -80,6 +80,7 @@ POLICY: dict[str, Rule] = {
     # An explanation names the members and their incomes: registry readers only.
     "enrolment-explanation": Rule(read=REGISTRY_READERS),
     "death": Rule(read=NOBODY, write=CASEWORKER),
+    "member-condition": Rule(read=NOBODY, write=CASEWORKER),
     "relief": Rule(read=REGISTRY_READERS, write=DECIDERS),
     "adjustment": Rule(read=AUDIT_READERS),
     "timeline": Rule(read=AUDIT_READERS),

@@ -87,8 +87,8 @@ def compute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
 
 
 def recompute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
-    """Compute a computed (or failed) batch again from today's facts; its lines are replaced,
-    never added to.
+    """Compute a computed (or failed) batch again from what is recorded now (the parameters,
+    CPI and facts in force in its month); its lines are replaced, never added to.
 
     An approved (or later) batch is frozen: refused, nothing changes.
     """

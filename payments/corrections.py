@@ -1,8 +1,9 @@
 """Correction lines of a monthly batch: back pay, re-issues of failed transfers, recovery offsets.
 
 DOMAIN.md, payment practice: a standard raised with a past effective date is back-paid for every
-month it missed; an overpayment found later (death, hidden income) is recovered, by offset or
-repayment, and recorded; a failed bank transfer is re-issued, never paid twice. The payroll
+month it missed (and so is a CPI figure recorded or corrected after its month was approved); an
+overpayment found later (death, hidden income) is recovered, by offset or repayment, and
+recorded; a failed bank transfer is re-issued, never paid twice. The payroll
 closing step calls ``correction_lines`` and bulk-inserts what it returns before the batch totals,
 in the transaction that marks the batch computed, so a recomputed batch gets its corrections
 afresh.
@@ -15,21 +16,34 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
-from beneficiaries.models import Household, IncomeItem, Member, Region
+from beneficiaries.models import (
+    FACTS_SINCE,
+    Household,
+    IncomeItem,
+    Member,
+    MemberCondition,
+    Region,
+)
 from casework.models import Adjustment, Enrolment
 from casework.selectors import enrolments_in_force
 from core.months import add_months, format_month, month_end
 from payments import explanations, payroll_io
 from payments.models import FROZEN, PaymentBatch, PaymentLine, Recovery
 from payments.money import MoneySum
-from rules.models import Standard
+from rules.models import PriceIndex, Standard
 from rules.parameters import resolve_parameters
+from rules.selectors import cpi_rise_for
 
 ZERO = Decimal("0.00")
-# What a month's entitlement was granted by; re-issues and offsets only move money already due.
-GRANTING_KINDS = (PaymentLine.Kind.REGULAR, PaymentLine.Kind.BACK_PAY)
+# What a month's entitlement was granted by (its monthly amount, its price subsidy and back pay
+# of either); re-issues and offsets only move money already due.
+GRANTING_KINDS = (
+    PaymentLine.Kind.REGULAR,
+    PaymentLine.Kind.PRICE_SUBSIDY,
+    PaymentLine.Kind.BACK_PAY,
+)
 CHUNK = 2000
 log = logging.getLogger(__name__)
 
@@ -90,17 +104,28 @@ def late_records(*, region_prefix: str, since: datetime.datetime) -> LateRecords
         ).values_list("created_at", "start_month", "id")
     )
     # A death recorded late reaches back to the month of death, an income found to the month it
-    # was valid from. Other edits of a member are not retroactive: they come with an adjustment.
-    households = list(
-        Member.objects.filter(
-            household__region_code__startswith=region_prefix,
-            updated_at__gt=since,
-            is_alive=False,
-        ).values_list("updated_at", "death_date", "household_id")
-    ) + list(
-        IncomeItem.objects.filter(
-            member__household__region_code__startswith=region_prefix, created_at__gt=since
-        ).values_list("created_at", "valid_from", "member__household_id")
+    # was valid from, a member's condition (illness, disability, self-care) to the month it took
+    # effect from. Other edits of a member are not retroactive.
+    households = (
+        list(
+            Member.objects.filter(
+                household__region_code__startswith=region_prefix,
+                updated_at__gt=since,
+                is_alive=False,
+            ).values_list("updated_at", "death_date", "household_id")
+        )
+        + list(
+            IncomeItem.objects.filter(
+                member__household__region_code__startswith=region_prefix, created_at__gt=since
+            ).values_list("created_at", "valid_from", "member__household_id")
+        )
+        + list(
+            MemberCondition.objects.filter(
+                member__household__region_code__startswith=region_prefix,
+                created_at__gt=since,
+                effective_month__gt=FACTS_SINCE,  # the facts before a first change: unchanged
+            ).values_list("created_at", "effective_month", "member__household_id")
+        )
     )
     household_ids = sorted({household_id for _, _, household_id in households})
     enrolments_of: dict[int, list[int]] = defaultdict(list)
@@ -116,9 +141,11 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
     """Enrolments whose amount for ``month_batch``'s month may differ from what it paid.
 
     Whatever was recorded after the batch was approved and reaches back to its month: a standard
-    with an effective date on or before the month (every enrolment it covers), an adjustment or
-    an enrolment effective by then (a change approved late), a death by then (recorded late) or
-    an income found that was valid in the month (hidden income).
+    with an effective date on or before the month (every enrolment it covers), the month's CPI
+    figure recorded or corrected (every enrolment: the price subsidy may change), an adjustment or
+    an enrolment effective by then (a change approved late), a death by then (recorded late), an
+    income found that was valid in the month (hidden income) or a member's condition in force by
+    then.
     """
     since, month, last_day = (
         month_batch.approved_at,
@@ -136,6 +163,22 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
             ids.update(in_force.filter(**scope).values_list("id", flat=True))
             paid = PaymentLine.objects.filter(batch=month_batch, kind=PaymentLine.Kind.REGULAR)
             ids.update(paid.filter(**scope).values_list("enrolment_id", flat=True))
+    city = month_batch.region.code[:4].ljust(12, "0")
+    cpi_changed = PriceIndex.objects.filter(
+        Q(created_at__gt=since) | Q(corrections__created_at__gt=since),
+        region__code=city,
+        month=month,
+    )
+    if cpi_changed.exists():
+        ids.update(
+            enrolments_in_force(region_prefix=prefix, month=month).values_list("id", flat=True)
+        )
+        ids.update(
+            PaymentLine.objects.filter(
+                batch=month_batch,
+                kind__in=(PaymentLine.Kind.REGULAR, PaymentLine.Kind.PRICE_SUBSIDY),
+            ).values_list("enrolment_id", flat=True)
+        )
     for records in (late.adjustments, late.enrolments):
         ids.update(i for when, reaches, i in records if when > since and reaches <= month)
     for when, reaches, household_id in late.households:
@@ -146,12 +189,14 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
 
 
 def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[int, tuple]:
-    """Enrolment id → (amount, steps, versions, row) for the month under the parameters and
-    facts in force now, computed exactly as the batch computes its regular lines. Enrolments not
-    in force in the month are absent: nothing is due for them."""
+    """Enrolment id → (amount, steps, versions, row) for the month under the parameters, the CPI
+    figure and the facts in force now, computed exactly as the batch computes its lines: the
+    monthly amount and, in a month whose CPI triggers it, the price subsidy, added up. Enrolments
+    not in force in the month are absent: nothing is due for them."""
     from payments.lines import LineBuilder  # the batch's own line computation
 
-    builder = LineBuilder(batch=month_batch, cpi_rise_percent=None)
+    cpi = cpi_rise_for(region_code=month_batch.region.code, month=month_batch.month)
+    builder = LineBuilder(batch=month_batch, cpi_rise_percent=cpi)
     in_force = enrolments_in_force(region_prefix=month_batch.region.prefix, month=month_batch.month)
     due = {}
     for start in range(0, len(enrolment_ids), CHUNK):
@@ -163,14 +208,20 @@ def due_amounts(*, month_batch: PaymentBatch, enrolment_ids: list[int]) -> dict[
         )
         by_id = {row.id: row for row in rows}
         for line in builder.lines(rows, households):
+            explained = json.loads(builder.explanations[line[9]])
+            amount, steps, versions = Decimal(line[8]), explained["steps"], explained["versions"]
             if line[2] == PaymentLine.Kind.REGULAR:
-                explained = json.loads(builder.explanations[line[9]])
-                due[line[3]] = (
-                    Decimal(line[8]),
-                    explained["steps"],
-                    explained["versions"],
-                    by_id[line[3]],
-                )
+                due[line[3]] = (amount, steps, versions, by_id[line[3]])
+                continue
+            # The price subsidy follows its enrolment's monthly amount.
+            monthly, monthly_steps, monthly_versions, row = due[line[3]]
+            total = ("month_due", (monthly, amount), monthly + amount)
+            due[line[3]] = (
+                monthly + amount,
+                [*monthly_steps, *steps, total],
+                {**monthly_versions, **versions},
+                row,
+            )
     return due
 
 
@@ -209,7 +260,8 @@ def back_pay_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
 
     For every approved month in the window and every enrolment something changed for since that
     month was approved: the amount due under what is in force now (the engine, as the batch
-    computes it) less what earlier batches granted for that month. A positive difference is a
+    computes it: the monthly amount and the month's price subsidy) less what earlier batches
+    granted for that month. A positive difference is a
     back_pay line for that month (one per enrolment and month: a database constraint, so a month
     is never back-paid twice); a negative one is an overpayment, recorded as a Recovery.
     """

@@ -60,7 +60,10 @@ def enrolment_facts(row: payroll_io.EnrolmentRow, month: datetime.date) -> Enrol
     status = row.status
     if status != ACTIVE:
         status = status_in_month(
-            status=status, gradual_exit_until=row.gradual_exit_until, month=month
+            status=status,
+            gradual_exit_from=row.gradual_exit_from,
+            gradual_exit_until=row.gradual_exit_until,
+            month=month,
         )
     return EnrolmentFacts(
         row.id,

@@ -18,10 +18,11 @@ from beneficiaries.models import (
     Household,
     IncomeItem,
     Member,
+    MemberCondition,
     MemberMove,
 )
 from casework.facts import age_on
-from casework.selectors import gradual_exit_starts
+from casework.selectors import enrolments_in_force
 from core.months import month_end
 from payments.models import PaymentLine
 from payments.money import fen_sum_as_money, sql_money_sum
@@ -59,12 +60,12 @@ class EnrolmentRow(NamedTuple):
     care_level: str
     status: str
     gradual_exit_amount: Decimal | None
+    gradual_exit_from: datetime.date | None
     gradual_exit_until: datetime.date | None
     region_code: str
     bank_name: str
     bank_account_holder: str
     bank_account_number: str
-    gradual_exit_from: datetime.date | None = None
 
 
 def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
@@ -91,14 +92,13 @@ def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
 
 
 def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> list[EnrolmentRow]:
-    """The chunk's enrolments in force with their household's bank account (and the first month
-    of a gradual exit, casework.selectors.gradual_exit_starts): two queries, each
+    """The chunk's enrolments in force with their household's bank account: two queries, each
     an index range or index lookups (never a scan of the whole table, whatever its size: joined
     in one query, the planner may hash the whole household table)."""
     query = (
         enrolments.filter(id__gte=first_id, id__lte=last_id)
         .order_by("id")
-        .values_list(*EnrolmentRow._fields[:9])
+        .values_list(*EnrolmentRow._fields[:10])
     )
     h = Household._meta.db_table
     with connection.cursor() as cursor:
@@ -108,7 +108,13 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
         rows = cursor.fetchall()
         if connection.vendor != "postgresql":
             rows = [
-                (*row[:6], _as_decimal_or_none(row[6]), _as_date_or_none(row[7]), row[8])
+                (
+                    *row[:6],
+                    _as_decimal_or_none(row[6]),
+                    _as_date_or_none(row[7]),
+                    _as_date_or_none(row[8]),
+                    row[9],
+                )
                 for row in rows
             ]
         cursor.execute(
@@ -116,10 +122,8 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             [_id_param({row[1] for row in rows})],
         )
         accounts = {household_id: account for household_id, *account in cursor.fetchall()}
-    # Gradual exits are few (none in most chunks): their first months in one more query.
-    starts = gradual_exit_starts(enrolment_ids=[row[0] for row in rows if row[7] is not None])
     make = EnrolmentRow._make
-    return [make((*row, *accounts[row[1]], starts.get(row[0]))) for row in rows]
+    return [make((*row, *accounts[row[1]])) for row in rows]
 
 
 def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
@@ -128,12 +132,16 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
     casework.facts.household_members_in_month) with their age and counted income.
 
     One query: the income items valid on any day of the month are summed server-side per member
-    (counted types added, deductible costs subtracted), so no income row travels to Python.
-    A household with no member in the month is absent.
+    (counted types added, deductible costs subtracted), so no income row travels to Python; the
+    health facts are those in force in the month (beneficiaries.models.MemberCondition: each
+    member's latest row by then, found by an index lookup; the Member row's where none was
+    recorded), the few rows found read in one more query. A household with no member in the
+    month is absent.
     """
     counted = tuple(str(t) for t in COUNTED_INCOME)
     deducted = tuple(str(t) for t in DEDUCTED_COSTS)
     m, i, mv = Member._meta.db_table, IncomeItem._meta.db_table, MemberMove._meta.db_table
+    c = MemberCondition._meta.db_table
     amount = sql_money_sum("i.monthly_amount", connection.vendor)
     sql = f"""
         SELECT m.household_id, m.id, m.birth_date,
@@ -143,7 +151,9 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
                 FROM {i} i
                 WHERE i.member_id = m.id AND i.valid_from <= %s
                       AND (i.valid_to IS NULL OR i.valid_to >= %s)),
-               m.serious_illness, m.disability_grade, m.disability_category
+               m.serious_illness, m.disability_grade, m.disability_category,
+               (SELECT c.id FROM {c} c WHERE c.member_id = m.id AND c.effective_month <= %s
+                ORDER BY c.effective_month DESC LIMIT 1)
         FROM {m} m
         WHERE {_in_ids("m.household_id")}
               AND (m.is_alive OR m.death_date >= %s)
@@ -158,6 +168,7 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         *deducted,
         month_end(month),
         month,
+        month,
         _id_param(household_ids),
         month,
         month,
@@ -168,15 +179,16 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         rows = cursor.fetchall()
     if connection.vendor != "postgresql":  # SQLite: dates as text, sums in whole fen
         rows = [
-            (hid, mid, _as_date(birth), fen_sum_as_money(income), bool(ill), grade, category)
-            for hid, mid, birth, income, ill, grade, category in rows
+            (hid, mid, _as_date(birth), fen_sum_as_money(income), bool(ill), grade, category, cid)
+            for hid, mid, birth, income, ill, grade, category, cid in rows
         ]
+    conditions = _read_conditions({row[7] for row in rows if row[7] is not None})
     # Ages repeat (a chunk's members share a few thousand birth dates): each computed once.
     ages: dict = {}
     households: dict[int, HouseholdFacts] = {}
     members: list[MemberFacts] = []
     current = None
-    for hid, mid, birth, income, ill, grade, category in rows:
+    for hid, mid, birth, income, ill, grade, category, condition_id in rows:
         if hid != current:
             if members:
                 households[current] = HouseholdFacts(current, tuple(members))
@@ -184,10 +196,48 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
         age = ages.get(birth)
         if age is None:
             age = ages[birth] = age_on(birth, month)
-        members.append(MemberFacts(mid, age, income, ill, grade, category))
+        if condition_id is None:
+            members.append(MemberFacts(mid, age, income, ill, grade, category))
+        else:
+            members.append(MemberFacts(mid, age, income, *conditions[condition_id]))
     if members:
         households[current] = HouseholdFacts(current, tuple(members))
+    for household_id, coverage in read_coverage(household_ids=household_ids, month=month).items():
+        if household_id in households:
+            households[household_id] = households[household_id]._replace(coverage=coverage)
     return households
+
+
+def _read_conditions(ids: set[int]) -> dict[int, tuple]:
+    """Condition id → (serious illness, grade, category, care level), in MemberFacts order."""
+    if not ids:
+        return {}
+    rows = MemberCondition.objects.filter(pk__in=ids).values_list(
+        "pk", "serious_illness", "disability_grade", "disability_category", "care_level"
+    )
+    return {pk: tuple(condition) for pk, *condition in rows}
+
+
+def read_coverage(*, household_ids: set[int], month: datetime.date) -> dict[int, tuple]:
+    """Household id → its enrolments in force in the month, (id, member id, category) by id, for
+    the households with two or more (as casework.selectors.coverage_in_month): one query, an
+    index lookup per household."""
+    inner, params = (
+        enrolments_in_force(region_prefix="", month=month)
+        .values_list("household_id", "id", "member_id", "category")
+        .order_by()
+        .query.sql_with_params()
+    )
+    sql = (
+        f"SELECT * FROM ({inner}) e WHERE {_in_ids('e.household_id')} ORDER BY e.household_id, e.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, _id_param(household_ids)))
+        rows = cursor.fetchall()
+    by_household: dict[int, list] = {}
+    for household_id, enrolment_id, member_id, category in rows:
+        by_household.setdefault(household_id, []).append((enrolment_id, member_id, category))
+    return {hid: tuple(found) for hid, found in by_household.items() if len(found) > 1}
 
 
 def tune_chunk_session() -> None:

@@ -4,8 +4,10 @@
 Pure Python over frozen snapshots: no database, no Django. It reads top to bottom like the
 policy (DOMAIN.md "Monthly amounts"); every number it uses is a parameter (docs/parameters.md):
 
-1. 渐退 gradual exit pays the last approved amount (``gradual_exit_amount``) until the exit
-   ends; a suspended or stopped enrolment pays nothing.
+1. 渐退 gradual exit pays the last approved amount (``gradual_exit_amount``) in the exit's own
+   months, ``gradual_exit_from`` to ``gradual_exit_until`` (the months before it were paid by
+   the rules below, and a recompute of one of them still is); a suspended or stopped enrolment
+   pays nothing.
 2. 低保 dibao, the difference rule: per-capita income = the members' counted income (deductible
    costs already subtracted; a negative total counts as 0) ÷ household size; gap = standard −
    per-capita income, never below 0, raised to ``floor_share`` × standard when that is larger.
@@ -16,12 +18,17 @@ policy (DOMAIN.md "Monthly amounts"); every number it uses is a parameter (docs/
 3. 单人保 single-person dibao: the member as a one-person household with their own income, plus
    their supplement (living alone means the real household has one member).
 4. 特困: ``tekun_multiplier`` × standard + the care allowance of the care level (a fixed amount
-   + a share of ``minimum_wage``); no care level recorded counts as fully self-caring.
+   + a share of ``minimum_wage``): the member's self-care ability recorded for the month, else
+   the enrolment's assessed level; none recorded counts as fully self-caring.
 5. 困境儿童: orphans in an institution get ``orphan_institution_amount``; community orphans a
    share of it (rounded); the other children's categories a share of the community amount.
 6. 低保边缘 marginal families: no monthly cash (amount 0, with the threshold explained).
 7. 价格临时补贴 (``price_subsidy``): standard ÷ divisor per covered person, rounded to the yuan,
-   when the month's CPI rise reaches the trigger.
+   when the month's CPI rise reaches the trigger; once per person per month: a person covered
+   by several enrolments in force (a member of a dibao household with their own 特困 or
+   children's enrolment) is paid on the first in ``PRICE_SUBSIDY_ORDER`` (dibao, marginal,
+   特困, the children's categories, 单人保; then the oldest enrolment), and each line's
+   explanation says which line pays them.
 
 Rounding happens once, at the end of each member's amount (``rounding_quantum``,
 ``rounding_mode``). Steps name members by their position in the household, so the explanation
@@ -68,6 +75,21 @@ CHILD_CATEGORIES = frozenset(
     }
 )
 CATEGORIES = HOUSEHOLD_CATEGORIES | CHILD_CATEGORIES | {SINGLE_DIBAO, TEKUN}
+# Which enrolment pays a person's price subsidy when several cover them in a month: the first
+# in this order (then the oldest enrolment). The household's line comes first: it covers every
+# member, so a member with an own enrolment adds nothing to the household's line and gets no
+# second subsidy on their own.
+PRICE_SUBSIDY_ORDER = (
+    DIBAO,
+    MARGINAL,
+    TEKUN,
+    ORPHAN_INSTITUTION,
+    ORPHAN_COMMUNITY,
+    UNSUPPORTED_CHILD,
+    GUARDIAN_UNABLE_CHILD,
+    ILL_DISABLED_CHILD,
+    SINGLE_DIBAO,
+)
 
 # Enrolment status values (casework.models.Enrolment.Status).
 ACTIVE = "active"
@@ -97,10 +119,13 @@ class MissingParameter(LookupError):
 
 
 class MemberFacts(NamedTuple):
-    """A living member active in the household in the month.
+    """A living member active in the household in the month, with the facts in force in that
+    month.
 
     ``counted_income`` is the member's counted monthly income minus deductible costs (necessary
     medical, nursing and rehabilitation costs); it may be negative when costs exceed income.
+    ``care_level`` is the self-care ability recorded for the month ("" where none was: the
+    enrolment's assessed level applies).
     """
 
     member_id: int
@@ -109,11 +134,17 @@ class MemberFacts(NamedTuple):
     serious_illness: bool = False
     disability_grade: int | None = None
     disability_category: str = ""
+    care_level: str = ""
 
 
 class HouseholdFacts(NamedTuple):
+    """A household in a month: its members, and ``coverage``, the enrolments in force in the
+    month as (enrolment id, member id or None for the household's own, category) when there are
+    two or more (otherwise empty): only the price subsidy reads it, to pay it once per person."""
+
     household_id: int
     members: tuple[MemberFacts, ...]
+    coverage: tuple[tuple[int, int | None, str], ...] = ()
 
 
 class EnrolmentFacts(NamedTuple):
@@ -479,11 +510,14 @@ def facts_key(enrolment: EnrolmentFacts, household: HouseholdFacts, params: Para
     """
     status = enrolment.status
     category = enrolment.category
+    # Who pays whose price subsidy, by position: empty unless the household has two or more
+    # enrolments in force.
+    shares = subsidy_shares(enrolment, household) if household.coverage else ()
     if status == ACTIVE:
         key = _KEYS.get(category)
         if key is None:  # compute_amount refuses an unknown category
             return (status, category, enrolment.enrolment_id)
-        return (status, category, *key(enrolment, household, params.rules(category)))
+        return (status, category, shares, *key(enrolment, household, params.rules(category)))
     if status == GRADUAL_EXIT:  # the recorded amount and period, the persons a subsidy covers
         persons = covered_persons(enrolment, household)
         return (
@@ -493,6 +527,7 @@ def facts_key(enrolment: EnrolmentFacts, household: HouseholdFacts, params: Para
             enrolment.gradual_exit_from,
             enrolment.gradual_exit_until,
             persons,
+            shares,
         )
     return (status,)
 
@@ -525,7 +560,14 @@ def _single_dibao_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _
 
 
 def _tekun_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
-    return (_covered_member(enrolment, household) is not None, enrolment.care_level)
+    member = _covered_member(enrolment, household)
+    return (member is not None, _care_level(enrolment, member))
+
+
+def _care_level(enrolment: EnrolmentFacts, member: MemberFacts | None) -> str:
+    """The member's self-care ability recorded for the month, else the enrolment's assessed
+    level; none at all counts as fully self-caring."""
+    return (member.care_level if member else "") or enrolment.care_level or "self_care"
 
 
 def _child_key(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> tuple:
@@ -693,7 +735,7 @@ def _tekun(enrolment: EnrolmentFacts, household: HouseholdFacts, r: _Rules) -> R
     member = _covered_member(enrolment, household)
     if member is None:
         return Result._of(ZERO, (("not_present", (), ZERO),), {}, ())
-    level = enrolment.care_level or "self_care"
+    level = _care_level(enrolment, member)
     fixed, minimum_wage, share, care = r.care[level]
     total = r.basic + care
     steps = [
@@ -765,6 +807,11 @@ def price_subsidy(
     once the CPI rise reaches the trigger, the high one from the high trigger. Enrolments in
     force (active or in gradual exit) get it, marginal families included. The explanation gives
     the CPI rise recorded and the tier it reached.
+
+    Once per person per month: a person covered by several enrolments in force gets it on the
+    first of them in ``PRICE_SUBSIDY_ORDER`` (``subsidy_shares``). The line that pays it names
+    the person's other enrolments; a line whose persons are all paid elsewhere is 0 and names
+    the enrolment that pays them.
     """
     if enrolment.status not in (ACTIVE, GRADUAL_EXIT) or cpi_rise_percent is None:
         return None
@@ -774,6 +821,10 @@ def price_subsidy(
     persons = covered_persons(enrolment, household)
     if persons == 0:
         return None
+    shares = subsidy_shares(enrolment, household)
+    elsewhere = [(position, other) for position, other, here in shares if not here]
+    if elsewhere:
+        persons -= len({position for position, _ in elsewhere})
     if cpi_rise_percent >= r.trigger_high:
         code, trigger, divisor = "price_subsidy_high", r.trigger_high, r.divisor_high
     else:
@@ -781,12 +832,52 @@ def price_subsidy(
     exact = r.standard / divisor
     each = exact.quantize(ONE, rounding=ROUND_HALF_UP)
     amount = each * persons
-    steps = (
+    steps = [
         (code, (r.standard, divisor, trigger, cpi_rise_percent), exact),
         ("round_yuan", (exact,), each),
-        ("price_total", (each, persons), amount),
-    )
-    return Result._of(amount, steps, r.used(steps), ())
+    ]
+    for position, other, here in shares:
+        if here:
+            steps.append(("price_subsidy_here", (position, other), enrolment.category))
+    for position, other in elsewhere:
+        steps.append(("price_subsidy_elsewhere", (position, other), other))
+    steps.append(("price_total", (each, persons), amount))
+    return Result._of(amount, tuple(steps), r.used(steps), ())
+
+
+def subsidy_shares(enrolment: EnrolmentFacts, household: HouseholdFacts) -> tuple:
+    """The persons of this enrolment that another enrolment in force also covers, with who pays
+    their price subsidy: ((member position, the other's category, paid here), ...), empty for
+    the most (no other enrolment in the household). A person is paid here when this enrolment
+    comes before every other that covers them (``PRICE_SUBSIDY_ORDER``, then the oldest); the
+    steps name members by position, as everywhere."""
+    coverage = household.coverage
+    if len(coverage) < 2:
+        return ()
+    mine = _subsidy_rank(enrolment.enrolment_id, enrolment.category)
+    whole = enrolment.category in HOUSEHOLD_CATEGORIES
+    shares = []
+    for position, member in enumerate(household.members, 1):
+        if not whole and member.member_id != enrolment.member_id:
+            continue
+        others = sorted(
+            (_subsidy_rank(other_id, category), category)
+            for other_id, member_id, category in coverage
+            if other_id != enrolment.enrolment_id
+            and (member_id is None or member_id == member.member_id)
+        )
+        if not others:
+            continue
+        if others[0][0] < mine:
+            shares.append((position, others[0][1], False))
+        else:
+            shares.extend((position, category, True) for _rank, category in others)
+    return tuple(shares)
+
+
+def _subsidy_rank(enrolment_id: int, category: str) -> tuple[int, int]:
+    order = PRICE_SUBSIDY_ORDER.index(category) if category in PRICE_SUBSIDY_ORDER else 99
+    return (order, enrolment_id)
 
 
 def gradual_exit_months(household: HouseholdFacts, params: Params) -> int:

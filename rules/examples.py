@@ -82,6 +82,11 @@ def examples() -> list[Example]:
         gradual_exit_from=datetime.date(2024, 6, 1),
         gradual_exit_until=datetime.date(2024, 11, 1),
     )
+    # The third member is also enrolled as a community orphan: one subsidy, on the dibao line.
+    orphan = EnrolmentFacts(2, "orphan_community", member_id=3)
+    august = compute_amount(dibao, three, zhenjiang)
+    subsidy = price_subsidy(dibao, three, zhenjiang, Decimal("5.1"))
+    shared = three._replace(coverage=((1, None, "dibao"), (2, 3, "orphan_community")))
     return [
         _of(
             "镇江市 2024-08，三口之家，家庭月计入收入 900 元（低保）",
@@ -125,10 +130,28 @@ def examples() -> list[Example]:
             "常州市 2024-08，价格临时补贴，本月CPI涨幅 3.2%",
             price_subsidy(dibao, three, changzhou, Decimal("3.2")),
         ),
+        _of(
+            "镇江市 2024-08，价格临时补贴（CPI 5.1%），第3位成员另为散居孤儿：低保一行发放",
+            price_subsidy(dibao, shared, zhenjiang, Decimal("5.1")),
+        ),
+        _of(
+            "同一月，该成员的散居孤儿一行：价格临时补贴不再发放",
+            price_subsidy(orphan, shared, zhenjiang, Decimal("5.1")),
+        ),
         _recorded(
             "镇江市 2024-09 批次：875 元标准于 2024-09 录入、自 2024-07-01 起生效，补发 2024-07",
             [*july.steps, ("back_pay", (Decimal("1725"), Decimal("1620"), "2024-07"), 105)],
             july.versions,
+        ),
+        _recorded(
+            "镇江市 2024-10 批次：2024-08 的CPI涨幅由 2.5% 更正为 5.1%，补发当月价格临时补贴",
+            [
+                *august.steps,
+                *subsidy.steps,
+                ("month_due", (Decimal("1725"), Decimal("327")), Decimal("2052")),
+                ("back_pay", (Decimal("2052"), Decimal("1725"), "2024-08"), Decimal("327")),
+            ],
+            {**august.versions, **subsidy.versions},
         ),
         _recorded(
             "2024-10 批次：追回 2024-06 多发（死亡未及时报告），2024-09 已抵扣一部分",

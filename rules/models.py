@@ -7,6 +7,7 @@ Their tables, and their history events' tables, are named ``payments_standard``,
 from decimal import Decimal
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,7 +15,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region
-from core.fields import EARLIEST_RECORD, STANDARD_CEILING, LineField, NotAfterToday, not_before
+from core.fields import (
+    EARLIEST_RECORD,
+    STANDARD_CEILING,
+    TEXT_MAX,
+    LineField,
+    NotAfterToday,
+    TextField,
+    length_check,
+    not_before,
+)
 
 
 @pghistory.track(meta={"db_table": "payments_standardevent"})
@@ -94,6 +104,42 @@ class PriceIndex(models.Model):
         ordering = ["region__code", "month"]
         constraints = [
             models.UniqueConstraint(fields=["region", "month"], name="one_cpi_per_city_month")
+        ]
+
+
+class PriceIndexCorrection(models.Model):
+    """A recorded CPI figure found wrong and corrected: the figure before and after, who
+    corrected it, why and when. Append-only (on PostgreSQL a trigger refuses UPDATE and DELETE).
+
+    Batches of the month not yet approved are computed again; approved months are back-paid or
+    recovered by the next batch (payments.corrections), as for a standard entered late."""
+
+    price_index = models.ForeignKey(
+        PriceIndex, on_delete=models.PROTECT, related_name="corrections", verbose_name=_("价格指数")
+    )
+    cpi_before = models.DecimalField(_("更正前CPI涨幅(%)"), max_digits=6, decimal_places=2)
+    cpi_after = models.DecimalField(_("更正后CPI涨幅(%)"), max_digits=6, decimal_places=2)
+    reason = TextField(_("更正原因"))
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("更正人"),
+    )
+    created_at = models.DateTimeField(_("更正时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("价格指数更正")
+        verbose_name_plural = _("价格指数更正")
+        ordering = ["id"]
+        constraints = [
+            length_check("reason", TEXT_MAX, name="price_index_correction_reason_length")
+        ]
+        triggers = [
+            pgtrigger.Protect(
+                name="price_index_correction_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
         ]
 
 

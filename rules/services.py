@@ -17,7 +17,7 @@ from core.exceptions import Conflict, DomainError
 from core.months import first_of_month
 from core.scope import covers
 from rules.engine import CATEGORIES, ROUNDING_MODES
-from rules.models import PriceIndex, Standard
+from rules.models import PriceIndex, PriceIndexCorrection, Standard
 from rules.parameters import CATALOGUE
 
 # Who may change policy values and record the CPI (DOMAIN.md: finance records the month's CPI).
@@ -139,3 +139,31 @@ def record_price_index(
             )
     except IntegrityError:
         raise Conflict(_("该市本月的价格指数已录入"), code="price_index_exists")
+
+
+@transaction.atomic
+def correct_price_index(
+    *, price_index: PriceIndex, cpi_rise_percent: Decimal, reason: str, by: User
+) -> PriceIndexCorrection:
+    """Correct a city's recorded CPI figure (finance or admin, within their region), recording
+    the figure before and after, who and why. The figure must change and the reason be given.
+
+    Only the figure is corrected here; recomputing the month's batches is the payments layer's
+    (payments.cpi.correct_price_index, which callers use)."""
+    _check_maintainer(user=by, region=price_index.region)
+    validate_price_index(region=price_index.region, cpi_rise_percent=cpi_rise_percent)
+    if not str(reason).strip():
+        raise DomainError(_("更正须写明原因"), field="reason")
+    price_index = PriceIndex.objects.select_for_update().get(pk=price_index.pk)
+    before = price_index.cpi_rise_percent
+    if before == cpi_rise_percent:
+        raise DomainError(_("更正后的CPI涨幅与原值相同"), field="cpi_rise_percent")
+    price_index.cpi_rise_percent = cpi_rise_percent
+    price_index.save(update_fields=["cpi_rise_percent"])
+    return PriceIndexCorrection.objects.create(
+        price_index=price_index,
+        cpi_before=before,
+        cpi_after=cpi_rise_percent,
+        reason=reason,
+        corrected_by=by,
+    )

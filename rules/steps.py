@@ -110,6 +110,17 @@ LABELS = {
         "county": ("须报县级审批", "needs the county's approval"),
         "none": ("不能审批", "cannot be approved"),
     },
+    "scheme": {
+        "dibao": ("低保", "dibao"),
+        "single_dibao": ("单人保", "single-person dibao"),
+        "tekun": ("特困供养", "extreme-poverty support"),
+        "orphan_institution": ("集中供养孤儿", "orphan in an institution"),
+        "orphan_community": ("散居孤儿", "orphan in the community"),
+        "unsupported_child": ("事实无人抚养儿童", "de-facto unsupported child"),
+        "guardian_unable_child": ("父母无力履行监护职责儿童", "child whose parents cannot care"),
+        "ill_disabled_child": ("重病重残儿童", "seriously ill or disabled child"),
+        "marginal": ("低保边缘家庭", "marginal family"),
+    },
     "relief_ceiling_by": {
         "share": ("按自付费用比例", "the share of the self-paid cost"),
         "cap": ("按封顶额", "the cap"),
@@ -144,6 +155,8 @@ TERMS: dict[str, Term] = {
     "community": Term("散居孤儿标准", "community orphan amount", "yuan"),
     "threshold": Term("低保边缘认定线", "marginal-family threshold", "yuan"),
     "cpi_rise": Term("本月CPI涨幅", "CPI rise of the month", "percent"),
+    "other_scheme": Term("另一项保障", "other enrolment", "scheme"),
+    "paid_on": Term("补贴发放于", "subsidy paid on", "scheme"),
     "exit_amount": Term("渐退期金额", "amount kept in gradual exit", "yuan"),
     "exit_from": Term("渐退起始月份", "first month of the gradual exit"),
     "exit_until": Term("渐退截止月份", "last month of the gradual exit"),
@@ -159,6 +172,8 @@ TERMS: dict[str, Term] = {
     "township_limit": Term("乡镇审批限额", "township's approval limit", "yuan"),
     "county_cap": Term("临时救助封顶额", "relief cap", "yuan"),
     "due": Term("现应发", "due now", "yuan"),
+    "monthly_due": Term("按月保障金", "monthly amount", "yuan"),
+    "subsidy_due": Term("价格临时补贴", "price subsidy", "yuan"),
     "granted": Term("当时已发", "paid then", "yuan"),
     "back_pay_month": Term("补发月份", "month back-paid"),
     "failed_month": Term("原发放月份", "month of the failed transfer"),
@@ -432,6 +447,22 @@ KINDS: dict[str, Kind] = {
         ("standard", "price_subsidy_divisor_high", "price_subsidy_trigger_high", "cpi_rise"),
         "{0} ÷ {1}",
     ),
+    "price_subsidy_here": Kind(
+        "{0}成员另有{1}保障：其价格临时补贴在本行发放，{1}一行不再发放（每人每月一份）",
+        "Member {0} is also covered as {1}: their price subsidy is paid on this line, not on "
+        "the {1} line (one per person per month)",
+        ("member", "other_scheme"),
+        result="paid_on",
+        equation=False,
+    ),
+    "price_subsidy_elsewhere": Kind(
+        "{0}成员的价格临时补贴由其{1}保障一行发放，本行不再发放（每人每月一份）",
+        "Member {0}'s price subsidy is paid on their {1} line, not on this one (one per person "
+        "per month)",
+        ("member", "other_scheme"),
+        result="paid_on",
+        equation=False,
+    ),
     "round_yuan": Kind("取整：四舍五入到元", "Rounding: half up to the yuan", ("amount",)),
     "price_total": Kind(
         "价格临时补贴合计 = 每人金额 × 保障人数",
@@ -527,10 +558,16 @@ KINDS: dict[str, Kind] = {
         equation=False,
     ),
     # -- lines the batch adds (payments.corrections, payments.lines)
+    "month_due": Kind(
+        "本月应发合计 = 按月保障金 + 价格临时补贴",
+        "Due for the month = the monthly amount + the price subsidy",
+        ("monthly_due", "subsidy_due"),
+        "{0} + {1}",
+    ),
     "back_pay": Kind(
-        "补发：按现行标准和事实重算 {2} 应发，减去当时已发",
-        "Back pay: {2} computed again under the standards and facts now in force, less what "
-        "was paid then",
+        "补发：按现有记录重算 {2} 应发（该月生效的标准和事实），减去当时已发",
+        "Back pay: {2} computed again from what is now recorded (the standards and facts in "
+        "force in that month), less what was paid then",
         ("due", "granted", "back_pay_month"),
         "{0} − {1}",
     ),

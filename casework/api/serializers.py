@@ -3,7 +3,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from beneficiaries.models import Household, Member, Region
+from beneficiaries.models import Household, Member, MemberCondition, Region
 from casework import parameters
 from casework.models import (
     Adjustment,
@@ -328,6 +328,24 @@ class TimelineSerializer(serializers.Serializer):
 class DeathInput(serializers.Serializer):
     member = member_field()
     died_on = input_field(Member, "death_date", required=True, allow_null=False)
+
+
+class ConditionInput(serializers.Serializer):
+    """A member's health facts from a month on; the facts not given carry over."""
+
+    member = member_field()
+    effective_month = EffectiveMonthField()
+    reason = input_field(MemberCondition, "reason")
+    serious_illness = serializers.BooleanField(required=False)
+    disability_grade = serializers.IntegerField(
+        min_value=1, max_value=4, required=False, allow_null=True
+    )
+    disability_category = serializers.ChoiceField(
+        choices=Member.DisabilityCategory.choices, required=False, allow_blank=True
+    )
+    care_level = serializers.ChoiceField(
+        choices=MemberCondition.CareLevel.choices, required=False, allow_blank=True
+    )
 
 
 # Temporary relief

@@ -20,6 +20,7 @@ urlpatterns = [
         name="enrolment-explain",
     ),
     path("deaths/", views.DeathView.as_view(), name="death"),
+    path("conditions/", views.ConditionView.as_view(), name="condition"),
     path(
         "timeline/households/<int:household_id>/",
         views.HouseholdTimelineView.as_view(),

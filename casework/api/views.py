@@ -16,6 +16,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from beneficiaries import services as registry
 from beneficiaries.api import filters as registry_filters
 from beneficiaries.api import serializers as registry_serializers
 from beneficiaries.api.views import RegistryViewSet
@@ -236,6 +237,16 @@ class DeathView(RegistryEventView):
 
     input_class = s.DeathInput
     service = registry_events.record_death
+
+
+@extend_schema(request=s.ConditionInput, responses={204: None})
+class ConditionView(RegistryEventView):
+    """Record a member's health facts from a month on (a review, a new certificate): every
+    computation of a month reads the facts in force then."""
+
+    resource = "member-condition"
+    input_class = s.ConditionInput
+    service = registry.record_condition
 
 
 class MemberMoveViewSet(RegistryViewSet):

@@ -377,6 +377,7 @@ def gradual_exit(
         raise DomainError(_("须写明渐退期金额。"), field="amount")
     enrolment.status = Enrolment.Status.GRADUAL_EXIT
     enrolment.gradual_exit_amount = amount
+    enrolment.gradual_exit_from = effective_month
     enrolment.gradual_exit_until = add_months(effective_month, months - 1)
     enrolment.end_month = enrolment.gradual_exit_until
     enrolment.save()

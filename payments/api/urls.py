@@ -3,7 +3,7 @@
 from django.urls import path
 
 from core.routers import Router
-from payments.api import bank
+from payments.api import bank, cpi
 from payments.api.batches import BatchViewSet, PaymentLineViewSet
 
 router = Router()
@@ -18,5 +18,10 @@ urlpatterns = [
     path("batches/<int:pk>/bank-file/", bank.ExportView.as_view(), name="batch-bank-file"),
     path("batches/<int:pk>/return-file/", bank.ReturnFileView.as_view(), name="batch-return-file"),
     path("batches/<int:pk>/close/", bank.CloseView.as_view(), name="batch-close"),
+    path(
+        "price-indices/<int:pk>/correction/",
+        cpi.PriceIndexCorrectionView.as_view(),
+        name="price-index-correction",
+    ),
     *router.urls,
 ]

@@ -508,3 +508,30 @@ def test_the_daily_task_closes_enrolments_past_their_last_month(household, famil
     assert tasks.close_ended_enrolments.apply().get() == 0
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
+
+
+def test_the_data_migration_keeps_each_gradual_exits_first_month_from_its_adjustment(
+    household, family, caseworker
+):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("casework.migrations.0007_gradual_exit_from")
+    enrolment = enrol_dibao(household, caseworker)
+    enrolments.gradual_exit(
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="work_income",
+        reason_text="就业后人均收入950元",
+        amount=Decimal("1725"),
+        months=6,
+        by=caseworker,
+    )
+    Enrolment.objects.filter(pk=enrolment.pk).update(gradual_exit_from=None)
+    untouched = enrol_dibao(HouseholdFactory(village=household.village), caseworker)
+
+    migration.fill_gradual_exit_from(apps, None)
+
+    assert Enrolment.objects.get(pk=enrolment.pk).gradual_exit_from == SEP
+    assert Enrolment.objects.get(pk=untouched.pk).gradual_exit_from is None

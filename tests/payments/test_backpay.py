@@ -69,7 +69,9 @@ def test_a_standard_raised_from_a_past_date_is_back_paid_210_in_september(
     ]
     assert sum(line.amount for line in lines) == Decimal("210")
     back_pay = render_step(lines[0].explanation[-1])
-    assert back_pay["rule"] == "补发：按现行标准和事实重算 2024-07 应发，减去当时已发"
+    assert back_pay["rule"] == (
+        "补发：按现有记录重算 2024-07 应发（该月生效的标准和事实），减去当时已发"
+    )
     assert back_pay["formula"] == "1725 − 1620 = 105"
     assert [(i["name"], i["value"]) for i in back_pay["inputs"]] == [
         ("现应发", "1725 元"),
@@ -188,3 +190,33 @@ def test_a_standard_recorded_late_for_another_city_recomputes_none_of_this_citys
     late = late_records(region_prefix=july.region.prefix, since=july.approved_at)
 
     assert changed_since_approval(month_batch=july, late=late) == set()
+
+
+def test_a_month_before_a_gradual_exit_is_back_paid_at_the_computed_amount(
+    paid_at_840, regions, make_batch, preparer
+):
+    # The exit from October keeps 2000; July and August were paid as computed (1620), so the
+    # late standard back-pays them as computed now (1725), not as the amount the exit keeps.
+    from casework.facts import explain_enrolment
+    from casework.services.enrolments import gradual_exit
+
+    exiting = gradual_exit(
+        enrolment=paid_at_840,
+        effective_month=OCT,
+        reason_code="work_income",
+        reason_text="就业后人均收入950元",
+        amount=Decimal("2000"),
+        months=6,
+        by=preparer,
+    )
+    _raise_standard_to_875_from_july(regions)
+
+    lines = correction_lines(batch=make_batch(OCT))
+
+    assert [(line.kind, line.month, line.amount) for line in lines] == [
+        ("back_pay", JUL, Decimal("105")),
+        ("back_pay", AUG, Decimal("105")),
+    ]
+    assert "gradual_exit" not in [step["step"] for step in lines[0].explanation]
+    assert explain_enrolment(enrolment=exiting.enrolment, month=SEP).amount == Decimal("1725")
+    assert explain_enrolment(enrolment=exiting.enrolment, month=OCT).amount == Decimal("2000")

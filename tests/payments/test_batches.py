@@ -12,7 +12,7 @@ from django.utils import timezone
 from beneficiaries.models import IncomeItem, Member
 from beneficiaries.services import move_member
 from casework.facts import explain_enrolment, facts_for_enrolment
-from casework.models import Adjustment, Enrolment, ReliefCase, ReliefInstalment
+from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
 from core.exceptions import Conflict
 from payments import batches, payroll_io
@@ -477,15 +477,8 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
     Enrolment.objects.filter(pk=caseload[6].pk).update(
         status="gradual_exit",
         gradual_exit_amount=Decimal("1725"),
+        gradual_exit_from=datetime.date(2024, 2, 1),
         gradual_exit_until=datetime.date(2024, 7, 1),
-    )
-    Adjustment.objects.create(
-        enrolment=caseload[6],
-        region_code=caseload[6].region_code,
-        kind=Adjustment.Kind.GRADUAL_EXIT,
-        reason_code="work_income",
-        reason_text="就业",
-        effective_month=datetime.date(2024, 2, 1),
     )
     enrolments = enrolments_in_force(region_prefix="321102", month=AUGUST)
     first, last = enrolments.order_by("id").first().pk, enrolments.order_by("id").last().pk
@@ -563,7 +556,7 @@ def test_a_line_made_from_remembered_facts_is_explained_from_its_own_facts(regio
 
     def lines_of(household_id: int, ages: tuple[int, ...]):
         row = payroll_io.EnrolmentRow(
-            household_id, household_id, None, "dibao", "", "active", None, None, village,
+            household_id, household_id, None, "dibao", "", "active", None, None, None, village,
             "bank", "holder", "6222020000000000006",
         )  # fmt: skip
         members = tuple(
