@@ -200,6 +200,7 @@ def test_a_gradual_exit_is_explained_with_its_period_and_which_month_this_is(
         amount=Decimal("1725"),
         months=6,
         by=make_user("caseworker", regions["town_a"]),
+        approved_by=make_user("county_approver", regions["jingkou"]),
     )
     client = APIClient()
     client.force_authenticate(make_user("auditor", regions["zhenjiang"]))
