@@ -57,9 +57,13 @@ class PaymentBatch(models.Model):
         ordering = ["-month", "region__code"]
         constraints = [
             models.UniqueConstraint(fields=["region", "month"], name="one_batch_per_region_month"),
+            # Two people for every batch: an approved batch names a preparer of record who is
+            # not its approver (a trigger in the migrations also holds both to finance users,
+            # the approver of the batch's region).
             models.CheckConstraint(
-                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("prepared_by")),
-                name="batch_approver_is_not_preparer",
+                condition=Q(approved_by__isnull=True)
+                | (Q(prepared_by__isnull=False) & ~Q(approved_by=models.F("prepared_by"))),
+                name="batch_approved_by_a_second_person",
             ),
         ]
 

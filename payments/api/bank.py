@@ -110,8 +110,20 @@ class DiffView(ListAPIView):
         return review.diff_lines(batch=_batch(self.request, self.kwargs["pk"]), change=change)
 
 
+class SubmitView(APIView):
+    """Submit a computed batch for approval as its preparer of record (a batch drafted by beat
+    or ``run_payroll`` must be submitted by a finance user before anyone may approve it)."""
+
+    @extend_schema(request=None, responses=BatchSerializer)
+    def post(self, request, pk: int):
+        _require_finance(request.user)
+        batch = approval.submit_batch(batch=_batch(request, pk), by=request.user)
+        return Response(BatchSerializer(batch).data)
+
+
 class ApproveView(APIView):
-    """Approve as the checker (not the preparer); a second approval is a 409."""
+    """Approve as the checker: a finance user of the region who is not the preparer of record;
+    a second approval is a 409."""
 
     @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):

@@ -90,7 +90,9 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
         self._require_payroll_role()
-        batch = batches.recompute_batch(batch=get_object_or_404(self.get_queryset(), pk=pk))
+        batch = batches.recompute_batch(
+            batch=get_object_or_404(self.get_queryset(), pk=pk), by=request.user
+        )
         return Response(BatchSerializer(batch).data, status=202)
 
     @extend_schema(request=None, responses={202: BatchSerializer})
