@@ -348,6 +348,12 @@ class Recovery(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A recovery recorded by hand is offset only once a second finance user approves it; one a
+    # batch found by recomputing (``detected_in_batch``) needs no approval.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -359,6 +365,11 @@ class Recovery(models.Model):
             models.CheckConstraint(
                 condition=Q(repaid_amount__gte=0) & Q(repaid_amount__lte=models.F("amount")),
                 name="recovery_repaid_within_amount",
+            ),
+            # Two signatures: whoever recorded a recovery by hand never approves it.
+            models.CheckConstraint(
+                condition=~Q(approved_by=models.F("created_by")),
+                name="recovery_approver_is_not_recorder",
             ),
         ]
 

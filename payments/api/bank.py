@@ -228,6 +228,7 @@ class RecoverySerializer(serializers.ModelSerializer):
             "outstanding",
             "note",
             "detected_in_batch",
+            "approved_at",
             "repaid_at",
             "created_at",
         ]
@@ -273,6 +274,14 @@ class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(
             RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data, status=201
         )
+
+    @extend_schema(request=None, responses=RecoverySerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """A second finance user approves a recovery recorded by hand: batches offset it."""
+        _require_finance(request.user)
+        recovery = recoveries.approve_recovery(recovery=self.get_object(), by=request.user)
+        return Response(RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data)
 
     @extend_schema(request=None, responses=RecoverySerializer)
     @action(detail=True, methods=["post"])
