@@ -45,10 +45,11 @@ def append_only_tables() -> list[str]:
     return sorted(protected | history)
 
 
-def app_tables() -> list[str]:
+def app_tables(connection: BaseDatabaseWrapper) -> list[str]:
+    """The tables of the installed models that exist in the database now."""
     return sorted(
         {model._meta.db_table for model in apps.get_models(include_auto_created=True)}
-        & set(connections["default"].introspection.table_names())
+        & set(connection.introspection.table_names())
     )
 
 
@@ -68,7 +69,7 @@ def grant_app_role(*, role: str, connection: BaseDatabaseWrapper | None = None) 
         cursor.execute(
             sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(name)
         )
-        changeable = [table for table in app_tables() if table not in append_only]
+        changeable = [table for table in app_tables(connection) if table not in append_only]
         if changeable:
             cursor.execute(
                 sql.SQL("GRANT UPDATE, DELETE ON {} TO {}").format(
