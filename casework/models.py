@@ -211,6 +211,19 @@ class Adjustment(models.Model):
         ordering = ["id"]
         # Append-only: what is refused here could never be removed again.
         constraints = [
+            # Two signatures (STYLE.md rule 27): whoever proposed a change never approved it.
+            # A change decided by a person (new, resume, gradual exit) names its approver;
+            # stops and recomputations that follow a registry event (a death, a move) or the end
+            # of a gradual exit are the engine's, with no approver.
+            models.CheckConstraint(
+                condition=~Q(approved_by=models.F("proposed_by")),
+                name="adjustment_approver_is_not_proposer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["new", "resume", "gradual_exit"])
+                | Q(approved_by__isnull=False),
+                name="adjustment_decision_has_approver",
+            ),
             length_check("reason_text", 2000, name="adjustment_reason_length"),
             money_check("amount_before", PAYMENT_CEILING, name="adjustment_before_within_bounds"),
             money_check("amount_after", PAYMENT_CEILING, name="adjustment_after_within_bounds"),
@@ -220,6 +233,93 @@ class Adjustment(models.Model):
                 name="adjustment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
             )
         ]
+
+
+@track
+class ChangeRequest(models.Model):
+    """A proposed change to an enrolment that moves money (动态调整申请), waiting for a second
+    person: the caseworker proposes, an approver of the region (a different user) approves, and
+    only then is the change made and its adjustment recorded (casework.services.changes)."""
+
+    class Kind(models.TextChoices):
+        INCREASE = "increase", _("增发")
+        DECREASE = "decrease", _("减发")
+        STOP = "stop", _("停发")
+        RESUME = "resume", _("恢复")
+        GRADUAL_EXIT = "gradual_exit", _("渐退")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("待审批")
+        APPROVED = "approved", _("已批准")
+        REJECTED = "rejected", _("不予批准")
+        WITHDRAWN = "withdrawn", _("已撤回")
+
+    enrolment = models.ForeignKey(
+        Enrolment,
+        on_delete=models.PROTECT,
+        related_name="change_requests",
+        verbose_name=_("保障记录"),
+    )
+    region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
+    kind = models.CharField(_("调整类型"), max_length=20, choices=Kind.choices)
+    effective_month = models.DateField(_("生效月份"))
+    reason_code = LineField(_("原因代码"), max_length=40)
+    reason_text = TextField(_("原因说明"))
+    # A gradual exit's amount and months, when the proposer sets them (bounded by the rules).
+    amount = MoneyField(_("渐退期金额"), ceiling=PAYMENT_CEILING, null=True, blank=True)
+    months = models.PositiveSmallIntegerField(_("渐退月数"), null=True, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.PROPOSED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = TextField(_("审批意见"), blank=True)
+    adjustment = models.OneToOneField(
+        Adjustment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="change_request",
+        verbose_name=_("动态调整"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("动态调整申请")
+        verbose_name_plural = _("动态调整申请")
+        ordering = ["id"]
+        constraints = [
+            # Only the proposer withdraws; anyone else who decides is a second person.
+            models.CheckConstraint(
+                condition=Q(status="withdrawn") | ~Q(decided_by=models.F("proposed_by")),
+                name="change_approver_is_not_proposer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved")
+                | Q(decided_by__isnull=False, adjustment__isnull=False),
+                name="change_approved_names_approver",
+            ),
+            models.CheckConstraint(
+                condition=Q(months__isnull=True) | Q(months__gte=1),
+                name="change_months_positive",
+            ),
+            money_check("amount", PAYMENT_CEILING, name="change_amount_within_bounds"),
+            length_check("reason_text", 2000, name="change_reason_length"),
+            length_check("decision_note", 2000, name="change_decision_note_length"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.region_code = self.enrolment.region_code
+        super().save(*args, **kwargs)
 
 
 @track
@@ -288,6 +388,11 @@ class ReliefCase(models.Model):
             money_check("proposed_amount", RELIEF_CEILING, name="relief_amount_within_ceiling"),
             money_check("cost", RELIEF_CEILING * 100, name="relief_cost_within_bounds"),
             length_check("need", 2000, name="relief_need_length"),
+            # Two signatures: whoever proposed a relief never decides it.
+            models.CheckConstraint(
+                condition=~Q(decided_by=models.F("created_by")),
+                name="relief_decider_is_not_proposer",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -566,6 +671,10 @@ class Review(models.Model):
     note = TextField(_("复核意见"), blank=True)
     adjustment = models.OneToOneField(
         Adjustment, on_delete=models.PROTECT, related_name="review", null=True, blank=True
+    )
+    # A review that finds a change proposes it; the change is made once a second person approves.
+    change_request = models.OneToOneField(
+        ChangeRequest, on_delete=models.PROTECT, related_name="review", null=True, blank=True
     )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

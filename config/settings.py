@@ -120,6 +120,9 @@ DATABASES = {
     )
 }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# The PostgreSQL role web, workers and beat connect as (it owns nothing): when set, `migrate`
+# (run as the owner role) grants it what the app needs (core.dbroles).
+DB_APP_ROLE = env("DB_APP_ROLE")
 if not IS_POSTGRES:
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     # History triggers exist only on PostgreSQL, and the middleware's context SQL breaks SQLite.

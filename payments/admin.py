@@ -54,7 +54,8 @@ def compute(modeladmin, request, queryset):
 
 @admin.action(description=_("重新计算所选批次"))
 def recompute(modeladmin, request, queryset):
-    _each_batch(modeladmin, request, queryset, batches.recompute_batch, _("已开始重新计算"))
+    service = partial(batches.recompute_batch, by=request.user)
+    _each_batch(modeladmin, request, queryset, service, _("已开始重新计算"))
 
 
 @admin.action(description=_("续算未完成的分块"))
@@ -113,7 +114,7 @@ class PaymentBatchAdmin(PolicyAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.prepared_by = request.user
+            obj.prepared_by = batches.preparer(request.user)
         super().save_model(request, obj, form, change)
 
 

@@ -60,11 +60,18 @@ CHUNK_RESULT_FIELDS = (
 )
 
 
+def preparer(user: User | None) -> User | None:
+    """The preparer of record a create or recompute by ``user`` leaves: a finance user, else
+    nobody (beat, ``run_payroll``, an administrator), and then a finance user must submit the
+    batch before it can be approved (payments.approval)."""
+    return user if user is not None and user.role == User.Role.FINANCE else None
+
+
 def create_batch(*, region: Region, month: datetime.date, by: User | None) -> PaymentBatch:
     """Create the draft batch of a city or county for a month: one per region and month.
 
     A second batch for the same region and month is refused; the database's unique constraint
-    decides when two requests race.
+    decides when two requests race. A finance user who creates it is its preparer of record.
     """
     month = first_of_month(month)
     if region.level not in (Region.Level.CITY, Region.Level.COUNTY):
@@ -73,7 +80,7 @@ def create_batch(*, region: Region, month: datetime.date, by: User | None) -> Pa
         raise Conflict(_("该地区本月的发放批次已存在。"))
     try:
         with transaction.atomic():
-            return PaymentBatch.objects.create(region=region, month=month, prepared_by=by)
+            return PaymentBatch.objects.create(region=region, month=month, prepared_by=preparer(by))
     except IntegrityError:
         raise Conflict(_("该地区本月的发放批次已存在。"))
 
@@ -86,15 +93,22 @@ def compute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
     return _start(batch=batch, allowed=(Status.DRAFT,), inline=inline)
 
 
-def recompute_batch(*, batch: PaymentBatch, inline: bool = False) -> PaymentBatch:
+def recompute_batch(*, batch: PaymentBatch, by: User | None, inline: bool = False) -> PaymentBatch:
     """Compute a computed (or failed) batch again from what is recorded now (the parameters,
-    CPI and facts in force in its month); its lines are replaced, never added to.
+    CPI and facts in force in its month); its lines are replaced, never added to. Whoever
+    recomputes is the preparer of record from then on (a finance user; anyone else leaves none,
+    so a finance user must submit it again): the lines are theirs.
 
     An approved (or later) batch is frozen: refused, nothing changes.
     """
     if batch.status in FROZEN:
         raise Conflict(_("批次已审批，数据已冻结，不能重新计算。"))
-    return _start(batch=batch, allowed=(Status.COMPUTED, Status.FAILED), inline=inline)
+    return _start(
+        batch=batch,
+        allowed=(Status.COMPUTED, Status.FAILED),
+        inline=inline,
+        prepared_by=preparer(by),
+    )
 
 
 def resume_batch(*, batch: PaymentBatch, inline: bool = False) -> int:
@@ -400,9 +414,10 @@ def peak_rss_kb() -> int:
     return 0
 
 
-def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool) -> PaymentBatch:
+def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool, **fields) -> PaymentBatch:
     with transaction.atomic():
         moved = PaymentBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
+            **fields,
             status=Status.COMPUTING,
             chunks_done=0,
             chunks_total=0,

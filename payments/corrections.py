@@ -478,6 +478,8 @@ def outstanding_recoveries(*, region_prefix: str, exclude_batch: PaymentBatch) -
     offset before, by month: (recovery, still owed, [(month, amount), ...])."""
     recoveries = list(
         Recovery.objects.filter(region_code__startswith=region_prefix, repaid_at__isnull=True)
+        # One recorded by hand waits for its second signature (payments.recoveries).
+        .filter(Q(detected_in_batch__isnull=False) | Q(approved_at__isnull=False))
         .select_related("household")
         .order_by("created_at", "id")
     )

@@ -35,5 +35,5 @@ def correct_price_index(
         price_index=price_index, cpi_rise_percent=cpi_rise_percent, reason=reason, by=by
     )
     for batch in month_batches.filter(status__in=RECOMPUTED).select_related("region"):
-        batches.recompute_batch(batch=batch)
+        batches.recompute_batch(batch=batch, by=by)
     return correction

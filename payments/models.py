@@ -57,9 +57,13 @@ class PaymentBatch(models.Model):
         ordering = ["-month", "region__code"]
         constraints = [
             models.UniqueConstraint(fields=["region", "month"], name="one_batch_per_region_month"),
+            # Two people for every batch: an approved batch names a preparer of record who is
+            # not its approver (a trigger in the migrations also holds both to finance users,
+            # the approver of the batch's region).
             models.CheckConstraint(
-                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("prepared_by")),
-                name="batch_approver_is_not_preparer",
+                condition=Q(approved_by__isnull=True)
+                | (Q(prepared_by__isnull=False) & ~Q(approved_by=models.F("prepared_by"))),
+                name="batch_approved_by_a_second_person",
             ),
         ]
 
@@ -344,6 +348,12 @@ class Recovery(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A recovery recorded by hand is offset only once a second finance user approves it; one a
+    # batch found by recomputing (``detected_in_batch``) needs no approval.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -355,6 +365,11 @@ class Recovery(models.Model):
             models.CheckConstraint(
                 condition=Q(repaid_amount__gte=0) & Q(repaid_amount__lte=models.F("amount")),
                 name="recovery_repaid_within_amount",
+            ),
+            # Two signatures: whoever recorded a recovery by hand never approves it.
+            models.CheckConstraint(
+                condition=~Q(approved_by=models.F("created_by")),
+                name="recovery_approver_is_not_recorder",
             ),
         ]
 

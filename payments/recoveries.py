@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, User
 from core.exceptions import Conflict, DomainError
+from core.scope import covers
 from payments.models import PaymentLine, Recovery
 from payments.money import MONEY_FIELD, MoneySum
 
@@ -66,7 +67,8 @@ def record_recovery(
 ) -> Recovery:
     """Record an overpayment found outside the batch (e.g. hidden income from an audit).
 
-    The next batches offset it against the household's payments, or it is marked repaid.
+    Once another finance user approves it (``approve_recovery``), the next batches offset it
+    against the household's payments, or it is marked repaid.
     """
     if amount <= 0:
         raise DomainError(_("追回金额必须大于0"), field="amount")
@@ -83,6 +85,27 @@ def record_recovery(
         note=note,
         created_by=by,
     )
+
+
+@transaction.atomic
+def approve_recovery(*, recovery: Recovery, by: User) -> Recovery:
+    """A second finance user of the region approves a recovery recorded by hand; only then do
+    batches offset it (STYLE.md rule 27; a CHECK constraint refuses the recorder too)."""
+    if by.role != User.Role.FINANCE:
+        raise DomainError(_("只有财务人员可以审批追回款"), code="role_not_allowed")
+    if not covers(by, recovery.region_code):
+        raise Conflict(_("该追回款不在您的管辖范围内"), code="scope")
+    if by.pk == recovery.created_by_id:
+        raise Conflict(
+            _("登记追回款的人不能审批：须由另一名财务人员审批"), code="approver_is_proposer"
+        )
+    approved = Recovery.objects.filter(
+        pk=recovery.pk, approved_at__isnull=True, detected_in_batch__isnull=True
+    ).update(approved_by=by, approved_at=timezone.now())
+    if not approved:
+        raise Conflict(_("该追回款无需审批或已审批"), code="recovery_approved")
+    recovery.refresh_from_db()
+    return recovery
 
 
 @transaction.atomic

@@ -27,10 +27,11 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 
 from beneficiaries.models import Region, User  # noqa: E402
+from core.db import without_triggers  # noqa: E402
 from payments.approval import approve_batch  # noqa: E402
 from payments.batches import compute_batch, create_batch  # noqa: E402
 from payments.corrections import correction_lines  # noqa: E402
-from payments.models import PaymentBatch  # noqa: E402
+from payments.models import PaymentBatch, PaymentLine  # noqa: E402
 from rules.models import Standard  # noqa: E402
 from rules.parameters import load_standards  # noqa: E402
 
@@ -43,13 +44,19 @@ def main() -> None:
     args = parser.parse_args()
     load_standards()
     city = Region.objects.get(code="321100000000")
-    PaymentBatch.objects.filter(region=city, month__in=MONTHS).delete()
+    with without_triggers():  # the previous run's approved batches
+        PaymentLine.objects.filter(batch__region=city, batch__month__in=MONTHS).delete()
+        PaymentBatch.objects.filter(region=city, month__in=MONTHS).delete()
     Standard.objects.filter(region=city, effective_from=MONTHS[0]).delete()
     call_command(
         "generate_caseload", "--city", "3211", "--households", str(args.households), "--reset"
     )
-    maker, _ = User.objects.get_or_create(username="bench-maker", defaults={"role": "finance"})
-    checker, _ = User.objects.get_or_create(username="bench-checker", defaults={"role": "finance"})
+    maker, _ = User.objects.get_or_create(
+        username="bench-maker", defaults={"role": "finance", "region": city}
+    )
+    checker, _ = User.objects.get_or_create(
+        username="bench-checker", defaults={"role": "finance", "region": city}
+    )
     for month in MONTHS[:2]:
         started = time.perf_counter()
         batch = compute_batch(batch=create_batch(region=city, month=month, by=maker), inline=True)

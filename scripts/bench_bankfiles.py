@@ -124,7 +124,9 @@ def main() -> None:
         with transaction.atomic():
             started = time.perf_counter()
             batch = setup(args.households)
-            checker = User.objects.create_user(username="bench-files-checker", role="finance")
+            checker = User.objects.create_user(
+                username="bench-files-checker", role="finance", region=batch.region
+            )
             approve_batch(batch=batch, by=checker)
             elapsed = time.perf_counter() - started
             print(f"setup: {args.households} households and lines in {elapsed:.1f} s")

@@ -150,7 +150,10 @@ def _already_registered(draft: HouseholdDraft) -> bool:
 def load_demo(*, city_code: str, households: int) -> DemoResult:
     """Register ``households`` enrolled households of the city and the demo applications."""
     admin = _demo_user(User.Role.ADMIN, city_code[:2])
-    if admin is None:
+    # The migrated enrolments were approved in the previous system; the county approver signs
+    # for them here, so that each still has a proposer and a different approver.
+    approver = _demo_user(User.Role.COUNTY_APPROVER, city_code)
+    if admin is None or approver is None:
         raise LookupError("the demo users are missing: run `manage.py load_seeds` first")
     result = DemoResult()
     drafter = Drafter(
@@ -172,6 +175,7 @@ def load_demo(*, city_code: str, households: int) -> DemoResult:
                     category=e.category,
                     start_month=e.start_month,
                     by=admin,
+                    approved_by=approver,
                     member=None if e.member_index is None else members[e.member_index],
                     care_level=e.care_level,
                     review_class=e.review_class,

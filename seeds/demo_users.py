@@ -1,4 +1,5 @@
-"""One demo user per role per demo city, with a demo-only password printed by `demo_logins`."""
+"""One demo user per role per demo city (two finance users, so that one prepares a batch and the
+other approves it), with a demo-only password printed by `demo_logins`."""
 
 from dataclasses import dataclass
 
@@ -20,11 +21,13 @@ DEMO_USERS = (
     DemoUser("zj-grid", User.Role.GRID_WORKER, "321102001000"),
     DemoUser("zj-approver", User.Role.COUNTY_APPROVER, "321102000000"),
     DemoUser("zj-finance", User.Role.FINANCE, "321100000000"),
+    DemoUser("zj-finance2", User.Role.FINANCE, "321100000000"),
     DemoUser("zj-auditor", User.Role.AUDITOR, "321100000000"),
     DemoUser("cz-caseworker", User.Role.CASEWORKER, "320402001000"),
     DemoUser("cz-grid", User.Role.GRID_WORKER, "320402001000"),
     DemoUser("cz-approver", User.Role.COUNTY_APPROVER, "320402000000"),
     DemoUser("cz-finance", User.Role.FINANCE, "320400000000"),
+    DemoUser("cz-finance2", User.Role.FINANCE, "320400000000"),
     DemoUser("cz-auditor", User.Role.AUDITOR, "320400000000"),
     DemoUser("js-admin", User.Role.ADMIN, "320000000000"),
 )

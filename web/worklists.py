@@ -245,8 +245,9 @@ def finance_worklist(*, user: User, today: datetime.date) -> Worklist:
             for value, label in PaymentBatch.Status.choices
         ],
     )
-    # The second signature: a computed batch is approved by a finance user who did not prepare it.
-    computed = batches.filter(status=PaymentBatch.Status.COMPUTED)
+    # The second signature: a computed batch is approved by a finance user who did not prepare it
+    # (a batch the system drafted has no preparer until a finance user submits it).
+    computed = batches.filter(status=PaymentBatch.Status.COMPUTED, prepared_by__isnull=False)
     mine = computed.filter(prepared_by=user).count()
     signatures = Section(
         _("待第二人审批"),

@@ -12,6 +12,7 @@ from casework.models import (
     CaseState,
     CaseStep,
     Category,
+    ChangeRequest,
     Enrolment,
     Objection,
     Referral,
@@ -297,6 +298,39 @@ class GradualExitInput(ChangeInput):
     )
 
 
+class ChangeRequestSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.CharField(source="proposed_by.username", read_only=True)
+    decided_by = serializers.CharField(
+        source="decided_by.username", default=None, allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = ChangeRequest
+        fields = [
+            "id",
+            "enrolment",
+            "region_code",
+            "kind",
+            "effective_month",
+            "reason_code",
+            "reason_text",
+            "amount",
+            "months",
+            "status",
+            "proposed_by",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "adjustment",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ChangeDecisionInput(serializers.Serializer):
+    note = input_field(ChangeRequest, "decision_note", default="")
+
+
 class ReviewInput(serializers.Serializer):
     note = input_field(Review, "note", required=True, allow_blank=False)
     change = serializers.ChoiceField(
@@ -308,7 +342,16 @@ class ReviewInput(serializers.Serializer):
 class ReviewSerializer(serializers.ModelSerializer):
     class Meta:
         model = Review
-        fields = ["id", "enrolment", "due_on", "outcome", "note", "adjustment", "reviewed_by"]
+        fields = [
+            "id",
+            "enrolment",
+            "due_on",
+            "outcome",
+            "note",
+            "adjustment",
+            "change_request",
+            "reviewed_by",
+        ]
         read_only_fields = fields
 
 

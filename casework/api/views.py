@@ -24,10 +24,18 @@ from beneficiaries.models import Household, MemberMove, User
 from beneficiaries.readlog import log_read
 from casework import exports, selectors
 from casework.api import serializers as s
-from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
+from casework.models import (
+    Adjustment,
+    Application,
+    ChangeRequest,
+    Enrolment,
+    Objection,
+    Referral,
+    ReliefCase,
+)
 from casework.services import (
     applications,
-    enrolments,
+    changes,
     referrals,
     registry_events,
     reviews,
@@ -171,11 +179,11 @@ class ObjectionViewSet(CaseworkViewSet):
 
 
 CHANGES = {
-    "stop": (enrolments.stop, s.ChangeInput),
-    "resume": (enrolments.resume, s.ChangeInput),
-    "increase": (enrolments.increase, s.ChangeInput),
-    "decrease": (enrolments.decrease, s.ChangeInput),
-    "gradual-exit": (enrolments.gradual_exit, s.GradualExitInput),
+    "stop": (ChangeRequest.Kind.STOP, s.ChangeInput),
+    "resume": (ChangeRequest.Kind.RESUME, s.ChangeInput),
+    "increase": (ChangeRequest.Kind.INCREASE, s.ChangeInput),
+    "decrease": (ChangeRequest.Kind.DECREASE, s.ChangeInput),
+    "gradual-exit": (ChangeRequest.Kind.GRADUAL_EXIT, s.GradualExitInput),
 }
 
 
@@ -192,15 +200,16 @@ class EnrolmentViewSet(CaseworkViewSet):
             return s.EnrolmentDetailSerializer
         return super().get_serializer_class()
 
-    @extend_schema(request=s.ChangeInput, responses=s.EnrolmentDetailSerializer)
+    @extend_schema(request=s.ChangeInput, responses={201: s.ChangeRequestSerializer})
     @action(detail=True, methods=["post"], url_path=f"(?P<change>(?:{'|'.join(CHANGES)}))")
     def change(self, request, pk=None, change=None):
-        """A dynamic adjustment (停发, 恢复, 增发, 减发, 渐退), its reason and effective month."""
-        service, input_class = CHANGES[change]
-        enrolment = self.get_object()
-        service(enrolment=enrolment, by=request.user, **self.parse(input_class))
-        enrolment.refresh_from_db()
-        return self.render(enrolment)
+        """Propose a dynamic adjustment (停发, 恢复, 增发, 减发, 渐退), its reason and effective
+        month: it is made when another user approves it (``/api/change-requests/{id}/approve/``)."""
+        kind, input_class = CHANGES[change]
+        proposal = changes.propose_change(
+            enrolment=self.get_object(), kind=kind, by=request.user, **self.parse(input_class)
+        )
+        return self.render(proposal, s.ChangeRequestSerializer, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ReviewInput, responses={201: s.ReviewSerializer})
     @action(detail=True, methods=["post"])
@@ -215,6 +224,38 @@ class EnrolmentViewSet(CaseworkViewSet):
     def reviews_due(self, request):
         """Enrolments whose periodic review is due."""
         return self.render_list(selectors.reviews_due(user=request.user), s.EnrolmentSerializer)
+
+
+class ChangeRequestViewSet(CaseworkViewSet):
+    """Proposed changes that move money, waiting for a second person: the approver of the
+    region approves or rejects, the proposer may withdraw."""
+
+    queryset = ChangeRequest.objects.select_related("proposed_by", "decided_by")
+    serializer_class = s.ChangeRequestSerializer
+    resource = "change-request"
+    filterset_fields = ["status", "kind", "enrolment"]
+
+    @extend_schema(request=s.ChangeDecisionInput, responses=s.ChangeRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        change = changes.approve_change(
+            change=self.get_object(), by=request.user, **self.parse(s.ChangeDecisionInput)
+        )
+        return self.render(change)
+
+    @extend_schema(request=s.ChangeDecisionInput, responses=s.ChangeRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        change = changes.reject_change(
+            change=self.get_object(), by=request.user, **self.parse(s.ChangeDecisionInput)
+        )
+        return self.render(change)
+
+    @extend_schema(request=None, responses=s.ChangeRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        change = changes.withdraw_change(change=self.get_object(), by=request.user)
+        return self.render(change)
 
 
 class RegistryEventView(APIView):

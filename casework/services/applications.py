@@ -3,8 +3,9 @@ the public notice.
 
 A case moves only through ``move_application``: the move must be in ``workflow.MOVES`` for the
 user's role, and each move is recorded as a ``CaseStep`` with its comment and attachments. Step
-deadlines are working days set by parameters; approval needs the notice run and every objection
-resolved, and enrols from the month after (DOMAIN.md: payment from the month after approval).
+deadlines are working days set by parameters; approval needs the notice run, every objection
+resolved and an approver who took no step of the case, and enrols from the month after (DOMAIN.md:
+payment from the month after approval).
 """
 
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from casework.models import (
     StepAttachment,
 )
 from casework.services.access import require
+from casework.services.changes import require_second_signature
 from casework.services.deadlines import clear_deadline, deadline_text, set_deadline
 from casework.services.enrolments import check_coverage, enrol
 from core.exceptions import Conflict, DomainError
@@ -163,6 +165,7 @@ def _enter(*, application: Application, target: str, comment: str, by: User) -> 
             raise DomainError(_("不予批准须写明理由。"), field="comment")
         application.refusal_reason = comment
     if target == CaseState.APPROVED:
+        _check_second_signature(application=application, by=by)
         application.enrolment = enrol(
             household=application.household,
             member=application.member,
@@ -175,6 +178,21 @@ def _enter(*, application: Application, target: str, comment: str, by: User) -> 
             by=application.submitted_by,
             approved_by=by,
         )
+
+
+def _check_second_signature(*, application: Application, by: User) -> None:
+    """Approval enrols, so it moves money: the approver is none of the people who took the case
+    this far (its submitter and whoever moved it through any step), and a household case needs
+    a living member to cover (STYLE.md rule 27)."""
+    proposers = set(application.steps.values_list("actor_id", flat=True))
+    require_second_signature(
+        proposer_ids=proposers | {application.submitted_by_id},
+        by=by,
+        region_code=application.region_code,
+    )
+    members = Member.objects.filter(household=application.household_id, is_active=True)
+    if not members.filter(is_alive=True).exists():
+        raise Conflict(_("该家庭没有在册的成员,不能批准。"), code="no_member")
 
 
 @transaction.atomic

@@ -78,8 +78,17 @@ def record_adjustment(
     by: User,
     approved_by: User | None,
 ) -> Adjustment:
+    """Record an adjustment with who proposed it and who approved it: never the same person
+    (STYLE.md rule 27; a CHECK constraint refuses it too). ``approved_by`` is None only for
+    what the engine derives from a registry event or the calendar (a death, a move, the end of
+    a gradual exit), never for a decision."""
     if not reason_code or not str(reason_text).strip():
         raise DomainError(_("调整必须写明原因。"), field="reason_text")
+    if approved_by is not None and approved_by.pk == by.pk:
+        raise Conflict(
+            _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),
+            code="approver_is_proposer",
+        )
     return Adjustment.objects.create(
         enrolment=enrolment,
         region_code=enrolment.region_code,
@@ -90,7 +99,7 @@ def record_adjustment(
         amount_before=amount_before,
         amount_after=amount_after,
         proposed_by=by,
-        approved_by=approved_by or by,
+        approved_by=approved_by,
     )
 
 
@@ -127,12 +136,12 @@ def enrol(
     category: str,
     start_month: datetime.date,
     by: User,
+    approved_by: User,
     member: Member | None = None,
     care_level: str = "",
     review_class: str = ReviewClass.STABLE,
     reason_code: str = "approved",
     reason_text: str = "",
-    approved_by: User | None = None,
 ) -> Enrolment:
     """Cover a household (or one of its members) under a category from a month, with a NEW
     adjustment. Member categories (单人保, 特困, children) name the member; 特困 needs a care
@@ -177,7 +186,7 @@ def stop(
     reason_code: str,
     reason_text: str,
     by: User,
-    approved_by: User | None = None,
+    approved_by: User,
 ) -> EnrolmentChange:
     """停发: nothing is paid from the effective month on; the last month paid is the one before.
 
@@ -283,7 +292,7 @@ def resume(
     reason_code: str,
     reason_text: str,
     by: User,
-    approved_by: User | None = None,
+    approved_by: User,
 ) -> EnrolmentChange:
     """恢复: a stopped or suspended enrolment is paid again from the effective month.
 
@@ -345,6 +354,44 @@ def resume(
     return EnrolmentChange(enrolment, adjustment)
 
 
+def gradual_exit_terms(
+    *,
+    enrolment: Enrolment,
+    effective_month: datetime.date,
+    amount: Decimal | None,
+    months: int | None,
+) -> tuple[Decimal, int]:
+    """The amount and months of a gradual exit from ``effective_month``, within what the rules
+    allow: the amount defaults to the last amount the engine computed (the month before) and is
+    never above it nor negative; the months default to, and never exceed, what the parameters
+    give the household (DOMAIN.md rule 7)."""
+    effective_month = first_of_month(effective_month)
+    last = monthly_amount(enrolment=enrolment, month=add_months(effective_month, -1))
+    if last is None:
+        raise DomainError(_("上月金额无法计算(无适用标准),不能渐退。"), field="amount")
+    if amount is None:
+        amount = last
+    if amount < 0:
+        raise DomainError(_("渐退期金额不能为负数。"), field="amount")
+    if amount > last:
+        raise DomainError(
+            str(_("渐退期金额不能高于上月金额%(last)s元。")) % {"last": last}, field="amount"
+        )
+    _facts, household = facts_for_enrolment(enrolment=enrolment, month=effective_month)
+    allowed = engine.gradual_exit_months(
+        household, parameters.params(region_code=enrolment.region_code, on=effective_month)
+    )
+    if months is None:
+        months = allowed
+    if months < 1:
+        raise DomainError(_("渐退期至少一个月。"), field="months")
+    if months > allowed:
+        raise DomainError(
+            str(_("渐退期最长%(allowed)s个月。")) % {"allowed": allowed}, field="months"
+        )
+    return amount, months
+
+
 @transaction.atomic
 def gradual_exit(
     *,
@@ -353,28 +400,21 @@ def gradual_exit(
     reason_code: str,
     reason_text: str,
     by: User,
+    approved_by: User,
     amount: Decimal | None = None,
     months: int | None = None,
-    approved_by: User | None = None,
 ) -> EnrolmentChange:
     """渐退: income rose above the standard through work; the last approved amount is kept for
     ``months`` (parameter, default 6; longer where a member is severely disabled or seriously
-    ill), then the enrolment ends (DOMAIN.md rule 7)."""
+    ill), then the enrolment ends (DOMAIN.md rule 7). Neither is set beyond what the rules allow
+    (``gradual_exit_terms``)."""
     enrolment = locked(enrolment)
     if enrolment.status != Enrolment.Status.ACTIVE or enrolment.end_month is not None:
         raise Conflict(_("只有在保且未安排停发的保障才能渐退。"), code="not_active")
     effective_month = first_of_month(effective_month)
-    if months is None:
-        _facts, household = facts_for_enrolment(enrolment=enrolment, month=effective_month)
-        months = engine.gradual_exit_months(
-            household, parameters.params(region_code=enrolment.region_code, on=effective_month)
-        )
-    if months < 1:
-        raise DomainError(_("渐退期至少一个月。"), field="months")
-    if amount is None:
-        amount = monthly_amount(enrolment=enrolment, month=add_months(effective_month, -1))
-    if amount is None:
-        raise DomainError(_("须写明渐退期金额。"), field="amount")
+    amount, months = gradual_exit_terms(
+        enrolment=enrolment, effective_month=effective_month, amount=amount, months=months
+    )
     enrolment.status = Enrolment.Status.GRADUAL_EXIT
     enrolment.gradual_exit_amount = amount
     enrolment.gradual_exit_from = effective_month
@@ -431,7 +471,7 @@ def increase(
     reason_code: str,
     reason_text: str,
     by: User,
-    approved_by: User | None = None,
+    approved_by: User,
 ) -> EnrolmentChange:
     """增发: the household's facts changed (income fell, a member joined, a supplement applies)
     and the amount computed from the effective month rises; the engine computes both amounts."""
@@ -454,7 +494,7 @@ def decrease(
     reason_code: str,
     reason_text: str,
     by: User,
-    approved_by: User | None = None,
+    approved_by: User,
 ) -> EnrolmentChange:
     """减发: the amount computed from the effective month falls (income rose, a member died or
     left)."""

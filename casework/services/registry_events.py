@@ -110,7 +110,7 @@ def _household_changed(
                 amount_before=before,
                 amount_after=after,
                 by=by,
-                approved_by=by,
+                approved_by=None,
             )
 
 
@@ -173,7 +173,7 @@ def _follow_move(*, move: MemberMove, by: User) -> list[Enrolment]:
             reason_code=reason_code,
             reason_text=reason,
             by=by,
-            approved_by=by,
+            approved_by=None,
         )
         new = Enrolment(
             household=to_member.household,
@@ -195,7 +195,7 @@ def _follow_move(*, move: MemberMove, by: User) -> list[Enrolment]:
             amount_before=None,
             amount_after=monthly_amount(enrolment=new, month=new.start_month),
             by=by,
-            approved_by=by,
+            approved_by=None,
         )
         followed.append(new)
     for household_id in (from_member.household_id, to_member.household_id):

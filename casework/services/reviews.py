@@ -10,26 +10,23 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
-from casework.models import Adjustment, Enrolment, Review
+from casework.models import Adjustment, ChangeRequest, Enrolment, Review
 from casework.services.access import require
+from casework.services.changes import propose_change
 from casework.services.enrolments import (
-    decrease,
-    gradual_exit,
-    increase,
     locked,
     monthly_amount,
     record_adjustment,
     review_due,
-    stop,
 )
 from core.exceptions import Conflict, DomainError
 from core.months import first_of_month, next_month
 
 REVIEW_CHANGES = {
-    Adjustment.Kind.INCREASE: increase,
-    Adjustment.Kind.DECREASE: decrease,
-    Adjustment.Kind.STOP: stop,
-    Adjustment.Kind.GRADUAL_EXIT: gradual_exit,
+    ChangeRequest.Kind.INCREASE,
+    ChangeRequest.Kind.DECREASE,
+    ChangeRequest.Kind.STOP,
+    ChangeRequest.Kind.GRADUAL_EXIT,
 }
 
 
@@ -44,8 +41,9 @@ def review_enrolment(
     reason_code: str = "periodic_review",
     **change_arguments,
 ) -> Review:
-    """A periodic review (定期复核) confirms the enrolment (a REVIEW_CONFIRMED adjustment) or opens
-    one change (increase, decrease, stop, gradual exit) with the review's note as its reason. The
+    """A periodic review (定期复核) confirms the enrolment (a REVIEW_CONFIRMED adjustment) or
+    proposes one change (increase, decrease, stop, gradual exit) with the review's note as its
+    reason, made once a second person approves it (casework.services.changes). The
     next review is scheduled by the enrolment's class (DOMAIN.md: stable yearly, able to work
     every 6 months, others as the city sets)."""
     require(user=by, roles={User.Role.CASEWORKER}, region_code=enrolment.region_code)
@@ -56,15 +54,17 @@ def review_enrolment(
     today = timezone.localdate()
     effective_month = first_of_month(effective_month or next_month(today))
     due_on = enrolment.next_review_due or today
+    adjustment = change_request = None
     if change:
-        adjustment = REVIEW_CHANGES[change](
+        change_request = propose_change(
             enrolment=enrolment,
+            kind=change,
             effective_month=effective_month,
             reason_code=reason_code,
             reason_text=note,
             by=by,
             **change_arguments,
-        ).adjustment
+        )
     else:
         enrolment = locked(enrolment)
         if enrolment.status not in (Enrolment.Status.ACTIVE, Enrolment.Status.GRADUAL_EXIT):
@@ -79,7 +79,7 @@ def review_enrolment(
             amount_before=amount,
             amount_after=amount,
             by=by,
-            approved_by=by,
+            approved_by=None,
         )
     enrolment.refresh_from_db()
     if enrolment.status == Enrolment.Status.ACTIVE and enrolment.end_month is None:
@@ -93,5 +93,6 @@ def review_enrolment(
         outcome=Review.Outcome.ADJUSTED if change else Review.Outcome.CONFIRMED,
         note=note,
         adjustment=adjustment,
+        change_request=change_request,
         reviewed_by=by,
     )

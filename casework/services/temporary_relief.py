@@ -96,9 +96,10 @@ def propose_relief(
     multiples of the standard (payments engine: ``relief_ceiling``), and the tier that approves it
     follows from the amount: the township up to its limit, the county up to the cap, nothing
     above (``relief_approval``). An emergency may be paid first (先行救助) within the
-    township's limit: it is approved at once and its documents are due within
-    ``casework.pay_first_document_days``. A large need may be approved once and paid in stages:
-    ``instalments`` are (month, amount) pairs summing to the amount; by default one, this month.
+    township's limit: a second person approves it before its documents are complete, and they
+    are due within ``casework.pay_first_document_days`` of the approval. A large need may be
+    approved once and paid in stages: ``instalments`` are (month, amount) pairs summing to the
+    amount; by default one, this month.
     """
     require(user=by, roles={User.Role.CASEWORKER}, region_code=household.region_code)
     if kind not in ReliefCase.Kind.values:
@@ -135,15 +136,6 @@ def propose_relief(
             raise DomainError(message, field="pay_first")
         if tier != ReliefCase.Tier.TOWNSHIP:
             raise DomainError(_because(message, approval), field="pay_first")
-        days = parameters.parameter(
-            region_code=household.region_code,
-            component="casework.pay_first_document_days",
-            on=today,
-        )
-        relief.status = ReliefCase.Status.APPROVED
-        relief.decided_by = by
-        relief.decided_at = timezone.now()
-        set_deadline(relief, "documents_due", start=today, days=int(days))
     relief.save()
     ReliefInstalment.objects.bulk_create(
         ReliefInstalment(
@@ -182,7 +174,9 @@ RELIEF_APPROVERS = {
 def decide_relief(*, relief: ReliefCase, approve: bool, by: User, reason: str = "") -> ReliefCase:
     """The tier the amount falls in decides: the township caseworker up to the township's limit,
     the county approver above it (a township caseworker is told that the amount needs the
-    county's approval, and why). A refusal carries a reason the household can be told."""
+    county's approval, and why), never the person who proposed it (STYLE.md rule 27; a CHECK
+    constraint refuses it too). A refusal carries a reason the household can be told; a
+    pay-first case's documents fall due from its approval."""
     if relief.tier == ReliefCase.Tier.COUNTY and by.role not in RELIEF_APPROVERS[relief.tier]:
         params = parameters.params(
             region_code=relief.region_code, on=timezone.localdate(relief.created_at)
@@ -190,18 +184,27 @@ def decide_relief(*, relief: ReliefCase, approve: bool, by: User, reason: str = 
         _tier, approval = engine.relief_approval(amount=relief.proposed_amount, params=params)
         raise Conflict(_because(_("该救助须由县级审批。"), approval), code="role")
     require(user=by, roles=RELIEF_APPROVERS[relief.tier], region_code=relief.region_code)
+    if by.pk == relief.created_by_id:
+        raise Conflict(
+            _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),
+            code="approver_is_proposer",
+        )
     if not approve and not reason.strip():
         raise DomainError(_("不予救助须写明理由。"), field="reason")
-    decided = ReliefCase.objects.filter(pk=relief.pk, status=ReliefCase.Status.SUBMITTED).update(
-        status=ReliefCase.Status.APPROVED if approve else ReliefCase.Status.REFUSED,
-        refusal_reason="" if approve else reason,
-        decided_by=by,
-        decided_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
-    if not decided:
+    relief = ReliefCase.objects.select_for_update().get(pk=relief.pk)
+    if relief.status != ReliefCase.Status.SUBMITTED:
         raise Conflict(_("该临时救助已审批。"), code="relief_decided")
-    relief.refresh_from_db()
+    relief.status = ReliefCase.Status.APPROVED if approve else ReliefCase.Status.REFUSED
+    relief.refusal_reason = "" if approve else reason
+    relief.decided_by = by
+    relief.decided_at = timezone.now()
+    if approve and relief.pay_first:
+        today = timezone.localdate()
+        days = parameters.parameter(
+            region_code=relief.region_code, component="casework.pay_first_document_days", on=today
+        )
+        set_deadline(relief, "documents_due", start=today, days=int(days))
+    relief.save()
     return relief
 
 

@@ -116,8 +116,22 @@ class DiffView(ListAPIView):
         return review.diff_lines(batch=_batch(self.request, self.kwargs["pk"]), change=change)
 
 
+class SubmitView(APIView):
+    """Submit a computed batch for approval as its preparer of record (a batch drafted by beat
+    or ``run_payroll`` must be submitted by a finance user before anyone may approve it)."""
+
+    resource = "batch"
+
+    @extend_schema(request=None, responses=BatchSerializer)
+    def post(self, request, pk: int):
+        _require_finance(request.user)
+        batch = approval.submit_batch(batch=_batch(request, pk), by=request.user)
+        return Response(BatchSerializer(batch).data)
+
+
 class ApproveView(APIView):
-    """Approve as the checker (not the preparer); a second approval is a 409."""
+    """Approve as the checker: a finance user of the region who is not the preparer of record;
+    a second approval is a 409."""
 
     resource = "batch"
 
@@ -236,6 +250,7 @@ class RecoverySerializer(serializers.ModelSerializer):
             "outstanding",
             "note",
             "detected_in_batch",
+            "approved_at",
             "repaid_at",
             "created_at",
         ]
@@ -285,6 +300,14 @@ class RecoveryViewSet(
         return Response(
             RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data, status=201
         )
+
+    @extend_schema(request=None, responses=RecoverySerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """A second finance user approves a recovery recorded by hand: batches offset it."""
+        _require_finance(request.user)
+        recovery = recoveries.approve_recovery(recovery=self.get_object(), by=request.user)
+        return Response(RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data)
 
     @extend_schema(request=None, responses=RecoverySerializer)
     @action(detail=True, methods=["post"])

@@ -14,6 +14,7 @@ router.register("recoveries", bank.RecoveryViewSet, basename="recovery")
 urlpatterns = [
     path("batches/<int:pk>/review/", bank.ReviewView.as_view(), name="batch-review"),
     path("batches/<int:pk>/diff/", bank.DiffView.as_view(), name="batch-diff"),
+    path("batches/<int:pk>/submit/", bank.SubmitView.as_view(), name="batch-submit"),
     path("batches/<int:pk>/approve/", bank.ApproveView.as_view(), name="batch-approve"),
     path("batches/<int:pk>/bank-file/", bank.ExportView.as_view(), name="batch-bank-file"),
     path("batches/<int:pk>/return-file/", bank.ReturnFileView.as_view(), name="batch-return-file"),

@@ -94,7 +94,9 @@ def test_every_role_gets_only_documented_responses_and_the_month_still_pays(demo
     assert failures == [], "\n\n".join(failures[:30])
     batch = _computed_batch()
     assert (batch.status, batch.error) == ("computed", "")
-    approved = approval.approve_batch(batch=batch, by=User.objects.get(username="zj-finance"))
+    # Two people for the batch: one finance user submits it, the other approves it.
+    approval.submit_batch(batch=batch, by=User.objects.get(username="zj-finance"))
+    approved = approval.approve_batch(batch=batch, by=User.objects.get(username="zj-finance2"))
     files = bankfiles.export_batch(batch=approved, by=User.objects.get(username="zj-finance"))
     assert PaymentBatch.objects.get(pk=batch.pk).status == "exported"
     assert len(files) == 2

@@ -18,6 +18,12 @@ def caseworker(regions, make_user):
 
 
 @pytest.fixture
+def colleague(regions, make_user):
+    """A second caseworker of the same township: the one who signs what the first proposed."""
+    return make_user("caseworker", regions["town_a"], username="caseworker-a2")
+
+
+@pytest.fixture
 def other_caseworker(regions, make_user):
     return make_user("caseworker", regions["town_b"], username="caseworker-b")
 

@@ -16,9 +16,15 @@ def staff_client(user) -> Client:
     return client
 
 
-def test_adjustments_are_read_only_in_the_admin(user_with_role, caseworker, household, family):
+def test_adjustments_are_read_only_in_the_admin(
+    user_with_role, caseworker, household, family, approver
+):
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
+        household=household,
+        category="dibao",
+        start_month=datetime.date(2024, 8, 1),
+        by=caseworker,
+        approved_by=approver,
     )
     adjustment = enrolment.adjustments.get()
     client = staff_client(user_with_role("admin"))

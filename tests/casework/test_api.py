@@ -122,9 +122,13 @@ def test_out_of_scope_cases_are_404_and_auditors_cannot_write(
     assert application.state == CaseState.SUBMITTED
 
 
-def test_death_is_recorded_through_the_api(caseworker, household, family):
+def test_death_is_recorded_through_the_api(caseworker, household, family, approver):
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
+        household=household,
+        category="dibao",
+        start_month=datetime.date(2024, 8, 1),
+        by=caseworker,
+        approved_by=approver,
     )
     response = client_for(caseworker).post(
         "/api/deaths/", {"member": family["spouse"].pk, "died_on": "2024-08-15"}, format="json"
@@ -133,9 +137,13 @@ def test_death_is_recorded_through_the_api(caseworker, household, family):
     assert enrolment.adjustments.filter(kind="decrease", reason_code="death").exists()
 
 
-def test_an_enrolment_is_stopped_through_the_api(caseworker, household, family):
+def test_an_enrolment_is_stopped_through_the_api(caseworker, household, family, approver):
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
+        household=household,
+        category="dibao",
+        start_month=datetime.date(2024, 8, 1),
+        by=caseworker,
+        approved_by=approver,
     )
     last_month = add_months(first_of_month(timezone.localdate()), -1)
     response = client_for(caseworker).post(
@@ -143,9 +151,20 @@ def test_an_enrolment_is_stopped_through_the_api(caseworker, household, family):
         {"effective_month": f"{last_month:%Y-%m}", "reason_code": "moved", "reason_text": "迁出"},
         format="json",
     )
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"] == "proposed"
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
+
+    change = response.json()["id"]
+    response = client_for(approver).post(f"/api/change-requests/{change}/approve/", {})
     assert response.status_code == 200, response.json()
-    assert response.json()["status"] == "stopped"
-    assert response.json()["adjustments"][-1]["kind"] == "stop"
+    assert response.json()["status"] == "approved"
+    detail = client_for(caseworker).get(f"/api/enrolments/{enrolment.pk}/").json()
+    assert detail["status"] == "stopped"
+    assert detail["adjustments"][-1]["kind"] == "stop"
+    assert detail["adjustments"][-1]["proposed_by"] == caseworker.username
+    assert detail["adjustments"][-1]["approved_by"] == approver.username
 
 
 @pytest.fixture
@@ -164,6 +183,7 @@ def adjustments(regions, caseworker, approver, family, household):
         reason_code="income",
         reason_text="收入超标",
         by=caseworker,
+        approved_by=approver,
     )
     elsewhere = HouseholdFactory(village=regions["village_b1"])
     MemberFactory(household=elsewhere)
@@ -172,6 +192,7 @@ def adjustments(regions, caseworker, approver, family, household):
         category="dibao",
         start_month=datetime.date(2024, 8, 1),
         by=caseworker,
+        approved_by=approver,
     )
 
 
@@ -188,7 +209,8 @@ def test_the_auditor_filters_adjustments_by_region_kind_month_and_actor(auditor,
     assert ids("?region=321102002") == [("new", "321102002001")]
     assert ids("?kind=stop") == [("stop", "321102001001")]
     assert ids("?month=2024-10") == [("stop", "321102001001")]
-    assert ids("?actor=approver") == [("new", "321102001001")]
+    assert len(ids("?actor=approver")) == 3
+    assert ids("?actor=caseworker-b") == []
 
 
 def test_the_auditor_exports_adjustments_as_csv_and_xlsx(auditor, adjustments):

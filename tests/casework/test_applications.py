@@ -96,14 +96,18 @@ def test_a_caseworker_outside_the_region_cannot_move_the_case(application, other
     assert application.state == CaseState.SUBMITTED
 
 
-def test_the_township_approves_where_the_county_delegated(application, caseworker, set_parameter):
+def test_the_township_approves_where_the_county_delegated(
+    application, caseworker, set_parameter, colleague
+):
     put_in(application, CaseState.APPROVAL)
     with pytest.raises(Conflict):
-        applications.move_application(application=application, to="approved", by=caseworker)
+        applications.move_application(application=application, to="approved", by=colleague)
     set_parameter("jingkou", "casework.township_approves", 1)
-    applications.move_application(application=application, to="approved", by=caseworker)
+    applications.move_application(application=application, to="approved", by=colleague)
     application.refresh_from_db()
     assert application.state == CaseState.APPROVED
+    adjustment = application.enrolment.adjustments.get()
+    assert (adjustment.proposed_by, adjustment.approved_by) == (caseworker, colleague)
 
 
 def walk_to_notice(application, caseworker):

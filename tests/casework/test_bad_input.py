@@ -26,9 +26,13 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
-def enrolment(household, family, caseworker):
+def enrolment(household, family, caseworker, approver):
     return enrolments.enrol(
-        household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
+        household=household,
+        category="dibao",
+        start_month=datetime.date(2024, 8, 1),
+        by=caseworker,
+        approved_by=approver,
     )
 
 
@@ -80,7 +84,7 @@ def test_a_change_within_the_back_pay_window_is_accepted(caseworker, enrolment):
 
     response = _change(caseworker, enrolment, "stop", effective_month=f"{earliest:%Y-%m}")
 
-    assert response.status_code == 200, response.json()
+    assert response.status_code == 201, response.json()
 
 
 def test_a_review_dated_1103_is_refused(caseworker, enrolment):

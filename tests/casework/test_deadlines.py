@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from beneficiaries.models import User
 from casework import selectors
 from casework.models import Application, CaseState
 from casework.services import applications, temporary_relief
@@ -42,7 +43,8 @@ def submit(household, caseworker):
 
 
 def pay_first_relief(household, caseworker):
-    return temporary_relief.propose_relief(
+    """A pay-first relief case, approved by a second caseworker of the township."""
+    relief = temporary_relief.propose_relief(
         household=household,
         kind="emergency",
         cause="disaster",
@@ -51,6 +53,10 @@ def pay_first_relief(household, caseworker):
         pay_first=True,
         by=caseworker,
     )
+    colleague = User.objects.create_user(
+        username=f"colleague-{relief.pk}", role="caseworker", region=caseworker.region
+    )
+    return temporary_relief.decide_relief(relief=relief, approve=True, by=colleague)
 
 
 def walk_to_notice(application, caseworker):

@@ -15,17 +15,25 @@ AUG = datetime.date(2024, 8, 1)
 SEP = datetime.date(2024, 9, 1)
 
 
-def enrol_dibao(household, caseworker):
-    return enrolments.enrol(household=household, category="dibao", start_month=AUG, by=caseworker)
+def enrol_dibao(household, caseworker, approver):
+    return enrolments.enrol(
+        household=household, category="dibao", start_month=AUG, by=caseworker, approved_by=approver
+    )
 
 
 def in_force(month, prefix="3211"):
     return set(selectors.enrolments_in_force(region_prefix=prefix, month=month))
 
 
-def test_enrol_writes_a_new_adjustment_and_schedules_the_review(household, family, caseworker):
+def test_enrol_writes_a_new_adjustment_and_schedules_the_review(
+    household, family, caseworker, approver
+):
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=datetime.date(2024, 8, 17), by=caseworker
+        household=household,
+        category="dibao",
+        start_month=datetime.date(2024, 8, 17),
+        by=caseworker,
+        approved_by=approver,
     )
     assert enrolment.start_month == AUG
     assert enrolment.region_code == household.region_code
@@ -38,21 +46,32 @@ def test_enrol_writes_a_new_adjustment_and_schedules_the_review(household, famil
     assert enrolment not in in_force(datetime.date(2024, 7, 1))
 
 
-def test_able_to_work_households_are_reviewed_every_six_months(household, family, caseworker):
+def test_able_to_work_households_are_reviewed_every_six_months(
+    household, family, caseworker, approver
+):
     enrolment = enrolments.enrol(
         household=household,
         category="dibao",
         start_month=AUG,
         review_class="able_to_work",
         by=caseworker,
+        approved_by=approver,
     )
     assert enrolment.next_review_due == datetime.date(2025, 2, 1)
 
 
-def test_a_second_open_enrolment_in_the_same_category_is_refused(household, family, caseworker):
-    enrol_dibao(household, caseworker)
+def test_a_second_open_enrolment_in_the_same_category_is_refused(
+    household, family, caseworker, approver
+):
+    enrol_dibao(household, caseworker, approver)
     with pytest.raises(Conflict):
-        enrolments.enrol(household=household, category="dibao", start_month=SEP, by=caseworker)
+        enrolments.enrol(
+            household=household,
+            category="dibao",
+            start_month=SEP,
+            by=caseworker,
+            approved_by=approver,
+        )
     assert Enrolment.objects.count() == 1
     assert Adjustment.objects.count() == 1
 
@@ -67,7 +86,7 @@ def test_a_second_open_enrolment_in_the_same_category_is_refused(household, fami
     ],
 )
 def test_enrol_refuses_inconsistent_coverage(
-    household, family, caseworker, category, with_member, care_level, field
+    household, family, caseworker, category, with_member, care_level, field, approver
 ):
     with pytest.raises(DomainError) as error:
         enrolments.enrol(
@@ -77,16 +96,23 @@ def test_enrol_refuses_inconsistent_coverage(
             member=family["head"] if with_member else None,
             care_level=care_level,
             by=caseworker,
+            approved_by=approver,
         )
     assert error.value.field == field
     assert not Enrolment.objects.exists()
     assert not Adjustment.objects.exists()
 
 
-def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, caseworker):
+def test_a_stop_ahead_pays_the_months_before_it_then_closes(
+    household, family, caseworker, approver
+):
     this_month = first_of_month(timezone.localdate())
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=this_month, by=caseworker
+        household=household,
+        category="dibao",
+        start_month=this_month,
+        by=caseworker,
+        approved_by=approver,
     )
     enrolments.stop(
         enrolment=enrolment,
@@ -94,6 +120,7 @@ def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, c
         reason_code="income_above_standard",
         reason_text="收入超过标准",
         by=caseworker,
+        approved_by=approver,
     )
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.ACTIVE
@@ -111,6 +138,7 @@ def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, c
             reason_code="r",
             reason_text="再停",
             by=caseworker,
+            approved_by=approver,
         )
 
     assert enrolments.close_ended_enrolments(today=add_months(this_month, 1)) == 0
@@ -121,17 +149,24 @@ def test_a_stop_ahead_pays_the_months_before_it_then_closes(household, family, c
     assert enrolment.adjustments.count() == 2
 
 
-def test_a_stop_from_a_past_month_takes_effect_at_once(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_a_stop_from_a_past_month_takes_effect_at_once(household, family, caseworker, approver):
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.stop(
-        enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="迁出", by=caseworker
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="r",
+        reason_text="迁出",
+        by=caseworker,
+        approved_by=approver,
     )
     enrolment.refresh_from_db()
     assert (enrolment.status, enrolment.end_month) == (Enrolment.Status.STOPPED, AUG)
 
 
-def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(
+    household, family, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
@@ -139,6 +174,7 @@ def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, fam
         reason_text="就业",
         amount=1725,
         by=caseworker,
+        approved_by=approver,
     )
     enrolments.close_ended_enrolments(today=datetime.date(2025, 2, 28))
     enrolment.refresh_from_db()
@@ -154,10 +190,14 @@ def test_a_gradual_exit_that_ran_its_course_is_closed_with_a_stop(household, fam
     assert (stop.amount_before, stop.amount_after) == (1725, 0)
 
 
-def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
+def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker, approver):
     this_month = first_of_month(timezone.localdate())
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=this_month, by=caseworker
+        household=household,
+        category="dibao",
+        start_month=this_month,
+        by=caseworker,
+        approved_by=approver,
     )
     enrolments.stop(
         enrolment=enrolment,
@@ -165,6 +205,7 @@ def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
         reason_code="r",
         reason_text="外出",
         by=caseworker,
+        approved_by=approver,
     )
     enrolments.resume(
         enrolment=enrolment,
@@ -172,14 +213,15 @@ def test_resume_cancels_a_stop_recorded_ahead(household, family, caseworker):
         reason_code="r",
         reason_text="未外出",
         by=caseworker,
+        approved_by=approver,
     )
     enrolment.refresh_from_db()
     assert enrolment.end_month is None
     assert enrolment in in_force(add_months(this_month, 5))
 
 
-def test_a_stop_needs_a_reason(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_a_stop_needs_a_reason(household, family, caseworker, approver):
+    enrolment = enrol_dibao(household, caseworker, approver)
     with pytest.raises(DomainError):
         enrolments.stop(
             enrolment=enrolment,
@@ -187,20 +229,22 @@ def test_a_stop_needs_a_reason(household, family, caseworker):
             reason_code="x",
             reason_text=" ",
             by=caseworker,
+            approved_by=approver,
         )
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.ACTIVE
     assert enrolment.adjustments.count() == 1
 
 
-def test_resume_pays_again_from_the_effective_month(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_resume_pays_again_from_the_effective_month(household, family, caseworker, approver):
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.stop(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="r",
         reason_text="外出务工",
         by=caseworker,
+        approved_by=approver,
     )
     with pytest.raises(Conflict):
         enrolments.stop(
@@ -209,6 +253,7 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
             reason_code="r",
             reason_text="重复",
             by=caseworker,
+            approved_by=approver,
         )
     change = enrolments.resume(
         enrolment=enrolment,
@@ -216,6 +261,7 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
         reason_code="returned",
         reason_text="返乡,收入低于标准",
         by=caseworker,
+        approved_by=approver,
     )
     resumed = change.enrolment
     enrolment.refresh_from_db()
@@ -233,11 +279,16 @@ def test_resume_pays_again_from_the_effective_month(household, family, caseworke
 
 
 def test_resume_from_the_month_after_the_stop_goes_on_in_the_same_enrolment(
-    household, family, caseworker
+    household, family, caseworker, approver
 ):
-    enrolment = enrol_dibao(household, caseworker)
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.stop(
-        enrolment=enrolment, effective_month=SEP, reason_code="r", reason_text="外出", by=caseworker
+        enrolment=enrolment,
+        effective_month=SEP,
+        reason_code="r",
+        reason_text="外出",
+        by=caseworker,
+        approved_by=approver,
     )
     resumed = enrolments.resume(
         enrolment=enrolment,
@@ -245,13 +296,16 @@ def test_resume_from_the_month_after_the_stop_goes_on_in_the_same_enrolment(
         reason_code="r",
         reason_text="未外出",
         by=caseworker,
+        approved_by=approver,
     ).enrolment
     assert resumed.pk == enrolment.pk
     assert resumed in in_force(SEP)
 
 
-def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(
+    household, family, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=datetime.date(2025, 1, 1),
@@ -259,6 +313,7 @@ def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, famil
         reason_text="就业后人均收入950元",
         amount=1725,
         by=caseworker,
+        approved_by=approver,
     )
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.GRADUAL_EXIT
@@ -270,14 +325,17 @@ def test_gradual_exit_keeps_the_amount_for_six_months_then_ends(household, famil
     assert adjustment.amount_before == adjustment.amount_after == 1725
 
 
-def test_increase_and_decrease_are_recorded_with_their_reason(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_increase_and_decrease_are_recorded_with_their_reason(
+    household, family, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     decreased = enrolments.decrease(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="income",
         reason_text="工资上涨",
         by=caseworker,
+        approved_by=approver,
     )
     increased = enrolments.increase(
         enrolment=enrolment,
@@ -285,6 +343,7 @@ def test_increase_and_decrease_are_recorded_with_their_reason(household, family,
         reason_code="illness",
         reason_text="成员重病",
         by=caseworker,
+        approved_by=approver,
     )
     assert list(enrolment.adjustments.values_list("kind", "reason_code")) == [
         ("new", "approved"),
@@ -295,8 +354,10 @@ def test_increase_and_decrease_are_recorded_with_their_reason(household, family,
     assert decreased.enrolment == increased.enrolment == enrolment
 
 
-def test_death_reduces_a_household_enrolment_from_the_next_month(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_death_reduces_a_household_enrolment_from_the_next_month(
+    household, family, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     registry_events.record_death(
         member=family["head"], died_on=datetime.date(2024, 8, 15), by=caseworker
     )
@@ -311,9 +372,9 @@ def test_death_reduces_a_household_enrolment_from_the_next_month(household, fami
     assert "王大" in decrease.reason_text
 
 
-def test_death_of_the_last_member_stops_the_household_enrolment(household, caseworker):
+def test_death_of_the_last_member_stops_the_household_enrolment(household, caseworker, approver):
     alone = MemberFactory(household=household, name="孤老")
-    enrolment = enrol_dibao(household, caseworker)
+    enrolment = enrol_dibao(household, caseworker, approver)
     registry_events.record_death(member=alone, died_on=datetime.date(2024, 8, 31), by=caseworker)
     enrolment.refresh_from_db()
     assert enrolment.status == Enrolment.Status.STOPPED
@@ -322,7 +383,7 @@ def test_death_of_the_last_member_stops_the_household_enrolment(household, casew
     assert enrolment.adjustments.get(kind="stop").effective_month == SEP
 
 
-def test_death_stops_the_members_own_enrolment_only(household, family, caseworker):
+def test_death_stops_the_members_own_enrolment_only(household, family, caseworker, approver):
     tekun = enrolments.enrol(
         household=household,
         category="tekun",
@@ -330,6 +391,7 @@ def test_death_stops_the_members_own_enrolment_only(household, family, caseworke
         care_level="partial",
         start_month=AUG,
         by=caseworker,
+        approved_by=approver,
     )
     child = enrolments.enrol(
         household=household,
@@ -337,6 +399,7 @@ def test_death_stops_the_members_own_enrolment_only(household, family, caseworke
         member=family["child"],
         start_month=AUG,
         by=caseworker,
+        approved_by=approver,
     )
     registry_events.record_death(
         member=family["head"], died_on=datetime.date(2024, 9, 2), by=caseworker
@@ -361,8 +424,8 @@ def test_a_death_is_recorded_once(household, family, caseworker):
     assert family["head"].death_date == datetime.date(2024, 8, 15)
 
 
-def test_in_force_is_scoped_by_region_prefix(household, family, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_in_force_is_scoped_by_region_prefix(household, family, caseworker, approver):
+    enrolment = enrol_dibao(household, caseworker, approver)
     assert enrolment in in_force(AUG, prefix="321102001")
     assert enrolment not in in_force(AUG, prefix="3204")
 
@@ -377,8 +440,10 @@ def three_adults(household):
     return {"head": head, "spouse": spouse, "brother": brother}
 
 
-def test_the_new_adjustment_carries_the_engine_amount(household, three_adults, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_the_new_adjustment_carries_the_engine_amount(
+    household, three_adults, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     new = enrolment.adjustments.get()
     assert (new.amount_before, new.amount_after) == (None, Decimal("1725"))
 
@@ -393,9 +458,9 @@ def test_the_new_adjustment_carries_the_engine_amount(household, three_adults, c
     ],
 )
 def test_death_records_the_household_amount_before_and_after(
-    household, three_adults, caseworker, who, kind, after
+    household, three_adults, caseworker, who, kind, after, approver
 ):
-    enrolment = enrol_dibao(household, caseworker)
+    enrolment = enrol_dibao(household, caseworker, approver)
     registry_events.record_death(
         member=three_adults[who], died_on=datetime.date(2024, 8, 15), by=caseworker
     )
@@ -404,35 +469,41 @@ def test_death_records_the_household_amount_before_and_after(
     assert (adjustment.amount_before, adjustment.amount_after) == (Decimal("1725"), after)
 
 
-def test_gradual_exit_keeps_the_last_amount_by_default(household, three_adults, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_gradual_exit_keeps_the_last_amount_by_default(
+    household, three_adults, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="work_income",
         reason_text="就业后收入超过标准",
         by=caseworker,
+        approved_by=approver,
     )
     enrolment.refresh_from_db()
     assert enrolment.gradual_exit_amount == Decimal("1725")
     assert enrolment.gradual_exit_until == datetime.date(2025, 2, 1)
 
 
-def test_stop_records_the_amount_that_is_no_longer_paid(household, three_adults, caseworker):
-    enrolment = enrol_dibao(household, caseworker)
+def test_stop_records_the_amount_that_is_no_longer_paid(
+    household, three_adults, caseworker, approver
+):
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.stop(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="moved",
         reason_text="迁出本市",
         by=caseworker,
+        approved_by=approver,
     )
     stop = enrolment.adjustments.get(kind="stop")
     assert (stop.amount_before, stop.amount_after) == (Decimal("1725"), Decimal("0"))
 
 
 def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
-    household, three_adults, caseworker
+    household, three_adults, caseworker, approver
 ):
     tekun = enrolments.enrol(
         household=household,
@@ -441,6 +512,7 @@ def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
         care_level="self_care",
         start_month=AUG,
         by=caseworker,
+        approved_by=approver,
     )
     registry_events.record_death(
         member=three_adults["brother"], died_on=datetime.date(2024, 8, 15), by=caseworker
@@ -452,20 +524,21 @@ def test_a_members_own_enrolment_stopped_by_death_records_what_it_paid(
 
 
 def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households(
-    regions, household, three_adults, caseworker
+    regions, household, three_adults, caseworker, approver
 ):
     other = HouseholdFactory(village=regions["village_a2"])
     MemberFactory(household=other, name="接收户主")
-    dibao = enrol_dibao(household, caseworker)
+    dibao = enrol_dibao(household, caseworker, approver)
     child = enrolments.enrol(
         household=household,
         category="ill_disabled_child",
         member=three_adults["brother"],
         start_month=AUG,
         by=caseworker,
+        approved_by=approver,
     )
     other_dibao = enrolments.enrol(
-        household=other, category="dibao", start_month=AUG, by=caseworker
+        household=other, category="dibao", start_month=AUG, by=caseworker, approved_by=approver
     )
     new_member = registry_events.move_member(
         member=three_adults["brother"],
@@ -492,10 +565,12 @@ def test_a_move_takes_the_members_enrolment_along_and_recomputes_both_households
     assert (joined.kind, joined.amount_before, joined.amount_after) == ("increase", 963, 1750)
 
 
-def test_the_daily_task_closes_enrolments_past_their_last_month(household, family, caseworker):
+def test_the_daily_task_closes_enrolments_past_their_last_month(
+    household, family, caseworker, approver
+):
     from casework import tasks
 
-    enrolment = enrol_dibao(household, caseworker)
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
@@ -503,6 +578,7 @@ def test_the_daily_task_closes_enrolments_past_their_last_month(household, famil
         reason_text="就业",
         amount=1725,
         by=caseworker,
+        approved_by=approver,
     )
     assert tasks.close_ended_enrolments.apply().get() == 1
     assert tasks.close_ended_enrolments.apply().get() == 0

@@ -53,9 +53,13 @@ def test_the_timeline_includes_recorded_changes_with_their_actor(
     assert update["ref"]["diff"]["state"] == ["submitted", "home_visit"]
 
 
-def test_an_adjustment_cannot_be_updated_or_deleted(caseworker, household, family):
+def test_an_adjustment_cannot_be_updated_or_deleted(caseworker, household, family, approver):
     enrolment = enrolments.enrol(
-        household=household, category="dibao", start_month=datetime.date(2024, 8, 1), by=caseworker
+        household=household,
+        category="dibao",
+        start_month=datetime.date(2024, 8, 1),
+        by=caseworker,
+        approved_by=approver,
     )
     adjustment = enrolment.adjustments.get()
     with pytest.raises(DatabaseError), transaction.atomic():

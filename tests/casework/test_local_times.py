@@ -22,7 +22,7 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
-def enrolled_late_in_the_evening(household, family, caseworker, monkeypatch):
+def enrolled_late_in_the_evening(household, family, caseworker, monkeypatch, approver):
     with monkeypatch.context() as patch:
         patch.setattr(timezone, "now", lambda: LATE_EVENING_UTC)
         return enrolments.enrol(
@@ -30,6 +30,7 @@ def enrolled_late_in_the_evening(household, family, caseworker, monkeypatch):
             category="dibao",
             start_month=datetime.date(2024, 8, 1),
             by=caseworker,
+            approved_by=approver,
         )
 
 

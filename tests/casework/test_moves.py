@@ -25,7 +25,7 @@ def other_household(regions):
 
 
 @pytest.fixture
-def covered(household, family, other_household, caseworker):
+def covered(household, family, other_household, caseworker, approver):
     """The spouse has their own single-person dibao; both households have a dibao."""
     return {
         "own": enrolments.enrol(
@@ -34,12 +34,21 @@ def covered(household, family, other_household, caseworker):
             member=family["spouse"],
             start_month=AUG,
             by=caseworker,
+            approved_by=approver,
         ),
         "left": enrolments.enrol(
-            household=household, category="dibao", start_month=AUG, by=caseworker
+            household=household,
+            category="dibao",
+            start_month=AUG,
+            by=caseworker,
+            approved_by=approver,
         ),
         "joined": enrolments.enrol(
-            household=other_household, category="dibao", start_month=AUG, by=caseworker
+            household=other_household,
+            category="dibao",
+            start_month=AUG,
+            by=caseworker,
+            approved_by=approver,
         ),
     }
 

@@ -75,7 +75,7 @@ def test_a_notice_period_set_through_the_api_moves_the_notice_end(
 
 @time_machine.travel(MONDAY, tick=False)
 def test_township_approval_delegated_through_the_api_lets_the_township_approve(
-    administrator, caseworker, household, family
+    administrator, caseworker, household, family, colleague
 ):
     assert set_through_api(administrator, "casework.township_approves", "1").status_code == 201
     application = applications.submit_application(
@@ -84,7 +84,7 @@ def test_township_approval_delegated_through_the_api_lets_the_township_approve(
     walk_to_notice(application, caseworker)
     with time_machine.travel(datetime.datetime(2025, 4, 1, 10, 0, tzinfo=SHANGHAI)):
         applications.move_application(application=application, to="approval", by=caseworker)
-        applications.move_application(application=application, to="approved", by=caseworker)
+        applications.move_application(application=application, to="approved", by=colleague)
     application.refresh_from_db()
     assert application.state == CaseState.APPROVED
 

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from casework import selectors
@@ -32,15 +33,40 @@ def propose(household, caseworker, **kwargs):
     return temporary_relief.propose_relief(household=household, by=caseworker, **(fields | kwargs))
 
 
-def test_the_township_approves_relief_up_to_its_limit(household, caseworker, approver):
+def test_the_township_approves_relief_up_to_its_limit(household, caseworker, colleague, approver):
     relief = propose(household, caseworker, proposed_amount=Decimal("2625"))
     assert relief.tier == ReliefCase.Tier.TOWNSHIP
     with pytest.raises(Forbidden):
         temporary_relief.decide_relief(relief=relief, approve=True, by=approver)
-    temporary_relief.decide_relief(relief=relief, approve=True, by=caseworker)
+    temporary_relief.decide_relief(relief=relief, approve=True, by=colleague)
     relief.refresh_from_db()
     assert relief.status == ReliefCase.Status.APPROVED
-    assert relief.decided_by == caseworker
+    assert (relief.created_by, relief.decided_by) == (caseworker, colleague)
+
+
+def test_relief_proposed_and_approved_by_one_person_is_refused(household, caseworker):
+    relief = propose(household, caseworker, proposed_amount=Decimal("2625"))
+
+    with pytest.raises(Conflict) as error:
+        temporary_relief.decide_relief(relief=relief, approve=True, by=caseworker)
+
+    assert error.value.code == "approver_is_proposer"
+    relief.refresh_from_db()
+    assert (relief.status, relief.decided_by) == (ReliefCase.Status.SUBMITTED, None)
+    assert not selectors.relief_instalments_due(region_prefix="3211", month=THIS_MONTH).exists()
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_a_relief_decided_by_its_proposer(household, caseworker):
+    relief = propose(household, caseworker, proposed_amount=Decimal("2625"))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReliefCase.objects.filter(pk=relief.pk).update(
+            status=ReliefCase.Status.APPROVED, decided_by=caseworker
+        )
+
+    relief.refresh_from_db()
+    assert relief.status == ReliefCase.Status.SUBMITTED
 
 
 def test_the_county_approves_above_the_township_limit(household, caseworker, approver):
@@ -91,12 +117,12 @@ def test_a_medical_ceiling_refusal_shows_the_three_figures_compared_and_which_wo
     )
 
 
-def test_a_refusal_carries_a_reason(household, caseworker):
+def test_a_refusal_carries_a_reason(household, caseworker, colleague):
     relief = propose(household, caseworker)
     with pytest.raises(DomainError):
-        temporary_relief.decide_relief(relief=relief, approve=False, by=caseworker)
+        temporary_relief.decide_relief(relief=relief, approve=False, by=colleague)
     temporary_relief.decide_relief(
-        relief=relief, approve=False, reason="已获医疗救助全额报销", by=caseworker
+        relief=relief, approve=False, reason="已获医疗救助全额报销", by=colleague
     )
     relief.refresh_from_db()
     assert relief.refusal_reason == "已获医疗救助全额报销"
@@ -104,7 +130,9 @@ def test_a_refusal_carries_a_reason(household, caseworker):
 
 
 @time_machine.travel(datetime.datetime(2025, 3, 3, 10, tzinfo=SHANGHAI), tick=False)
-def test_pay_first_is_approved_at_once_and_its_documents_fall_due(household, caseworker):
+def test_pay_first_is_approved_before_its_documents_which_then_fall_due(
+    household, caseworker, colleague
+):
     relief = propose(
         household,
         caseworker,
@@ -113,6 +141,8 @@ def test_pay_first_is_approved_at_once_and_its_documents_fall_due(household, cas
         proposed_amount=Decimal("1500"),
         pay_first=True,
     )
+    assert relief.status == ReliefCase.Status.SUBMITTED
+    relief = temporary_relief.decide_relief(relief=relief, approve=True, by=colleague)
     assert relief.status == ReliefCase.Status.APPROVED
     # Ten working days from Monday 3 March 2025.
     assert relief.documents_due == datetime.date(2025, 3, 17)

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from casework import selectors
 from casework.models import Adjustment, Enrolment, Review
-from casework.services import enrolments, reviews
+from casework.services import changes, enrolments, reviews
 from core.exceptions import DomainError
 from core.months import add_months, first_of_month
 
@@ -13,12 +13,18 @@ START = datetime.date(2024, 1, 1)
 
 
 @pytest.fixture
-def stable(household, family, caseworker):
-    return enrolments.enrol(household=household, category="dibao", start_month=START, by=caseworker)
+def stable(household, family, caseworker, approver):
+    return enrolments.enrol(
+        household=household,
+        category="dibao",
+        start_month=START,
+        by=caseworker,
+        approved_by=approver,
+    )
 
 
 @pytest.fixture
-def able_to_work(household, family, caseworker):
+def able_to_work(household, family, caseworker, approver):
     return enrolments.enrol(
         household=household,
         category="single_dibao",
@@ -26,6 +32,7 @@ def able_to_work(household, family, caseworker):
         review_class="able_to_work",
         start_month=START,
         by=caseworker,
+        approved_by=approver,
     )
 
 
@@ -52,14 +59,27 @@ def test_a_confirming_review_is_recorded_and_the_next_one_scheduled(stable, case
     assert stable.status == Enrolment.Status.ACTIVE
 
 
-def test_a_review_may_open_an_adjustment(able_to_work, caseworker):
+def test_a_review_proposes_a_change_that_a_second_person_makes(able_to_work, caseworker, approver):
     review = reviews.review_enrolment(
         enrolment=able_to_work, note="已就业,月收入3000元", change="stop", by=caseworker
     )
     assert review.outcome == Review.Outcome.ADJUSTED
-    assert review.adjustment.kind == Adjustment.Kind.STOP
-    assert review.adjustment.reason_code == "periodic_review"
-    assert review.adjustment.effective_month == add_months(first_of_month(timezone.localdate()), 1)
+    assert review.adjustment is None
+    proposal = review.change_request
+    assert (proposal.kind, proposal.status) == ("stop", "proposed")
+    assert proposal.reason_code == "periodic_review"
+    assert proposal.effective_month == add_months(first_of_month(timezone.localdate()), 1)
+    able_to_work.refresh_from_db()
+    assert (able_to_work.status, able_to_work.end_month) == (Enrolment.Status.ACTIVE, None)
+
+    changes.approve_change(change=proposal, by=approver)
+
+    proposal.refresh_from_db()
+    assert proposal.adjustment.kind == Adjustment.Kind.STOP
+    assert (proposal.adjustment.proposed_by, proposal.adjustment.approved_by) == (
+        caseworker,
+        approver,
+    )
     able_to_work.refresh_from_db()
     assert able_to_work.end_month == first_of_month(timezone.localdate())
     assert able_to_work.next_review_due is None

@@ -2,6 +2,7 @@
 batches and lines written directly with the ORM (bank), caseloads computed through the batch
 services (payroll)."""
 
+import contextlib
 import csv
 import datetime
 import io
@@ -12,8 +13,9 @@ import pytest
 from payments import payroll_io
 from payments.explanations import create_lines, make
 from payments.explanations import store as store_explanations
-from payments.models import BankFile, PaymentBatch, PaymentLine
+from payments.models import FROZEN, BankFile, PaymentBatch, PaymentLine
 from rules.parameters import build_params, load_standards, read_seed_rows
+from tests.db import triggers_off
 from tests.factories import EnrolmentFactory, HouseholdFactory, IncomeItemFactory, MemberFactory
 
 AUGUST = datetime.date(2024, 8, 1)
@@ -78,24 +80,27 @@ def add_line():
         if kind == PaymentLine.Kind.REGULAR and enrolment is None:
             enrolment = household.enrolments.first() or EnrolmentFactory(household=household)
         fields.setdefault("month", batch.month)
-        (line,) = create_lines(
-            [
-                PaymentLine(
-                    batch=batch,
-                    kind=kind,
-                    enrolment=enrolment,
-                    household=household,
-                    region_code=household.region_code,
-                    category=enrolment.category if enrolment else "",
-                    amount=Decimal(amount),
-                    bank_name=household.bank_name,
-                    bank_account_holder=household.bank_account_holder,
-                    bank_account_number=household.bank_account_number,
-                    explanation_ref=make([]),
-                    **fields,
-                )
-            ]
-        )
+        # A batch made approved (or later) directly takes its lines past the frozen-batch trigger.
+        frozen = batch.status in FROZEN
+        with triggers_off() if frozen else contextlib.nullcontext():
+            (line,) = create_lines(
+                [
+                    PaymentLine(
+                        batch=batch,
+                        kind=kind,
+                        enrolment=enrolment,
+                        household=household,
+                        region_code=household.region_code,
+                        category=enrolment.category if enrolment else "",
+                        amount=Decimal(amount),
+                        bank_name=household.bank_name,
+                        bank_account_holder=household.bank_account_holder,
+                        bank_account_number=household.bank_account_number,
+                        explanation_ref=make([]),
+                        **fields,
+                    )
+                ]
+            )
         return line
 
     return add

@@ -14,6 +14,7 @@ from payments.models import PaymentBatch
 from rules.models import Standard
 from rules.parameters import load_standards
 from rules.steps import render_step
+from tests.db import triggers_off
 from tests.payments.conftest import make_household
 
 JUL, AUG, SEP, OCT = (datetime.date(2024, m, 1) for m in (7, 8, 9, 10))
@@ -98,7 +99,7 @@ def test_the_back_pay_window_is_the_regions_policy_parameter(paid_at_840, region
 
 
 def test_a_household_stopped_since_is_back_paid_for_the_months_it_was_paid_and_owes_nothing(
-    paid_at_840, regions, make_batch, preparer
+    paid_at_840, regions, make_batch, make_user
 ):
     from casework.models import Enrolment
     from casework.services.enrolments import stop
@@ -109,7 +110,8 @@ def test_a_household_stopped_since_is_back_paid_for_the_months_it_was_paid_and_o
         effective_month=SEP,
         reason_code="income_rose",
         reason_text="收入超过标准",
-        by=preparer,
+        by=make_user("caseworker", regions["town_a"]),
+        approved_by=make_user("county_approver", regions["jingkou"]),
     )
     assert Enrolment.objects.get(pk=paid_at_840.pk).status == Enrolment.Status.STOPPED
     _raise_standard_to_875_from_july(regions)
@@ -156,9 +158,10 @@ def test_an_enrolment_approved_late_is_back_paid_for_the_months_it_missed(
 
 
 def test_months_of_batches_not_yet_approved_are_not_back_paid(paid_at_840, regions, make_batch):
-    PaymentBatch.objects.filter(month=AUG).update(
-        status=PaymentBatch.Status.COMPUTED, approved_by=None, approved_at=None
-    )
+    with triggers_off():
+        PaymentBatch.objects.filter(month=AUG).update(
+            status=PaymentBatch.Status.COMPUTED, approved_by=None, approved_at=None
+        )
     _raise_standard_to_875_from_july(regions)
 
     lines = correction_lines(batch=make_batch(SEP))

@@ -298,7 +298,7 @@ def test_recompute_replaces_the_lines_with_todays_facts(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        batches.recompute_batch(batch=batch)
+        batches.recompute_batch(batch=batch, by=None)
 
     batch.refresh_from_db()
     lines = PaymentLine.objects.filter(batch=batch)
@@ -319,7 +319,7 @@ def test_an_approved_batch_is_frozen(regions, caseload, django_capture_on_commit
     )
 
     with pytest.raises(Conflict), django_capture_on_commit_callbacks(execute=True):
-        batches.recompute_batch(batch=batch)
+        batches.recompute_batch(batch=batch, by=None)
 
     batch.refresh_from_db()
     assert batch.status == PaymentBatch.Status.APPROVED
@@ -410,7 +410,7 @@ def test_relief_instalments_due_are_paid_once_even_when_recomputed(
 
     batch = computed_batch(regions, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        batches.recompute_batch(batch=batch)
+        batches.recompute_batch(batch=batch, by=None)
 
     batch.refresh_from_db()
     line = PaymentLine.objects.get(batch=batch, kind=PaymentLine.Kind.RELIEF_INSTALMENT)

@@ -199,16 +199,17 @@ def test_a_gradual_exit_is_explained_with_its_period_and_which_month_this_is(
         effective_month=datetime.date(2024, 6, 1),
         reason_code="work_income",
         reason_text="就业后人均收入950元",
-        amount=Decimal("1725"),
+        amount=Decimal("1620"),
         months=6,
         by=make_user("caseworker", regions["town_a"]),
+        approved_by=make_user("county_approver", regions["jingkou"]),
     )
     client = APIClient()
     client.force_authenticate(make_user("auditor", regions["zhenjiang"]))
 
     response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
 
-    assert response.data["amount"] == "1725.00"
+    assert response.data["amount"] == "1620.00"
     assert response.data["steps"][0]["rule"] == (
         "渐退：因就业收入超过标准，渐退期 2024-06 至 2024-11（共 6 个月），本月为第 3 个月，"
         "保留最后一次批准的金额，期满停发"

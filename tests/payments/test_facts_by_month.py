@@ -62,7 +62,7 @@ def test_a_disability_grade_raised_in_october_does_not_change_a_recomputed_augus
         disability_category="physical",
     )
     batch.refresh_from_db()
-    batches.recompute_batch(batch=batch, inline=True)
+    batches.recompute_batch(batch=batch, by=None, inline=True)
 
     assert regular_amounts(batch) == {enrolment.pk: Decimal("1725")}
     assert explain_enrolment(enrolment=enrolment, month=AUGUST).amount == Decimal("1725")

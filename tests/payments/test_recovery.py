@@ -10,7 +10,13 @@ from payments.approval import approve_batch
 from payments.corrections import correction_lines
 from payments.explanations import create_lines
 from payments.models import Recovery
-from payments.recoveries import balance, mark_repaid, record_recovery, with_balance
+from payments.recoveries import (
+    approve_recovery,
+    balance,
+    mark_repaid,
+    record_recovery,
+    with_balance,
+)
 from rules.parameters import load_standards
 from rules.steps import render_step
 from tests.payments.conftest import make_household
@@ -114,7 +120,7 @@ def test_a_month_that_began_with_the_member_alive_is_not_overpaid(
 
 
 def test_a_recovery_found_by_audit_is_offset_and_the_rest_marked_repaid(
-    make_batch, add_line, approver, household
+    make_batch, add_line, approver, preparer, household
 ):
     recovery = record_recovery(
         household=household,
@@ -123,6 +129,7 @@ def test_a_recovery_found_by_audit_is_offset_and_the_rest_marked_repaid(
         note="审计发现",
         by=approver,
     )
+    recovery = approve_recovery(recovery=recovery, by=preparer)
     october = make_batch(OCT)
     add_line(october, household, "600")
     create_lines(correction_lines(batch=october))
@@ -145,3 +152,31 @@ def test_a_recovery_needs_a_positive_amount_and_a_reason(household, approver):
         )
 
     assert not Recovery.objects.exists()
+
+
+def test_a_recovery_recorded_by_hand_is_not_offset_until_a_second_finance_user_approves_it(
+    make_batch, add_line, approver, preparer, household, make_user, regions
+):
+    recovery = record_recovery(
+        household=household,
+        amount=Decimal("5000"),
+        reason="hidden_income",
+        note="审计发现隐瞒收入",
+        by=approver,
+    )
+    october = make_batch(OCT)
+    add_line(october, household, "600")
+
+    assert correction_lines(batch=october) == []
+    with pytest.raises(Conflict) as error:
+        approve_recovery(recovery=recovery, by=approver)
+    assert error.value.code == "approver_is_proposer"
+    with pytest.raises(DomainError):
+        approve_recovery(recovery=recovery, by=make_user("admin", regions["zhenjiang"]))
+    recovery.refresh_from_db()
+    assert (recovery.approved_by, recovery.approved_at) == (None, None)
+
+    approve_recovery(recovery=recovery, by=preparer)
+
+    (offset,) = correction_lines(batch=october)
+    assert (offset.kind, offset.amount) == ("recovery", Decimal("-600"))

@@ -5,9 +5,11 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from beneficiaries.models import User
 from casework.models import Adjustment
 from core.exceptions import Conflict, DomainError
-from payments.approval import approve_batch
+from payments import batches
+from payments.approval import approve_batch, submit_batch
 from payments.models import PaymentBatch, PaymentLine
 from payments.review import diff_counts, diff_lines, totals_by_category, totals_by_district
 from tests.factories import HouseholdFactory
@@ -17,6 +19,10 @@ AUG = datetime.date(2024, 8, 1)
 
 
 def _adjust(enrolment, kind, month, reason):
+    proposer, _ = User.objects.get_or_create(username="proposer", defaults={"role": "caseworker"})
+    approver, _ = User.objects.get_or_create(
+        username="county-approver", defaults={"role": "county_approver"}
+    )
     return Adjustment.objects.create(
         enrolment=enrolment,
         region_code=enrolment.region_code,
@@ -24,6 +30,8 @@ def _adjust(enrolment, kind, month, reason):
         reason_code=kind,
         reason_text=reason,
         effective_month=month,
+        proposed_by=proposer,
+        approved_by=approver,
     )
 
 
@@ -171,9 +179,76 @@ def test_two_checkers_approving_at_once_approve_it_once(make_batch, approver, ma
     assert PaymentBatch.objects.get(pk=batch.pk).approved_by in checkers
 
 
-def test_a_batch_prepared_by_the_system_is_approved_by_a_finance_user(make_batch, approver):
+def test_a_batch_drafted_by_the_system_is_submitted_by_one_finance_user_and_approved_by_another(
+    make_batch, preparer, approver
+):
     batch = make_batch(AUG, prepared_by=None)
 
-    approve_batch(batch=batch, by=approver)
+    with pytest.raises(Conflict) as error:
+        approve_batch(batch=batch, by=approver)
 
-    assert PaymentBatch.objects.get(pk=batch.pk).approved_by == approver
+    assert error.value.code == "not_submitted"
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "computed"
+    submit_batch(batch=batch, by=preparer)
+    with pytest.raises(DomainError):
+        approve_batch(batch=batch, by=preparer)
+    approve_batch(batch=batch, by=approver)
+    approved = PaymentBatch.objects.get(pk=batch.pk)
+    assert (approved.status, approved.prepared_by, approved.approved_by) == (
+        "approved",
+        preparer,
+        approver,
+    )
+
+
+def test_a_finance_user_who_recomputes_a_batch_becomes_its_preparer_and_cannot_approve_it(
+    regions, make_user, preparer, approver, household
+):
+    batch = batches.create_batch(region=regions["zhenjiang"], month=AUG, by=preparer)
+    batches.compute_batch(batch=batch, inline=True)
+    batches.recompute_batch(batch=batch, by=approver, inline=True)
+
+    with pytest.raises(DomainError):
+        approve_batch(batch=batch, by=approver)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "computed"
+    approve_batch(batch=batch, by=preparer)
+    assert PaymentBatch.objects.get(pk=batch.pk).approved_by == preparer
+
+
+@pytest.mark.parametrize("role", ["admin", "county_approver", "auditor"])
+def test_no_role_but_finance_approves_a_batch_not_even_an_administrator(
+    make_batch, make_user, regions, role
+):
+    batch = make_batch(AUG)
+    user = make_user(role, regions["zhenjiang"], is_superuser=role == "admin")
+
+    with pytest.raises(DomainError):
+        approve_batch(batch=batch, by=user)
+
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "computed"
+
+
+def test_a_finance_user_of_another_city_cannot_approve(make_batch, make_user, regions):
+    batch = make_batch(AUG)
+
+    with pytest.raises(Conflict):
+        approve_batch(batch=batch, by=make_user("finance", regions["changzhou"]))
+
+    assert PaymentBatch.objects.get(pk=batch.pk).status == "computed"
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_an_approval_without_a_second_finance_user(
+    make_batch, preparer, approver, make_user, regions
+):
+    drafted = make_batch(AUG, prepared_by=None)
+    prepared = make_batch(JUL)
+    admin = make_user("admin", regions["zhenjiang"], is_superuser=True)
+    elsewhere = make_user("finance", regions["changzhou"])
+
+    for batch, user in ((drafted, approver), (prepared, admin), (prepared, elsewhere)):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            PaymentBatch.objects.filter(pk=batch.pk).update(status="approved", approved_by=user)
+
+    assert not PaymentBatch.objects.filter(approved_by__isnull=False).exists()

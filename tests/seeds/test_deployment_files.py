@@ -32,8 +32,22 @@ def test_env_example_keeps_the_database_password_in_step():
         if line and not line.startswith("#")
     )
     user, password, db = values["POSTGRES_USER"], values["POSTGRES_PASSWORD"], values["POSTGRES_DB"]
-    assert values["DATABASE_URL"] == f"postgres://{user}:{password}@postgres:5432/{db}"
+    assert values["MIGRATE_DATABASE_URL"] == f"postgres://{user}:{password}@postgres:5432/{db}"
+    app, app_password = values["DB_APP_ROLE"], values["APP_DB_PASSWORD"]
+    assert values["DATABASE_URL"] == f"postgres://{app}:{app_password}@postgres:5432/{db}"
+    assert app != user
     assert values["DEBUG"] == "0"
+
+
+def test_compose_migrates_as_the_owner_and_creates_the_app_role():
+    services = compose()["services"]
+    assert services["migrate"]["environment"]["DATABASE_URL"].startswith("${MIGRATE_DATABASE_URL")
+    assert "DATABASE_URL" not in services["web"].get("environment", {})
+    assert (
+        "./deploy/postgres-init:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    )
+    init = (ROOT / "deploy" / "postgres-init" / "10-app-role.sh").read_text()
+    assert 'CREATE ROLE :"app_role" LOGIN' in init
 
 
 def test_compose_runs_web_worker_beat_on_postgres_and_redis():

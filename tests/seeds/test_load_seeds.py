@@ -113,4 +113,6 @@ def test_demo_logins_prints_the_demo_users_it_finds(db, loaded):
         run("load_seeds")
     output = run("demo_logins")
     assert ("zj-caseworker" in output) is loaded
+    # Two finance users per city: one prepares the month's batch, the other approves it.
+    assert ("zj-finance2" in output and "cz-finance2" in output) is loaded
     assert (DEMO_PASSWORD in output) is loaded

@@ -152,11 +152,19 @@ def arrange_workday(regions: dict[str, Region], users: dict[str, User]) -> Workd
     )
     month = first_of_month(today)
     later = enrolments.enrol(
-        household=_household(a1, "陈八"), category="dibao", start_month=add_months(month, -3), by=cw
+        household=_household(a1, "陈八"),
+        category="dibao",
+        start_month=add_months(month, -3),
+        by=cw,
+        approved_by=approver,
     )
     Enrolment.objects.filter(pk=later.pk).update(next_review_due=month_end(today))
     stopped = enrolments.enrol(
-        household=_household(a2, "褚九"), category="dibao", start_month=add_months(month, -3), by=cw
+        household=_household(a2, "褚九"),
+        category="dibao",
+        start_month=add_months(month, -3),
+        by=cw,
+        approved_by=approver,
     )
     enrolments.stop(
         enrolment=stopped,

@@ -97,7 +97,7 @@ class Command(BaseCommand):
                     existing.refresh_from_db()
                     batch = existing
                 else:
-                    batch = batches.recompute_batch(batch=existing, inline=sync)
+                    batch = batches.recompute_batch(batch=existing, by=None, inline=sync)
             else:
                 batch = batches.create_batch(region=region, month=month, by=None)
                 batch = batches.compute_batch(batch=batch, inline=sync)

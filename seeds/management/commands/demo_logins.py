@@ -26,3 +26,6 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {user.username:<15} {user.get_role_display():<10} {user.region.name}"
                 )
+        self.stdout.write(
+            "Two signatures: one finance user submits the month's batch, the other approves it."
+        )
