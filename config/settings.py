@@ -5,6 +5,7 @@ Real services: DATABASE_URL=postgres://... and CELERY_BROKER_URL=redis://...
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -117,6 +119,8 @@ if not IS_POSTGRES:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "beneficiaries.User"
+# Passwords sign in people only: a service account is refused here (and has no password).
+AUTHENTICATION_BACKENDS = ["core.authentication.PersonBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -151,12 +155,27 @@ BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 RETURN_FILE_MAX_BYTES = env_int("RETURN_FILE_MAX_BYTES", 256 * 1024 * 1024)
 
+# API tokens (core.authentication, knox): "Authorization: Token doudi_…". Stored as a SHA-512
+# digest; each expires (API_TOKEN_DAYS by default, at most API_TOKEN_MAX_DAYS).
+KNOX_TOKEN_MODEL = "beneficiaries.ApiToken"
+REST_KNOX = {"TOKEN_PREFIX": "doudi_", "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_DAYS", 90))}
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
+# HTTP basic auth runs the password hash on every call (about 200 ms) and puts a person's password
+# in scripts: off unless asked for, on in the embedded demo and with DEBUG.
+API_BASIC_AUTH = env_bool("API_BASIC_AUTH", DEBUG or not env("DATABASE_URL"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "core.authentication.TokenAuthentication",
+        *(["rest_framework.authentication.BasicAuthentication"] if API_BASIC_AUTH else []),
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "core.service_scopes.ServiceScopePermission",
+    ],
+    # Failed token attempts per client address (core.authentication): past the rate, 429.
+    "DEFAULT_THROTTLE_RATES": {"token_failures": env("API_TOKEN_FAILURE_RATE", "20/hour")},
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from core.idnumbers import mask_resident_id
 from core.permissions import RolePermission, visible_id_number
 from core.scope import scope
+from core.service_scopes import ServiceScopePermission
 
 
 class StandardPagination(PageNumberPagination):
@@ -32,7 +33,7 @@ def request_user(context: dict):
 class ScopedViewSetMixin:
     """Region scope and role checks for a viewset; ``scope_field`` names the region code."""
 
-    permission_classes = [IsAuthenticated, RolePermission]
+    permission_classes = [IsAuthenticated, ServiceScopePermission, RolePermission]
     pagination_class = StandardPagination
     scope_field = "region_code"
     read_roles: frozenset = frozenset()

@@ -6,6 +6,8 @@
   (:func:`may_open`) and never keeps a second list.
 * The Django admin is for administrators (role admin) and superusers only:
   :class:`AdminOnlyMiddleware` answers 403 to every other signed-in user on every admin URL.
+* A service account (``core.service_scopes``) opens no page and no admin page, whatever its
+  role: it cannot sign in, and a session that names it gets the 403 page.
 * Records stay scoped to the user's region subtree by the selectors a page reads through
   (``core.scope.scope``): a record outside it is a 404, as in the API.
 """
@@ -20,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from core.permissions import has_role
 from core.roles import Role
+from core.service_scopes import is_service_account
 
 ADMIN_ROLES = frozenset({Role.ADMIN})
 
@@ -33,7 +36,7 @@ def page(*, roles: Iterable[str]) -> Callable:
         def guarded(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not has_role(request.user, allowed):
+            if is_service_account(request.user) or not has_role(request.user, allowed):
                 raise PermissionDenied(_("您的角色不能使用此页面。"))
             return view(request, *args, **kwargs)
 
@@ -49,11 +52,11 @@ def may_open(user, url_name: str, *args) -> bool:
         view = resolve(reverse(url_name, args=args)).func
     except NoReverseMatch:
         return False
-    return has_role(user, getattr(view, "page_roles", frozenset()))
+    return not is_service_account(user) and has_role(user, getattr(view, "page_roles", frozenset()))
 
 
 def may_use_admin(user) -> bool:
-    return has_role(user, ADMIN_ROLES)
+    return not is_service_account(user) and has_role(user, ADMIN_ROLES)
 
 
 class AdminOnlyMiddleware:

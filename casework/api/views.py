@@ -35,6 +35,7 @@ from core.api import ScopedViewSetMixin
 from core.months import add_months, local_time
 from core.permissions import RolePermission
 from core.scope import scope
+from core.service_scopes import ServiceScopePermission
 
 Role = User.Role
 CASE_READERS = frozenset(
@@ -218,7 +219,7 @@ class EnrolmentViewSet(CaseworkViewSet):
 class RegistryEventView(APIView):
     """A registry event casework must follow up: parse, call the service, 204."""
 
-    permission_classes = [RolePermission]
+    permission_classes = [ServiceScopePermission, RolePermission]
     write_roles = CASEWORKERS
     input_class: type
     service = None
@@ -366,7 +367,7 @@ class AdjustmentViewSet(CaseworkViewSet):
 class HouseholdTimelineView(APIView):
     """A household's whole story, from the first flag to the last payment line."""
 
-    permission_classes = [RolePermission]
+    permission_classes = [ServiceScopePermission, RolePermission]
     read_roles = AUDIT_READERS
 
     @extend_schema(responses=s.TimelineSerializer)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from core.fields import input_field
 from core.permissions import EVERY_ROLE, RolePermission
+from core.service_scopes import ServiceScopePermission
 from rules.calendar import CALENDAR_KEEPERS, FIRST_YEAR, LAST_YEAR, Period, enter_year
 from rules.models import CalendarPeriod, CalendarYear
 
@@ -56,7 +57,7 @@ class CalendarYearViewSet(
     """The confirmed years of the working-day calendar. A year not listed is not confirmed:
     deadlines in it count Monday to Friday and are marked provisional."""
 
-    permission_classes = [IsAuthenticated, RolePermission]
+    permission_classes = [IsAuthenticated, ServiceScopePermission, RolePermission]
     read_roles = EVERY_ROLE
     write_roles = CALENDAR_KEEPERS
     queryset = CalendarYear.objects.select_related("confirmed_by").prefetch_related("periods")

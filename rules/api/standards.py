@@ -9,6 +9,7 @@ from beneficiaries.models import Region
 from core.fields import input_field
 from core.months import first_of_month, local_time
 from core.serializers import MonthField
+from core.service_scopes import ServiceScopePermission
 from rules.models import PriceIndex, Standard
 from rules.parameters import CATALOGUE
 from rules.selectors import price_indices_visible_to, standards_visible_to
@@ -92,7 +93,7 @@ class StandardViewSet(
 ):
     """Policy values with their effective dates. Values are never edited: POST a new one."""
 
-    permission_classes = [permissions.IsAuthenticated, MaintainersMayWrite]
+    permission_classes = [permissions.IsAuthenticated, ServiceScopePermission, MaintainersMayWrite]
     serializer_class = StandardOutput
     filterset_fields = ["component", "category", "region__code"]
     ordering_fields = ["effective_from", "component", "created_at"]
@@ -130,7 +131,7 @@ class PriceIndexOutput(serializers.ModelSerializer):
 class PriceIndexViewSet(CreateThroughService, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The monthly CPI rise of each city, recorded by finance."""
 
-    permission_classes = [permissions.IsAuthenticated, MaintainersMayWrite]
+    permission_classes = [permissions.IsAuthenticated, ServiceScopePermission, MaintainersMayWrite]
     serializer_class = PriceIndexOutput
     filterset_fields = ["region__code", "month"]
 
