@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -362,3 +363,53 @@ def test_basic_auth_is_off_in_production_settings_unless_asked_for():
     assert "BasicAuthentication" in asked
     assert "BasicAuthentication" in debugging
     assert "BasicAuthentication" in embedded
+
+
+def test_the_command_makes_an_account_prints_its_token_once_and_revokes_it(regions, capsys):
+    call_command(
+        "service_accounts", "create", "bank-zj", "--region", "3211",
+        "--scope", "bank_return.upload", "--description", "工商银行镇江分行回盘",
+    )  # fmt: skip
+    call_command("service_accounts", "token", "bank-zj", "--name", "回盘上传", "--days", "30")
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    token = ApiToken.objects.get(user__username="bank-zj")
+
+    assert _client(secret).get("/api/batches/").status_code == 200
+    call_command("service_accounts", "list")
+    assert token.token_key in capsys.readouterr().out
+    call_command("service_accounts", "revoke-token", secret[:15])
+    assert _client(secret).get("/api/batches/").status_code in (401, 403)
+    call_command("service_accounts", "revoke", "bank-zj")
+    assert not User.objects.get(username="bank-zj").is_active
+
+
+def test_the_admin_makes_an_account_and_shows_a_token_once(administrator, regions):
+    administrator.is_staff = True
+    administrator.save()
+    client = Client()
+    client.force_login(administrator)
+
+    made = client.post(
+        "/admin/beneficiaries/serviceaccount/add/",
+        {
+            "username": "platform-3211",
+            "region": regions["zhenjiang"].pk,
+            "scopes": ["batch_totals.read"],
+            "description": "省级监测平台",
+        },
+    )
+    partner = User.objects.get(username="platform-3211")
+    issued = client.post(
+        "/admin/beneficiaries/apitoken/add/",
+        {"user": partner.pk, "name": "月度汇总", "days": 90},
+        follow=True,
+    )
+    shown = [str(message) for message in issued.context["messages"]]
+    secret = next(text for text in shown if "doudi_" in text).rsplit("：", 1)[1]
+    listed = client.get("/admin/beneficiaries/apitoken/").content.decode()
+
+    assert made.status_code == 302
+    assert partner.service_account.scopes == ["batch_totals.read"]
+    assert _client(secret).get("/api/batches/").status_code == 200
+    assert secret not in listed and ApiToken.objects.get().token_key in listed
+    assert "platform-3211" not in client.get("/admin/beneficiaries/user/").content.decode()
