@@ -413,3 +413,13 @@ def test_the_admin_makes_an_account_and_shows_a_token_once(administrator, region
     assert _client(secret).get("/api/batches/").status_code == 200
     assert secret not in listed and ApiToken.objects.get().token_key in listed
     assert "platform-3211" not in client.get("/admin/beneficiaries/user/").content.decode()
+
+
+def test_the_auth_benchmark_prints_token_figures_and_leaves_nothing_behind(regions, capsys):
+    call_command("bench_auth", "--requests", "3", "--warmup", "1")
+
+    out = capsys.readouterr().out
+    assert "token (person)" in out and "token (service account)" in out
+    assert "authentication median" in out and "database round trip" in out
+    assert not User.objects.filter(username__startswith="bench-auth").exists()
+    assert not ApiToken.objects.exists()
