@@ -186,3 +186,17 @@ def test_history_rows_name_the_token_and_the_service_account(
     assert event.pgh_context.metadata["token"] == token.token_key
     assert token.token_key.startswith("doudi_")
     assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
+
+
+def test_a_route_outside_the_scopes_is_refused_with_a_message_in_either_language(
+    exported, make_partner, regions
+):
+    platform = make_partner("platform", regions["zhenjiang"], TOTALS)
+    _token_row, client = _token(platform)
+
+    chinese = client.post(f"/api/batches/{exported.pk}/approve/")
+    english = client.post(f"/api/batches/{exported.pk}/approve/?lang=en")
+
+    assert chinese.json()["detail"] == "此服务账号的权限范围不包括这个接口。"
+    assert english.json()["detail"] == "This service account's scopes do not include this endpoint."
+    assert PaymentBatch.objects.get(pk=exported.pk).status == "exported"
