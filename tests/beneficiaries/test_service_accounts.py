@@ -329,7 +329,10 @@ def test_repeated_bad_tokens_from_one_address_are_answered_429(make_user, region
     _token, secret = service_accounts.issue_token(user=finance, name="脚本", by=None)
     guess = "doudi_" + "0" * 64
 
-    refused = [_client(guess).get("/api/batches/").status_code for _attempt in range(3)]
+    refused = [
+        _client(guess).get("/api/batches/", HTTP_X_FORWARDED_FOR=f"172.16.0.{attempt}").status_code
+        for attempt in range(3)
+    ]
     locked_out = _client(secret).get("/api/batches/")
     elsewhere = _client(secret, address="10.9.9.9").get("/api/batches/")
 
