@@ -168,17 +168,18 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "core.authentication.TokenAuthentication",
-        *(["rest_framework.authentication.BasicAuthentication"] if API_BASIC_AUTH else []),
+        # Ignores the header unless API_BASIC_AUTH is on.
+        "core.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "core.service_scopes.ServiceScopePermission",
     ],
     # Failed token attempts per client address (core.authentication): past the rate, 429. The
-    # address is the connection's unless API_NUM_PROXIES reverse proxies stand in front (then the
-    # one they name in X-Forwarded-For), so a client cannot choose its own.
+    # address is the connection's unless PROXY_COUNT reverse proxies stand in front (then the one
+    # the outermost of them named in X-Forwarded-For), so a client cannot choose its own.
     "DEFAULT_THROTTLE_RATES": {"token_failures": env("API_TOKEN_FAILURE_RATE", "20/hour")},
-    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
+    "NUM_PROXIES": env_int("PROXY_COUNT", 0),
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",

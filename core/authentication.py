@@ -2,6 +2,8 @@
 
 * :class:`PersonBackend` — the password backend of the sign-in page, the admin and HTTP basic
   auth; it refuses service accounts, which call with tokens only.
+* :class:`BasicAuthentication` — DRF's HTTP basic auth where ``API_BASIC_AUTH`` is on (the
+  embedded demo, DEBUG); elsewhere it ignores the header, so the call is not authenticated.
 * :class:`TokenAuthentication` — ``Authorization: Token doudi_…`` (django-rest-knox: the token is
   stored as its SHA-512 digest, found by its first characters, compared in constant time). One
   query per call and no password hash. A revoked or expired token is refused at once; the token's
@@ -13,9 +15,11 @@
 from datetime import timedelta
 
 import pghistory
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
 from knox import auth as knox_auth
+from rest_framework import authentication
 from rest_framework.authentication import get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.settings import api_settings
@@ -30,6 +34,14 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 class PersonBackend(ModelBackend):
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and not is_service_account(user)
+
+
+class BasicAuthentication(authentication.BasicAuthentication):
+    # Read on each call (not when the views are defined), so the setting and tests can turn it on.
+    def authenticate(self, request):
+        if not settings.API_BASIC_AUTH:
+            return None
+        return super().authenticate(request)
 
 
 class FailedTokenAttempts(SimpleRateThrottle):

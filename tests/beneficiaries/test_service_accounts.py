@@ -1,5 +1,6 @@
 """Service accounts and API tokens: who makes them, what they may call, how tokens are checked."""
 
+import base64
 import datetime
 import os
 import subprocess
@@ -342,30 +343,39 @@ def test_repeated_bad_tokens_from_one_address_are_answered_429(make_user, region
 
 
 def test_basic_auth_is_off_in_production_settings_unless_asked_for():
-    def classes(**env) -> str:
-        environment = {**os.environ, "SECRET_KEY": "x", **env}
+    def basic_auth(**env) -> str:
+        environment = {**os.environ, "SECRET_KEY": "x"}
         environment.pop("API_BASIC_AUTH", None)
         environment.pop("DEBUG", None)
         environment.update(env)
-        code = (
-            "from config import settings; "
-            "print(settings.REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'])"
-        )
+        code = "from config import settings; print(settings.API_BASIC_AUTH)"
         result = subprocess.run(
             [sys.executable, "-c", code], env=environment, capture_output=True, text=True,
             check=True, cwd=django_settings.BASE_DIR,
         )  # fmt: skip
-        return result.stdout
+        return result.stdout.strip()
 
-    production = classes(DATABASE_URL="postgres://doudi@db:5432/doudi")
-    asked = classes(DATABASE_URL="postgres://doudi@db:5432/doudi", API_BASIC_AUTH="1")
-    debugging = classes(DATABASE_URL="postgres://doudi@db:5432/doudi", DEBUG="1")
-    embedded = classes(DATABASE_URL="")
+    production = "postgres://doudi@db:5432/doudi"
+    assert basic_auth(DATABASE_URL=production) == "False"
+    assert basic_auth(DATABASE_URL=production, API_BASIC_AUTH="1") == "True"
+    assert basic_auth(DATABASE_URL=production, DEBUG="1") == "True"
+    assert basic_auth(DATABASE_URL="") == "True"
 
-    assert "BasicAuthentication" not in production and "TokenAuthentication" in production
-    assert "BasicAuthentication" in asked
-    assert "BasicAuthentication" in debugging
-    assert "BasicAuthentication" in embedded
+
+@pytest.mark.parametrize(("enabled", "status"), [(False, 403), (True, 200)])
+def test_a_right_password_over_basic_auth_counts_only_where_basic_auth_is_on(
+    make_user, regions, settings, enabled, status
+):
+    settings.API_BASIC_AUTH = enabled
+    finance = make_user("finance", regions["zhenjiang"], username="zj-fin")
+    client = APIClient()
+    client.credentials(
+        HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"zj-fin:pw-for-tests").decode()
+    )
+
+    response = client.get("/api/batches/")
+
+    assert response.status_code == status
 
 
 def test_the_command_makes_an_account_prints_its_token_once_and_revokes_it(regions, capsys):
