@@ -8,6 +8,7 @@ once, after it is issued); service accounts are not listed among the users.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import service_accounts, services
@@ -21,9 +22,9 @@ from beneficiaries.models import (
     ServiceAccount,
     User,
 )
+from core import policy
 from core.admin import ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
 from core.exceptions import DomainError
-from core.permissions import EVERY_ROLE, REGISTRY_READERS, USER_MANAGERS, has_role
 from core.service_scopes import ServiceScope
 
 
@@ -59,11 +60,12 @@ class MemberInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return has_role(request.user, REGISTRY_READERS)
+        return policy.allows(request.user, "member")
 
 
 @admin.register(Household)
 class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "household"
     form = HouseholdForm
     list_display = ["id", "address", "village", "hukou_type", "head", "status"]
     list_filter = ["status", "hukou_type"]
@@ -110,6 +112,7 @@ def make_head(modeladmin, request, queryset):
 
 @admin.register(Member)
 class MemberAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "member"
     form = MemberForm
     actions = [make_head]
     scope_field = "household__region_code"
@@ -138,6 +141,7 @@ class IncomeItemForm(ServiceAdminForm):
 
 @admin.register(IncomeItem)
 class IncomeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "income"
     form = IncomeItemForm
     scope_field = "member__household__region_code"
     list_display = ["id", "member", "type", "monthly_amount", "valid_from", "valid_to"]
@@ -161,6 +165,7 @@ class AssetForm(ServiceAdminForm):
 
 @admin.register(Asset)
 class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    resource = "asset"
     form = AssetForm
     scope_field = "household__region_code"
     list_display = ["id", "household", "kind", "value", "description"]
@@ -175,11 +180,14 @@ class RegionAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Regions are reference data: every role reads its subtree, only superusers edit."""
 
     scope_field = "code"
-    read_roles = EVERY_ROLE
-    write_roles = frozenset()
+    resource = "region"
     list_display = ["code", "name", "level", "parent"]
     list_filter = ["level"]
     search_fields = ["code", "name"]
+
+
+# Rights come from a user's role (core.policy), never from groups.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -187,8 +195,7 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
     """Administrators manage the users of their subtree; nobody but a superuser makes one."""
 
     scope_field = "region__code"
-    read_roles = USER_MANAGERS
-    write_roles = USER_MANAGERS
+    resource = "user"
     list_display = ["username", "first_name", "last_name", "role", "region", "is_active"]
     list_filter = ["role", "is_active"]
     list_select_related = ["region"]
@@ -217,8 +224,8 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        if not request.user.is_superuser and "region" in form.base_fields:
-            # A user without a region sees nothing; only a superuser may leave it empty.
+        if "region" in form.base_fields:
+            # A user without a region sees nothing and is refused everywhere.
             form.base_fields["region"].required = True
         return form
 
@@ -255,8 +262,7 @@ class ServiceAccountAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     form = ServiceAccountForm
     scope_field = "user__region__code"
-    read_roles = USER_MANAGERS
-    write_roles = USER_MANAGERS
+    resource = "user"
     list_display = ["user", "region", "scope_list", "description", "created_at", "revoked_at"]
     list_select_related = ["user__region"]
     readonly_fields = ["user", "region", "scope_list", "description", "created_by", "created_at",
@@ -321,8 +327,7 @@ class ApiTokenAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     form = ApiTokenForm
     scope_field = "user__region__code"
-    read_roles = USER_MANAGERS
-    write_roles = USER_MANAGERS
+    resource = "user"
     list_display = ["token_key", "user", "name", "created", "expiry", "last_used_at", "revoked_at"]
     list_filter = ["user__is_service_account"]
     list_select_related = ["user"]

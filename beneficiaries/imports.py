@@ -456,7 +456,8 @@ class _Validator:
             )
             for member in existing:
                 row = self.person_rows[member.id_number][0]
-                self.error(row, "id_number", services.duplicate_person_error(member).message)
+                error = services.duplicate_person_error(member, by=self.by)
+                self.error(row, "id_number", error.message)
 
 
 def _chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterable[list]:

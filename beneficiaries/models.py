@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pghistory
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -81,10 +81,25 @@ class Region(models.Model):
         return self.code[:4]
 
 
+class StaffUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """``createsuperuser`` makes an administrator of the region it asks for (its id, e.g. the
+        province's): a superuser's reach is its role and region like anyone's."""
+        extra_fields.setdefault("role", Role.ADMIN)
+        region = extra_fields.get("region")
+        if region is not None and not isinstance(region, Region):
+            extra_fields["region"] = Region.objects.get(pk=region)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
-    """A staff user: one role, one region; everything they see is scoped to the region's subtree."""
+    """A staff user: one role, one region; everything they see is scoped to the region's subtree.
+    A user without a region sees nothing and is refused until an administrator assigns one."""
 
     Role = Role
+    REQUIRED_FIELDS = ["email", "region"]
+
+    objects = StaffUserManager()
 
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.CASEWORKER)
     region = models.ForeignKey(
@@ -105,9 +120,10 @@ class User(AbstractUser):
 
     @property
     def region_prefix(self) -> str:
-        """The code prefix of the user's subtree; '' (everything) only for superusers."""
+        """The code prefix of the user's subtree. Without a region it matches no code: a missing
+        region never means "everywhere" (an administrator's reach is the province's code)."""
         if self.region_id is None:
-            return "" if self.is_superuser else "-"  # "-" matches no code
+            return "-"
         return self.region.prefix
 
 

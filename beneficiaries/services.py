@@ -83,14 +83,27 @@ def _household_label(household: Household) -> str:
     return f"{household} ({household.village.name})"
 
 
-def duplicate_person_error(existing: Member) -> DomainError:
-    """The refusal of a second active membership, naming the household the person is in."""
-    return DomainError(
-        _("此人已是家庭 %(household)s 的有效成员, 不能重复登记; 请使用成员迁移")
-        % {"household": _household_label(existing.household)},
-        field="id_number",
-        code="already_registered",
-    )
+def registered_elsewhere_message(region_code: str) -> str:
+    """What a user is told of a person registered outside their subtree: that much and the
+    county, never the household, its address or its case (the record is not theirs to see)."""
+    county = Region.objects.filter(code=region_code[:6].ljust(12, "0")).first()
+    if county is None:
+        return str(_("此人已在其他地区登记，请联系该地区民政部门。"))
+    return str(_("此人已在其他地区登记，请联系该地区民政部门（%(county)s）。")) % {
+        "county": county.name
+    }
+
+
+def duplicate_person_error(existing: Member, *, by: User) -> DomainError:
+    """The refusal of a second active membership: naming the household the person is in when
+    ``by`` may see it, only the county otherwise."""
+    if covers(by, existing.household.region_code):
+        message = _("此人已是家庭 %(household)s 的有效成员, 不能重复登记; 请使用成员迁移") % {
+            "household": _household_label(existing.household)
+        }
+    else:
+        message = registered_elsewhere_message(existing.household.region_code)
+    return DomainError(message, field="id_number", code="already_registered")
 
 
 def check_resident_id(id_number: str) -> ResidentId:
@@ -125,7 +138,7 @@ def check_member_attributes(attributes: dict) -> dict:
     return clean
 
 
-def _save_member(member: Member) -> Member:
+def _save_member(member: Member, *, by: User) -> Member:
     """Save, turning a lost race on the one-active-household constraint into the same message."""
     try:
         with transaction.atomic():
@@ -134,7 +147,7 @@ def _save_member(member: Member) -> Member:
         existing = active_membership(member.id_number)
         if existing is None or existing.pk == member.pk:
             raise
-        raise duplicate_person_error(existing)
+        raise duplicate_person_error(existing, by=by)
     return member
 
 
@@ -212,7 +225,7 @@ def add_member(
     clean = check_member_attributes(attributes)
     existing = active_membership(resident.number)
     if existing is not None:
-        raise duplicate_person_error(existing)
+        raise duplicate_person_error(existing, by=by)
     with transaction.atomic():
         household = Household.objects.select_for_update().get(pk=household.pk)
         if relation == Member.Relation.HEAD and _has_active_head(household):
@@ -226,7 +239,8 @@ def add_member(
                 sex=resident.sex,
                 relation=relation,
                 **clean,
-            )
+            ),
+            by=by,
         )
         if relation == Member.Relation.HEAD:
             household.head = member
@@ -270,13 +284,13 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
         resident = check_resident_id(id_number)
         existing = active_membership(resident.number)
         if existing is not None and existing.pk != member.pk:
-            raise duplicate_person_error(existing)
+            raise duplicate_person_error(existing, by=by)
         member.id_number = resident.number
         member.birth_date = resident.birth_date
         member.sex = resident.sex
     for field, value in changes.items():
         setattr(member, field, value)
-    return _save_member(member)
+    return _save_member(member, by=by)
 
 
 def set_head(
@@ -452,11 +466,11 @@ def create_user(*, username: str, password: str, role: str, region: Region | Non
 
     Role users get ``is_staff`` so they can log in to the admin, where their rights come from
     the role and their region subtree (``beneficiaries.admin.ScopedAdminMixin``), not from
-    Django's per-model permissions. Everyone but a superuser needs a region: without one they
-    would see nothing.
+    Django's per-model permissions. Everyone needs a region, superusers too: without one a user
+    sees nothing and is refused everywhere (``core.policy``).
     """
     check_choice(role, User.Role, field="role")
-    if region is None and not extra.get("is_superuser"):
+    if region is None:
         raise DomainError(_("请选择所属区划"), field="region", code="required")
     return User.objects.create_user(
         username=username, password=password, role=role, region=region, is_staff=True, **extra

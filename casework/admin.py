@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries.models import Household, Member, MemberMove, User
+from beneficiaries.models import Household, Member, MemberMove
 from casework.services import registry_events
 from core.admin import ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
 from core.scope import scope
@@ -27,13 +27,15 @@ from .models import (
     Review,
 )
 
-Role = User.Role
-READERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER, Role.FINANCE, Role.AUDITOR, Role.ADMIN})
-
 
 class ReadOnlyAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    read_roles = READERS
-    write_roles = frozenset()
+    """Read by the roles ``core.policy`` lets read the resource; changed only by the services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -58,6 +60,7 @@ class AdjustmentInline(ReadOnlyInline):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(ReadOnlyAdmin):
+    resource = "enrolment"
     list_display = ["id", "household", "member", "category", "status", "start_month", "end_month"]
     list_filter = ["category", "status", "review_class"]
     inlines = [AdjustmentInline]
@@ -65,6 +68,7 @@ class EnrolmentAdmin(ReadOnlyAdmin):
 
 @admin.register(Adjustment)
 class AdjustmentAdmin(ReadOnlyAdmin):
+    resource = "adjustment"
     list_display = [
         "id",
         "region_code",
@@ -95,6 +99,7 @@ class ObjectionInline(ReadOnlyInline):
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
+    resource = "application"
     list_display = [
         "id",
         "household",
@@ -112,6 +117,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
 
 @admin.register(Referral)
 class ReferralAdmin(ReadOnlyAdmin):
+    resource = "referral"
     list_display = ["id", "name", "village", "reason", "status", "flagged_by", "created_at"]
     list_filter = ["status", "reason"]
 
@@ -124,6 +130,7 @@ class InstalmentInline(ReadOnlyInline):
 
 @admin.register(ReliefCase)
 class ReliefCaseAdmin(ReadOnlyAdmin):
+    resource = "relief"
     list_display = ["id", "household", "kind", "cause", "proposed_amount", "tier", "status"]
     list_filter = ["status", "kind", "cause", "tier", "pay_first"]
     inlines = [InstalmentInline]
@@ -131,6 +138,7 @@ class ReliefCaseAdmin(ReadOnlyAdmin):
 
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
+    resource = "enrolment"
     list_display = ["id", "enrolment", "due_on", "outcome", "reviewed_by", "reviewed_at"]
     list_filter = ["outcome"]
 
@@ -176,6 +184,7 @@ class MemberMoveAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     form = MemberMoveForm
     scope_field = "to_member__household__region_code"
+    resource = "member-move"
     list_display = ["id", "from_member", "to_member", "moved_on", "reason", "moved_by"]
     list_select_related = ["from_member", "to_member", "moved_by"]
 
@@ -198,6 +207,7 @@ def _register_history(model, scope_field: str) -> None:
             (ReadOnlyAdmin,),
             {
                 "scope_field": scope_field,
+                "resource": "history",
                 "list_display": ["pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context"],
                 "list_filter": ["pgh_label"],
             },

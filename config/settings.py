@@ -174,9 +174,11 @@ REST_FRAMEWORK = {
         # Ignores the header unless API_BASIC_AUTH is on.
         "core.authentication.BasicAuthentication",
     ],
+    # A service account may call only the routes its scopes name (core.service_scopes); then the
+    # one access rule (core.policy): every view names its resource; one without is refused.
     "DEFAULT_PERMISSION_CLASSES": [
-        "rest_framework.permissions.IsAuthenticated",
         "core.service_scopes.ServiceScopePermission",
+        "core.permissions.PolicyPermission",
     ],
     # Failed token attempts per client address (core.authentication): past the rate, 429. The
     # address is the connection's unless PROXY_COUNT reverse proxies stand in front (then the one
@@ -184,7 +186,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"token_failures": env("API_TOKEN_FAILURE_RATE", "20/hour")},
     "NUM_PROXIES": env_int("PROXY_COUNT", 0),
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.api.ScopedFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.StandardPagination",

@@ -1,10 +1,11 @@
 """Django admin building blocks every app uses, scoped like the API.
 
-* :class:`ScopedAdminMixin` — every changelist and object lookup is limited to the user's region
-  subtree (an out-of-scope id is "does not exist"), foreign-key choices are limited the same way
-  (by the related model's ``scope_field``, for the models that declare one), and the
-  view/add/change rights come from the user's **role** (``read_roles`` / ``write_roles``), not
-  from Django's per-model permissions. A role user still needs ``is_staff`` to log in.
+* :class:`PolicyAdminMixin` — the view/add/change rights of a ModelAdmin come from the one access
+  rule (``core.policy``) for its ``resource``, not from Django's per-model permissions (nor from
+  the superuser flag). A role user still needs ``is_staff`` to log in.
+* :class:`ScopedAdminMixin` — that, and every changelist and object lookup is limited to the
+  user's region subtree (an out-of-scope id is "does not exist"), foreign-key choices are
+  limited the same way (by the related model's ``scope_field``, for the models that declare one).
 * :class:`ServiceAdminForm` — the form's ``clean()`` calls the service, so the admin writes
   through the same rules as the API, and a :class:`DomainError` becomes a form error.
 """
@@ -12,17 +13,37 @@
 from django import forms
 from django.db import transaction
 
+from core import policy
 from core.exceptions import DomainError
-from core.permissions import REGISTRY_READERS, REGISTRY_WRITERS, has_role
 from core.scope import scope
 
 
-class ScopedAdminMixin:
-    """Region scope and role rights for a ModelAdmin (see the module docstring)."""
+class PolicyAdminMixin:
+    """A ModelAdmin's rights from ``core.policy`` for its ``resource``; nothing is deleted."""
+
+    resource: str
+
+    def has_module_permission(self, request):
+        return policy.allows(request.user, self.resource)
+
+    def has_view_permission(self, request, obj=None):
+        return policy.allows(request.user, self.resource)
+
+    def has_add_permission(self, request):
+        return policy.allows(request.user, self.resource, safe=False)
+
+    def has_change_permission(self, request, obj=None):
+        return policy.allows(request.user, self.resource, safe=False)
+
+    def has_delete_permission(self, request, obj=None):
+        # Records are never deleted: history and payments refer to them.
+        return False
+
+
+class ScopedAdminMixin(PolicyAdminMixin):
+    """Region scope and the access rule for a ModelAdmin (see the module docstring)."""
 
     scope_field = "region_code"
-    read_roles: frozenset = REGISTRY_READERS
-    write_roles: frozenset = REGISTRY_WRITERS
 
     def get_queryset(self, request):
         return scope(super().get_queryset(request), user=request.user, field=self.scope_field)
@@ -33,22 +54,6 @@ class ScopedAdminMixin:
         if field is not None and scope_field is not None:
             field.queryset = scope(field.queryset, user=request.user, field=scope_field)
         return field
-
-    def has_module_permission(self, request):
-        return has_role(request.user, self.read_roles)
-
-    def has_view_permission(self, request, obj=None):
-        return has_role(request.user, self.read_roles)
-
-    def has_add_permission(self, request):
-        return has_role(request.user, self.write_roles)
-
-    def has_change_permission(self, request, obj=None):
-        return has_role(request.user, self.write_roles)
-
-    def has_delete_permission(self, request, obj=None):
-        # Registry records are never deleted: history and payments refer to them.
-        return False
 
 
 class ServiceAdminForm(forms.ModelForm):

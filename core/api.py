@@ -1,18 +1,24 @@
 """Building blocks every app's API uses: scoped viewsets and related fields, masked IDs, paging.
 
 * :class:`ScopedViewSetMixin` scopes ``get_queryset`` to the user's region subtree (so a record
-  outside it is a 404) and checks the view's ``read_roles`` / ``write_roles``.
+  outside it is a 404); the view's ``resource`` names its rule in :mod:`core.policy`, which
+  :class:`core.permissions.PolicyPermission` (the API's default permission) applies.
 * :class:`ScopedPrimaryKeyRelatedField` accepts only ids inside the user's subtree: an input that
   names another township's household is "object does not exist", never a hint that it does.
+* :class:`ScopedFilterBackend` (the API's default filter backend) limits every filter that names
+  a record (``?household=``, ``?batch=``) to the records of the user's subtree, so an id outside
+  it answers exactly like an id that does not exist.
 * :class:`ResidentIdField` masks resident IDs for grid workers.
 """
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
 
 from core.idnumbers import mask_resident_id
-from core.permissions import RolePermission, visible_id_number
+from core.permissions import PolicyPermission, visible_id_number
 from core.scope import scope
 from core.service_scopes import ServiceScopePermission
 
@@ -30,14 +36,42 @@ def request_user(context: dict):
     return getattr(request, "user", None)
 
 
-class ScopedViewSetMixin:
-    """Region scope and role checks for a viewset; ``scope_field`` names the region code."""
+def scope_field_of(model) -> str | None:
+    """The field holding a model's 12-digit region code (``scope_field`` when it declares one),
+    or None for a model that belongs to no region."""
+    declared = getattr(model, "scope_field", None)
+    if declared:
+        return declared
+    for name, lookup in (("region_code", "region_code"), ("region", "region__code")):
+        try:
+            model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        return lookup
+    return None
 
-    permission_classes = [IsAuthenticated, ServiceScopePermission, RolePermission]
+
+class ScopedFilterBackend(DjangoFilterBackend):
+    """django-filter, with each filter's choices of records scoped to the user's subtree."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        for a_filter in getattr(filterset, "filters", {}).values():
+            choices = getattr(a_filter, "queryset", None)
+            field = isinstance(choices, QuerySet) and scope_field_of(choices.model)
+            if field:
+                a_filter.queryset = scope(choices, user=request.user, field=field)
+        return filterset
+
+
+class ScopedViewSetMixin:
+    """Region scope and the access rule for a viewset; ``scope_field`` names the region code,
+    ``resource`` the rule."""
+
+    permission_classes = [ServiceScopePermission, PolicyPermission]
     pagination_class = StandardPagination
     scope_field = "region_code"
-    read_roles: frozenset = frozenset()
-    write_roles: frozenset = frozenset()
+    resource: str
 
     def get_queryset(self):
         return scope(super().get_queryset(), user=self.request.user, field=self.scope_field)

@@ -24,6 +24,12 @@ class DomainError(Exception):
         return {"detail": str(self.message), "code": self.code}
 
 
+class Forbidden(DomainError):
+    """The user's role may not do this (``core.policy``): 403 with the reason."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+
+
 class Conflict(DomainError):
     """The action is not allowed from the object's current state: 409 with the reason."""
 

@@ -1,51 +1,45 @@
-"""Who may read and write what: roles, for the API (DRF) and the Django admin, in every app.
+"""The one access rule applied to the API, and what a role sees of a resident ID.
 
-Two independent rules, both applied everywhere:
+The rule itself is the table in :mod:`core.policy`: which roles read and which write each
+resource, always inside the user's region subtree. :class:`PolicyPermission` applies it to every
+API view, which names its ``resource``; a refusal is a 403 with the reason in the request's
+language. Region scope is applied by the views' querysets (:func:`core.scope.scope`): a record
+outside the subtree does not exist for the user (404, never 403), so an id cannot be probed.
 
-* **Region scope** — a user sees only records inside their region subtree
-  (:func:`core.scope.scope`). Out-of-scope records do not exist for them: 404,
-  never 403, so an identifier cannot be probed.
-* **Role** — what a role may do with the records it sees. A view (or ModelAdmin) names the roles
-  that may read it and the roles that may write it; :class:`RolePermission` and
-  :class:`core.admin.ScopedAdminMixin` enforce them. Superusers may do everything.
-
-Who reads and writes the registry:
-
-* caseworkers (乡镇经办人) and administrators read and write the registry of their subtree;
-* county approvers and finance officers read it (approvals and bank files need it);
-* auditors read everything in their region and write nothing (403 on every write);
-* grid workers (网格员) get no access to the registry: they see only the candidates they flagged,
-  which are casework referrals; wherever a resident ID reaches them it is masked
-  (:func:`visible_id_number`, used by :class:`core.api.ResidentIdField`);
-* administrators manage the users of their subtree.
+Wherever a resident ID reaches a grid worker it is masked (:func:`visible_id_number`, used by
+:class:`core.api.ResidentIdField`).
 """
 
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from core import policy
 from core.idnumbers import mask_resident_id
+from core.policy import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
 from core.roles import Role
 
-REGISTRY_READERS = frozenset(
-    {Role.CASEWORKER, Role.COUNTY_APPROVER, Role.FINANCE, Role.AUDITOR, Role.ADMIN}
-)
-REGISTRY_WRITERS = frozenset({Role.CASEWORKER, Role.ADMIN})
-# Regions are reference data every role needs to name places; only superusers change them.
-EVERY_ROLE = frozenset(Role)
-USER_MANAGERS = frozenset({Role.ADMIN})
+__all__ = [
+    "EVERY_ROLE",
+    "REGISTRY_READERS",
+    "REGISTRY_WRITERS",
+    "USER_MANAGERS",
+    "PolicyPermission",
+    "has_role",
+    "sees_masked_ids",
+    "visible_id_number",
+]
+
+USER_MANAGERS = policy.ADMIN
 
 
 def has_role(user, roles) -> bool:
-    """Whether an authenticated user holds one of ``roles`` (superusers hold them all)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return user.is_superuser or user.role in roles
+    """Whether an active user with a region holds one of ``roles`` (see :mod:`core.policy`)."""
+    return policy.refusal_for_roles(user, roles) is None
 
 
 def sees_masked_ids(user) -> bool:
     """Grid workers see resident IDs masked (3211**********1234), everywhere."""
-    return not getattr(user, "is_superuser", False) and (
-        getattr(user, "role", None) == Role.GRID_WORKER
-    )
+    return getattr(user, "role", None) == Role.GRID_WORKER
 
 
 def visible_id_number(user, number: str) -> str:
@@ -53,20 +47,37 @@ def visible_id_number(user, number: str) -> str:
     return mask_resident_id(number) if sees_masked_ids(user) else number
 
 
-class RolePermission(BasePermission):
-    """Allows a request when the user's role is in the view's ``read_roles`` (safe methods) or
-    ``write_roles`` (everything else). A view without ``write_roles`` is read-only for all roles.
+def view_action(view) -> str | None:
+    """The action the policy looks up: a viewset's action, or an API view's ``policy_action``."""
+    return getattr(view, "policy_action", None) or getattr(view, "action", None)
 
-    Use on any app's views::
+
+class PolicyPermission(BasePermission):
+    """Applies :mod:`core.policy` to the view's ``resource`` (a view without one is refused).
+
+    Use on any app's views (``core.api.ScopedViewSetMixin`` and ``core.api.PolicyAPIView``
+    already do)::
 
         class EnrolmentViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):
-            read_roles = REGISTRY_READERS
-            write_roles = frozenset({Role.CASEWORKER})
+            resource = "enrolment"
     """
 
     def has_permission(self, request, view) -> bool:
-        if request.method in SAFE_METHODS:
-            roles = getattr(view, "read_roles", frozenset())
-        else:
-            roles = getattr(view, "write_roles", frozenset())
-        return has_role(request.user, roles)
+        resource = getattr(view, "resource", None)
+        if resource is None:
+            raise PermissionDenied(policy.WRONG_ROLE)
+        reason = policy.refusal(
+            request.user,
+            resource,
+            action=view_action(view),
+            safe=request.method in SAFE_METHODS,
+        )
+        if reason == "":
+            return False  # not signed in: DRF answers 401 or 403 "not authenticated"
+        if reason is not None:
+            raise PermissionDenied(reason)
+        return True
+
+
+# The name views used before the policy table; a view still needs a ``resource``.
+RolePermission = PolicyPermission

@@ -11,8 +11,8 @@ def scope(queryset: QuerySet, *, user, field: str = "region_code") -> QuerySet:
     """Only the rows of ``queryset`` inside the user's region subtree.
 
     ``field`` names the 12-digit region code to match (``"household__region_code"`` for rows that
-    reach it through a relation, ``"code"`` for regions). An anonymous user sees nothing; a
-    superuser without a region sees everything (``region_prefix`` is ``""``).
+    reach it through a relation, ``"code"`` for regions). An anonymous user and a user without a
+    region see nothing.
     """
     if not getattr(user, "is_authenticated", False):
         return queryset.none()

@@ -10,6 +10,7 @@ from functools import partial
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import PolicyAdminMixin
 from core.exceptions import DomainError
 from payments import approval, bankfiles, batches, recoveries
 from payments.models import BankFile, BankReturn, BatchChunk, PaymentBatch, Recovery
@@ -80,7 +81,8 @@ def close(modeladmin, request, queryset):
 
 
 @admin.register(PaymentBatch)
-class PaymentBatchAdmin(admin.ModelAdmin):
+class PaymentBatchAdmin(PolicyAdminMixin, admin.ModelAdmin):
+    resource = "batch"
     list_display = [
         "region",
         "month",
@@ -115,9 +117,10 @@ class PaymentBatchAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PolicyAdminMixin, admin.ModelAdmin):
     """Written only by the services (export, reconciliation): readable, never edited here."""
 
+    resource = "bank-file"
     region_field = "batch__region__code"
 
     def get_queryset(self, request):
@@ -166,6 +169,7 @@ def mark_repaid(modeladmin, request, queryset):
 
 @admin.register(Recovery)
 class RecoveryAdmin(ReadOnlyAdmin):
+    resource = "recovery"
     region_field = "region_code"
     list_display = [
         "id",

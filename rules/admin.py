@@ -9,16 +9,15 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from core.admin import PolicyAdminMixin
 from core.exceptions import DomainError
 from core.months import first_of_month
-from core.permissions import has_role
-from rules.calendar import CALENDAR_KEEPERS, Period, enter_year, validate_year
+from rules.calendar import Period, enter_year, validate_year
 from rules.models import CalendarPeriod, CalendarYear, PriceIndex, Standard
 from rules.parameters import CATALOGUE
 from rules.selectors import price_indices_visible_to, standards_visible_to
 from rules.services import (
     add_standard,
-    can_maintain,
     record_price_index,
     validate_price_index,
     validate_standard,
@@ -58,27 +57,16 @@ class StandardForm(forms.ModelForm):
         return data
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+class AppendOnlyAdmin(PolicyAdminMixin, admin.ModelAdmin):
     """Maintainers add rows; nobody edits or deletes them."""
-
-    def has_add_permission(self, request):
-        return can_maintain(request.user)
 
     def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
-
-    def has_module_permission(self, request):
-        return request.user.is_staff
-
 
 @admin.register(Standard)
 class StandardAdmin(AppendOnlyAdmin):
+    resource = "standard"
     form = StandardForm
     list_display = ["region", "component", "category", "value", "effective_from", "created_by"]
     list_filter = ["component", "category", "effective_from"]
@@ -121,6 +109,7 @@ class PriceIndexForm(forms.ModelForm):
 
 @admin.register(PriceIndex)
 class PriceIndexAdmin(AppendOnlyAdmin):
+    resource = "price-index"
     form = PriceIndexForm
     list_display = ["region", "month", "cpi_rise_percent", "recorded_by"]
     list_filter = ["month"]
@@ -159,20 +148,13 @@ class CalendarPeriodFormSet(forms.BaseInlineFormSet):
             raise ValidationError(error.message)
 
 
-class CalendarKeepersEnter:
-    """Every staff user reads the calendar; administrators enter it."""
+class CalendarKeepersEnter(PolicyAdminMixin):
+    """Everyone reads the calendar; the keepers ``core.policy`` names enter it."""
+
+    resource = "calendar-year"
 
     def has_add_permission(self, request, *args):
-        return has_role(request.user, CALENDAR_KEEPERS)
-
-    def has_change_permission(self, request, obj=None):
-        return has_role(request.user, CALENDAR_KEEPERS)
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
-
-    def has_module_permission(self, request):
-        return request.user.is_staff
+        return super().has_add_permission(request)
 
 
 class CalendarPeriodInline(CalendarKeepersEnter, admin.TabularInline):
@@ -191,7 +173,8 @@ class CalendarPeriodInline(CalendarKeepersEnter, admin.TabularInline):
         return 2 if obj is not None else self.extra
 
     def has_delete_permission(self, request, obj=None):
-        return has_role(request.user, CALENDAR_KEEPERS)
+        # A period removed from a year being corrected; the year itself stays.
+        return self.has_change_permission(request, obj)
 
 
 @admin.register(CalendarYear)

@@ -28,13 +28,14 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
+from core import policy
 from core.exceptions import DomainError
 from core.permissions import has_role
 from core.workdays import Deadline, WorkCalendar, add_working_days
 from rules.models import CalendarPeriod, CalendarYear
 
 # The administrators enter the calendar from the State Council's notice.
-CALENDAR_KEEPERS = frozenset({User.Role.ADMIN})
+CALENDAR_KEEPERS = policy.roles_for("calendar-year", safe=False)
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 SEED_SOURCE = f"chinese-calendar {chinese_calendar.__version__}"
 CHINESE_NAMES = {holiday.value: holiday.chinese for holiday in Holiday}

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
+from core import policy
 from core.exceptions import Conflict, DomainError
 from core.months import first_of_month
 from core.scope import covers
@@ -20,14 +21,14 @@ from rules.models import PriceIndex, Standard
 from rules.parameters import CATALOGUE
 
 # Who may change policy values and record the CPI (DOMAIN.md: finance records the month's CPI).
-MAINTAINER_ROLES = frozenset({User.Role.FINANCE, User.Role.ADMIN})
+MAINTAINER_ROLES = policy.roles_for("standard", safe=False)
 STANDARD_LEVELS = frozenset({Region.Level.PROVINCE, Region.Level.CITY, Region.Level.COUNTY})
 # Units that count whole things: a notice of 7.5 days or a grade 2.5 is a typing error.
 WHOLE_UNITS = frozenset({"days", "working days", "months", "years", "grade"})
 
 
 def can_maintain(user: User) -> bool:
-    return user.is_superuser or user.role in MAINTAINER_ROLES
+    return policy.allows(user, "standard", safe=False)
 
 
 def _check_maintainer(*, user: User, region: Region) -> None:

@@ -1,11 +1,15 @@
-"""Who may open which page: the roles a page names, checked on every request to it.
+"""Who may open which page: the one access rule (``core.policy``), checked on every request.
 
-* A page view is wrapped by :func:`page`: an anonymous visitor is sent to the sign-in page, a
-  signed-in user whose role the page does not name gets the 403 page (in the user's language).
-  The roles are kept on the view (``view.page_roles``), so the navigation asks the view itself
-  (:func:`may_open`) and never keeps a second list.
-* The Django admin is for administrators (role admin) and superusers only:
-  :class:`AdminOnlyMiddleware` answers 403 to every other signed-in user on every admin URL.
+* A page view is wrapped by :func:`page`, named by its ``resource`` in ``core.policy`` (a GET
+  needs the resource's read roles, a POST its write roles; ``write=True`` for a page that only
+  writes, such as a form to register something) or, for a page with no resource of its own, by
+  ``roles``. An anonymous visitor is sent to the sign-in page; a user the rule refuses gets the
+  403 page with the reason in the user's language (a user without a region is told to ask an
+  administrator for one). The roles that may open it are kept on the view
+  (``view.page_roles``), so the navigation asks the view itself (:func:`may_open`).
+* The Django admin is for administrators (role admin, with a region) only:
+  :class:`AdminOnlyMiddleware` answers 403 to every other signed-in user on every admin URL, and
+  each admin page applies the same table (``core.admin.PolicyAdminMixin``).
 * A service account (``core.service_scopes``) opens no page and no admin page, whatever its
   role: it cannot sign in, and a session that names it gets the 403 page.
 * Records stay scoped to the user's region subtree by the selectors a page reads through
@@ -18,36 +22,51 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, resolve, reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
+from core import policy
 from core.permissions import has_role
-from core.roles import Role
 from core.service_scopes import is_service_account
 
-ADMIN_ROLES = frozenset({Role.ADMIN})
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PAGE_REFUSED = _("您的角色不能使用此页面。")
 
 
-def page(*, roles: Iterable[str]) -> Callable:
-    """Decorate a page view with the roles that may open it."""
-    allowed = frozenset(roles)
+def page(
+    *, roles: Iterable[str] | None = None, resource: str | None = None, write: bool = False
+) -> Callable:
+    """Decorate a page view with its rule: ``resource`` (a name in ``core.policy``) or ``roles``."""
+    if (roles is None) == (resource is None):
+        raise TypeError("page() takes either roles= or resource=")
+    if resource is not None:
+        read = policy.roles_for(resource, safe=not write)
+        writers = policy.roles_for(resource, safe=False)
+    else:
+        read = writers = frozenset(roles)
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def guarded(request, *args, **kwargs):
-            if not request.user.is_authenticated:
+            allowed = read if request.method in SAFE_METHODS else writers
+            reason = policy.refusal_for_roles(request.user, allowed, message=PAGE_REFUSED)
+            if reason == "":
                 return redirect_to_login(request.get_full_path())
-            if is_service_account(request.user) or not has_role(request.user, allowed):
-                raise PermissionDenied(_("您的角色不能使用此页面。"))
+            if reason is None and is_service_account(request.user):
+                reason = str(PAGE_REFUSED)
+            if reason is not None:
+                raise PermissionDenied(reason)
             return view(request, *args, **kwargs)
 
-        guarded.page_roles = allowed
+        guarded.page_roles = read
+        guarded.page_write_roles = writers
+        guarded.page_resource = resource
         return guarded
 
     return decorate
 
 
 def may_open(user, url_name: str, *args) -> bool:
-    """Whether ``user`` may open the page named ``url_name`` (a view without roles: nobody)."""
+    """Whether ``user`` may open the page named ``url_name`` (a view without a rule: nobody)."""
     try:
         view = resolve(reverse(url_name, args=args)).func
     except NoReverseMatch:
@@ -56,7 +75,10 @@ def may_open(user, url_name: str, *args) -> bool:
 
 
 def may_use_admin(user) -> bool:
-    return not is_service_account(user) and has_role(user, ADMIN_ROLES)
+    return not is_service_account(user) and policy.allows(user, "admin-site")
+
+
+ADMIN_REFUSED = _("系统管理仅供管理员使用。")
 
 
 class AdminOnlyMiddleware:
@@ -74,11 +96,10 @@ class AdminOnlyMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         match = request.resolver_match
-        if (
-            match is not None
-            and "admin" in match.namespaces
-            and request.user.is_authenticated
-            and not may_use_admin(request.user)
-        ):
-            raise PermissionDenied(_("系统管理仅供管理员使用。"))
+        if match is not None and "admin" in match.namespaces and request.user.is_authenticated:
+            reason = policy.refusal_for_roles(
+                request.user, policy.roles_for("admin-site"), message=ADMIN_REFUSED
+            )
+            if reason:
+                raise PermissionDenied(reason)
         return None

@@ -15,7 +15,6 @@ from beneficiaries.api import filters
 from beneficiaries.api import serializers as s
 from beneficiaries.models import Asset, Household, IncomeItem, Member, Region
 from core.api import ScopedViewSetMixin
-from core.permissions import EVERY_ROLE, REGISTRY_READERS, REGISTRY_WRITERS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -27,7 +26,7 @@ class RegionViewSet(ScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.RegionSerializer
     filterset_class = filters.RegionFilter
     scope_field = "code"
-    read_roles = EVERY_ROLE
+    resource = "region"
     ordering_fields = ["code", "name"]
 
 
@@ -36,8 +35,6 @@ class RegistryViewSet(
 ):
     """List and retrieve in scope; writes (POST, PATCH) go through the services."""
 
-    read_roles = REGISTRY_READERS
-    write_roles = REGISTRY_WRITERS
     http_method_names = ["get", "post", "patch", "head", "options"]
     ordering_fields = ["id", "created_at"]
 
@@ -53,6 +50,7 @@ class RegistryViewSet(
 class HouseholdViewSet(RegistryViewSet):
     """Households (户) of the user's subtree."""
 
+    resource = "household"
     queryset = Household.objects.select_related("village", "head")
     serializer_class = s.HouseholdSerializer
     filterset_class = filters.HouseholdFilter
@@ -137,6 +135,7 @@ class HouseholdViewSet(RegistryViewSet):
 class MemberViewSet(RegistryViewSet):
     """Members of the households in the user's subtree. Death is recorded by casework."""
 
+    resource = "member"
     queryset = Member.objects.select_related("household")
     serializer_class = s.MemberSerializer
     filterset_class = filters.MemberFilter
@@ -159,6 +158,7 @@ class MemberViewSet(RegistryViewSet):
 class IncomeItemViewSet(RegistryViewSet):
     """Income items (and deductible costs) of members in the user's subtree."""
 
+    resource = "income"
     queryset = IncomeItem.objects.select_related("member")
     serializer_class = s.IncomeItemSerializer
     filterset_class = filters.IncomeItemFilter
@@ -182,6 +182,7 @@ class IncomeItemViewSet(RegistryViewSet):
 class AssetViewSet(RegistryViewSet):
     """Assets of the households in the user's subtree."""
 
+    resource = "asset"
     queryset = Asset.objects.all()
     serializer_class = s.AssetSerializer
     filterset_class = filters.AssetFilter

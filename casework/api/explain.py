@@ -27,6 +27,8 @@ class ExplainEnrolmentView(APIView):
     """GET /api/enrolments/{id}/explain/?month=YYYY-MM: the amount and the steps behind it, in
     Chinese or (``?lang=en``) English, with the parameters used and the date each took effect."""
 
+    resource = "enrolment-explanation"
+
     def get(self, request, pk: int):
         query = ExplainQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -1,8 +1,8 @@
 """Casework API: thin views that parse input, call one service and render the result.
 
-Every list and detail is scoped to the user's region subtree (out of scope → 404); roles come
-from ``read_roles`` / ``write_roles`` (auditors read everything in their region and write
-nothing); an illegal move or a duplicate is a 409 with the reason, from the services.
+Every list and detail is scoped to the user's region subtree (out of scope → 404); each view's
+``resource`` names its rule in ``core.policy`` (a role it does not name → 403); an illegal move
+or a duplicate is a 409 with the reason, from the services.
 """
 
 import django_filters
@@ -33,24 +33,14 @@ from casework.services import (
 )
 from core.api import ScopedViewSetMixin
 from core.months import add_months, local_time
-from core.permissions import RolePermission
 from core.scope import scope
-from core.service_scopes import ServiceScopePermission
 
 Role = User.Role
-CASE_READERS = frozenset(
-    {Role.CASEWORKER, Role.COUNTY_APPROVER, Role.FINANCE, Role.AUDITOR, Role.ADMIN}
-)
-CASEWORKERS = frozenset({Role.CASEWORKER})
-DECIDERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER})
-AUDIT_READERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER, Role.AUDITOR, Role.ADMIN})
 
 
 class CaseworkViewSet(
     ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    read_roles = CASE_READERS
-    write_roles = CASEWORKERS
     ordering_fields = ["id"]
 
     def parse(self, serializer_class) -> dict:
@@ -78,8 +68,7 @@ class ReferralViewSet(CaseworkViewSet):
 
     queryset = Referral.objects.select_related("village")
     serializer_class = s.ReferralSerializer
-    read_roles = CASE_READERS | {Role.GRID_WORKER}
-    write_roles = CASEWORKERS | {Role.GRID_WORKER}
+    resource = "referral"
     filterset_fields = ["status", "reason"]
 
     def get_queryset(self):
@@ -116,7 +105,7 @@ class ApplicationViewSet(CaseworkViewSet):
 
     queryset = Application.objects.all()
     serializer_class = s.ApplicationSerializer
-    write_roles = DECIDERS
+    resource = "application"
     filterset_fields = ["state", "category", "household"]
 
     def get_serializer_class(self):
@@ -159,6 +148,7 @@ class ApplicationViewSet(CaseworkViewSet):
 class ObjectionViewSet(CaseworkViewSet):
     queryset = Objection.objects.all()
     serializer_class = s.ObjectionSerializer
+    resource = "objection"
     scope_field = "application__region_code"
 
     @extend_schema(request=s.ResolveInput, responses=s.ObjectionSerializer)
@@ -184,6 +174,7 @@ class EnrolmentViewSet(CaseworkViewSet):
 
     queryset = Enrolment.objects.all()
     serializer_class = s.EnrolmentSerializer
+    resource = "enrolment"
     filterset_fields = ["status", "category", "household", "review_class"]
 
     def get_serializer_class(self):
@@ -219,8 +210,7 @@ class EnrolmentViewSet(CaseworkViewSet):
 class RegistryEventView(APIView):
     """A registry event casework must follow up: parse, call the service, 204."""
 
-    permission_classes = [ServiceScopePermission, RolePermission]
-    write_roles = CASEWORKERS
+    resource = "death"
     input_class: type
     service = None
 
@@ -245,6 +235,7 @@ class MemberMoveViewSet(RegistryViewSet):
 
     queryset = MemberMove.objects.select_related("from_member", "to_member", "moved_by")
     serializer_class = registry_serializers.MemberMoveSerializer
+    resource = "member-move"
     filterset_class = registry_filters.MemberMoveFilter
     http_method_names = ["get", "post", "head", "options"]
     ordering_fields = ["id", "moved_on"]
@@ -272,7 +263,7 @@ class ReliefViewSet(CaseworkViewSet):
 
     queryset = ReliefCase.objects.prefetch_related("instalments")
     serializer_class = s.ReliefSerializer
-    write_roles = DECIDERS
+    resource = "relief"
     filterset_fields = ["status", "kind", "cause", "tier", "household"]
 
     @extend_schema(request=s.ReliefInput, responses={201: s.ReliefSerializer})
@@ -331,8 +322,7 @@ class AdjustmentViewSet(CaseworkViewSet):
 
     serializer_class = s.AdjustmentSerializer
     filterset_class = AdjustmentFilter
-    read_roles = AUDIT_READERS
-    write_roles = frozenset()
+    resource = "adjustment"
 
     def get_queryset(self):
         return selectors.adjustments_for(user=self.request.user)
@@ -367,8 +357,7 @@ class AdjustmentViewSet(CaseworkViewSet):
 class HouseholdTimelineView(APIView):
     """A household's whole story, from the first flag to the last payment line."""
 
-    permission_classes = [ServiceScopePermission, RolePermission]
-    read_roles = AUDIT_READERS
+    resource = "timeline"
 
     @extend_schema(responses=s.TimelineSerializer)
     def get(self, request, household_id: int):

@@ -9,12 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, Member, Region, User
-from beneficiaries.services import check_resident_id
+from beneficiaries.services import check_resident_id, registered_elsewhere_message
 from casework.models import CLOSED_STATES, Application, Referral, ReviewClass
 from casework.services.access import require
 from casework.services.applications import DuplicateCase, submit_application
 from core.exceptions import Conflict, DomainError
 from core.permissions import visible_id_number
+from core.scope import covers
 
 
 def _open_case_for_person(
@@ -46,7 +47,9 @@ def flag_candidate(
     *, name: str, village: Region, reason: str, by: User, id_number: str = "", note: str = ""
 ) -> Referral:
     """A grid worker flags a person who may need help (主动发现). A flag or case already open for
-    the same person is returned in the error, never duplicated."""
+    the same person is returned in the error, never duplicated; one outside the grid worker's
+    subtree is not theirs to see, so they are told only that the person is registered elsewhere
+    (naming the county)."""
     require(user=by, roles={User.Role.GRID_WORKER}, region_code=village.code)
     if village.level != Region.Level.VILLAGE:
         raise DomainError(_("请选择村/社区。"), field="village")
@@ -55,6 +58,8 @@ def flag_candidate(
     if id_number:
         id_number = check_resident_id(id_number).number
     existing = _open_case_for_person(id_number=id_number, name=name, village=village)
+    if existing is not None and not covers(by, existing.region_code):
+        raise Conflict(registered_elsewhere_message(existing.region_code), code="elsewhere")
     if existing is not None:
         raise DuplicateCase(_("此人已有未办结的线索或申请。"), existing=existing)
     return Referral.objects.create(

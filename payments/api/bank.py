@@ -8,26 +8,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from beneficiaries.models import Household, User
+from beneficiaries.models import Household
 from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
 from core.serializers import MonthField
 from core.uploads import UploadField
 from payments import approval, bankfiles, reconciliation, recoveries, review
 from payments.api.batches import BatchSerializer
 from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine, Recovery
-
-FINANCE_ROLES = (User.Role.FINANCE, User.Role.ADMIN)
-
-
-def _require_finance(user: User) -> None:
-    if not (user.is_superuser or user.role in FINANCE_ROLES):
-        raise PermissionDenied(_("只有财务人员可以执行此操作。"))
 
 
 def _batch(request, pk: int) -> PaymentBatch:
@@ -55,6 +47,8 @@ class BatchReviewSerializer(serializers.Serializer):
 
 class ReviewView(APIView):
     """Totals by category and district, and how many lines are new, stopped or changed."""
+
+    resource, policy_action = "batch", "review"
 
     @extend_schema(responses=BatchReviewSerializer)
     def get(self, request, pk: int):
@@ -100,6 +94,7 @@ class DiffLineSerializer(serializers.ModelSerializer):
 class DiffView(ListAPIView):
     """Lines new, stopped (``?change=stopped``: last month's lines) or changed since last month."""
 
+    resource, policy_action = "batch", "diff"
     serializer_class = DiffLineSerializer
     filter_backends: list = []
 
@@ -113,9 +108,10 @@ class DiffView(ListAPIView):
 class ApproveView(APIView):
     """Approve as the checker (not the preparer); a second approval is a 409."""
 
+    resource = "batch"
+
     @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):
-        _require_finance(request.user)
         batch = approval.approve_batch(batch=_batch(request, pk), by=request.user)
         return Response(BatchSerializer(batch).data)
 
@@ -123,9 +119,10 @@ class ApproveView(APIView):
 class CloseView(APIView):
     """Close a reconciled batch."""
 
+    resource = "batch"
+
     @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):
-        _require_finance(request.user)
         batch = approval.close_batch(batch=_batch(request, pk), by=request.user)
         return Response(BatchSerializer(batch).data)
 
@@ -139,9 +136,10 @@ class BankFileSerializer(serializers.ModelSerializer):
 class ExportView(APIView):
     """POST: export the approved batch (CSV and XLSX). GET ?file_format=csv|xlsx: download it."""
 
+    resource = "bank-file"
+
     @extend_schema(request=None, responses={201: BankFileSerializer(many=True)})
     def post(self, request, pk: int):
-        _require_finance(request.user)
         files = bankfiles.export_batch(batch=_batch(request, pk), by=request.user)
         return Response(BankFileSerializer(files, many=True).data, status=201)
 
@@ -150,7 +148,6 @@ class ExportView(APIView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request, pk: int):
-        _require_finance(request.user)
         fmt = request.query_params.get("file_format", BankFile.Format.CSV)
         bank_file = get_object_or_404(BankFile, batch=_batch(request, pk), format=fmt)
         response = FileResponse(
@@ -183,11 +180,11 @@ class BankReturnSerializer(serializers.ModelSerializer):
 class ReturnFileView(APIView):
     """Import the bank's return file; refused (400) naming what differs from the export."""
 
+    resource = "bank-file"
     parser_classes = [MultiPartParser]
 
     @extend_schema(request=ReturnFileSerializer, responses={201: BankReturnSerializer})
     def post(self, request, pk: int):
-        _require_finance(request.user)
         form = ReturnFileSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = form.validated_data["file"]
@@ -243,6 +240,7 @@ class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Recoveries in the user's region: list, record one found by audit, mark one repaid."""
 
     serializer_class = RecoverySerializer
+    resource = "recovery"
     filterset_fields = ["household", "reason"]
 
     def get_queryset(self):
@@ -254,7 +252,6 @@ class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=RecordRecoverySerializer, responses={201: RecoverySerializer})
     def create(self, request):
-        _require_finance(request.user)
         form = RecordRecoverySerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         recovery = recoveries.record_recovery(**form.validated_data, by=request.user)
@@ -265,6 +262,5 @@ class RecoveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=None, responses=RecoverySerializer)
     @action(detail=True, methods=["post"])
     def repaid(self, request, pk=None):
-        _require_finance(request.user)
         recovery = recoveries.mark_repaid(recovery=self.get_object(), by=request.user)
         return Response(RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data)

@@ -3,13 +3,10 @@ from the State Council's notice (POST again to correct it)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from core.fields import input_field
-from core.permissions import EVERY_ROLE, RolePermission
-from core.service_scopes import ServiceScopePermission
-from rules.calendar import CALENDAR_KEEPERS, FIRST_YEAR, LAST_YEAR, Period, enter_year
+from rules.calendar import FIRST_YEAR, LAST_YEAR, Period, enter_year
 from rules.models import CalendarPeriod, CalendarYear
 
 
@@ -57,9 +54,7 @@ class CalendarYearViewSet(
     """The confirmed years of the working-day calendar. A year not listed is not confirmed:
     deadlines in it count Monday to Friday and are marked provisional."""
 
-    permission_classes = [IsAuthenticated, ServiceScopePermission, RolePermission]
-    read_roles = EVERY_ROLE
-    write_roles = CALENDAR_KEEPERS
+    resource = "calendar-year"
     queryset = CalendarYear.objects.select_related("confirmed_by").prefetch_related("periods")
     serializer_class = CalendarYearSerializer
     lookup_field = "year"

@@ -1,28 +1,17 @@
 """API for policy values (standards) and the monthly CPI."""
 
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from beneficiaries.models import Region
 from core.fields import input_field
 from core.months import first_of_month, local_time
 from core.serializers import MonthField
-from core.service_scopes import ServiceScopePermission
 from rules.models import PriceIndex, Standard
 from rules.parameters import CATALOGUE
 from rules.selectors import price_indices_visible_to, standards_visible_to
-from rules.services import add_standard, can_maintain, record_price_index
-
-
-class MaintainersMayWrite(permissions.BasePermission):
-    """Everyone signed in reads (scoped); finance and admin users write."""
-
-    message = _("只有财务人员或管理员可以维护保障标准和价格指数")
-
-    def has_permission(self, request, view):
-        return request.method in permissions.SAFE_METHODS or can_maintain(request.user)
+from rules.services import add_standard, record_price_index
 
 
 def _region_field() -> serializers.SlugRelatedField:
@@ -93,7 +82,7 @@ class StandardViewSet(
 ):
     """Policy values with their effective dates. Values are never edited: POST a new one."""
 
-    permission_classes = [permissions.IsAuthenticated, ServiceScopePermission, MaintainersMayWrite]
+    resource = "standard"
     serializer_class = StandardOutput
     filterset_fields = ["component", "category", "region__code"]
     ordering_fields = ["effective_from", "component", "created_at"]
@@ -131,7 +120,7 @@ class PriceIndexOutput(serializers.ModelSerializer):
 class PriceIndexViewSet(CreateThroughService, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The monthly CPI rise of each city, recorded by finance."""
 
-    permission_classes = [permissions.IsAuthenticated, ServiceScopePermission, MaintainersMayWrite]
+    resource = "price-index"
     serializer_class = PriceIndexOutput
     filterset_fields = ["region__code", "month"]
 

@@ -367,7 +367,7 @@ def test_a_right_password_over_basic_auth_counts_only_where_basic_auth_is_on(
     make_user, regions, settings, enabled, status
 ):
     settings.API_BASIC_AUTH = enabled
-    finance = make_user("finance", regions["zhenjiang"], username="zj-fin")
+    make_user("finance", regions["zhenjiang"], username="zj-fin")
     client = APIClient()
     client.credentials(
         HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"zj-fin:pw-for-tests").decode()

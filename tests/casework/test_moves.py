@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from beneficiaries.models import Member, MemberMove
 from casework.models import Adjustment, Enrolment
 from casework.services import enrolments, registry_events
-from core.exceptions import Conflict, DomainError
+from core.exceptions import DomainError, Forbidden
 from tests.factories import HouseholdFactory, MemberFactory
 
 AUG = datetime.date(2024, 8, 1)
@@ -145,7 +145,7 @@ def test_when_the_registry_move_fails_no_enrolment_changes(
 
 @pytest.mark.parametrize("role", ["grid_worker", "county_approver", "finance", "auditor"])
 def test_only_the_registry_writers_move_people(user_with_role, family, other_household, role):
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         registry_events.move_member(
             member=family["spouse"],
             to_household=other_household,

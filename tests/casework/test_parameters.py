@@ -128,7 +128,7 @@ def test_load_seeds_accepts_casework_components(regions, tmp_path):
 
 
 def test_the_admin_enters_a_casework_parameter(client, regions, make_user):
-    client.force_login(make_user("admin", None, is_staff=True, is_superuser=True))
+    client.force_login(make_user("admin", regions["jiangsu"], is_staff=True))
     form = client.get("/admin/rules/standard/add/")
     assert "casework.decision_working_days" in form.content.decode()
     response = client.post(

@@ -4,7 +4,7 @@ import pytest
 
 from casework.models import Application, Referral
 from casework.services import applications, referrals, registry_events
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, Forbidden
 from core.idnumbers import make_resident_id
 from tests.casework.test_api import client_for
 from tests.factories import HouseholdFactory, MemberFactory
@@ -23,7 +23,7 @@ def test_a_grid_worker_flags_a_candidate(grid_worker, regions):
 
 
 def test_only_grid_workers_flag_in_their_own_villages(grid_worker, caseworker, regions):
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         flag(caseworker, regions)
     with pytest.raises(Conflict):
         flag(grid_worker, regions, village=regions["village_b1"])

@@ -8,7 +8,7 @@ from django.utils import timezone, translation
 from casework import selectors
 from casework.models import ReliefCase, ReliefInstalment
 from casework.services import temporary_relief
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, Forbidden
 from core.months import add_months, first_of_month
 from payments.lines import mark_relief_instalments_paid
 from payments.models import PaymentBatch
@@ -35,7 +35,7 @@ def propose(household, caseworker, **kwargs):
 def test_the_township_approves_relief_up_to_its_limit(household, caseworker, approver):
     relief = propose(household, caseworker, proposed_amount=Decimal("2625"))
     assert relief.tier == ReliefCase.Tier.TOWNSHIP
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         temporary_relief.decide_relief(relief=relief, approve=True, by=approver)
     temporary_relief.decide_relief(relief=relief, approve=True, by=caseworker)
     relief.refresh_from_db()

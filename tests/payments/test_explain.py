@@ -149,11 +149,13 @@ def test_explain_endpoint_adds_the_price_subsidy_of_a_cpi_month(family, make_use
     assert july.data["price_subsidy"] is None
 
 
-def test_explaining_a_month_without_a_standard_is_refused_with_the_reason(family, make_user):
+def test_explaining_a_month_without_a_standard_is_refused_with_the_reason(
+    family, make_user, regions
+):
     _, _, enrolment = family
     Standard.objects.filter(component="standard").delete()
     client = APIClient()
-    client.force_authenticate(make_user("auditor", None, is_superuser=True))
+    client.force_authenticate(make_user("auditor", regions["jiangsu"]))
     response = client.get(f"/api/enrolments/{enrolment.pk}/explain/", {"month": "2024-08"})
     assert response.status_code == 400
     assert "standard" in response.data["month"][0]

@@ -184,7 +184,7 @@ def test_caseworkers_may_not_record_the_cpi(api, regions, make_user):
 
 
 def test_admin_pages_list_standards_and_refuse_edits(client, regions, make_user):
-    admin = make_user("admin", None, is_staff=True, is_superuser=True)
+    admin = make_user("admin", regions["jiangsu"], is_staff=True)
     standard = Standard.objects.create(
         region=regions["zhenjiang"], component="standard", value=875, effective_from="2024-07-01"
     )
@@ -198,7 +198,7 @@ def test_admin_pages_list_standards_and_refuse_edits(client, regions, make_user)
 
 
 def test_admin_add_form_goes_through_the_rules(client, regions, make_user):
-    admin = make_user("admin", None, is_staff=True, is_superuser=True)
+    admin = make_user("admin", regions["jiangsu"], is_staff=True)
     client.force_login(admin)
     form = {
         "region": regions["zhenjiang"].pk,

@@ -1,9 +1,12 @@
 """Sign-in, sign-out, who may open which page, and the admin kept for administrators."""
 
 import pytest
-from django.test import Client
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
 from tests.web.conftest import PASSWORD
+from web.access import page
 from web.navigation import nav_links
 
 
@@ -58,12 +61,12 @@ def test_the_admin_refuses_every_role_but_the_administrator_in_chinese(staff, ro
         assert "系统管理仅供管理员使用" in response.content.decode()
 
 
-def test_the_admin_opens_for_the_administrator_and_for_a_superuser(staff):
+def test_the_admin_opens_for_the_administrator_and_not_for_a_superuser_of_another_role(staff):
     assert signed_in(staff["admin"]).get("/admin/").status_code == 200
     superuser = staff["caseworker_b"]
     superuser.is_superuser = True
     superuser.save()
-    assert signed_in(superuser).get("/admin/").status_code == 200
+    assert signed_in(superuser).get("/admin/").status_code == 403
 
 
 def test_a_visitor_still_gets_the_admin_sign_in_page(db):
@@ -95,3 +98,30 @@ def test_a_missing_page_answers_404_in_chinese(staff):
     response = signed_in(staff["caseworker"]).get("/no-such-page/")
     assert response.status_code == 404
     assert "没有找到这个页面或记录" in response.content.decode()
+
+
+def test_a_page_named_by_its_resource_reads_and_writes_as_the_policy_says(regions, make_user):
+    @page(resource="household")
+    def households(request):
+        return HttpResponse("ok")
+
+    factory = RequestFactory()
+    auditor = make_user("auditor", regions["zhenjiang"])
+    caseworker = make_user("caseworker", regions["town_a"])
+    grid = make_user("grid_worker", regions["town_a"])
+
+    def answer(user, method):
+        request = getattr(factory, method)("/households/")
+        request.user = user
+        try:
+            return households(request).status_code
+        except PermissionDenied as refusal:
+            return str(refusal)
+
+    assert answer(auditor, "get") == 200
+    assert answer(auditor, "post") == "您的角色不能使用此页面。"
+    assert answer(caseworker, "post") == 200
+    assert answer(grid, "get") == "您的角色不能使用此页面。"
+    assert households.page_roles == frozenset(
+        {"caseworker", "county_approver", "finance", "auditor", "admin"}
+    )
