@@ -1,26 +1,32 @@
 """The Django admin of the registry, scoped like the API (``core.admin``): forms save through the
 registry services. Grid workers have no registry access here either (they see their referrals in
 casework). Moves of people are made in casework's admin, with their casework consequences.
+Administrators make and revoke service accounts and API tokens here (a token's secret is shown
+once, after it is issued); service accounts are not listed among the users.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
-from beneficiaries import services, signin
+from beneficiaries import service_accounts, services, signin
 from beneficiaries.models import (
+    ApiToken,
     Asset,
     Household,
     IncomeItem,
     Member,
     Region,
+    ServiceAccount,
     SignInUnlock,
     User,
 )
 from core import policy
 from core.admin import PolicyAdminMixin, ScopedAdminMixin, ServiceAdminForm, ServiceAdminMixin
 from core.exceptions import DomainError
+from core.service_scopes import ServiceScope
 
 
 def _changed(form, data: dict, fields) -> dict:
@@ -225,6 +231,10 @@ class UserAdmin(ScopedAdminMixin, DjangoUserAdmin):
             (None, {"fields": ("is_active", "last_login", "date_joined")}),
         )
 
+    def get_queryset(self, request):
+        # Service accounts are managed on their own page, through their service.
+        return super().get_queryset(request).filter(is_service_account=False)
+
     def get_readonly_fields(self, request, obj=None):
         return ["last_login", "date_joined"]
 
@@ -254,3 +264,142 @@ class SignInUnlockAdmin(PolicyAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ServiceAccountForm(ServiceAdminForm):
+    username = forms.CharField(label=_("用户名"), max_length=150)
+    region = forms.ModelChoiceField(label=_("区划"), queryset=Region.objects.all())
+    scopes = forms.MultipleChoiceField(
+        label=_("权限范围"), choices=ServiceScope.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ServiceAccount
+        fields = ["description"]
+
+    def perform(self, data):
+        return service_accounts.create_service_account(
+            username=data["username"],
+            region=data["region"],
+            scopes=data["scopes"],
+            description=data["description"],
+            by=self.user,
+        )
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Partner systems' accounts: made with their region and scopes, then only revoked."""
+
+    form = ServiceAccountForm
+    scope_field = "user__region__code"
+    resource = "user"
+    list_display = ["user", "region", "scope_list", "description", "created_at", "revoked_at"]
+    list_select_related = ["user__region"]
+    readonly_fields = ["user", "region", "scope_list", "description", "created_by", "created_at",
+                       "revoked_at"]  # fmt: skip
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["username", "region", "scopes", "description"]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.base_fields["region"].queryset = Region.objects.filter(
+                code__startswith=request.user.region_prefix
+            )
+        return form
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("区划"))
+    def region(self, account):
+        return account.user.region
+
+    @admin.display(description=_("权限范围"))
+    def scope_list(self, account):
+        return "；".join(account.scope_labels())
+
+    @admin.action(description=_("停用所选服务账号及其令牌"))
+    def revoke(self, request, queryset):
+        for account in queryset.select_related("user__region"):
+            try:
+                service_accounts.revoke_service_account(account=account, by=request.user)
+            except DomainError as error:
+                self.message_user(request, str(error.message), messages.ERROR)
+                return
+        self.message_user(request, _("已停用，令牌立即失效。"), messages.SUCCESS)
+
+
+class ApiTokenForm(ServiceAdminForm):
+    days = forms.IntegerField(label=_("有效天数"), min_value=1, initial=90)
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name"]
+
+    def perform(self, data):
+        token, self.secret = service_accounts.issue_token(
+            user=data["user"], name=data["name"], days=data["days"], by=self.user
+        )
+        return token
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """API tokens: issued here (the secret is shown once, on the next page), then only revoked."""
+
+    form = ApiTokenForm
+    scope_field = "user__region__code"
+    resource = "user"
+    list_display = ["token_key", "user", "name", "created", "expiry", "last_used_at", "revoked_at"]
+    list_filter = ["user__is_service_account"]
+    list_select_related = ["user"]
+    search_fields = ["token_key", "user__username", "name"]
+    actions = ["revoke"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name", "days"]
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["token_key", "user", "name", "issued_by", "created", "expiry", "last_used_at",
+                "revoked_at", "revoked_by"]  # fmt: skip
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "user":
+            field.queryset = User.objects.filter(
+                region__code__startswith=request.user.region_prefix, is_active=True
+            )
+        return field
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        self.message_user(
+            request,
+            _("令牌只显示这一次，请立即交给对接系统保存：%(secret)s") % {"secret": form.secret},
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("吊销所选令牌"))
+    def revoke(self, request, queryset):
+        for token in queryset.select_related("user__region"):
+            try:
+                service_accounts.revoke_token(token=token, by=request.user)
+            except DomainError as error:
+                self.message_user(request, str(error.message), messages.ERROR)
+                return
+        self.message_user(request, _("已吊销，令牌立即失效。"), messages.SUCCESS)

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken, AuthTokenManager
 
 from core.fields import (
     ASSET_CEILING,
@@ -26,6 +27,7 @@ from core.fields import (
     MONEY as MONEY,  # the apps' amounts use the one definition
 )
 from core.roles import Role
+from core.service_scopes import ServiceScope
 
 
 class Region(models.Model):
@@ -105,10 +107,18 @@ class User(AbstractUser):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
     )
+    # A partner system's principal (ServiceAccount): no password, no page, no admin; API tokens.
+    is_service_account = models.BooleanField(_("服务账号"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_service_account=False) | Q(is_staff=False, is_superuser=False),
+                name="service_account_not_staff",
+            ),
+        ]
 
     @property
     def region_prefix(self) -> str:
@@ -117,6 +127,78 @@ class User(AbstractUser):
         if self.region_id is None:
             return "-"
         return self.region.prefix
+
+
+@pghistory.track()
+class ServiceAccount(models.Model):
+    """A partner system (服务账号): the economic-checking centre, a bank, a provincial platform.
+
+    Its user row (``is_service_account``) holds the region whose subtree it sees and the role its
+    scopes need; the scopes (``core.service_scopes``) name the API routes it may call. It calls
+    with tokens only: the sign-in backend, the pages and the admin refuse it. Made and revoked by
+    an administrator through ``beneficiaries.service_accounts``.
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, primary_key=True, related_name="service_account"
+    )
+    description = models.CharField(_("用途"), max_length=200)
+    scopes = models.JSONField(_("权限范围"), default=list)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("创建人")
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("服务账号")
+        verbose_name_plural = _("服务账号")
+
+    def __str__(self) -> str:
+        return self.user.username
+
+    def scope_labels(self) -> list[str]:
+        return [str(ServiceScope(code).label) for code in self.scopes if code in ServiceScope]
+
+
+class ApiTokenManager(AuthTokenManager):
+    def get_queryset(self):
+        # Authentication reads the token, its user, the user's region and service account in one
+        # query (knox adds select_related("user") to this).
+        return super().get_queryset().select_related("user__region", "user__service_account")
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (knox's, stored as its SHA-512 digest; the secret is shown once).
+
+    Issued to a service account or to a person for their own scripts; it always expires, is
+    refused at once when revoked, and is kept afterwards so that the history rows written with it
+    (``pgh_context.metadata["token"]`` = ``token_key``) still name it.
+    """
+
+    expiry = models.DateTimeField(_("到期时间"))
+    name = models.CharField(_("用途"), max_length=100)
+    issued_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("签发人")
+    )
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("吊销人"),
+    )  # fmt: skip
+
+    objects = ApiTokenManager()
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+
+    def __str__(self) -> str:
+        return f"{self.token_key}… ({self.name})"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and self.expiry > now
 
 
 @pghistory.track()

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -146,9 +147,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # API's HTTP basic auth) goes through django-axes first. After SIGNIN_FAILURE_LIMIT failed
 # passwords for one user name, or from one address, that user name or address is refused for
 # SIGNIN_LOCKOUT_MINUTES, even with the right password; an administrator may unlock it earlier.
+# Passwords sign in people only: a service account is refused (and has no password).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "core.authentication.PersonBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 30))
@@ -198,13 +200,36 @@ BANK_FILE_ROOT = Path(env("BANK_FILE_ROOT", str(BASE_DIR / "bankfiles")))
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 RETURN_FILE_MAX_BYTES = env_int("RETURN_FILE_MAX_BYTES", 256 * 1024 * 1024)
 
+# API tokens (core.authentication, knox): "Authorization: Token doudi_…". Stored as a SHA-512
+# digest; each expires (API_TOKEN_DAYS by default, at most API_TOKEN_MAX_DAYS).
+KNOX_TOKEN_MODEL = "beneficiaries.ApiToken"
+# knox's own AuthToken is swapped out for ours: its migrations would only leave an unused table
+# (with a foreign key to users that blocks the test database's flush).
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {"TOKEN_PREFIX": "doudi_", "TOKEN_TTL": timedelta(days=env_int("API_TOKEN_DAYS", 90))}
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 366)
+# HTTP basic auth runs the password hash on every call (about 200 ms) and puts a person's password
+# in scripts: off unless asked for, on in the embedded demo and with DEBUG.
+API_BASIC_AUTH = env_bool("API_BASIC_AUTH", DEBUG or not env("DATABASE_URL"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "core.signin.BasicAuthentication",
+        "core.authentication.TokenAuthentication",
+        # Ignores the header unless API_BASIC_AUTH is on.
+        "core.authentication.BasicAuthentication",
     ],
-    # The one access rule (core.policy): every view names its resource; one without is refused.
-    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.PolicyPermission"],
+    # A service account may call only the routes its scopes name (core.service_scopes); then the
+    # one access rule (core.policy): every view names its resource; one without is refused.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "core.service_scopes.ServiceScopePermission",
+        "core.permissions.PolicyPermission",
+    ],
+    # Failed token attempts per client address (core.authentication): past the rate, 429. The
+    # address is the connection's unless PROXY_COUNT reverse proxies stand in front (then the one
+    # the outermost of them named in X-Forwarded-For), so a client cannot choose its own.
+    "DEFAULT_THROTTLE_RATES": {"token_failures": env("API_TOKEN_FAILURE_RATE", "20/hour")},
+    "NUM_PROXIES": env_int("PROXY_COUNT", 0),
     "DEFAULT_FILTER_BACKENDS": [
         "core.api.ScopedFilterBackend",
         "rest_framework.filters.OrderingFilter",

@@ -20,6 +20,7 @@ from rest_framework.pagination import PageNumberPagination
 from core.idnumbers import mask_resident_id
 from core.permissions import PolicyPermission, visible_id_number
 from core.scope import scope
+from core.service_scopes import ServiceScopePermission
 
 
 class StandardPagination(PageNumberPagination):
@@ -67,7 +68,7 @@ class ScopedViewSetMixin:
     """Region scope and the access rule for a viewset; ``scope_field`` names the region code,
     ``resource`` the rule."""
 
-    permission_classes = [PolicyPermission]
+    permission_classes = [ServiceScopePermission, PolicyPermission]
     pagination_class = StandardPagination
     scope_field = "region_code"
     resource: str

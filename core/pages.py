@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from core import policy
+from core.service_scopes import is_service_account
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PAGE_REFUSED = _("您的角色不能使用此页面。")
@@ -36,6 +37,8 @@ def page(
             reason = policy.refusal_for_roles(request.user, allowed, message=PAGE_REFUSED)
             if reason == "":
                 return redirect_to_login(request.get_full_path())
+            if reason is None and is_service_account(request.user):
+                reason = str(PAGE_REFUSED)  # a partner system's account never uses the pages
             if reason is not None:
                 raise PermissionDenied(reason)
             return view(request, *args, **kwargs)

@@ -8,11 +8,24 @@
   for writes, 409 (the reason: ``detail`` and ``code``). A 400 body an operation documents itself
   (the import's row-by-row report) becomes one of it or the field messages (a file refused
   whole answers with those).
+* :class:`TokenScheme`, :class:`BasicScheme` — API tokens and HTTP basic auth
+  (``core.authentication``) appear among the security schemes: ``Authorization: Token doudi_…``.
 """
 
 from django.core.exceptions import FieldDoesNotExist
-from drf_spectacular import openapi
+from drf_spectacular import authentication, openapi
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from rest_framework import serializers
+
+
+class TokenScheme(KnoxTokenScheme):
+    target_class = "core.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+
+class BasicScheme(authentication.BasicScheme):
+    target_class = "core.authentication.BasicAuthentication"
+
 
 ERROR_DETAIL = {
     "type": "object",

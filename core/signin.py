@@ -8,7 +8,6 @@ password, until ``AXES_COOLOFF_TIME`` has passed or an administrator unlocks it
 (``beneficiaries.signin.unlock``).
 """
 
-import drf_spectacular.authentication
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
@@ -43,9 +42,3 @@ class BasicAuthentication(authentication.BasicAuthentication):
             if getattr(request, "axes_locked_out", False):
                 raise LockedOut() from None
             raise
-
-
-class BasicScheme(drf_spectacular.authentication.BasicScheme):
-    """The schema names it like DRF's HTTP basic auth."""
-
-    target_class = "core.signin.BasicAuthentication"

@@ -107,3 +107,33 @@ def clock(monkeypatch):
         monkeypatch.setattr(timezone, "now", lambda: moment)
 
     return set_to
+
+
+@pytest.fixture
+def token_client(db):
+    """``token_client(user)``: an API client that calls with a fresh token of ``user``."""
+    from rest_framework.test import APIClient
+
+    from beneficiaries.service_accounts import issue_token
+
+    def make(user: User, **extra) -> APIClient:
+        _token, secret = issue_token(user=user, name="tests", by=None)
+        client = APIClient(**extra)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_partner(db):
+    """``make_partner(username, region, scopes)``: a service account (made by the command line)."""
+    from beneficiaries.service_accounts import create_service_account
+
+    def make(username: str, region: Region, scopes: list[str]) -> User:
+        account = create_service_account(
+            username=username, region=region, scopes=scopes, description="对接测试", by=None
+        )
+        return account.user
+
+    return make

@@ -11,6 +11,8 @@
 * The Django admin is for administrators (role admin, with a region) only:
   :class:`AdminOnlyMiddleware` answers 403 to every other signed-in user on every admin URL, and
   each admin page applies the same table (``core.admin.PolicyAdminMixin``).
+* A service account (``core.service_scopes``) opens no page and no admin page, whatever its
+  role: it cannot sign in, and a session that names it gets the 403 page.
 * Records stay scoped to the user's region subtree by the selectors a page reads through
   (``core.scope.scope``): a record outside it is a 404, as in the API.
 """
@@ -22,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from core import policy
 from core.pages import page
 from core.permissions import has_role
+from core.service_scopes import is_service_account
 
 __all__ = ["AdminOnlyMiddleware", "may_open", "may_use_admin", "page"]
 
@@ -32,11 +35,11 @@ def may_open(user, url_name: str, *args) -> bool:
         view = resolve(reverse(url_name, args=args)).func
     except NoReverseMatch:
         return False
-    return has_role(user, getattr(view, "page_roles", frozenset()))
+    return not is_service_account(user) and has_role(user, getattr(view, "page_roles", frozenset()))
 
 
 def may_use_admin(user) -> bool:
-    return policy.allows(user, "admin-site")
+    return not is_service_account(user) and policy.allows(user, "admin-site")
 
 
 ADMIN_REFUSED = _("系统管理仅供管理员使用。")

@@ -1,6 +1,5 @@
 """History is kept by database triggers (PostgreSQL only) and cannot be changed."""
 
-import base64
 import datetime
 
 import pytest
@@ -13,19 +12,12 @@ from casework.services import applications, enrolments
 pytestmark = pytest.mark.postgres
 
 
-def basic_auth_client(user) -> APIClient:
-    client = APIClient()
-    token = base64.b64encode(f"{user.username}:pw-for-tests".encode()).decode()
-    client.credentials(HTTP_AUTHORIZATION=f"Basic {token}")
-    return client
-
-
-def test_history_rows_carry_the_actor_and_the_request(caseworker, household, family):
+def test_history_rows_carry_the_actor_and_the_request(caseworker, household, family, token_client):
     application = applications.submit_application(
         household=household, category="dibao", by=caseworker
     )
     url = f"/api/applications/{application.pk}/move/"
-    response = basic_auth_client(caseworker).post(url, {"to": "home_visit"}, format="json")
+    response = token_client(caseworker).post(url, {"to": "home_visit"}, format="json")
     assert response.status_code == 200
     event = Application.pgh_event_model.objects.filter(
         pgh_obj=application, pgh_label="update"
@@ -36,12 +28,12 @@ def test_history_rows_carry_the_actor_and_the_request(caseworker, household, fam
 
 
 def test_the_timeline_includes_recorded_changes_with_their_actor(
-    caseworker, auditor, household, family
+    caseworker, auditor, household, family, token_client
 ):
     application = applications.submit_application(
         household=household, category="dibao", by=caseworker
     )
-    basic_auth_client(caseworker).post(
+    token_client(caseworker).post(
         f"/api/applications/{application.pk}/move/", {"to": "home_visit"}, format="json"
     )
     client = APIClient()
