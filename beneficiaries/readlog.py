@@ -75,7 +75,9 @@ def log_read(
 
 
 def _household_of(instance, path: str | None):
-    return instance if path is None else attrgetter(path)(instance)
+    if path is None:
+        return instance
+    return attrgetter(path)(instance) if path else None
 
 
 class LoggedReadsMixin:
@@ -85,7 +87,7 @@ class LoggedReadsMixin:
 
     ``read_log_name`` names the resource (``"member"``); ``read_household`` is the attribute
     path from a record to its household (``"household"``, ``"member.household"``; None for a
-    Household itself).
+    Household itself, "" for a record that belongs to no household).
     """
 
     read_log_name: str = ""

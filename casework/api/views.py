@@ -20,7 +20,7 @@ from beneficiaries.api import filters as registry_filters
 from beneficiaries.api import serializers as registry_serializers
 from beneficiaries.api.views import RegistryViewSet
 from beneficiaries.models import Household, MemberMove, User
-from beneficiaries.readlog import log_read
+from beneficiaries.readlog import LoggedReadsMixin, log_read
 from casework import exports, selectors
 from casework.api import serializers as s
 from casework.models import Adjustment, Application, Enrolment, Objection, Referral, ReliefCase
@@ -47,8 +47,14 @@ AUDIT_READERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER, Role.AUDITOR, 
 
 
 class CaseworkViewSet(
-    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    LoggedReadsMixin,
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
+    """Casework records in scope; each read logged (``beneficiaries.readlog``)."""
+
     read_roles = CASE_READERS
     write_roles = CASEWORKERS
     ordering_fields = ["id"]
@@ -70,6 +76,7 @@ class CaseworkViewSet(
         serializer_class = serializer_class or self.get_serializer_class()
         page = self.paginate_queryset(self.filter_queryset(queryset))
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        log_read(request=self.request, what=f"{self.read_log_name}.{self.action}", rows=len(data))
         return self.get_paginated_response(data)
 
 
@@ -77,6 +84,8 @@ class ReferralViewSet(CaseworkViewSet):
     """Grid workers' flags (主动发现): a grid worker sees only their own."""
 
     queryset = Referral.objects.select_related("village")
+    read_log_name = "referral"
+    read_household = ""
     serializer_class = s.ReferralSerializer
     read_roles = CASE_READERS | {Role.GRID_WORKER}
     write_roles = CASEWORKERS | {Role.GRID_WORKER}
@@ -115,6 +124,7 @@ class ApplicationViewSet(CaseworkViewSet):
     """Applications (cases) from submission to approval or refusal."""
 
     queryset = Application.objects.all()
+    read_log_name = "application"
     serializer_class = s.ApplicationSerializer
     write_roles = DECIDERS
     filterset_fields = ["state", "category", "household"]
@@ -158,6 +168,8 @@ class ApplicationViewSet(CaseworkViewSet):
 
 class ObjectionViewSet(CaseworkViewSet):
     queryset = Objection.objects.all()
+    read_log_name = "objection"
+    read_household = "application.household"
     serializer_class = s.ObjectionSerializer
     scope_field = "application__region_code"
 
@@ -183,6 +195,7 @@ class EnrolmentViewSet(CaseworkViewSet):
     """Enrolments (what payments read) and their dynamic adjustments."""
 
     queryset = Enrolment.objects.all()
+    read_log_name = "enrolment"
     serializer_class = s.EnrolmentSerializer
     filterset_fields = ["status", "category", "household", "review_class"]
 
@@ -273,6 +286,7 @@ class ReliefViewSet(CaseworkViewSet):
     """Temporary relief (临时救助): proposal, tiered decision, pay-first documents."""
 
     queryset = ReliefCase.objects.prefetch_related("instalments")
+    read_log_name = "relief"
     serializer_class = s.ReliefSerializer
     write_roles = DECIDERS
     filterset_fields = ["status", "kind", "cause", "tier", "household"]
@@ -331,6 +345,8 @@ class AdjustmentViewSet(CaseworkViewSet):
     """The auditor's list of dynamic adjustments: who changed which amount, when, and why.
     Read-only: adjustments are append-only."""
 
+    read_log_name = "adjustment"
+    read_household = "enrolment.household"
     serializer_class = s.AdjustmentSerializer
     filterset_class = AdjustmentFilter
     read_roles = AUDIT_READERS
