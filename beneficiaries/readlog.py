@@ -120,7 +120,7 @@ class LoggedReadsMixin:
         value = self.request.query_params.get("household", "")
         filterset = getattr(self, "filterset_class", None)
         names = filterset.base_filters if filterset else getattr(self, "filterset_fields", ())
-        if not rows or not value.isdigit() or "household" not in names:
+        if not rows or not (value.isascii() and value.isdigit()) or "household" not in names:
             return None
         households = scope(Household.objects.only("region_code"), user=self.request.user)
         return households.filter(pk=int(value)).first()
