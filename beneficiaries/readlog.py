@@ -75,7 +75,9 @@ def log_read(
 
 
 def _household_of(instance, path: str | None):
-    return instance if path is None else attrgetter(path)(instance)
+    if path is None:
+        return instance
+    return attrgetter(path)(instance) if path else None
 
 
 class LoggedReadsMixin:
@@ -85,7 +87,7 @@ class LoggedReadsMixin:
 
     ``read_log_name`` names the resource (``"member"``); ``read_household`` is the attribute
     path from a record to its household (``"household"``, ``"member.household"``; None for a
-    Household itself).
+    Household itself, "" for a record that belongs to no household).
     """
 
     read_log_name: str = ""
@@ -118,7 +120,7 @@ class LoggedReadsMixin:
         value = self.request.query_params.get("household", "")
         filterset = getattr(self, "filterset_class", None)
         names = filterset.base_filters if filterset else getattr(self, "filterset_fields", ())
-        if not rows or not value.isdigit() or "household" not in names:
+        if not rows or not (value.isascii() and value.isdigit()) or "household" not in names:
             return None
         households = scope(Household.objects.only("region_code"), user=self.request.user)
         return households.filter(pk=int(value)).first()

@@ -8,6 +8,8 @@ password, until ``AXES_COOLOFF_TIME`` has passed or an administrator unlocks it
 (``beneficiaries.signin.unlock``).
 """
 
+import ipaddress
+
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
@@ -18,13 +20,17 @@ def client_ip(request) -> str:
     address the outermost of them appended to ``X-Forwarded-For`` (what comes before it, the
     client could have written itself)."""
     meta = request.META
+    address = meta.get("REMOTE_ADDR", "") or ""
     proxies = getattr(settings, "PROXY_COUNT", 0)
     if proxies:
         forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [part for part in forwarded if part]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return meta.get("REMOTE_ADDR", "") or ""
+            address = forwarded[-proxies]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:  # not an address: a proxy that writes something else
+        return ""
 
 
 class LockedOut(exceptions.AuthenticationFailed):

@@ -21,7 +21,7 @@ from beneficiaries.api import filters as registry_filters
 from beneficiaries.api import serializers as registry_serializers
 from beneficiaries.api.views import RegistryViewSet
 from beneficiaries.models import Household, MemberMove, User
-from beneficiaries.readlog import log_read
+from beneficiaries.readlog import LoggedReadsMixin, log_read
 from casework import exports, selectors
 from casework.api import serializers as s
 from casework.models import (
@@ -49,8 +49,14 @@ Role = User.Role
 
 
 class CaseworkViewSet(
-    ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    LoggedReadsMixin,
+    ScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
+    """Casework records in scope; each read logged (``beneficiaries.readlog``)."""
+
     ordering_fields = ["id"]
 
     def parse(self, serializer_class) -> dict:
@@ -70,6 +76,7 @@ class CaseworkViewSet(
         serializer_class = serializer_class or self.get_serializer_class()
         page = self.paginate_queryset(self.filter_queryset(queryset))
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
+        log_read(request=self.request, what=f"{self.read_log_name}.{self.action}", rows=len(data))
         return self.get_paginated_response(data)
 
 
@@ -77,6 +84,8 @@ class ReferralViewSet(CaseworkViewSet):
     """Grid workers' flags (主动发现): a grid worker sees only their own."""
 
     queryset = Referral.objects.select_related("village")
+    read_log_name = "referral"
+    read_household = ""
     serializer_class = s.ReferralSerializer
     resource = "referral"
     filterset_fields = ["status", "reason"]
@@ -122,6 +131,7 @@ class ApplicationViewSet(CaseworkViewSet):
     """Applications (cases) from submission to approval or refusal."""
 
     queryset = Application.objects.all()
+    read_log_name = "application"
     serializer_class = s.ApplicationSerializer
     resource = "application"
     filterset_fields = ["state", "category", "household"]
@@ -165,6 +175,8 @@ class ApplicationViewSet(CaseworkViewSet):
 
 class ObjectionViewSet(CaseworkViewSet):
     queryset = Objection.objects.all()
+    read_log_name = "objection"
+    read_household = "application.household"
     serializer_class = s.ObjectionSerializer
     resource = "objection"
     scope_field = "application__region_code"
@@ -191,6 +203,7 @@ class EnrolmentViewSet(CaseworkViewSet):
     """Enrolments (what payments read) and their dynamic adjustments."""
 
     queryset = Enrolment.objects.all()
+    read_log_name = "enrolment"
     serializer_class = s.EnrolmentSerializer
     resource = "enrolment"
     filterset_fields = ["status", "category", "household", "review_class"]
@@ -325,6 +338,7 @@ class ReliefViewSet(CaseworkViewSet):
     """Temporary relief (临时救助): proposal, tiered decision, pay-first documents."""
 
     queryset = ReliefCase.objects.prefetch_related("instalments")
+    read_log_name = "relief"
     serializer_class = s.ReliefSerializer
     resource = "relief"
     filterset_fields = ["status", "kind", "cause", "tier", "household"]
@@ -383,6 +397,8 @@ class AdjustmentViewSet(CaseworkViewSet):
     """The auditor's list of dynamic adjustments: who changed which amount, when, and why.
     Read-only: adjustments are append-only."""
 
+    read_log_name = "adjustment"
+    read_household = "enrolment.household"
     serializer_class = s.AdjustmentSerializer
     filterset_class = AdjustmentFilter
     resource = "adjustment"

@@ -41,3 +41,16 @@ def test_an_adjustment_export_is_one_entry_with_its_filter_and_count(household, 
     assert {(e.rows, e.query, e.household_id) for e in entries} == {
         (0, "kind=stop&region=321100000000", None)
     }
+
+
+def test_casework_records_are_logged_against_their_household(family, household, caseworker):
+    enrolment = EnrolmentFactory(household=household)
+    client = _as(caseworker)
+    assert client.get(f"/api/enrolments/{enrolment.pk}/").status_code == 200
+    assert client.get(f"/api/enrolments/?household={household.pk}").json()["count"] == 1
+    assert client.get("/api/enrolments/reviews-due/").status_code == 200
+
+    detail, listed, due = ReadEntry.objects.order_by("id")
+    assert (detail.what, detail.household) == ("enrolment.detail", household)
+    assert (listed.what, listed.rows, listed.household) == ("enrolment.list", 1, household)
+    assert (due.what, due.household, due.user) == ("enrolment.reviews_due", None, caseworker)

@@ -158,3 +158,15 @@ def test_the_browsable_api_signs_out_without_an_inline_handler(caseworker):
     assert response.status_code == 200
     assert "onclick" not in html
     assert 'action="/api-auth/logout/?next=/api/households/"' in html
+
+
+def test_the_client_address_is_the_one_the_proxy_saw_and_never_garbage(settings, rf):
+    from core.signin import client_ip
+
+    settings.PROXY_COUNT = 1
+    forged = rf.get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 10.0.0.7", REMOTE_ADDR="172.16.0.2")
+    garbage = rf.get("/", HTTP_X_FORWARDED_FOR="unknown", REMOTE_ADDR="172.16.0.2")
+    assert client_ip(forged) == "10.0.0.7"  # what the client wrote itself is ignored
+    assert client_ip(garbage) == ""
+    settings.PROXY_COUNT = 0
+    assert client_ip(forged) == "172.16.0.2"
