@@ -196,9 +196,9 @@ def test_a_standard_recorded_late_for_another_city_recomputes_none_of_this_citys
 
 
 def test_a_month_before_a_gradual_exit_is_back_paid_at_the_computed_amount(
-    paid_at_840, regions, make_batch, preparer
+    paid_at_840, regions, make_batch, preparer, make_user
 ):
-    # The exit from October keeps 2000; July and August were paid as computed (1620), so the
+    # The exit from October keeps 1500; July and August were paid as computed (1620), so the
     # late standard back-pays them as computed now (1725), not as the amount the exit keeps.
     from casework.facts import explain_enrolment
     from casework.services.enrolments import gradual_exit
@@ -208,9 +208,10 @@ def test_a_month_before_a_gradual_exit_is_back_paid_at_the_computed_amount(
         effective_month=OCT,
         reason_code="work_income",
         reason_text="就业后人均收入950元",
-        amount=Decimal("2000"),
+        amount=Decimal("1500"),
         months=6,
         by=preparer,
+        approved_by=make_user("county_approver", regions["jingkou"]),
     )
     _raise_standard_to_875_from_july(regions)
 
@@ -222,4 +223,4 @@ def test_a_month_before_a_gradual_exit_is_back_paid_at_the_computed_amount(
     ]
     assert "gradual_exit" not in [step["step"] for step in lines[0].explanation]
     assert explain_enrolment(enrolment=exiting.enrolment, month=SEP).amount == Decimal("1725")
-    assert explain_enrolment(enrolment=exiting.enrolment, month=OCT).amount == Decimal("2000")
+    assert explain_enrolment(enrolment=exiting.enrolment, month=OCT).amount == Decimal("1500")
