@@ -48,9 +48,17 @@ class EffectiveMonthField(MonthField):
     region (the policy parameter ``back_pay_months`` of the enrolment's region, else the user's)
     and at most a year ahead (core.fields.check_effective_month)."""
 
+    def __init__(self, *, approver_signs: bool = False, **kwargs):
+        # A proposal that a county approver signs may reach back before the back-pay window
+        # (changes.approve_change asks for that approver's role when it does).
+        self.approver_signs = approver_signs
+        super().__init__(**kwargs)
+
     def to_internal_value(self, value):
         month = super().to_internal_value(value)
-        check_effective_month(month, back_months=int(self._back_pay_months()))
+        check_effective_month(
+            month, back_months=int(self._back_pay_months()), approved=self.approver_signs
+        )
         return month
 
     def _back_pay_months(self):
@@ -286,7 +294,7 @@ class EnrolmentDetailSerializer(EnrolmentSerializer):
 
 
 class ChangeInput(serializers.Serializer):
-    effective_month = EffectiveMonthField()
+    effective_month = EffectiveMonthField(approver_signs=True)
     reason_code = input_field(Adjustment, "reason_code")
     reason_text = input_field(Adjustment, "reason_text")
 

@@ -24,7 +24,7 @@ from casework.models import ChangeRequest, Enrolment
 from casework.services import enrolments
 from casework.services.access import require
 from core.exceptions import Conflict, DomainError
-from core.months import first_of_month
+from core.months import add_months, first_of_month
 
 Kind = ChangeRequest.Kind
 Status = ChangeRequest.Status
@@ -61,6 +61,25 @@ def require_second_signature(*, proposer_ids: set[int], by: User, region_code: s
         raise Conflict(
             _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),
             code="approver_is_proposer",
+        )
+
+
+def _require_county_before_back_pay_window(*, change: ChangeRequest, by: User) -> None:
+    """A change dated before the region's back-pay window (``back_pay_months``) reaches months
+    the batch no longer corrects by itself: only a county approver signs it, even where the
+    county has delegated approval to townships."""
+    this_month = first_of_month(timezone.localdate())
+    window = int(
+        parameters.parameter(
+            region_code=change.region_code, component="back_pay_months", on=this_month
+        )
+    )
+    earliest = add_months(this_month, -window)
+    if change.effective_month < earliest and by.role != User.Role.COUNTY_APPROVER:
+        raise Conflict(
+            _("生效月份早于补发期(%(month)s起)，须由县级审批人审批。")
+            % {"month": earliest.strftime("%Y-%m")},
+            code="county_approval_needed",
         )
 
 
@@ -123,6 +142,7 @@ def approve_change(*, change: ChangeRequest, by: User, note: str = "") -> Change
     require_second_signature(
         proposer_ids={change.proposed_by_id}, by=by, region_code=change.region_code
     )
+    _require_county_before_back_pay_window(change=change, by=by)
     arguments = {}
     if change.kind == Kind.GRADUAL_EXIT:
         amount, months = enrolments.gradual_exit_terms(

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from casework.models import Adjustment, Application, CaseState, ChangeRequest, Enrolment
 from casework.services import applications, changes, enrolments
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, Forbidden
 from core.months import add_months, first_of_month, next_month
 from tests.factories import HouseholdFactory
 
@@ -129,7 +129,7 @@ def test_a_township_colleague_approves_where_the_county_delegated(
         reason_text="收入超标",
         by=caseworker,
     )
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):
         changes.approve_change(change=proposal, by=colleague)
 
     set_parameter("jingkou", "casework.township_approves", 1)
@@ -284,3 +284,50 @@ def test_an_application_with_no_member_cannot_be_approved(regions, caseworker, a
     application.refresh_from_db()
     assert application.state == CaseState.APPROVAL
     assert not Enrolment.objects.exists()
+
+
+def test_a_change_dated_before_the_back_pay_window_needs_the_county_approver(
+    caseworker, colleague, approver, enrolment, set_parameter
+):
+    set_parameter("jingkou", "casework.township_approves", 1)
+    set_parameter("jingkou", "back_pay_months", 12)
+    this_month = first_of_month(timezone.localdate())
+    before_window = add_months(this_month, -18)
+    response = client_for(caseworker).post(
+        f"/api/enrolments/{enrolment.pk}/stop/",
+        {
+            "effective_month": f"{before_window:%Y-%m}",
+            "reason_code": "income",
+            "reason_text": "收入超标，经核查自18个月前起",
+        },
+        "json",
+    )
+    assert response.status_code == 201, response.json()
+    proposal = response.json()["id"]
+
+    by_colleague = client_for(colleague).post(
+        f"/api/change-requests/{proposal}/approve/", {}, "json"
+    )
+    assert by_colleague.status_code == 409
+    assert by_colleague.json()["code"] == "county_approval_needed"
+    assert_unchanged(enrolment)
+
+    by_county = client_for(approver).post(f"/api/change-requests/{proposal}/approve/", {}, "json")
+    assert by_county.status_code == 200, by_county.json()
+    stop = enrolment.adjustments.get(kind=Adjustment.Kind.STOP)
+    assert (stop.effective_month, stop.approved_by) == (before_window, approver)
+
+
+def test_a_change_dated_beyond_what_even_an_approver_may_sign_is_refused(caseworker, enrolment):
+    response = client_for(caseworker).post(
+        f"/api/enrolments/{enrolment.pk}/stop/",
+        {
+            "effective_month": f"{add_months(timezone.localdate(), -121):%Y-%m}",
+            "reason_code": "income",
+            "reason_text": "收入超标",
+        },
+        "json",
+    )
+    assert response.status_code == 400
+    assert "effective_month" in response.json()
+    assert not ChangeRequest.objects.exists()
