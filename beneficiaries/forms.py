@@ -272,8 +272,9 @@ def _int(value, default: int | None) -> int | None:
         return default
 
 
-def id_number_message(value: str) -> tuple[str, str]:
-    """What the page says of an ID as it is typed: ("error", message) or ("ok", what it reads)."""
+def id_number_message(value: str, *, user) -> tuple[str, str]:
+    """What the page says of an ID as it is typed: ("error", message) or ("ok", what it reads).
+    A person active in a household ``user`` may not see is named only by the county."""
     number = normalize_resident_id(value)
     if not number:
         return "", ""
@@ -283,7 +284,7 @@ def id_number_message(value: str) -> tuple[str, str]:
         return "error", error.messages[0]
     existing = active_membership(resident.number)
     if existing is not None:
-        return "error", str(duplicate_person_error(existing).message)
+        return "error", str(duplicate_person_error(existing, by=user).message)
     sex = Member.Sex(resident.sex).label
     return "ok", _("出生日期 %(date)s，%(sex)s") % {
         "date": resident.birth_date.isoformat(),

@@ -169,7 +169,7 @@ def household_register(request):
 def id_number_check(request):
     """The message beside a resident ID as it is typed (htmx): what is wrong, or what it reads."""
     value = next((value for key, value in request.POST.items() if key.endswith("id_number")), "")
-    tone, message = id_number_message(value[:40])
+    tone, message = id_number_message(value[:40], user=request.user)
     return render(request, "beneficiaries/id_check.html", {"tone": tone, "message": message})
 
 

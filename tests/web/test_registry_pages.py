@@ -423,6 +423,7 @@ def enrolled(regions, staff) -> Household:
         category="dibao",
         start_month=add_months(month, -2),
         by=staff["caseworker"],
+        approved_by=staff["approver"],
     )
     batch = create_batch(region=regions["zhenjiang"], month=month, by=staff["finance"])
     compute_batch(batch=batch, inline=True)
