@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from beneficiaries import services
 from beneficiaries.forms import Registration, SearchForm, id_number_message
 from beneficiaries.models import Household
+from beneficiaries.readlog import log_read
 from beneficiaries.selectors import search_households
 from core.exceptions import DomainError
 from core.permissions import REGISTRY_READERS, REGISTRY_WRITERS, visible_id_number
@@ -80,6 +81,14 @@ def _results(request, *, token: str, query: str) -> dict:
         after=_cursor(request.GET.get("after")),
         before=_cursor(request.GET.get("before")),
         size=PAGE_SIZE,
+    )
+    # One entry per page of results: what kind of search and how many households it showed (the
+    # searched text stays out of the log, as out of the URL: it may be a resident ID).
+    log_read(
+        request=request,
+        what="household.search",
+        rows=len(result.households),
+        query=f"kind={result.kind}",
     )
     base = reverse("web:household_search")
     pager = Pager(
@@ -184,6 +193,7 @@ def household(request, pk: int):
     """The household's file (一户一档); one outside the user's subtree is a 404. Its history
     comes in a second request (``household_changes``), fetched by htmx as the page loads."""
     found = _household_or_404(request, pk)
+    log_read(request=request, what="household.page", household=found, query="")
     return render(request, "web/household.html", household_file(household=found, user=request.user))
 
 
@@ -191,6 +201,7 @@ def household(request, pk: int):
 def household_changes(request, pk: int):
     """The household's history of changes: the fragment for htmx, or a page of its own."""
     found = _household_or_404(request, pk)
+    log_read(request=request, what="household.history", household=found, query="")
     context = {"household": found, "timeline": household_history(household=found)}
     if request.htmx:
         return render(request, "web/household_history.html", context)

@@ -519,3 +519,23 @@ def test_the_household_page_reads_as_many_queries_whatever_its_history(enrolled,
     assert PaymentLine.objects.filter(household=enrolled).count() == 3
     assert "王小红" in html
     assert len(later) == len(first)
+
+
+def test_the_household_pages_and_searches_are_in_the_read_log(enrolled, staff):
+    from beneficiaries.models import ReadEntry
+
+    client = signed_in(staff["auditor"])
+    assert client.get(f"/households/{enrolled.pk}/").status_code == 200
+    assert client.get(f"/households/{enrolled.pk}/history/").status_code == 200
+    number = enrolled.members.first().id_number
+    client.post("/households/", {"q": number}, follow=True)
+
+    entries = list(
+        ReadEntry.objects.order_by("id").values_list("what", "household", "rows", "query")
+    )
+    assert entries == [
+        ("household.page", enrolled.pk, 1, ""),
+        ("household.history", enrolled.pk, 1, ""),
+        ("household.search", None, 1, "kind=id_number"),
+    ]
+    assert all(number not in entry[3] for entry in entries)
