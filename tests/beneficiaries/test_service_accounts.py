@@ -130,7 +130,10 @@ def test_a_service_account_cannot_sign_in_anywhere_even_with_a_password(make_par
         "/admin/login/", {"username": "bank", "password": "a-password-someone-set"}
     )
 
-    assert authenticate(username="bank", password="a-password-someone-set") is None
+    assert (
+        authenticate(RequestFactory().post("/"), username="bank", password="a-password-someone-set")
+        is None
+    )
     assert "_auth_user_id" not in page.wsgi_request.session
     assert "_auth_user_id" not in admin.wsgi_request.session
 

@@ -587,25 +587,26 @@ def test_the_daily_task_closes_enrolments_past_their_last_month(
 
 
 def test_the_data_migration_keeps_each_gradual_exits_first_month_from_its_adjustment(
-    household, family, caseworker
+    household, family, caseworker, approver
 ):
     import importlib
 
     from django.apps import apps
 
     migration = importlib.import_module("casework.migrations.0007_gradual_exit_from")
-    enrolment = enrol_dibao(household, caseworker)
+    enrolment = enrol_dibao(household, caseworker, approver)
     enrolments.gradual_exit(
         enrolment=enrolment,
         effective_month=SEP,
         reason_code="work_income",
         reason_text="就业后人均收入950元",
-        amount=Decimal("1725"),
-        months=6,
+        amount=None,
+        months=None,
         by=caseworker,
+        approved_by=approver,
     )
     Enrolment.objects.filter(pk=enrolment.pk).update(gradual_exit_from=None)
-    untouched = enrol_dibao(HouseholdFactory(village=household.village), caseworker)
+    untouched = enrol_dibao(HouseholdFactory(village=household.village), caseworker, approver)
 
     migration.fill_gradual_exit_from(apps, None)
 

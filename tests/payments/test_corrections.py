@@ -1,6 +1,8 @@
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from payments.corrections import correction_lines
 from payments.explanations import create_lines
 from payments.models import PaymentBatch, PaymentLine, Recovery
@@ -40,12 +42,17 @@ def test_a_failed_transfer_is_reissued_once_to_the_fixed_account(make_batch, add
     assert correction_lines(batch=october) == []
 
 
-def test_a_recovery_is_offset_without_taking_the_month_below_zero(make_batch, add_line, household):
+def test_a_recovery_is_offset_without_taking_the_month_below_zero(
+    make_batch, add_line, household, approver
+):
+    # Recorded by hand and signed by a second finance user (approved): offset from then on.
     recovery = Recovery.objects.create(
         household=household,
         region_code=household.region_code,
         reason="death",
         amount=Decimal("1000"),
+        approved_by=approver,
+        approved_at=timezone.now(),
     )
     september = make_batch(SEP)
     add_line(september, household, "600")

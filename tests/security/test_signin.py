@@ -20,6 +20,12 @@ from core.exceptions import DomainError
 PASSWORD = "pw-for-tests"
 
 
+@pytest.fixture(autouse=True)
+def basic_auth_on(settings):
+    """The API's basic auth is off unless API_BASIC_AUTH (off with real services, as in CI)."""
+    settings.API_BASIC_AUTH = True
+
+
 @pytest.fixture
 def caseworker(regions, make_user):
     return make_user("caseworker", regions["town_a"], username="cw-wang")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.test import Client
 from django.utils import timezone
 
+from beneficiaries.models import User
 from casework.models import ReliefCase, ReliefInstalment
 from core.months import add_months, first_of_month
 from tests.factories import HouseholdFactory, MemberFactory
@@ -82,12 +83,22 @@ def test_an_amount_above_the_cap_is_refused_with_the_figures(workday: Workday, r
     assert not ReliefCase.objects.exists()
 
 
-def test_a_case_paid_first_is_approved_at_once_with_its_documents_due(workday: Workday, regions):
+def test_a_case_paid_first_is_approved_by_a_second_person_with_its_documents_due(
+    workday: Workday, regions
+):
+    from casework.services.temporary_relief import decide_relief
+
     household = household_in(regions["village_a1"])
     client = signed_in(workday.users["caseworker"])
     response = client.post("/casework/relief/new/", relief(household, pay_first="on"))
     case = ReliefCase.objects.get()
     assert response["Location"] == f"/casework/relief/{case.pk}/"
+    assert (case.status, case.pay_first) == ("submitted", True)
+    colleague = User.objects.create_user(
+        username="zhang-cw2", password="x", role="caseworker", region=regions["town_a"]
+    )
+    decide_relief(relief=case, approve=True, by=colleague)
+    case.refresh_from_db()
     assert (case.status, case.pay_first) == (ReliefCase.Status.APPROVED, True)
     assert case.documents_due > timezone.localdate()
     page = client.get(f"/casework/relief/{case.pk}/").content.decode()
