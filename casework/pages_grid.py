@@ -104,7 +104,12 @@ def flag_new(request):
     """上报线索: a short form, one tap to send."""
     if request.method != "POST":
         form = FlagForm(user=request.user, initial={"idempotency_key": uuid.uuid4()})
-        return render(request, "casework/grid/flag_form.html", {"form": form})
+        response = render(request, "casework/grid/flag_form.html", {"form": form})
+        # The empty form holds no personal data, and its key must survive "back" after a
+        # dropped answer: not no-store (which keeps it out of the back-forward cache, so "back"
+        # would fetch a new key and the resent form would not be recognised).
+        response["Cache-Control"] = "private, max-age=0"
+        return response
     saved = _already_saved(request)
     if saved is not None:
         messages.info(request, _("该线索已经保存，无需再次提交。"))
