@@ -173,8 +173,8 @@ def household_register(request):
     )
 
 
-@require_POST
 @page(roles=REGISTRY_WRITERS)
+@require_POST
 def id_number_check(request):
     """The message beside a resident ID as it is typed (htmx): what is wrong, or what it reads."""
     value = next((value for key, value in request.POST.items() if key.endswith("id_number")), "")

@@ -310,8 +310,8 @@ def application_detail(request, pk: int):
     return _detail(request, _application(request, pk))
 
 
-@require_POST
 @page(roles=CASEWORKERS)
+@require_POST
 def application_move(request, pk: int):
     """One move, made by ``move_application`` (the API's): refused, the page says why."""
     application = _application(request, pk)
@@ -344,8 +344,8 @@ def application_move(request, pk: int):
     return redirect(detail_url(application))
 
 
-@require_POST
 @page(roles=CASEWORKERS)
+@require_POST
 def objection_create(request, pk: int):
     application = _application(request, pk)
     form = ObjectionForm(request.POST, prefix="objection")
@@ -364,8 +364,8 @@ def objection_create(request, pk: int):
     return _detail(request, application, bound={"objection": form}, status=400)
 
 
-@require_POST
 @page(roles=CASEWORKERS)
+@require_POST
 def objection_resolve(request, pk: int):
     objection = scoped(
         Objection.objects.select_related("application"),

@@ -167,8 +167,8 @@ def relief_new(request):
     )
 
 
-@require_POST
 @page(roles=CASEWORKERS)
+@require_POST
 def relief_assess(request):
     """The figures typed, assessed (an htmx fragment of the relief form)."""
     return render(
@@ -197,8 +197,8 @@ def relief_detail(request, pk: int):
     return render(request, "casework/relief_detail.html", {"relief": relief, "table": table})
 
 
-@require_POST
 @page(roles=CASEWORKERS)
+@require_POST
 def relief_documents(request, pk: int):
     relief = scoped(ReliefCase.objects.all(), user=request.user, pk=pk)
     try:
