@@ -98,6 +98,12 @@ def propose_change(
     """The township caseworker proposes a change to an enrolment; it waits for an approver.
     One open proposal per enrolment at a time, so two changes never race each other."""
     require(user=by, roles={User.Role.CASEWORKER}, region_code=enrolment.region_code)
+    if first_of_month(effective_month) < enrolment.start_month:
+        raise DomainError(
+            _("生效月份不能早于该待遇的起始月份(%(month)s)。")
+            % {"month": enrolment.start_month.strftime("%Y-%m")},
+            field="effective_month",
+        )
     if kind not in Kind.values:
         raise DomainError(_("未知的调整类型。"), field="kind")
     if not reason_code or not str(reason_text).strip():

@@ -121,7 +121,13 @@ def registered(regions, staff) -> Household:
     month = first_of_month(timezone.localdate())
     start = add_months(month, -1)
     cw = staff["caseworker"]
-    enrolments.enrol(household=household, category="dibao", start_month=start, by=cw)
+    enrolments.enrol(
+        household=household,
+        category="dibao",
+        start_month=start,
+        by=cw,
+        approved_by=staff["approver"],
+    )
     compute_batch(
         batch=create_batch(region=regions["zhenjiang"], month=month, by=staff["finance"]),
         inline=True,
