@@ -479,6 +479,8 @@ def test_the_registry_pages_hold_no_inline_script_handler_or_style(enrolled, sta
         assert "<style" not in html, name
 
 
+# Its history part reads pghistory's rows: PostgreSQL only.
+@pytest.mark.postgres
 def test_the_registry_pages_read_in_english_with_the_switch(enrolled, staff):
     client = signed_in(staff["caseworker"])
     client.post("/i18n/setlang/", {"language": "en", "next": "/households/"})
