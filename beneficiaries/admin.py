@@ -67,6 +67,8 @@ class MemberInline(admin.TabularInline):
 @admin.register(Household)
 class HouseholdAdmin(ServiceAdminMixin, admin.ModelAdmin):
     resource = "household"
+    read_log_name = "household"
+    read_household = None
     form = HouseholdForm
     list_display = ["id", "address", "village", "hukou_type", "head", "status"]
     list_filter = ["status", "hukou_type"]
@@ -114,6 +116,7 @@ def make_head(modeladmin, request, queryset):
 @admin.register(Member)
 class MemberAdmin(ServiceAdminMixin, admin.ModelAdmin):
     resource = "member"
+    read_log_name = "member"
     form = MemberForm
     actions = [make_head]
     scope_field = "household__region_code"
@@ -143,6 +146,8 @@ class IncomeItemForm(ServiceAdminForm):
 @admin.register(IncomeItem)
 class IncomeItemAdmin(ServiceAdminMixin, admin.ModelAdmin):
     resource = "income"
+    read_log_name = "income"
+    read_household = "member.household"
     form = IncomeItemForm
     scope_field = "member__household__region_code"
     list_display = ["id", "member", "type", "monthly_amount", "valid_from", "valid_to"]
@@ -167,6 +172,7 @@ class AssetForm(ServiceAdminForm):
 @admin.register(Asset)
 class AssetAdmin(ServiceAdminMixin, admin.ModelAdmin):
     resource = "asset"
+    read_log_name = "asset"
     form = AssetForm
     scope_field = "household__region_code"
     list_display = ["id", "household", "kind", "value", "description"]

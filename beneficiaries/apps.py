@@ -9,7 +9,12 @@ class BeneficiariesConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from beneficiaries.readlog import log_read
+        from core.admin import log_reads_with
         from core.dbroles import grant_after_migrate
+
+        # The admin's pages that show personal data write the read log (core.admin).
+        log_reads_with(log_read)
 
         # The app's PostgreSQL role (DB_APP_ROLE) gets its grants after every migrate.
         post_migrate.connect(grant_after_migrate, dispatch_uid="doudi-app-role-grants")

@@ -589,7 +589,9 @@ class MemberMove(models.Model):
 
 
 class ReadEntry(models.Model):
-    """One read of people's personal data (查阅记录): who read what, when, from where.
+    """One read of people's personal data (查阅记录): who read what, when, from where, and with
+    which API token when the call carried one (the user is then the token's owner: a service
+    account or the person whose script it is).
 
     Written by ``beneficiaries.readlog.log_read`` from the API views and pages that show personal
     data; append-only (the database refuses UPDATE and DELETE). A list or an export is one entry
@@ -618,6 +620,15 @@ class ReadEntry(models.Model):
     query = models.CharField(_("筛选条件"), max_length=500, blank=True)
     ip_address = models.GenericIPAddressField(_("来源地址"), null=True, blank=True)
     path = models.CharField(_("访问路径"), max_length=300)
+    # The API token the read was made with (a service account's or a person's script), if any.
+    token = models.ForeignKey(
+        ApiToken,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("令牌"),
+    )
 
     class Meta:
         verbose_name = _("查阅记录")

@@ -5,7 +5,8 @@ asset and move records that belong to them), the explanations of payment lines a
 a household's timeline, the CSV/XLSX exports, the bank files, and the pages that show a
 household. Each entry holds the user, the time, what was read, the household when one is named,
 the filter and row count of a list or export (one entry however many rows), the address
-(``core.signin.client_ip``) and the path.
+(``core.signin.client_ip``), the path, and the API token when the call carried one (the user is
+then the token's owner: a service account, or the person whose script it is).
 
 One call does it, from an API view or a page::
 
@@ -25,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from rest_framework.response import Response
 
-from beneficiaries.models import Household, ReadEntry
+from beneficiaries.models import ApiToken, Household, ReadEntry
 from core import exports
 from core.months import local_time_text
 from core.scope import scope
@@ -62,8 +63,10 @@ def log_read(
         region_code = household.region_code
     else:
         region_code = user.region.code if user.region_id else ""
+    token = getattr(request, "auth", None)
     return ReadEntry.objects.create(
         user=user,
+        token=token if isinstance(token, ApiToken) else None,
         what=what[:60],
         household=household,
         region_code=region_code,
@@ -138,6 +141,7 @@ COLUMNS = [
     (_("筛选条件"), lambda e: e.query),
     (_("来源地址"), lambda e: e.ip_address or ""),
     (_("访问路径"), lambda e: e.path),
+    (_("令牌"), lambda e: e.token.token_key if e.token_id else ""),
 ]
 
 

@@ -62,6 +62,7 @@ class AdjustmentInline(ReadOnlyInline):
 class EnrolmentAdmin(ReadOnlyAdmin):
     resource = "enrolment"
     list_display = ["id", "household", "member", "category", "status", "start_month", "end_month"]
+    read_log_name = "enrolment"
     list_filter = ["category", "status", "review_class"]
     inlines = [AdjustmentInline]
 
@@ -69,6 +70,8 @@ class EnrolmentAdmin(ReadOnlyAdmin):
 @admin.register(Adjustment)
 class AdjustmentAdmin(ReadOnlyAdmin):
     resource = "adjustment"
+    read_log_name = "adjustment"
+    read_household = "enrolment.household"
     list_display = [
         "id",
         "region_code",
@@ -100,6 +103,7 @@ class ObjectionInline(ReadOnlyInline):
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
     resource = "application"
+    read_log_name = "application"
     list_display = [
         "id",
         "household",
@@ -118,6 +122,8 @@ class ApplicationAdmin(ReadOnlyAdmin):
 @admin.register(Referral)
 class ReferralAdmin(ReadOnlyAdmin):
     resource = "referral"
+    read_log_name = "referral"
+    read_household = ""
     list_display = ["id", "name", "village", "reason", "status", "flagged_by", "created_at"]
     list_filter = ["status", "reason"]
 
@@ -131,6 +137,7 @@ class InstalmentInline(ReadOnlyInline):
 @admin.register(ReliefCase)
 class ReliefCaseAdmin(ReadOnlyAdmin):
     resource = "relief"
+    read_log_name = "relief"
     list_display = ["id", "household", "kind", "cause", "proposed_amount", "tier", "status"]
     list_filter = ["status", "kind", "cause", "tier", "pay_first"]
     inlines = [InstalmentInline]
@@ -139,6 +146,8 @@ class ReliefCaseAdmin(ReadOnlyAdmin):
 @admin.register(Review)
 class ReviewAdmin(ReadOnlyAdmin):
     resource = "enrolment"
+    read_log_name = "review"
+    read_household = "enrolment.household"
     list_display = ["id", "enrolment", "due_on", "outcome", "reviewed_by", "reviewed_at"]
     list_filter = ["outcome"]
 
@@ -185,6 +194,8 @@ class MemberMoveAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = MemberMoveForm
     scope_field = "to_member__household__region_code"
     resource = "member-move"
+    read_log_name = "member_move"
+    read_household = "to_member.household"
     list_display = ["id", "from_member", "to_member", "moved_on", "reason", "moved_by"]
     list_select_related = ["from_member", "to_member", "moved_by"]
 
@@ -198,6 +209,10 @@ class MemberMoveAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
 
+def _has_field(model, name: str) -> bool:
+    return any(field.name == name for field in model._meta.fields)
+
+
 def _register_history(model, scope_field: str) -> None:
     """The history events of a casework model: read-only, scoped like the model."""
     admin.site.register(
@@ -208,6 +223,8 @@ def _register_history(model, scope_field: str) -> None:
             {
                 "scope_field": scope_field,
                 "resource": "history",
+                "read_log_name": f"{model._meta.model_name}.history",
+                "read_household": "household" if _has_field(model, "household") else "",
                 "list_display": ["pgh_id", "pgh_created_at", "pgh_label", "pgh_obj", "pgh_context"],
                 "list_filter": ["pgh_label"],
             },

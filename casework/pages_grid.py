@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Region, User
+from beneficiaries.readlog import log_read
 from casework.flags import (
     FLAG_OUTCOMES,
     flag_timeline,
@@ -176,6 +177,7 @@ def flag_list(request):
         }
         for flag in page_obj
     ]
+    log_read(request=request, what="referral.grid_page_list", rows=len(rows))
     filters = [("", _("全部"), not outcome)] + [
         (key, label, key == outcome) for key, label in FLAG_OUTCOMES.items()
     ]
@@ -196,6 +198,7 @@ def flag_list(request):
 def flag_detail(request, pk: int):
     """One flag: what was reported, what became of it and when."""
     flag = get_object_or_404(flags_of(user=request.user), pk=pk)
+    log_read(request=request, what="referral.grid_page", query="")
     return render(
         request,
         "casework/grid/flag_detail.html",
@@ -217,6 +220,7 @@ def flag_photo(request, pk: int):
     if not flag.photo:
         raise Http404
     content_type = mimetypes.guess_type(flag.photo.name)[0] or "application/octet-stream"
+    log_read(request=request, what="referral.grid_photo", query="")
     response = FileResponse(flag.photo.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response

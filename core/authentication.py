@@ -8,8 +8,11 @@
   stored as its SHA-512 digest, found by its first characters, compared in constant time). One
   query per call and no password hash. A revoked or expired token is refused at once; the token's
   last use is written at most once a minute; the history rows the call writes name the token
-  (``pgh_context.metadata["token"]``). Failed attempts from one address are counted: past
-  ``DEFAULT_THROTTLE_RATES["token_failures"]`` every token attempt from it answers 429.
+  (``pgh_context.metadata``: ``token`` its ``token_key``, ``token_id``, and ``service_account``
+  the account's user name, beside pghistory's ``user``), and so does each read it makes
+  (``ReadEntry.token``, ``beneficiaries.readlog``). Failed attempts from one address are
+  counted: past ``DEFAULT_THROTTLE_RATES["token_failures"]`` every token attempt from it answers
+  429.
 """
 
 from datetime import timedelta
@@ -83,7 +86,11 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
             attempts.record()
             raise
         _note_use(token)
-        pghistory.context(token=token.token_key)
+        pghistory.context(
+            token=token.token_key,
+            token_id=token.pk,
+            service_account=user.username if user.is_service_account else None,
+        )
         return user, token
 
     def _cleanup_token(self, auth_token) -> bool:

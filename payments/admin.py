@@ -171,6 +171,7 @@ def mark_repaid(modeladmin, request, queryset):
 @admin.register(Recovery)
 class RecoveryAdmin(ReadOnlyAdmin):
     resource = "recovery"
+    read_log_name = "recovery"
     region_field = "region_code"
     list_display = [
         "id",

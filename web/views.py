@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from beneficiaries.readlog import log_read
 from core.permissions import EVERY_ROLE
 from web.access import page
 from web.forms import SignInForm
@@ -30,4 +31,7 @@ class SignOutView(auth.LogoutView):
 
 @page(roles=EVERY_ROLE)
 def home(request):
-    return render(request, "web/home.html", {"worklist": worklist_for(user=request.user)})
+    worklist = worklist_for(user=request.user)
+    if worklist.reads:
+        log_read(request=request, what=worklist.reads, rows=len(worklist.table.rows), query="")
+    return render(request, "web/home.html", {"worklist": worklist})

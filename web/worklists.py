@@ -62,6 +62,8 @@ class Worklist:
     table: Table | None = None
     chart: Chart | None = None
     links: list[tuple[Label, str]] = field(default_factory=list)
+    # What the table's rows read in the read log, when they name people (e.g. flagged persons).
+    reads: str = ""
 
 
 def api_url(name: str, *args, **query) -> str:
@@ -188,6 +190,7 @@ def grid_worker_worklist(*, user: User, today: datetime.date) -> Worklist:
         _("最近上报的线索"),
         table,
         links=[(_("上报线索"), reverse("grid:flag-new")), (_("我上报的线索"), flags_url)],
+        reads="referral.home",
     )
 
 

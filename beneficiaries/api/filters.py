@@ -142,15 +142,16 @@ class MemberMoveFilter(django_filters.FilterSet):
 
 
 class ReadEntryFilter(django_filters.FilterSet):
-    """The read log per household, per user (user name), per kind of read and per day (dates in
-    Asia/Shanghai)."""
+    """The read log per household, per user (user name), per API token (its ``token_key``), per
+    kind of read and per day (dates in Asia/Shanghai)."""
 
     region = region_prefix_filter("region_code")
     household = django_filters.NumberFilter(field_name="household_id")
     user = django_filters.CharFilter(field_name="user__username", label=_("用户名"))
+    token = django_filters.CharFilter(field_name="token__token_key", label=_("令牌"))
     since = django_filters.DateFilter(field_name="at__date", lookup_expr="gte", label=_("起始日期"))
     until = django_filters.DateFilter(field_name="at__date", lookup_expr="lte", label=_("截止日期"))
 
     class Meta:
         model = ReadEntry
-        fields = ["region", "household", "user", "what", "since", "until"]
+        fields = ["region", "household", "user", "token", "what", "since", "until"]

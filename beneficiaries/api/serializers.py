@@ -126,6 +126,8 @@ class AssetSerializer(serializers.ModelSerializer):
 class ReadEntrySerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username", read_only=True)
     role = serializers.CharField(source="user.role", read_only=True)
+    service_account = serializers.BooleanField(source="user.is_service_account", read_only=True)
+    token = serializers.CharField(source="token.token_key", read_only=True, default=None)
 
     class Meta:
         model = ReadEntry
@@ -141,6 +143,8 @@ class ReadEntrySerializer(serializers.ModelSerializer):
             "query",
             "ip_address",
             "path",
+            "service_account",
+            "token",
         ]
         read_only_fields = fields
 

@@ -212,7 +212,7 @@ class ReadEntryViewSet(ScopedViewSetMixin, mixins.ListModelMixin, viewsets.Gener
     """Who read whom (查阅记录), for auditors: the read log of their subtree, per household
     (``?household=``), per user (``?user=``), per kind and per day; as CSV or XLSX too."""
 
-    queryset = ReadEntry.objects.select_related("user")
+    queryset = ReadEntry.objects.select_related("user", "token")
     serializer_class = s.ReadEntrySerializer
     filterset_class = filters.ReadEntryFilter
     resource = "read-log"

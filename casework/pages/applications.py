@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from beneficiaries.readlog import log_read
 from casework import workflow
 from casework.models import (
     Application,
@@ -117,6 +118,7 @@ def application_list(request):
         list(current),
         empty=_("没有符合条件的申请。"),
     )
+    log_read(request=request, what="application.page_list", rows=len(current))
     return render(
         request,
         "casework/application_list.html",
@@ -181,6 +183,7 @@ def flag_list(request):
         list(current),
         empty=_("没有符合条件的线索。"),
     )
+    log_read(request=request, what="referral.page_list", rows=len(current))
     return render(
         request,
         "casework/flag_list.html",
@@ -198,6 +201,8 @@ def flag_list(request):
 def flag_detail(request, pk: int):
     """A flag, turned into an application for the household holding the person, or declined."""
     referral = scoped(Referral.objects.select_related("village"), user=request.user, pk=pk)
+    if request.method == "GET":
+        log_read(request=request, what="referral.page", query="")
     convert = ConvertFlag(
         request.POST if request.POST.get("action") == "convert" else None,
         referral=referral,
@@ -307,7 +312,9 @@ def _application(request, pk: int) -> Application:
 
 @page(roles=CASEWORKERS)
 def application_detail(request, pk: int):
-    return _detail(request, _application(request, pk))
+    application = _application(request, pk)
+    log_read(request=request, what="application.page", household=application.household, query="")
+    return _detail(request, application)
 
 
 @page(roles=CASEWORKERS)
@@ -397,10 +404,16 @@ SHOWN_INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", 
 def attachment(request, pk: int):
     """A step's photo or scanned document, for the users of its subtree only."""
     document = scoped(
-        StepAttachment.objects.select_related("step"),
+        StepAttachment.objects.select_related("step__application__household"),
         user=request.user,
         pk=pk,
         field="step__application__region_code",
+    )
+    log_read(
+        request=request,
+        what="application.attachment",
+        household=document.step.application.household,
+        query="",
     )
     kind, _encoding = mimetypes.guess_type(document.name)
     return FileResponse(

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beneficiaries.readlog import log_read
 from casework.pages.applications import detail_url
 from casework.pages.common import CASEWORKERS, applicant_name
 from casework.selectors import overdue_applications, relief_documents_overdue, reviews_due
@@ -44,6 +45,7 @@ def overdue(request):
         rows,
         empty=_("没有超期的办理环节。"),
     )
+    log_read(request=request, what="application.overdue_page", rows=len(rows))
     return render(
         request,
         "casework/overdue.html",
@@ -71,6 +73,8 @@ def reviews(request):
     due = due.select_related("household__head", "household__village", "member")
     count = due.count()
 
+    shown = list(due[:MOST_SHOWN])
+    log_read(request=request, what="enrolment.reviews_due_page", rows=len(shown))
     table = Table(
         [
             Column(_("户主"), "household.head.name"),
@@ -79,7 +83,7 @@ def reviews(request):
             Column(_("复核类别"), "get_review_class_display", wide_only=True),
             Column(_("应复核日期"), "next_review_due", kind="deadline"),
         ],
-        list(due[:MOST_SHOWN]),
+        shown,
         empty=_("没有到期的复核。"),
     )
     return render(

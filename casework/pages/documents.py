@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beneficiaries.models import Region
+from beneficiaries.readlog import log_read
 from casework.models import Adjustment, Application, CaseState
 from casework.pages.common import CASEWORKERS, applicant_name, scoped
 from core.scope import scope
@@ -86,6 +87,7 @@ def notice_pdf(request):
         }
         for application in in_notice
     ]
+    log_read(request=request, what="application.notice_pdf", rows=len(rows))
     return pdf_response(
         template="casework/print/notice.html",
         context={"rows": rows, "region": region, "today": timezone.localdate()},
@@ -114,6 +116,12 @@ def decision_pdf(request, pk: int):
         else None
     )
     decided = application.steps.order_by("-id").first()
+    log_read(
+        request=request,
+        what="application.decision_pdf",
+        household=application.household,
+        query="",
+    )
     county = _ancestor(application.household.village, Region.Level.COUNTY)
     return pdf_response(
         template="casework/print/decision.html",

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from beneficiaries.models import Household
+from beneficiaries.readlog import log_read
 from casework.models import ReliefCase
 from casework.pages.common import CASEWORKERS, scoped, show_error
 from casework.pages.forms import InstalmentFormSet, ReliefForm, instalment_plan
@@ -59,6 +60,7 @@ def relief_list(request):
         list(current),
         empty=_("没有符合条件的临时救助。"),
     )
+    log_read(request=request, what="relief.page_list", rows=len(current))
     return render(
         request,
         "casework/relief_list.html",
@@ -194,6 +196,7 @@ def relief_detail(request, pk: int):
         list(relief.instalments.all()),
         empty=_("没有分期。"),
     )
+    log_read(request=request, what="relief.page", household=relief.household, query="")
     return render(request, "casework/relief_detail.html", {"relief": relief, "table": table})
 
 

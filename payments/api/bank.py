@@ -115,6 +115,12 @@ class DiffView(ListAPIView):
             raise serializers.ValidationError({"change": [_("须为 new、stopped 或 changed")]})
         return review.diff_lines(batch=_batch(self.request, self.kwargs["pk"]), change=change)
 
+    def list(self, request, *args, **kwargs):
+        # The lines name households and the reasons of their changes: one read-log entry a page.
+        response = super().list(request, *args, **kwargs)
+        log_read(request=request, what="batch.diff", rows=len(response.data["results"]))
+        return response
+
 
 class SubmitView(APIView):
     """Submit a computed batch for approval as its preparer of record (a batch drafted by beat

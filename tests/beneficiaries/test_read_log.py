@@ -8,8 +8,9 @@ import io
 import pytest
 from django.db import DatabaseError, transaction
 from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
-from beneficiaries import services
+from beneficiaries import service_accounts, services
 from beneficiaries.models import ReadEntry
 from core.idnumbers import make_resident_id
 
@@ -158,3 +159,31 @@ def test_the_read_log_refuses_update_and_delete(api, household, caseworker):
         with pytest.raises(DatabaseError), transaction.atomic():
             change()
     assert ReadEntry.objects.get(pk=entry.pk).what == "household.detail"
+
+
+def test_a_read_with_a_token_names_the_token_and_its_service_account(
+    api, household, auditor, make_partner, make_user, regions
+):
+    centre = make_partner("check-centre", regions["jingkou"], ["economic_check.upload"])
+    token, secret = service_accounts.issue_token(user=centre, name="核对结果", by=None)
+    person = make_user("caseworker", regions["jingkou"], username="cw-script")
+    own, own_secret = service_accounts.issue_token(user=person, name="脚本", by=person)
+    for key in (secret, own_secret):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get(f"/api/households/{household.pk}/").status_code == 200
+    api(person).get(f"/api/households/{household.pk}/")  # signed in, no token
+
+    by_centre, by_script, signed_in = ReadEntry.objects.order_by("id")
+    listed = api(auditor).get(f"/api/read-log/?token={token.token_key}").json()
+    body = b"".join(api(auditor).get("/api/read-log/export-csv/").streaming_content)
+    exported = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+    assert (by_centre.user, by_centre.token) == (centre, token)
+    assert (by_script.user, by_script.token) == (person, own)
+    assert (signed_in.user, signed_in.token) == (person, None)
+    assert [(e["user"], e["service_account"], e["token"]) for e in listed["results"]] == [
+        ("check-centre", True, token.token_key)
+    ]
+    assert exported[0][-1] == "令牌"
+    assert [row[-1] for row in exported[1:]] == ["", own.token_key, token.token_key]

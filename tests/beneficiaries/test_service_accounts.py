@@ -324,6 +324,28 @@ def test_a_token_call_reads_one_row_and_runs_no_password_hash(make_partner, regi
     assert len(queries) == 1  # region and scopes came with the token
 
 
+@pytest.mark.parametrize("path", ["/api/batches/?page_size=1", "/api/households/?page_size=1"])
+def test_a_whole_token_call_costs_one_query_more_than_an_authenticated_one(
+    make_user, regions, household, path
+):
+    finance = make_user("finance", regions["zhenjiang"])
+    _token, secret = service_accounts.issue_token(user=finance, name="x", by=None)
+    with_token = _client(secret)
+    signed_in = APIClient()
+    signed_in.force_authenticate(finance)
+    with_token.get(path)  # the first call writes the last use
+
+    counted = {}
+    for name, client in (("token", with_token), ("authenticated", signed_in)):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        counted[name] = [query["sql"] for query in queries]
+
+    assert len(counted["token"]) == len(counted["authenticated"]) + 1
+    assert "beneficiaries_apitoken" in counted["token"][0]
+    assert not any("UPDATE" in sql or "auth_token_set" in sql for sql in counted["token"])
+
+
 def test_repeated_bad_tokens_from_one_address_are_answered_429(make_user, regions, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

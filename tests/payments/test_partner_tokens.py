@@ -184,6 +184,8 @@ def test_history_rows_name_the_token_and_the_service_account(
     event = PaymentBatch.pgh_event_model.objects.filter(pgh_obj=exported, status="reconciled").get()
     assert event.pgh_context.metadata["user"] == bank.pk
     assert event.pgh_context.metadata["token"] == token.token_key
+    assert event.pgh_context.metadata["token_id"] == token.pk
+    assert event.pgh_context.metadata["service_account"] == bank.username
     assert token.token_key.startswith("doudi_")
     assert ApiToken.objects.get(pk=token.pk).last_used_at is not None
 

@@ -75,3 +75,35 @@ def test_a_refused_bank_file_download_is_not_logged(make_batch, add_line, househ
     response = _as(approver).get(f"/api/batches/{batch.pk}/bank-file/?file_format=csv")
     assert response.status_code == 404
     assert not ReadEntry.objects.exists()
+
+
+def test_the_batch_difference_is_one_entry_a_page_with_its_filter_and_rows(
+    make_batch, add_line, household, approver
+):
+    batch = make_batch(SEP)
+    add_line(batch, household, "1725")
+    client = _as(approver)
+
+    new = client.get(f"/api/batches/{batch.pk}/diff/?change=new")
+    stopped = client.get(f"/api/batches/{batch.pk}/diff/?change=stopped")
+    totals = client.get(f"/api/batches/{batch.pk}/review/")
+
+    assert [line["household"] for line in new.json()["results"]] == [household.pk]
+    assert stopped.status_code == 200 and totals.status_code == 200
+    entries = ReadEntry.objects.order_by("id").values_list("what", "rows", "query", "user")
+    # The review holds totals by category and district only, no one's data: not logged.
+    assert list(entries) == [
+        ("batch.diff", 1, "change=new", approver.pk),
+        ("batch.diff", 0, "change=stopped", approver.pk),
+    ]
+
+
+def test_a_difference_outside_the_region_is_not_logged(
+    make_batch, add_line, household, make_user, regions
+):
+    batch = make_batch(SEP)
+    add_line(batch, household, "1725")
+    outsider = make_user("finance", regions["changzhou"])
+
+    assert _as(outsider).get(f"/api/batches/{batch.pk}/diff/").status_code == 404
+    assert not ReadEntry.objects.exists()
