@@ -15,6 +15,7 @@ from django.utils import timezone
 from beneficiaries.models import Household, IncomeItem, Member, User
 from core.months import first_of_month, local_time
 from core.scope import scope
+from core.workdays import end_of_week
 
 from .models import (
     CLOSED_STATES,
@@ -80,6 +81,19 @@ def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySe
     today = today or timezone.localdate()
     return scope(
         Application.objects.exclude(state__in=CLOSED_STATES).filter(step_due__lt=today),
+        user=user,
+    ).order_by("step_due", "id")
+
+
+def applications_due_this_week(
+    *, user, today: datetime.date | None = None
+) -> QuerySet[Application]:
+    """Open applications whose current step falls due from today to this week's Sunday."""
+    today = today or timezone.localdate()
+    return scope(
+        Application.objects.exclude(state__in=CLOSED_STATES).filter(
+            step_due__gte=today, step_due__lte=end_of_week(today)
+        ),
         user=user,
     ).order_by("step_due", "id")
 
