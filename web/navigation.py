@@ -44,7 +44,9 @@ NAV = (
     ),
     NavItem(_("网格员线索"), "casework:flags", ("casework:flag",)),
     NavItem(_("临时救助"), "casework:relief-list", ("casework:relief", "casework:relief-new")),
-    NavItem(_("期限提醒"), "casework:deadlines", ("casework:reviews-due",)),
+    NavItem(
+        _("期限提醒"), "casework:deadlines", ("casework:deadlines-week", "casework:reviews-due")
+    ),
     NavItem(_("我的接口令牌"), "web:my_tokens"),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")

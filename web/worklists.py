@@ -24,6 +24,7 @@ from casework.flags import FLAG_OUTCOMES, flag_outcome, flags_of, outcome_of
 from casework.models import Adjustment, Application, CaseState, Referral, ReliefCase
 from casework.selectors import (
     adjustments_for,
+    applications_due_this_week,
     overdue_applications,
     relief_documents_overdue,
     reviews_due,
@@ -85,10 +86,6 @@ def _late(value: int) -> str:
     return "danger" if value else ""
 
 
-def end_of_week(day: datetime.date) -> datetime.date:
-    return day + datetime.timedelta(days=6 - day.weekday())
-
-
 # --- township caseworker -------------------------------------------------------------------
 
 
@@ -106,15 +103,13 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
             for state in OPEN_STATES
         ],
     )
-    due_this_week = applications.filter(
-        state__in=OPEN_STATES, step_due__gte=today, step_due__lte=end_of_week(today)
-    ).count()
+    due_this_week = applications_due_this_week(user=user, today=today).count()
     overdue = overdue_applications(user=user, today=today).count()
     documents_late = relief_documents_overdue(user=user, today=today).count()
     deadlines = Section(
         _("期限"),
         [
-            Count(_("本周内到期的办理环节"), due_this_week),
+            Count(_("本周内到期的办理环节"), due_this_week, page_url("casework:deadlines-week")),
             Count(_("已超期的办理环节"), overdue, page_url("casework:deadlines"), _late(overdue)),
             Count(
                 _("先行救助逾期未补齐材料"),

@@ -22,6 +22,7 @@ urlpatterns = [
     path("notices.pdf", documents.notice_pdf, name="notice-pdf"),
     path("flags/", applications.flag_list, name="flags"),
     path("deadlines/", deadlines.overdue, name="deadlines"),
+    path("deadlines/this-week/", deadlines.due_this_week, name="deadlines-week"),
     path("reviews-due/", deadlines.reviews, name="reviews-due"),
     path("relief/", relief.relief_list, name="relief-list"),
     path("relief/new/", relief.relief_new, name="relief-new"),
