@@ -45,6 +45,11 @@ NAV = (
     NavItem(_("网格员线索"), "casework:flags", ("casework:flag",)),
     NavItem(_("临时救助"), "casework:relief-list", ("casework:relief", "casework:relief-new")),
     NavItem(_("期限提醒"), "casework:deadlines", ("casework:reviews-due",)),
+    NavItem(
+        _("待我审批"),
+        "casework:decisions",
+        ("casework:relief-decision", "casework:change-decision"),
+    ),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 
