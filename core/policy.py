@@ -3,7 +3,7 @@ region subtree.
 
 Every API view names its ``resource`` and :class:`core.permissions.PolicyPermission` applies this
 table; every admin page (:class:`core.admin.PolicyAdminMixin`) and every web page
-(``web.access.page``) asks the same :func:`refusal`. Region scope is the other half of the rule:
+(``core.pages.page``) asks the same :func:`refusal`. Region scope is the other half of the rule:
 records are read through :func:`core.scope.scope`, so one outside the subtree is a 404.
 
 * A user without a region is refused everywhere (403, "ask an administrator"): a missing region

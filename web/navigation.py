@@ -1,7 +1,7 @@
 """The navigation: one entry per page, shown only to the users who may open that page.
 
 A new page adds one ``NavItem`` here; who sees it comes from the page's own roles
-(``web.access.page``). The admin is not a page of ours: its entry names the admin's roles.
+(``core.pages.page``). The admin is not a page of ours: its entry names the admin's roles.
 """
 
 from dataclasses import dataclass

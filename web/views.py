@@ -5,8 +5,8 @@ from django.contrib.auth import views as auth
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from core.pages import page
 from core.permissions import EVERY_ROLE
-from web.access import page
 from web.forms import SignInForm
 from web.worklists import worklist_for
 

@@ -9,9 +9,9 @@ from casework.pages.applications import detail_url
 from casework.pages.common import CASEWORKERS, applicant_name
 from casework.selectors import overdue_applications, relief_documents_overdue, reviews_due
 from core.months import month_end
+from core.pages import page
 from core.workdays import working_days_between
 from rules.calendar import work_calendar
-from web.access import page
 from web.components import Column, Table
 
 # A page of late work: more than this is a sign of something else to fix first.

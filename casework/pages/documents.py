@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from beneficiaries.models import Region
 from casework.models import Adjustment, Application, CaseState
 from casework.pages.common import CASEWORKERS, applicant_name, scoped
+from core.pages import page
 from core.scope import scope
-from web.access import page
 
 PRINT_CSS = "casework/print.css"
 

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
+from core.pages import page
 from tests.web.conftest import PASSWORD
-from web.access import page
 from web.navigation import nav_links
 
 
