@@ -12,6 +12,7 @@ engine computed, never negative, never longer than ``gradual_exit_months`` (or
 """
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
@@ -51,14 +52,19 @@ def approver_roles(*, region_code: str, on: datetime.date) -> frozenset[str]:
     return frozenset({User.Role.COUNTY_APPROVER})
 
 
-def require_second_signature(*, proposer_ids: set[int], by: User, region_code: str) -> None:
-    """``by`` may approve money the proposers asked for: an approver of the region who is none
-    of them."""
-    require(
-        user=by,
-        roles=set(approver_roles(region_code=region_code, on=timezone.localdate())),
-        region_code=region_code,
-    )
+def require_second_signature(
+    *,
+    proposer_ids: set[int],
+    by: User,
+    region_code: str,
+    roles: Iterable[str] | None = None,
+) -> None:
+    """``by`` may approve money the proposers asked for: one of ``roles`` inside the region (by
+    default the approvers of the region, ``approver_roles``) who is none of them (STYLE.md rule
+    27). The one check of the second signature: changes, applications, relief and recoveries."""
+    if roles is None:
+        roles = approver_roles(region_code=region_code, on=timezone.localdate())
+    require(user=by, roles=set(roles), region_code=region_code)
     if by.pk in proposer_ids:
         raise Conflict(
             _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),

@@ -17,6 +17,7 @@ from beneficiaries.models import Household, User
 from casework import parameters
 from casework.models import ReliefCase, ReliefInstalment
 from casework.services.access import require
+from casework.services.changes import require_second_signature
 from casework.services.deadlines import set_deadline
 from core.exceptions import Conflict, DomainError
 from core.months import first_of_month
@@ -183,12 +184,12 @@ def require_relief_approver(*, relief: ReliefCase, by: User) -> None:
         )
         _tier, approval = engine.relief_approval(amount=relief.proposed_amount, params=params)
         raise Conflict(_because(_("该救助须由县级审批。"), approval), code="role")
-    require(user=by, roles=RELIEF_APPROVERS[relief.tier], region_code=relief.region_code)
-    if by.pk == relief.created_by_id:
-        raise Conflict(
-            _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),
-            code="approver_is_proposer",
-        )
+    require_second_signature(
+        proposer_ids={relief.created_by_id},
+        by=by,
+        region_code=relief.region_code,
+        roles=RELIEF_APPROVERS[relief.tier],
+    )
 
 
 def awaiting_decision(*, user: User) -> QuerySet[ReliefCase]:
