@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
 from casework.flags import FLAG_OUTCOMES, flag_outcome, flags_of, outcome_of
-from casework.models import Adjustment, Application, CaseState, Referral, ReliefCase
+from casework.models import Adjustment, Application, CaseState, Referral
 from casework.selectors import (
     adjustments_for,
     applications_due_this_week,
@@ -29,6 +29,7 @@ from casework.selectors import (
     relief_documents_overdue,
     reviews_due,
 )
+from casework.services import changes, temporary_relief
 from casework.workflow import OPEN_STATES
 from core.months import add_months, first_of_month, month_end
 from core.roles import Role
@@ -142,7 +143,28 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
         _("网格员线索"),
         [Count(_("待处理线索"), open_flags, page_url("casework:flags", status="open"))],
     )
-    return Worklist(_("乡镇经办工作台"), [states, deadlines, reviews, flags])
+    return Worklist(
+        _("乡镇经办工作台"), [states, deadlines, reviews, flags, signatures_section(user=user)]
+    )
+
+
+def signatures_section(*, user: User) -> Section:
+    """What others proposed and waits for this user's signature (the decisions page)."""
+    return Section(
+        _("待我审批（第二人审批）"),
+        [
+            Count(
+                _("临时救助"),
+                temporary_relief.awaiting_decision(user=user).count(),
+                page_url("casework:decisions", show="relief"),
+            ),
+            Count(
+                _("待遇调整"),
+                changes.awaiting_decision(user=user).count(),
+                page_url("casework:decisions", show="changes"),
+            ),
+        ],
+    )
 
 
 # --- grid worker -----------------------------------------------------------------------------
@@ -194,10 +216,6 @@ def grid_worker_worklist(*, user: User, today: datetime.date) -> Worklist:
 
 def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
     waiting = scope(Application.objects.filter(state=CaseState.APPROVAL), user=user)
-    relief_waiting = scope(
-        ReliefCase.objects.filter(status=ReliefCase.Status.SUBMITTED, tier=ReliefCase.Tier.COUNTY),
-        user=user,
-    ).count()
     late = waiting.filter(step_due__lt=today).count()
     section = Section(
         _("待审批"),
@@ -208,11 +226,6 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
                 api_url("application-list", state=CaseState.APPROVAL),
             ),
             Count(_("其中已超期"), late, tone=_late(late)),
-            Count(
-                _("待县级审批的临时救助"),
-                relief_waiting,
-                api_url("relief-list", status="submitted", tier="county"),
-            ),
         ],
     )
     oldest = waiting.select_related("household__village").order_by("step_due", "pk")[:10]
@@ -227,7 +240,12 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
         list(oldest),
         empty=_("没有待审批的申请。"),
     )
-    return Worklist(_("县级审批工作台"), [section], _("最早到期的待审批申请"), table)
+    return Worklist(
+        _("县级审批工作台"),
+        [section, signatures_section(user=user)],
+        _("最早到期的待审批申请"),
+        table,
+    )
 
 
 # --- finance ---------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ from casework.pages.forms import (
 from casework.services import applications, referrals
 from casework.services.deadlines import deadline_text
 from core.exceptions import DomainError
+from core.pages import page
 from core.scope import scope
-from web.access import page
 from web.components import Column, Pager, Table
 
 PAGE_SIZE = 25

@@ -16,9 +16,9 @@ from casework.selectors import (
     reviews_due,
 )
 from core.months import month_end
+from core.pages import page
 from core.workdays import end_of_week, working_days_between
 from rules.calendar import work_calendar
-from web.access import page
 from web.components import Column, Table
 
 # A page of late work: more than this is a sign of something else to fix first.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.pages import applications, deadlines, documents, relief
+from casework.pages import applications, deadlines, decisions, documents, relief
 
 app_name = "casework"
 
@@ -30,4 +30,7 @@ urlpatterns = [
     path("relief/<int:pk>/", relief.relief_detail, name="relief"),
     path("relief/<int:pk>/documents/", relief.relief_documents, name="relief-documents"),
     path("flags/<int:pk>/", applications.flag_detail, name="flag"),
+    path("decisions/", decisions.decision_list, name="decisions"),
+    path("relief/<int:pk>/decision/", decisions.relief_decision, name="relief-decision"),
+    path("changes/<int:pk>/decision/", decisions.change_decision, name="change-decision"),
 ]
