@@ -7,13 +7,20 @@ import time
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
 
-from payments.management.commands.bench_payroll import Command
+from payments.management.commands.bench_payroll import (
+    Command,
+    make_same_shape_table,
+    same_shape_floor,
+)
 from payments.models import PaymentBatch, PaymentLine
+from payments.payroll_io import LINE_COLUMNS
+from tests.payments.conftest import AUGUST
 
 
 @pytest.mark.django_db
-def test_bench_payroll_in_process_computes_a_batch_and_ends_with_its_two_figures(settings):
+def test_bench_payroll_in_process_computes_a_batch_and_ends_with_its_figures(settings):
     settings.CELERY_BROKER_URL = ""  # in-process: the workers it would start see no test data
     out = io.StringIO()
 
@@ -26,8 +33,67 @@ def test_bench_payroll_in_process_computes_a_batch_and_ends_with_its_two_figures
     assert f"lines: {batch.line_count}  total: {batch.total_amount}" in lines
     [cpu] = [line for line in lines if line.startswith("cpu seconds during the batch: ")]
     assert float(cpu.split("this command ")[1].split(";")[0]) > 0  # computed in this process
-    assert lines[-2].startswith("households/s: ")
-    assert lines[-1].startswith("ratio to COPY floor: ")
+    assert any(line.startswith("ratio to COPY floor: ") for line in lines)  # for reference
+    [floor] = [line for line in lines if line.startswith("same-shape floor: ")]
+    assert f"the batch's {batch.line_count} lines" in floor  # its own lines, every one
+    assert lines[-3].startswith("households/s: ")
+    assert float(lines[-2].removeprefix("ratio to same-shape floor: ")) > 0
+    assert lines[-1] == "history months: 0"
+    assert "bench_same_shape_floor" not in connection.introspection.table_names()
+
+
+def shape_of(table: str) -> list[str]:
+    """A table's indexes and constraints as PostgreSQL defines them, its own name and the
+    indexes' names taken out."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', "
+            "'CREATE \\1INDEX ON') FROM pg_indexes WHERE tablename = %s "
+            # A check added NOT VALID holds for new rows all the same.
+            "UNION ALL SELECT contype::text || ' ' || "
+            "regexp_replace(pg_get_constraintdef(oid), ' NOT VALID$', '') FROM pg_constraint "
+            "WHERE conrelid = %s::regclass "
+            "UNION ALL SELECT attname || ' ' || format_type(atttypid, atttypmod) || "
+            "CASE WHEN attnotnull THEN ' not null' ELSE '' END || ' ' || attidentity::text "
+            "FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY 1",
+            [table, table, table],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_same_shape_floors_table_has_the_line_tables_columns_indexes_and_constraints(
+    regions, add_line, household, make_batch
+):
+    line = add_line(make_batch(AUGUST), household, "300.00")
+    lines = PaymentLine._meta.db_table
+    table = make_same_shape_table()
+
+    assert shape_of(table) == shape_of(lines)
+    assert any("UNIQUE" in part and "enrolment_id, kind, month" in part for part in shape_of(table))
+    columns = ", ".join(LINE_COLUMNS)
+    copy_line = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {lines} WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(copy_line, [line.pk])
+        with pytest.raises(IntegrityError), transaction.atomic():  # the unique index holds
+            cursor.execute(copy_line, [line.pk])
+
+
+@pytest.mark.django_db
+def test_the_same_shape_floor_copies_every_line_of_the_batch_and_leaves_no_table(
+    regions, add_line, household, make_batch
+):
+    batch = make_batch(AUGUST)
+    for kind in (PaymentLine.Kind.REGULAR, PaymentLine.Kind.PRICE_SUBSIDY):
+        add_line(batch, household, "120.00", kind=kind, enrolment=household.enrolments.first())
+    add_line(make_batch(AUGUST.replace(month=9)), household, "50.00")  # another batch's
+
+    seconds, copied = same_shape_floor(batch)
+
+    assert copied == 2 and seconds > 0
+    assert "bench_same_shape_floor" not in connection.introspection.table_names()
 
 
 @pytest.mark.django_db

@@ -6,13 +6,16 @@
 Generates (or reuses) a synthetic caseload of that many households with seeds' generate_caseload,
 runs the batch with real Celery workers that this command starts (``--workers``), and prints
 households, lines, seconds per phase, peak memory per worker and queries per chunk. It then
-measures the floor: COPY of as many plain rows as there are households, each shaped like a payment
-line and made in Python (``write_row``), into a scratch table with no index, constraint or
-trigger; for reference also the narrowest floor (one prebuilt line repeated). The last two lines
-are ``households/s`` and ``ratio to COPY floor``.
+measures the same-shape floor: the batch's own lines, as written, copied (COPY) into a new table
+with the payment-line table's columns, indexes and constraints. For reference it also prints the
+older floors: as many rows as households, each shaped like a line and made in Python
+(``write_row``), into a scratch table with no index, constraint or trigger, and the narrowest
+(one prebuilt line repeated). The last three lines are ``households/s``, ``ratio to same-shape
+floor`` and ``history months``.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -232,7 +235,15 @@ class Command(BaseCommand):
             time.sleep(0.05)
 
     def _report(
-        self, batch, *, households: int, elapsed: float, real: bool, workers: int, cpu: dict
+        self,
+        batch,
+        *,
+        households: int,
+        elapsed: float,
+        real: bool,
+        workers: int,
+        cpu: dict,
+        history_months: int = 0,
     ):
         chunks = BatchChunk.objects.filter(batch=batch)
         sums = chunks.aggregate(
@@ -249,6 +260,7 @@ class Command(BaseCommand):
             peaks[worker] = max(peaks[worker], peak)
         floor = self._copy_floor(batch, rows=households)
         repeated = self._copy_floor(batch, rows=households, repeated=True)
+        same_shape, copied = same_shape_floor(batch)
         mode = f"PostgreSQL + Celery, {workers} worker(s)" if real else "embedded, in-process"
         out = self.stdout.write
         out(f"mode: {mode}; chunk size {settings.PAYROLL_CHUNK_SIZE}")
@@ -273,8 +285,14 @@ class Command(BaseCommand):
         )
         out(f"COPY floor (one prebuilt line repeated): {repeated:.2f} s for {households} rows")
         out(f"COPY floor: {floor:.2f} s for {households} rows, one per household")
-        out(f"households/s: {households / elapsed:.0f}")
         out(f"ratio to COPY floor: {f'{elapsed / floor:.2f}' if floor else 'n/a'}")
+        out(
+            f"same-shape floor: {same_shape:.2f} s for the batch's {copied} lines, into a table "
+            f"with the columns, indexes and constraints of {PaymentLine._meta.db_table}"
+        )
+        out(f"households/s: {households / elapsed:.0f}")
+        out(f"ratio to same-shape floor: {f'{elapsed / same_shape:.2f}' if same_shape else 'n/a'}")
+        out(f"history months: {history_months}")
 
     def _copy_floor(self, batch: PaymentBatch, *, rows: int, repeated: bool = False) -> float:
         """COPY (bulk insert on SQLite) of ``rows`` rows shaped like this batch's lines into a
@@ -330,3 +348,82 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {scratch}")
         return elapsed
+
+
+SAME_SHAPE_TABLE = "bench_same_shape_floor"
+
+
+def same_shape_floor(batch: PaymentBatch) -> tuple[float, int]:
+    """Seconds to COPY the batch's own lines, as written (its columns, in id order), into a new
+    table with the payment-line table's columns, indexes and constraints: ``LIKE … INCLUDING
+    ALL`` (defaults and identity, NOT NULL and CHECK constraints, the primary key and every unique
+    and plain index), without its triggers. The lines are first copied out to a file (not timed);
+    the COPY in, one transaction committed as a chunk's is (payroll_io.tune_chunk_session), is
+    timed. SQLite: the table's and its indexes' own CREATE statements, and executemany. Returns
+    (seconds, lines copied)."""
+    lines = PaymentLine._meta.db_table
+    columns = ", ".join(payroll_io.LINE_COLUMNS)
+    select = f"SELECT {columns} FROM {lines} WHERE batch_id = %s ORDER BY id"
+    make_same_shape_table()
+    try:
+        if connection.vendor == "postgresql":
+            return _copy_same_shape(select, batch.pk, columns)
+        with connection.cursor() as cursor:
+            cursor.execute(select, [batch.pk])
+            rows = cursor.fetchall()
+        marks = ", ".join(["%s"] * len(payroll_io.LINE_COLUMNS))
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {SAME_SHAPE_TABLE} ({columns}) VALUES ({marks})", rows)
+        return time.perf_counter() - started, len(rows)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {SAME_SHAPE_TABLE}")
+
+
+def make_same_shape_table() -> str:
+    """(Re)create the same-shape floor's empty table; returns its name."""
+    lines = PaymentLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SAME_SHAPE_TABLE}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE TABLE {SAME_SHAPE_TABLE} (LIKE {lines} INCLUDING ALL)")
+        else:
+            for statement in _sqlite_schema(lines):
+                cursor.execute(statement)
+    return SAME_SHAPE_TABLE
+
+
+def _copy_same_shape(select: str, batch_id: int, columns: str) -> tuple[float, int]:
+    copied = 0
+    with tempfile.TemporaryFile() as dump:
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT", (batch_id,)) as copy:
+                for data in copy:
+                    dump.write(data)
+                    copied += bytes(data).count(b"\n")  # a row each: COPY escapes a newline
+        dump.seek(0)
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            payroll_io.tune_chunk_session()
+            with cursor.cursor.copy(f"COPY {SAME_SHAPE_TABLE} ({columns}) FROM STDIN") as copy:
+                while block := dump.read(1 << 20):
+                    copy.write(block)
+        return time.perf_counter() - started, copied
+
+
+def _sqlite_schema(table: str) -> list[str]:
+    """The table's and its indexes' CREATE statements from sqlite_master, renamed for the
+    same-shape floor's table (index names prefixed: they are unique per database)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = %s AND type IN ('table', 'index') "
+            "AND sql IS NOT NULL ORDER BY type DESC",
+            [table],
+        )
+        statements = [row[0] for row in cursor.fetchall()]
+    renamed = []
+    for statement in statements:
+        statement = re.sub(r'INDEX "(\w+)"', rf'INDEX "{SAME_SHAPE_TABLE}_\1"', statement)
+        renamed.append(statement.replace(f'"{table}"', f'"{SAME_SHAPE_TABLE}"'))
+    return renamed
