@@ -30,10 +30,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Min, Sum
 
 from beneficiaries.models import Household, IncomeItem, Member, MemberMove, Region
-from casework.models import Enrolment
+from casework.models import Adjustment, Enrolment
 from config.celery import app
 from payments import batches, payroll_io
 from payments.management.commands.run_payroll import find_region, parse_month
+from payments.management.history import build_history, ensure_new_standard
 from payments.models import BatchChunk, PaymentBatch, PaymentExplanation, PaymentLine
 from rules.parameters import load_standards
 
@@ -47,6 +48,8 @@ SETTLED_MODELS = (
     PaymentExplanation,
     PaymentLine,
     BatchChunk,
+    PaymentBatch,
+    Adjustment,
 )
 BENCH_STATES = (
     PaymentBatch.Status.DRAFT,
@@ -64,6 +67,20 @@ def drop_batch(*, region: Region, month) -> None:
             PaymentLine.objects.filter(batch=batch)._raw_delete(PaymentLine.objects.db)
             BatchChunk.objects.filter(batch=batch).delete()
             batch.delete()
+
+
+def line_rows() -> str:
+    """How many payment lines the table holds: PostgreSQL's estimate (exact after the settle's
+    VACUUM), a count elsewhere."""
+    table = PaymentLine._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]
+            )
+        else:
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        return str(max(cursor.fetchone()[0], 0))
 
 
 def process_cpu() -> dict[int, tuple[str, int, float]]:
@@ -147,15 +164,40 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--chunk-size", type=int, default=settings.PAYROLL_CHUNK_SIZE)
         parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait")
+        parser.add_argument(
+            "--history-months",
+            type=int,
+            default=0,
+            help="approved batches for this many earlier months first (kept for later runs); "
+            "the timed month then starts a new standard",
+        )
 
-    def handle(self, *args, households, workers, city, month, seed, chunk_size, timeout, **opts):
+    def handle(
+        self,
+        *args,
+        households,
+        workers,
+        city,
+        month,
+        seed,
+        chunk_size,
+        timeout,
+        history_months,
+        **opts,
+    ):
         month = parse_month(month)
         settings.PAYROLL_CHUNK_SIZE = chunk_size
         real = connection.vendor == "postgresql" and bool(settings.CELERY_BROKER_URL)
         self._caseload(city=city, households=households, seed=seed)
         region = find_region(city)
         drop_batch(region=region, month=month)
+        if history_months > 0:
+            self._history(
+                region=region, month=month, months=history_months, real=real, workers=workers,
+                timeout=timeout,
+            )  # fmt: skip
         self._settle()
+        self.stdout.write(f"payment lines in the table before the batch: {line_rows()}")
         procs = start_workers(workers) if real else []
         if procs:
             self.stdout.write(f"workers: {workers} ready")
@@ -170,8 +212,50 @@ class Command(BaseCommand):
         finally:
             stop_workers(procs)
         self._report(
-            batch, households=households, elapsed=elapsed, real=real, workers=workers, cpu=cpu
+            batch,
+            households=households,
+            elapsed=elapsed,
+            real=real,
+            workers=workers,
+            cpu=cpu,
+            history_months=history_months,
         )
+
+    def _history(self, *, region, month, months: int, real: bool, workers: int, timeout: int):
+        """The earlier months (payments.management.history), their first batch computed by
+        workers started for it and stopped after (the timed batch gets fresh ones), then the
+        timed month's new standard. Not timed; printed."""
+
+        def compute(batch: PaymentBatch) -> PaymentBatch:
+            batches.compute_batch(batch=batch, inline=not real)
+            return self._wait(batch, started=time.perf_counter(), timeout=timeout, quiet=True)
+
+        procs = start_workers(workers) if real else []
+        try:
+            history = build_history(
+                region=region,
+                month=month,
+                months=months,
+                compute=compute,
+                drop=lambda r, m: drop_batch(region=r, month=m),
+            )
+        finally:
+            stop_workers(procs)
+        span = f"{history.months[0]:%Y-%m} … {history.months[-1]:%Y-%m}"
+        if history.built:
+            self.stdout.write(
+                f"history: {months} months ({span}); built {len(history.built)} of them: "
+                f"{history.lines} lines, {history.adjustments} adjustments, "
+                f"{history.seconds:.1f} s"
+            )
+        else:
+            self.stdout.write(f"history: {months} months ({span}), all approved already")
+        standard = ensure_new_standard(region=region, month=month)
+        if standard is not None:
+            self.stdout.write(
+                f"standard: {standard.value.normalize():f} from {month:%Y-%m} added (a new "
+                "standard: the batch stores its explanations anew)"
+            )
 
     def _caseload(self, *, city: str, households: int, seed: int) -> None:
         # A fresh database works too: schema, then the seed regions and standards.
@@ -216,7 +300,9 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.stdout.write(f"settle: VACUUM (ANALYZE), CHECKPOINT: {elapsed:.1f} s")
 
-    def _wait(self, batch: PaymentBatch, *, started: float, timeout: int) -> PaymentBatch:
+    def _wait(
+        self, batch: PaymentBatch, *, started: float, timeout: int, quiet: bool = False
+    ) -> PaymentBatch:
         last_done = -1
         while True:
             batch.refresh_from_db()
@@ -224,7 +310,7 @@ class Command(BaseCommand):
                 return batch
             if batch.error:  # a chunk failed for good: no waiting for the timeout
                 raise CommandError(f"batch {batch.pk} stopped: {batch.error}")
-            if batch.chunks_done != last_done:
+            if batch.chunks_done != last_done and not quiet:
                 last_done = batch.chunks_done
                 self.stdout.write(
                     f"  {time.perf_counter() - started:6.1f}s  chunks "
