@@ -52,7 +52,6 @@ NAV = (
         "casework:decisions",
         ("casework:relief-decision", "casework:change-decision"),
     ),
-    NavItem(_("我的接口令牌"), "web:my_tokens"),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 
