@@ -109,6 +109,16 @@ def test_a_case_above_the_township_limit_is_the_countys_to_decide(
     assert (case.status, case.decided_by) == ("approved", workday.users["approver"])
 
 
+def test_a_case_within_the_township_limit_is_the_townships_to_decide(workday: Workday, regions):
+    case = relief_case(workday, regions)
+    county = signed_in(workday.users["approver"])
+    assert county.get(RELIEF_WAITING).context["count"] == 0
+    assert county.get(url(case)).context["refusal"] == "该救助在乡镇审批限额内，由乡镇经办人审批。"
+    assert county.post(url(case), {"decision": "approve", "reason": ""}).status_code == 403
+    case.refresh_from_db()
+    assert case.status == ReliefCase.Status.SUBMITTED
+
+
 def test_a_refusal_needs_its_reason_beside_the_field(workday: Workday, regions, colleague):
     case = relief_case(workday, regions)
     client = signed_in(colleague)
