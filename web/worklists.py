@@ -30,6 +30,7 @@ from casework.selectors import (
     reviews_due,
 )
 from casework.services import changes, temporary_relief
+from casework.services.applications import awaiting_decision as applications_awaiting
 from casework.workflow import OPEN_STATES
 from core.months import add_months, first_of_month, month_end
 from core.roles import Role
@@ -144,15 +145,27 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
         [Count(_("待处理线索"), open_flags, page_url("casework:flags", status="open"))],
     )
     return Worklist(
-        _("乡镇经办工作台"), [states, deadlines, reviews, flags, signatures_section(user=user)]
+        _("乡镇经办工作台"),
+        [states, deadlines, reviews, flags, signatures_section(user=user, applications=True)],
     )
 
 
-def signatures_section(*, user: User) -> Section:
-    """What others proposed and waits for this user's signature (the decisions page)."""
+def signatures_section(*, user: User, applications: bool) -> Section:
+    """What others proposed and waits for this user's signature (the decisions page); with
+    ``applications``, the cases in approval too (a caseworker's where the county delegates)."""
+    counts = []
+    if applications:
+        counts.append(
+            Count(
+                _("救助申请"),
+                applications_awaiting(user=user).count(),
+                page_url("casework:decisions", show="applications"),
+            )
+        )
     return Section(
         _("待我审批（第二人审批）"),
         [
+            *counts,
             Count(
                 _("临时救助"),
                 temporary_relief.awaiting_decision(user=user).count(),
@@ -215,7 +228,7 @@ def grid_worker_worklist(*, user: User, today: datetime.date) -> Worklist:
 
 
 def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
-    waiting = scope(Application.objects.filter(state=CaseState.APPROVAL), user=user)
+    waiting = applications_awaiting(user=user)
     late = waiting.filter(step_due__lt=today).count()
     section = Section(
         _("待审批"),
@@ -223,7 +236,7 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
             Count(
                 _("待审批的救助申请"),
                 waiting.count(),
-                api_url("application-list", state=CaseState.APPROVAL),
+                page_url("casework:decisions", show="applications"),
             ),
             Count(_("其中已超期"), late, tone=_late(late)),
         ],
@@ -231,7 +244,7 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
     oldest = waiting.select_related("household__village").order_by("step_due", "pk")[:10]
     table = Table(
         [
-            Column(_("编号"), "pk", link=lambda a: api_url("application-detail", a.pk)),
+            Column(_("编号"), "pk", link=lambda a: page_url("casework:application-decision", a.pk)),
             Column(_("类别"), "get_category_display"),
             Column(_("村/社区"), "household.village.name"),
             Column(_("公示截止"), "notice_ends", kind="date", wide_only=True),
@@ -242,7 +255,7 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
     )
     return Worklist(
         _("县级审批工作台"),
-        [section, signatures_section(user=user)],
+        [section, signatures_section(user=user, applications=False)],
         _("最早到期的待审批申请"),
         table,
     )

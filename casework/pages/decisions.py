@@ -1,9 +1,10 @@
 """The second signature on the pages: what waits for this user's decision in their subtree
-(relief cases of the tier their role decides, proposed changes to enrolments where their role
-approves), and a decision page for each. A page offers approve and reject only to a user the
-service would let decide, and otherwise says why not (``require_relief_approver``,
-``changes.require_approver``: the same checks ``decide_relief`` and ``approve_change`` make, as
-the API's do)."""
+(applications in approval, relief cases of the tier their role decides, proposed changes to
+enrolments where their role approves), and a decision page for each. A page offers approve and
+reject only to a user the service would let decide, and otherwise says why not
+(``require_relief_approver``, ``changes.require_approver``, ``applications.require_decision``:
+the same checks ``decide_relief``, ``approve_change`` and ``move_application`` make, as the
+API's do)."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -11,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from casework.models import ChangeRequest, ReliefCase
-from casework.pages.common import scoped, show_error
-from casework.pages.forms import ChangeDecisionForm, ReliefDecisionForm
-from casework.services import changes, temporary_relief
+from casework.models import Application, CaseState, ChangeRequest, ReliefCase
+from casework.pages.common import applicant_name, scoped, show_error
+from casework.pages.forms import ApplicationDecisionForm, ChangeDecisionForm, ReliefDecisionForm
+from casework.services import applications, changes, temporary_relief
 from core.exceptions import DomainError
 from core.pages import page
 from core.roles import Role
@@ -24,6 +25,10 @@ from web.components import Column, Pager, Table
 # the county has delegated approval) and the county approver.
 APPROVERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER})
 PAGE_SIZE = 25
+
+
+def application_decision_url(application: Application) -> str:
+    return reverse("casework:application-decision", args=[application.pk])
 
 
 def relief_decision_url(relief: ReliefCase) -> str:
@@ -38,6 +43,14 @@ def _change_amount(change: ChangeRequest):
     return change.amount if change.kind == ChangeRequest.Kind.GRADUAL_EXIT else None
 
 
+APPLICATION_COLUMNS = [
+    Column(_("编号"), "pk", link=application_decision_url),
+    Column(_("申请人"), applicant_name, link=application_decision_url),
+    Column(_("村/社区"), "household.village.name", wide_only=True),
+    Column(_("类别"), "get_category_display"),
+    Column(_("公示截止"), "notice_ends", kind="date", wide_only=True),
+    Column(_("审批期限"), "step_due", kind="deadline"),
+]
 RELIEF_COLUMNS = [
     Column(_("编号"), "pk", link=relief_decision_url),
     Column(_("户主"), "household.head.name", link=relief_decision_url),
@@ -59,20 +72,29 @@ CHANGE_COLUMNS = [
 ]
 
 
+TABS = {"applications": _("救助申请"), "relief": _("临时救助"), "changes": _("待遇调整")}
+
+
 @page(roles=APPROVERS)
 def decision_list(request):
-    """What waits for this user's signature, oldest first: relief cases, or (``?show=changes``)
-    proposed changes to enrolments."""
-    relief = temporary_relief.awaiting_decision(user=request.user)
-    proposed = changes.awaiting_decision(user=request.user)
-    show = "changes" if request.GET.get("show") == "changes" else "relief"
-    if show == "changes":
-        rows = proposed.select_related(
+    """What waits for this user's signature, oldest first: applications in approval, relief
+    cases (``?show=relief``) or proposed changes to enrolments (``?show=changes``)."""
+    waiting = {
+        "applications": applications.awaiting_decision(user=request.user),
+        "relief": temporary_relief.awaiting_decision(user=request.user),
+        "changes": changes.awaiting_decision(user=request.user),
+    }
+    show = request.GET.get("show") if request.GET.get("show") in waiting else "applications"
+    if show == "applications":
+        rows = waiting[show].select_related("household__head", "household__village", "member")
+        columns, empty = APPLICATION_COLUMNS, _("没有等待您审批的救助申请。")
+    elif show == "changes":
+        rows = waiting[show].select_related(
             "enrolment__household__head", "enrolment__household__village", "proposed_by"
         )
         columns, empty = CHANGE_COLUMNS, _("没有等待您审批的待遇调整。")
     else:
-        rows = relief.select_related("household__head", "household__village", "created_by")
+        rows = waiting[show].select_related("household__head", "household__village", "created_by")
         columns, empty = RELIEF_COLUMNS, _("没有等待您审批的临时救助。")
     paginator = Paginator(rows, PAGE_SIZE)
     current = paginator.get_page(request.GET.get("page"))
@@ -85,12 +107,8 @@ def decision_list(request):
             "count": paginator.count,
             "show": show,
             "tabs": [
-                ("relief", _("临时救助"), relief.count() if show != "relief" else paginator.count),
-                (
-                    "changes",
-                    _("待遇调整"),
-                    proposed.count() if show != "changes" else paginator.count,
-                ),
+                (key, TABS[key], paginator.count if key == show else rows.count())
+                for key, rows in waiting.items()
             ],
         },
     )
@@ -224,6 +242,61 @@ def change_decision(request, pk: int):
             "refusal": approve_refusal,
             "may_approve": proposed and not approve_refusal,
             "may_reject": proposed and not reject_refusal,
+        },
+        status=status,
+    )
+
+
+@page(roles=APPROVERS)
+def application_decision(request, pk: int):
+    """A case in approval: who it is for, its steps and objections, and the approver's decision
+    (``move_application`` to approved or refused)."""
+    application = scoped(
+        Application.objects.select_related("household__head", "household__village", "member"),
+        user=request.user,
+        pk=pk,
+    )
+    form = ApplicationDecisionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            to = {"approve": CaseState.APPROVED, "reject": CaseState.REFUSED}
+            try:
+                applications.move_application(
+                    application=application,
+                    to=to[form.cleaned_data["decision"]],
+                    by=request.user,
+                    comment=form.cleaned_data["comment"],
+                )
+            except DomainError as error:
+                show_error(form, error)
+                status = error.status_code
+            else:
+                messages.success(request, _("已审批申请 #%(id)s。") % {"id": application.pk})
+                return redirect(application_decision_url(application))
+    in_approval = application.state == CaseState.APPROVAL
+
+    def why_not(to: str) -> str:
+        if not in_approval:
+            return ""
+        return _refusal(
+            applications.require_decision, application=application, to=to, by=request.user
+        )
+
+    approve_refusal, refuse_refusal = why_not(CaseState.APPROVED), why_not(CaseState.REFUSED)
+    return render(
+        request,
+        "casework/application_decision.html",
+        {
+            "application": application,
+            "applicant": applicant_name(application),
+            "steps": application.steps.select_related("actor").prefetch_related("attachments"),
+            "objections": application.objections.select_related("resolved_by"),
+            "form": form,
+            "refusal": approve_refusal or refuse_refusal,
+            "may_approve": in_approval and not approve_refusal,
+            "may_refuse": in_approval and not refuse_refusal,
         },
         status=status,
     )

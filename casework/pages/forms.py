@@ -247,6 +247,20 @@ class ReliefDecisionForm(forms.Form):
     )
 
 
+class ApplicationDecisionForm(forms.Form):
+    """The approver's decision on a case in approval: approve, or refuse with the reason
+    (``move_application`` requires it)."""
+
+    decision = forms.ChoiceField(choices=DECISIONS)
+    comment = model_field(
+        CaseStep,
+        "comment",
+        label=_("审批意见（不予批准时必填）"),
+        required=False,
+        widget=textarea(2),
+    )
+
+
 class ChangeDecisionForm(forms.Form):
     """The second signature on a proposed change: approve, or reject with a reason
     (``reject_change`` requires it)."""

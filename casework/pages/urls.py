@@ -31,6 +31,11 @@ urlpatterns = [
     path("relief/<int:pk>/documents/", relief.relief_documents, name="relief-documents"),
     path("flags/<int:pk>/", applications.flag_detail, name="flag"),
     path("decisions/", decisions.decision_list, name="decisions"),
+    path(
+        "applications/<int:pk>/decision/",
+        decisions.application_decision,
+        name="application-decision",
+    ),
     path("relief/<int:pk>/decision/", decisions.relief_decision, name="relief-decision"),
     path("changes/<int:pk>/decision/", decisions.change_decision, name="change-decision"),
 ]

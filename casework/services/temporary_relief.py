@@ -19,7 +19,7 @@ from casework.models import ReliefCase, ReliefInstalment
 from casework.services.access import require
 from casework.services.changes import require_second_signature
 from casework.services.deadlines import set_deadline
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, Forbidden
 from core.months import first_of_month
 from core.scope import scope
 from rules import engine
@@ -184,6 +184,8 @@ def require_relief_approver(*, relief: ReliefCase, by: User) -> None:
         )
         _tier, approval = engine.relief_approval(amount=relief.proposed_amount, params=params)
         raise Conflict(_because(_("该救助须由县级审批。"), approval), code="role")
+    if relief.tier == ReliefCase.Tier.TOWNSHIP and by.role not in RELIEF_APPROVERS[relief.tier]:
+        raise Forbidden(_("该救助在乡镇审批限额内，由乡镇经办人审批。"), code="role")
     require_second_signature(
         proposer_ids={relief.created_by_id},
         by=by,

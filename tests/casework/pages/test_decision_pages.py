@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from beneficiaries.models import User
-from casework.models import ChangeRequest, Enrolment, ReliefCase
+from casework.models import CaseState, ChangeRequest, Enrolment, Objection, ReliefCase
 from casework.services import changes, temporary_relief
 from tests.factories import HouseholdFactory, MemberFactory
 from tests.web.conftest import Workday
@@ -44,6 +44,9 @@ def relief_case(workday: Workday, regions, **fields) -> ReliefCase:
     )
 
 
+RELIEF_WAITING = "/casework/decisions/?show=relief"
+
+
 def url(case: ReliefCase) -> str:
     return f"/casework/relief/{case.pk}/decision/"
 
@@ -51,7 +54,7 @@ def url(case: ReliefCase) -> str:
 def test_a_second_caseworker_approves_a_case_paid_first(workday: Workday, regions, colleague):
     case = relief_case(workday, regions, pay_first=True)
     client = signed_in(colleague)
-    listed = client.get("/casework/decisions/")
+    listed = client.get(RELIEF_WAITING)
     assert listed.context["count"] == 1
     assert "钱桂英" in listed.content.decode()
     shown = client.get(url(case)).content.decode()
@@ -65,13 +68,13 @@ def test_a_second_caseworker_approves_a_case_paid_first(workday: Workday, region
     assert case.documents_due > timezone.localdate()
     after = client.get(url(case)).content.decode()
     assert "已批准" in after and "批准先行救助" not in after
-    assert client.get("/casework/decisions/").context["count"] == 0
+    assert client.get(RELIEF_WAITING).context["count"] == 0
 
 
 def test_the_proposer_cannot_approve_their_own_case(workday: Workday, regions):
     case = relief_case(workday, regions, pay_first=True)
     client = signed_in(workday.users["caseworker"])
-    assert client.get("/casework/decisions/").context["count"] == 0
+    assert client.get(RELIEF_WAITING).context["count"] == 0
     shown = client.get(url(case))
     assert "提出或经办此事项的人不能审批" in shown.context["refusal"]
     assert "批准先行救助" not in shown.content.decode()
@@ -88,7 +91,7 @@ def test_a_case_above_the_township_limit_is_the_countys_to_decide(
 ):
     case = relief_case(workday, regions, cause="accidental_death", proposed_amount=Decimal(5000))
     township = signed_in(colleague)
-    assert township.get("/casework/decisions/").context["count"] == 0
+    assert township.get(RELIEF_WAITING).context["count"] == 0
     refusal = township.get(url(case)).context["refusal"]
     assert "该救助须由县级审批" in refusal and "超过乡镇审批限额" in refusal
     refused = township.post(url(case), {"decision": "approve", "reason": ""})
@@ -97,13 +100,23 @@ def test_a_case_above_the_township_limit_is_the_countys_to_decide(
     assert case.status == ReliefCase.Status.SUBMITTED
 
     county = signed_in(workday.users["approver"])
-    assert county.get("/casework/decisions/").context["count"] == 1
+    assert county.get(RELIEF_WAITING).context["count"] == 1
     assert county.get(url(case)).context["refusal"] == ""
     response = county.post(url(case), {"decision": "approve", "reason": ""})
 
     assert response.status_code == 302
     case.refresh_from_db()
     assert (case.status, case.decided_by) == ("approved", workday.users["approver"])
+
+
+def test_a_case_within_the_township_limit_is_the_townships_to_decide(workday: Workday, regions):
+    case = relief_case(workday, regions)
+    county = signed_in(workday.users["approver"])
+    assert county.get(RELIEF_WAITING).context["count"] == 0
+    assert county.get(url(case)).context["refusal"] == "该救助在乡镇审批限额内，由乡镇经办人审批。"
+    assert county.post(url(case), {"decision": "approve", "reason": ""}).status_code == 403
+    case.refresh_from_db()
+    assert case.status == ReliefCase.Status.SUBMITTED
 
 
 def test_a_refusal_needs_its_reason_beside_the_field(workday: Workday, regions, colleague):
@@ -127,7 +140,7 @@ def test_another_townships_case_is_a_404(workday: Workday, regions):
     assert other.post(url(case), {"decision": "approve", "reason": ""}).status_code == 404
     case.refresh_from_db()
     assert case.status == ReliefCase.Status.SUBMITTED
-    assert other.get("/casework/decisions/").context["count"] == 0
+    assert other.get(RELIEF_WAITING).context["count"] == 0
 
 
 def proposed_stop(workday: Workday) -> ChangeRequest:
@@ -169,3 +182,77 @@ def test_the_proposer_of_a_change_is_told_why_not_and_nothing_changes(workday: W
     assert client.post(page, {"decision": "approve", "note": ""}).status_code == 403
     change.refresh_from_db()
     assert (change.status, change.adjustment) == (ChangeRequest.Status.PROPOSED, None)
+
+
+def test_the_county_approver_approves_an_application_on_the_page(workday: Workday):
+    application = workday.applications["approval"]
+    client = signed_in(workday.users["approver"])
+    listed = client.get("/casework/decisions/")
+    assert listed.context["count"] == 2  # town A's and town B's, both in the county
+    page = f"/casework/applications/{application.pk}/decision/"
+    shown = client.get(page)
+    assert shown.context["refusal"] == ""
+    assert "批准申请" in shown.content.decode()
+
+    response = client.post(page, {"decision": "approve", "comment": "符合低保条件。"})
+
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.state == CaseState.APPROVED
+    assert application.enrolment.adjustments.get().approved_by == workday.users["approver"]
+    assert client.get("/casework/decisions/").context["count"] == 1
+
+
+def test_the_caseworker_who_took_the_case_is_told_the_decision_is_the_countys(
+    workday: Workday,
+):
+    application = workday.applications["approval"]
+    client = signed_in(workday.users["caseworker"])
+    page = f"/casework/applications/{application.pk}/decision/"
+    shown = client.get(page)
+    assert "只能由县级审批人办理" in shown.context["refusal"]
+    assert "批准申请" not in shown.content.decode()
+    assert client.post(page, {"decision": "approve", "comment": ""}).status_code == 409
+    application.refresh_from_db()
+    assert application.state == CaseState.APPROVAL
+
+
+def test_an_open_objection_holds_approval_back_but_not_a_refusal(workday: Workday):
+    application = workday.applications["approval"]
+    Objection.objects.create(
+        application=application,
+        content="其子在外地务工，收入较高。",
+        recorded_by=workday.users["caseworker"],
+    )
+    client = signed_in(workday.users["approver"])
+    page = f"/casework/applications/{application.pk}/decision/"
+    shown = client.get(page)
+    assert "异议尚未核实处理" in shown.context["refusal"]
+    assert (shown.context["may_approve"], shown.context["may_refuse"]) == (False, True)
+    assert client.post(page, {"decision": "approve", "comment": ""}).status_code == 409
+
+    missing = client.post(page, {"decision": "reject", "comment": ""})
+    assert missing.status_code == 400
+    assert missing.context["form"].errors["comment"]
+    application.refresh_from_db()
+    assert application.state == CaseState.APPROVAL
+
+    client.post(page, {"decision": "reject", "comment": "经核实家庭收入高于低保标准。"})
+    application.refresh_from_db()
+    assert (application.state, application.refusal_reason) == (
+        CaseState.REFUSED,
+        "经核实家庭收入高于低保标准。",
+    )
+
+
+def test_another_countys_approver_gets_a_404(workday: Workday, regions):
+    application = workday.applications["approval"]
+    outsider = User.objects.create_user(
+        username="cz-approver", password="x", role="county_approver", region=regions["changzhou"]
+    )
+    client = signed_in(outsider)
+    page = f"/casework/applications/{application.pk}/decision/"
+    assert client.get(page).status_code == 404
+    assert client.post(page, {"decision": "approve", "comment": ""}).status_code == 404
+    application.refresh_from_db()
+    assert application.state == CaseState.APPROVAL

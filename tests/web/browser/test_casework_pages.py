@@ -219,3 +219,25 @@ def test_a_case_paid_first_is_approved_by_a_second_caseworker_on_the_page(
     case = ReliefCase.objects.get(household=household)
     assert (case.status, case.pay_first, case.decided_by) == ("approved", True, colleague)
     assert case.documents_due > timezone.localdate()
+
+
+def test_the_county_approver_approves_an_application_on_the_page(page, site, workday: Workday):
+    application = workday.applications["approval"]
+    sign_in(page, site, "chen-approver")
+    page.locator(".counts .list-group-item").filter(has_text="待审批的救助申请").locator(
+        "a"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("待我审批")
+    expect(page.locator("main tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="吴五").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("吴五")
+    shoot_both(page, "casework-application-decision")
+    page.get_by_label("审批意见（不予批准时必填）").fill("符合低保条件，同意纳入保障。")
+    page.get_by_role("button", name="批准申请").click()
+    expect(page.get_by_role("alert")).to_contain_text("已审批申请")
+    expect(page.locator(".badge").first).to_have_text("批准")
+    expect(page.get_by_role("button", name="批准申请")).to_have_count(0)
+
+    application.refresh_from_db()
+    assert application.state == CaseState.APPROVED
+    assert application.enrolment.adjustments.get().approved_by == workday.users["approver"]
