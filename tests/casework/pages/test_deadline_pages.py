@@ -124,3 +124,13 @@ def test_the_deadline_pages_are_for_caseworkers(workday: Workday):
     assert auditor.get("/casework/deadlines/").status_code == 403
     assert auditor.get("/casework/reviews-due/").status_code == 403
     assert auditor.get("/casework/deadlines/this-week/").status_code == 403
+
+
+def test_the_week_list_in_english(workday: Workday):
+    page = signed_in(workday.users["caseworker"]).get(
+        "/casework/deadlines/this-week/", {"lang": "en"}
+    )
+    text = page.content.decode()
+    for words in ("Steps due this week", "Working days left", "(this Sunday)"):
+        assert words in text, words
+    assert "本周内到期的办理环节" not in text

@@ -50,6 +50,16 @@ def test_the_caseworker_follows_an_overdue_count_to_its_list(page, site, workday
     shoot(page, "deadlines-overdue")
 
 
+def test_the_caseworker_follows_the_weeks_deadlines_to_their_list(page, site, workday: Workday):
+    sign_in(page, site, "zhang-cw")
+    count_of(page, "本周内到期的办理环节").click()
+    expect(page).to_have_url(f"{site}/casework/deadlines/this-week/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("本周内到期的办理环节")
+    expect(page.locator("main tbody tr")).to_have_count(1)
+    expect(page.get_by_role("cell", name="周economic_check")).to_be_visible()
+    shoot(page, "deadlines-this-week")
+
+
 def test_a_wrong_password_is_told_in_chinese(page, site, staff):
     sign_in(page, site, "zhang-cw", password="not-the-password")
     expect(page.get_by_role("alert")).to_contain_text("用户名或密码不正确")
