@@ -222,15 +222,18 @@ class Command(BaseCommand):
         )
 
     def _history(self, *, region, month, months: int, real: bool, workers: int, timeout: int):
-        """The earlier months (payments.management.history), their first batch computed by
-        workers started for it and stopped after (the timed batch gets fresh ones), then the
-        timed month's new standard. Not timed; printed."""
+        """The earlier months (payments.management.history), the month before computed by
+        workers started for it when it must be and stopped after (the timed batch gets fresh
+        ones), then the timed month's new standard. Not timed; printed."""
+
+        procs: list = []
 
         def compute(batch: PaymentBatch) -> PaymentBatch:
+            if real and not procs:  # only when a month is computed: a re-run reuses them all
+                procs.extend(start_workers(workers))
             batches.compute_batch(batch=batch, inline=not real)
             return self._wait(batch, started=time.perf_counter(), timeout=timeout, quiet=True)
 
-        procs = start_workers(workers) if real else []
         try:
             history = build_history(
                 region=region,
