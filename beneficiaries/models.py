@@ -672,8 +672,13 @@ class HouseholdFactsPeriod(models.Model):
     birth date. An empty list is a month with nobody living in the household.
     """
 
+    # No index of its own: the unique (household, valid_from) index leads with it.
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="+", verbose_name=_("家庭")
+        Household,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("家庭"),
     )
     valid_from = models.DateField(_("起始月份"))
     valid_until = models.DateField(_("截止月份"), null=True, blank=True)
