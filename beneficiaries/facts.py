@@ -230,16 +230,25 @@ def facts_rows_for_month(*, household_ids: Iterable[int], month: datetime.date) 
     if not ids:
         return []
     if connection.vendor == "postgresql":
-        where, param = "household_id = ANY(%s::bigint[])", "{" + ",".join(map(str, ids)) + "}"
+        # One backward step of the (household, valid_from) index per household: the latest row
+        # starting by M is the one holding M (the rows tile the months). Written as a lateral
+        # join so the plan cannot turn into a scan of the whole table.
+        sql = (
+            "SELECT f.household_id, f.members FROM unnest(%s::bigint[]) AS h(id) "
+            f"CROSS JOIN LATERAL (SELECT household_id, members, valid_until FROM {table} "
+            "WHERE household_id = h.id AND valid_from <= %s ORDER BY valid_from DESC LIMIT 1) f "
+            "WHERE f.valid_until IS NULL OR f.valid_until >= %s"
+        )
+        param = "{" + ",".join(map(str, ids)) + "}"
     else:
-        where = "household_id IN (SELECT value FROM json_each(%s))"
+        sql = (
+            f"SELECT household_id, members FROM {table} "
+            "WHERE household_id IN (SELECT value FROM json_each(%s)) AND valid_from <= %s "
+            "AND (valid_until IS NULL OR valid_until >= %s)"
+        )
         param = "[" + ",".join(map(str, ids)) + "]"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT household_id, members FROM {table} WHERE {where} AND valid_from <= %s "
-            "AND (valid_until IS NULL OR valid_until >= %s) ORDER BY household_id",
-            [param, month, month],
-        )
+        cursor.execute(sql, [param, month, month])
         rows = cursor.fetchall()
     # Django leaves JSON undecoded in raw queries (its field decodes it), on every vendor.
     return [
