@@ -190,7 +190,10 @@ def register_household(
         bank_account_holder=bank_account_holder.strip(),
         bank_account_number=check_bank_account(bank_account_number),
     )
-    household.save()
+    with transaction.atomic():
+        household.save()
+        # Its facts by month from the start: nobody yet, in every month.
+        refresh_household_facts(household_ids=[household.pk])
     return household
 
 

@@ -35,8 +35,12 @@ def second_household(regions, caseworker, new_id):
 
 
 def test_every_registry_service_keeps_the_facts_in_step(
-    household, second_household, caseworker, new_id
+    regions, household, second_household, caseworker, new_id
 ):
+    assert in_step()
+    services.register_household(
+        village=regions["village_a1"], address="北府路3号", hukou_type="rural", by=caseworker
+    )
     assert in_step()
     spouse = services.add_member(
         household=household,
