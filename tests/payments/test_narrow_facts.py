@@ -7,6 +7,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +26,7 @@ from beneficiaries.models import (
     MemberCondition,
     MemberMove,
 )
+from casework import facts as casework_facts
 from casework.facts import facts_for_enrolment
 from core.idnumbers import make_resident_id
 from core.months import add_months
@@ -229,3 +232,26 @@ def test_explanation_and_batch_read_the_same_row(regions, make_user):
             == household
             == joined_households(household_ids={household_id}, month=month)[household_id]
         )
+
+
+def test_the_batch_reads_a_chunks_facts_in_one_query_touching_no_member_row(regions, make_user):
+    by = make_user("caseworker", regions["zhenjiang"], username="narrow")
+    person = {
+        "birth": datetime.date(1950, 3, 8),
+        "own": (False, 2, "visual"),
+        "incomes": [(IncomeType.PENSION, Decimal("900.00"), datetime.date(2023, 1, 1), None)],
+        "conditions": [],
+        "died_on": None,
+        "moved_on": None,
+    }
+    ids = write_history(regions, [[person, person], [person]], by)
+    refresh_household_facts(household_ids=ids)
+
+    with CaptureQueriesContext(connection) as queries:
+        households = casework_facts.household_facts(household_ids=ids, month=MONTHS[20])
+
+    assert sorted(households) == sorted(ids)
+    assert len(queries) == 1
+    sql = queries[0]["sql"]
+    for table in (Member, IncomeItem, MemberCondition, MemberMove):
+        assert table._meta.db_table not in sql
