@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import services
 from beneficiaries.bulk import bulk_history_context
+from beneficiaries.facts import refresh_household_facts
 from beneficiaries.models import Household, IncomeItem, IncomeType, Member, Region, User
 from core import uploads
 from core.exceptions import DomainError
@@ -558,6 +559,7 @@ def _insert(groups: list[HouseholdGroup]) -> ImportResult:
         for member, (_household, person) in zip(members, people, strict=True)
         for income_type, amount, valid_from, valid_to in person.incomes
     )
+    refresh_household_facts(household_ids=[h.pk for h in households])
     return ImportResult(households=len(households), members=len(members), incomes=len(incomes))
 
 

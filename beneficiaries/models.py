@@ -673,3 +673,50 @@ class SignInUnlock(models.Model):
                 name="signin_unlock_append_only", operation=pgtrigger.Update | pgtrigger.Delete
             )
         ]
+
+
+class HouseholdFactsPeriod(models.Model):
+    """A household's facts over a run of months (家庭月度事实), as every computation of a month
+    reads them: the members living in it on each month's first day, each with the facts in force
+    in those months. Derived, never entered: ``beneficiaries.facts.refresh_household_facts``
+    rewrites a household's rows in the transaction of every change to its facts.
+
+    A household's rows tile the months from ``FACTS_SINCE`` on without gap or overlap: the first
+    starts there, each ``valid_until`` (first day of the last month, null for the last row) is the
+    month before the next row's ``valid_from``, and two neighbours always differ.
+
+    ``members`` is one compact list per member, by member id: [id, birth date (ISO), counted
+    income minus deducted costs (decimal text), serious illness, disability grade, disability
+    category, care level]. The age is not stored: readers compute it for their month from the
+    birth date. An empty list is a month with nobody living in the household.
+    """
+
+    # No index of its own: the unique (household, valid_from) index leads with it.
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("家庭"),
+    )
+    valid_from = models.DateField(_("起始月份"))
+    valid_until = models.DateField(_("截止月份"), null=True, blank=True)
+    members = models.JSONField(_("成员事实"), default=list)
+
+    class Meta:
+        verbose_name = _("家庭月度事实")
+        verbose_name_plural = _("家庭月度事实")
+        ordering = ["household_id", "valid_from"]
+        constraints = [
+            # Its index serves the batch's read: per household, the row whose months hold M.
+            models.UniqueConstraint(
+                fields=["household", "valid_from"], name="one_facts_period_per_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="facts_period_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.household_id} {self.valid_from:%Y-%m}–{self.valid_until or ''}"

@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beneficiaries.facts import refresh_household_facts
 from beneficiaries.models import (
     FACTS_SINCE,
     Asset,
@@ -189,7 +190,10 @@ def register_household(
         bank_account_holder=bank_account_holder.strip(),
         bank_account_number=check_bank_account(bank_account_number),
     )
-    household.save()
+    with transaction.atomic():
+        household.save()
+        # Its facts by month from the start: nobody yet, in every month.
+        refresh_household_facts(household_ids=[household.pk])
     return household
 
 
@@ -255,6 +259,7 @@ def add_member(
         if relation == Member.Relation.HEAD:
             household.head = member
             household.save(update_fields=["head", "region_code", "updated_at"])
+        refresh_household_facts(household_ids=[household.pk])
     return member
 
 
@@ -262,6 +267,7 @@ def _has_active_head(household: Household) -> bool:
     return household.members.filter(is_active=True, relation=Member.Relation.HEAD).exists()
 
 
+@transaction.atomic
 def update_member(*, member: Member, by: User, **changes) -> Member:
     """Correct a member's name, relation or attributes; a corrected ID is checked like a new one.
 
@@ -313,6 +319,8 @@ def update_member(*, member: Member, by: User, **changes) -> Member:
             **dated,
         )
         member.refresh_from_db()
+    else:
+        refresh_household_facts(household_ids=[member.household_id])
     return member
 
 
@@ -366,6 +374,7 @@ def record_condition(
         disability_category=now[2],
         updated_at=timezone.now(),
     )
+    refresh_household_facts(household_ids=[member.household_id])
     return condition
 
 
@@ -441,14 +450,17 @@ def add_income(
     check_choice(type, IncomeType, field="type")
     amount = check_amount(monthly_amount, field="monthly_amount")
     check_period(valid_from, valid_to)
-    return IncomeItem.objects.create(
-        member=member,
-        type=type,
-        monthly_amount=amount,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        note=note,
-    )
+    with transaction.atomic():
+        income = IncomeItem.objects.create(
+            member=member,
+            type=type,
+            monthly_amount=amount,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            note=note,
+        )
+        refresh_household_facts(household_ids=[member.household_id])
+    return income
 
 
 def end_income(*, income: IncomeItem, valid_to: datetime.date, by: User) -> IncomeItem:
@@ -456,7 +468,9 @@ def end_income(*, income: IncomeItem, valid_to: datetime.date, by: User) -> Inco
     _refuse_outside_scope(by=by, region_code=income.member.household.region_code, field="income")
     check_period(income.valid_from, valid_to)
     income.valid_to = valid_to
-    income.save(update_fields=["valid_to"])
+    with transaction.atomic():
+        income.save(update_fields=["valid_to"])
+        refresh_household_facts(household_ids=[income.member.household_id])
     return income
 
 
@@ -538,6 +552,7 @@ def move_member(
             reason=reason.strip(),
             moved_by=by,
         )
+        refresh_household_facts(household_ids=[member.household_id, to_household.pk])
     member.is_active = False
     return new_member
 

@@ -3,17 +3,13 @@ the explanation of its amount. The batch reads the same facts in bulk (payments.
 test keeps the two readers in step."""
 
 import datetime
-from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
-
-from beneficiaries.models import COUNTED_INCOME, DEDUCTED_COSTS, IncomeItem, Member
-from beneficiaries.selectors import CONDITION_FIELDS, conditions_in_force
+from beneficiaries.facts import facts_rows_for_month
 from casework.models import Enrolment
 from casework.selectors import coverage_in_month
-from core.months import first_of_month, month_end
+from core.months import first_of_month
 from rules.engine import (
     EnrolmentFacts,
     HouseholdFacts,
@@ -58,49 +54,34 @@ def age_on(birth_date: datetime.date, day: datetime.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def member_facts(
-    *,
-    member_id: int,
-    birth_date: datetime.date,
-    month: datetime.date,
-    incomes: Iterable[tuple[str, Decimal]],
-    serious_illness: bool = False,
-    disability_grade: int | None = None,
-    disability_category: str = "",
-    care_level: str = "",
-) -> MemberFacts:
-    """A member's facts for a month: age on the 1st; counted income minus deductible costs; the
-    health facts in force in the month (beneficiaries.models.MemberCondition).
-
-    ``incomes`` are (type, monthly amount) of the items valid in the month; types that are not
-    counted (scholarships, other assistance, …) are ignored.
+def household_facts(
+    *, household_ids: Iterable[int], month: datetime.date
+) -> dict[int, HouseholdFacts]:
+    """Each household's facts for the month (a first day), without ``coverage``: the members
+    living in it on the month's first day, each with the age on that day, the counted income
+    minus deductible costs of the month and the health facts in force in it. Read from the
+    household's row of facts for the month (beneficiaries.models.HouseholdFactsPeriod), one
+    indexed query for all the households. A household with no member in the month is absent.
     """
-    counted = Decimal(0)
-    for income_type, amount in incomes:
-        if income_type in COUNTED_INCOME:
-            counted += amount
-        elif income_type in DEDUCTED_COSTS:
-            counted -= amount
-    return MemberFacts(
-        member_id=member_id,
-        age=age_on(birth_date, month),
-        counted_income=counted,
-        serious_illness=serious_illness,
-        disability_grade=disability_grade,
-        disability_category=disability_category or "",
-        care_level=care_level or "",
-    )
-
-
-def household_members_in_month(*, household_id: int, month: datetime.date) -> QuerySet:
-    """Members living in the household on the month's first day (alive, not yet moved out,
-    already moved in)."""
-    return (
-        Member.objects.filter(household_id=household_id)
-        .filter(Q(is_alive=True) | Q(death_date__gte=month))
-        .filter(Q(is_active=True) | Q(moved_out__moved_on__gt=month))
-        .exclude(moved_in__moved_on__gt=month)
-    )
+    # Ages and amounts repeat (a chunk's members share a few thousand birth dates and incomes):
+    # each computed once.
+    ages: dict[str, int] = {}
+    amounts: dict[str, Decimal] = {}
+    households: dict[int, HouseholdFacts] = {}
+    for household_id, entries in facts_rows_for_month(household_ids=household_ids, month=month):
+        if not entries:
+            continue
+        members = []
+        for member_id, birth, income, ill, grade, category, care in entries:
+            age = ages.get(birth)
+            if age is None:
+                age = ages[birth] = age_on(datetime.date.fromisoformat(birth), month)
+            amount = amounts.get(income)
+            if amount is None:
+                amount = amounts[income] = Decimal(income)
+            members.append(MemberFacts(member_id, age, amount, ill, grade, category, care))
+        households[household_id] = HouseholdFacts(household_id, tuple(members))
+    return households
 
 
 def facts_for_enrolment(
@@ -112,41 +93,10 @@ def facts_for_enrolment(
     its facts say so (status stopped), so the engine pays nothing.
     """
     month = first_of_month(month)
-    members = list(
-        household_members_in_month(household_id=enrolment.household_id, month=month).values(
-            "id", "birth_date", "serious_illness", "disability_grade", "disability_category"
-        )
-    )
-    incomes = defaultdict(list)
-    items = IncomeItem.objects.filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=month),
-        member_id__in=[m["id"] for m in members],
-        valid_from__lte=month_end(month),
-    ).values_list("member_id", "type", "monthly_amount")
-    for member_id, income_type, amount in items:
-        incomes[member_id].append((income_type, amount))
-    # The health facts in force in the month, where a change was recorded (else the Member row's).
-    for member_id, condition in conditions_in_force(
-        member_ids=[m["id"] for m in members], month=month
-    ).items():
-        m = next(m for m in members if m["id"] == member_id)
-        m.update(zip(CONDITION_FIELDS, condition, strict=True))
-    household = HouseholdFacts(
-        household_id=enrolment.household_id,
-        members=tuple(
-            member_facts(
-                member_id=m["id"],
-                birth_date=m["birth_date"],
-                month=month,
-                incomes=incomes[m["id"]],
-                serious_illness=m["serious_illness"],
-                disability_grade=m["disability_grade"],
-                disability_category=m["disability_category"],
-                care_level=m.get("care_level", ""),
-            )
-            for m in members
-        ),
-        coverage=coverage_in_month(household_id=enrolment.household_id, month=month),
+    household = (
+        household_facts(household_ids=[enrolment.household_id], month=month)
+        .get(enrolment.household_id, HouseholdFacts(enrolment.household_id, ()))
+        ._replace(coverage=coverage_in_month(household_id=enrolment.household_id, month=month))
     )
     in_force = enrolment.start_month <= month and (
         enrolment.end_month is None or month <= enrolment.end_month

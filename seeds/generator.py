@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg import sql
 
-from beneficiaries.models import Household, IncomeItem, Member
+from beneficiaries.facts import rebuild_household_facts
+from beneficiaries.models import Household, HouseholdFactsPeriod, IncomeItem, Member
 from casework.models import Adjustment, Enrolment
 from core.db import without_triggers
 from core.exceptions import Conflict
@@ -203,6 +204,7 @@ def generate_caseload(
                     # outer transaction included): later writes keep their history and checks.
                     with connection.cursor() as cursor:
                         cursor.execute("SET LOCAL session_replication_role = origin")
+                rebuild_household_facts(household_ids=[row[0] for row in rows["household"]])
                 run.households += len(rows["household"])
                 run.members += len(rows["member"])
                 run.incomes += len(rows["income"])
@@ -254,6 +256,12 @@ def delete_generated(*, city_code: str) -> int:
                     f"SELECT m.id FROM {Member._meta.db_table} m JOIN {Household._meta.db_table} h"
                     " ON h.id = m.household_id WHERE h.id BETWEEN %s AND %s"
                     " AND h.region_code LIKE %s"
+                )
+                cursor.execute(
+                    f"DELETE FROM {HouseholdFactsPeriod._meta.db_table} WHERE household_id IN"
+                    f" (SELECT id FROM {Household._meta.db_table}"
+                    " WHERE id BETWEEN %s AND %s AND region_code LIKE %s)",
+                    span,
                 )
                 cursor.execute(
                     f"DELETE FROM {IncomeItem._meta.db_table} WHERE member_id IN ({members})", span

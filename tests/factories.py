@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import factory
 
+from beneficiaries.facts import refresh_household_facts
 from beneficiaries.models import Household, IncomeItem, Member
 from casework.models import Enrolment
 from core.idnumbers import make_resident_id
@@ -22,8 +23,17 @@ class HouseholdFactory(factory.django.DjangoModelFactory):
 
 
 class MemberFactory(factory.django.DjangoModelFactory):
+    """A member written straight to its table, then its household's facts by month rewritten as
+    the registry's services do (beneficiaries.facts)."""
+
     class Meta:
         model = Member
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        member = super()._create(model_class, *args, **kwargs)
+        refresh_household_facts(household_ids=[member.household_id])
+        return member
 
     household = factory.SubFactory(HouseholdFactory)
     name = factory.Sequence(lambda n: f"成员{n}")
@@ -42,6 +52,12 @@ class MemberFactory(factory.django.DjangoModelFactory):
 class IncomeItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IncomeItem
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        income = super()._create(model_class, *args, **kwargs)
+        refresh_household_facts(household_ids=[income.member.household_id])
+        return income
 
     member = factory.SubFactory(MemberFactory)
     type = "wages"

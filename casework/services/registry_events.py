@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries import services as registry
+from beneficiaries.facts import refresh_household_facts
 from beneficiaries.models import Household, Member, MemberMove, User
 from casework.models import Adjustment, Enrolment
 from casework.services.access import require
@@ -49,6 +50,7 @@ def record_death(*, member: Member, died_on: datetime.date, by: User) -> Member:
     member.is_alive = False
     member.death_date = died_on
     member.save(update_fields=["is_alive", "death_date", "updated_at"])
+    refresh_household_facts(household_ids=[member.household_id])
     reason = str(_("成员死亡(%(date)s)")) % {"date": died_on.isoformat()}
     for enrolment in own_enrolments:
         end_enrolment(

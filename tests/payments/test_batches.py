@@ -9,6 +9,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from beneficiaries.facts import refresh_household_facts
 from beneficiaries.models import IncomeItem, Member
 from beneficiaries.services import move_member
 from casework.facts import explain_enrolment, facts_for_enrolment
@@ -296,6 +297,7 @@ def test_recompute_replaces_the_lines_with_todays_facts(
     IncomeItem.objects.filter(member__household=caseload[0].household).update(
         monthly_amount=Decimal("600")
     )
+    refresh_household_facts(household_ids=[caseload[0].household_id])
 
     with django_capture_on_commit_callbacks(execute=True):
         batches.recompute_batch(batch=batch, by=None)

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from beneficiaries.facts import refresh_household_facts
 from casework.facts import explain_enrolment, facts_for_enrolment
 from casework.services import enrolments
 from rules.models import PriceIndex, Standard
@@ -67,6 +68,7 @@ def test_a_member_who_died_before_the_month_is_not_counted(family):
     members[2].is_alive = False
     members[2].death_date = datetime.date(2024, 6, 20)
     members[2].save()
+    refresh_household_facts(household_ids=[members[2].household_id])
     _, facts = facts_for_enrolment(enrolment=enrolment, month=AUG_2024)
     assert len(facts.members) == 2
     # (875 − 900 ÷ 2) × 2 = 850

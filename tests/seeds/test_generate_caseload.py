@@ -7,10 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from beneficiaries.facts import households_out_of_step
 from beneficiaries.models import (
     COUNTED_INCOME,
     DEDUCTED_COSTS,
     Household,
+    HouseholdFactsPeriod,
     IncomeItem,
     IncomeType,
     Member,
@@ -435,3 +437,15 @@ def test_the_engine_explains_every_generated_enrolment(db):
             assert amount == 0  # no monthly cash for marginal families (DOMAIN.md)
         else:
             assert amount > 0, enrolment.category
+
+
+def test_the_generator_writes_each_households_facts_by_month(admin):
+    generate(households=30, chunk_size=10)
+    assert set(HouseholdFactsPeriod.objects.values_list("household_id", flat=True)) == set(
+        Household.objects.values_list("pk", flat=True)
+    )
+    assert households_out_of_step() == []
+
+    delete_generated(city_code="3211")
+
+    assert not HouseholdFactsPeriod.objects.exists()

@@ -29,7 +29,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Min, Sum
 
-from beneficiaries.models import Household, IncomeItem, Member, MemberMove, Region
+from beneficiaries.models import (
+    Household,
+    HouseholdFactsPeriod,
+    IncomeItem,
+    Member,
+    MemberMove,
+    Region,
+)
 from casework.models import Adjustment, Enrolment
 from config.celery import app
 from payments import batches, payroll_io
@@ -41,6 +48,7 @@ from rules.parameters import load_standards
 # What a batch reads and writes (the bench vacuums them before the timed run).
 SETTLED_MODELS = (
     Household,
+    HouseholdFactsPeriod,
     Member,
     IncomeItem,
     MemberMove,
