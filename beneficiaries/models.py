@@ -254,7 +254,10 @@ class Household(models.Model):
                 fields=["region_code"],
                 name="household_region_like",
                 opclasses=["varchar_pattern_ops"],
-            )
+            ),
+            # The household search checks each household a name found is in the user's subtree
+            # by this index alone (an index-only scan), without reading the household's row.
+            models.Index(fields=["id"], name="household_id_region", include=["region_code"]),
         ]
 
     def __str__(self) -> str:
@@ -369,9 +372,14 @@ class Member(models.Model):
             # Looking a person up across all their memberships (moves, history) by ID number;
             # the partial unique index only covers active ones.
             models.Index(fields=["id_number"], name="member_id_number"),
-            # The household search finds a name by its start (name LIKE '王建%').
+            # The household search finds an active member's name by its start (name LIKE
+            # '王建%'); the household id is in the index, so the search reads no member row.
             models.Index(
-                fields=["name"], name="member_name_like", opclasses=["varchar_pattern_ops"]
+                fields=["name"],
+                name="member_active_name",
+                opclasses=["varchar_pattern_ops"],
+                include=["household"],
+                condition=Q(is_active=True),
             ),
         ]
         constraints = [

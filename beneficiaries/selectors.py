@@ -61,8 +61,9 @@ def search_households(
     A resident ID finds the household the person is (or was) a member of, a number the
     household with that number, other text the households with an active member whose name
     starts with it or (three characters or more) whose address contains it. Each is one
-    indexed read: the ID's index, the primary key, the name's prefix index
-    (``member_name_like``), the address's trigram index (``household_address_trgm``).
+    indexed read: the ID's index, the primary key, the active names' prefix index
+    (``member_active_name``, which holds the household id) with each household's region code
+    read from ``household_id_region``, the address's trigram index (``household_address_trgm``).
     """
     kind, value = classify_query(query)
     households = scope(Household.objects.all(), user=user)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from beneficiaries.models import Household, IncomeItem, Member, User
 from core.months import first_of_month, local_time
 from core.scope import scope
+from core.workdays import end_of_week
 
 from .models import (
     CLOSED_STATES,
@@ -84,6 +85,19 @@ def overdue_applications(*, user, today: datetime.date | None = None) -> QuerySe
     ).order_by("step_due", "id")
 
 
+def applications_due_this_week(
+    *, user, today: datetime.date | None = None
+) -> QuerySet[Application]:
+    """Open applications whose current step falls due from today to this week's Sunday."""
+    today = today or timezone.localdate()
+    return scope(
+        Application.objects.exclude(state__in=CLOSED_STATES).filter(
+            step_due__gte=today, step_due__lte=end_of_week(today)
+        ),
+        user=user,
+    ).order_by("step_due", "id")
+
+
 def relief_documents_overdue(*, user, today: datetime.date | None = None) -> QuerySet[ReliefCase]:
     """Pay-first cases (先行救助) whose documents were not completed in time."""
     today = today or timezone.localdate()
@@ -140,19 +154,28 @@ def add_timeline_source(source: TimelineSource) -> None:
         timeline_sources.append(source)
 
 
-def household_timeline(*, household: Household) -> list[TimelineEntry]:
+def household_timeline(
+    *,
+    household: Household,
+    members: list[Member] | None = None,
+    incomes: list[IncomeItem] | None = None,
+) -> list[TimelineEntry]:
     """A household's whole story: flags, application steps and objections, enrolments and their
     adjustments, reviews, temporary relief, what the ``timeline_sources`` add (payment lines)
     and, on PostgreSQL, every recorded change (django-pghistory events) to the household, its
-    members, income and cases."""
-    members = list(Member.objects.filter(household=household))
+    members, income and cases. Each table is read once; a caller that has read the household's
+    members (all of them) and their income already passes them."""
+    if members is None:
+        members = list(Member.objects.filter(household=household))
     applications = list(Application.objects.filter(household=household))
     entries: list[TimelineEntry] = []
-    referrals = Referral.objects.filter(
-        Q(application__in=applications)
-        | Q(id_number__in=[m.id_number for m in members])
-        | Q(name__in=[m.name for m in members], village=household.village_id, id_number="")
-    ).select_related("flagged_by", "handled_by")
+    referrals = list(
+        Referral.objects.filter(
+            Q(application__in=applications)
+            | Q(id_number__in=[m.id_number for m in members])
+            | Q(name__in=[m.name for m in members], village=household.village_id, id_number="")
+        ).select_related("flagged_by", "handled_by")
+    )
     for referral in referrals:
         entries.append(
             TimelineEntry(
@@ -173,7 +196,13 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
                     {"referral": referral.pk, "application": referral.application_id},
                 )
             )
-    for step in CaseStep.objects.filter(application__in=applications).select_related("actor"):
+    steps = CaseStep.objects.filter(application__in=applications).select_related("actor")
+    objections = list(
+        Objection.objects.filter(application__in=applications).select_related(
+            "recorded_by", "resolved_by"
+        )
+    )
+    for step in steps:
         entries.append(
             TimelineEntry(
                 step.at,
@@ -183,9 +212,7 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
                 {"application": step.application_id, "from": step.from_state, "to": step.to_state},
             )
         )
-    for objection in Objection.objects.filter(application__in=applications).select_related(
-        "recorded_by", "resolved_by"
-    ):
+    for objection in objections:
         entries.append(
             TimelineEntry(
                 objection.recorded_at,
@@ -205,10 +232,15 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
                     {"application": objection.application_id, "objection": objection.pk},
                 )
             )
-    adjustments = Adjustment.objects.filter(enrolment__household=household).select_related(
-        "enrolment", "proposed_by", "approved_by"
+    enrolments = {e.pk: e for e in Enrolment.objects.filter(household=household)}
+    adjustments = Adjustment.objects.filter(enrolment_id__in=list(enrolments)).select_related(
+        "proposed_by", "approved_by"
+    )
+    reviews = list(
+        Review.objects.filter(enrolment_id__in=list(enrolments)).select_related("reviewed_by")
     )
     for adjustment in adjustments:
+        adjustment.enrolment = enrolments[adjustment.enrolment_id]
         entries.append(
             TimelineEntry(
                 adjustment.created_at,
@@ -224,9 +256,7 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
                 },
             )
         )
-    for review in Review.objects.filter(enrolment__household=household).select_related(
-        "reviewed_by"
-    ):
+    for review in reviews:
         entries.append(
             TimelineEntry(
                 review.reviewed_at,
@@ -236,9 +266,10 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
                 {"enrolment": review.enrolment_id, "review": review.pk},
             )
         )
-    for relief in ReliefCase.objects.filter(household=household).select_related(
-        "created_by", "decided_by"
-    ):
+    reliefs = list(
+        ReliefCase.objects.filter(household=household).select_related("created_by", "decided_by")
+    )
+    for relief in reliefs:
         entries.append(
             TimelineEntry(
                 relief.created_at,
@@ -261,52 +292,51 @@ def household_timeline(*, household: Household) -> list[TimelineEntry]:
             )
     for source in timeline_sources:
         entries.extend(source(household))
-    entries.extend(
-        _history(
-            household=household,
-            members=members,
-            applications=applications,
-            referrals=referrals,
-        )
-    )
+    if settings.IS_POSTGRES:  # the history triggers exist only on PostgreSQL
+        if incomes is None:
+            incomes = list(IncomeItem.objects.filter(member__in=members)) if members else []
+        tracked = [
+            [household],
+            members,
+            incomes,
+            applications,
+            referrals,
+            objections,
+            list(enrolments.values()),
+            reviews,
+            reliefs,
+        ]
+        entries.extend(_history(tracked))
     return sorted(entries, key=lambda entry: entry.at)
 
 
-def _history(*, household, members, applications, referrals) -> list[TimelineEntry]:
-    if not settings.IS_POSTGRES:
-        return []  # the history triggers exist only on PostgreSQL
-    tracked = [
-        [household],
-        members,
-        list(IncomeItem.objects.filter(member__in=members)),
-        applications,
-        list(referrals),
-        list(Objection.objects.filter(application__in=applications)),
-        list(Enrolment.objects.filter(household=household)),
-        list(Review.objects.filter(enrolment__household=household)),
-        list(ReliefCase.objects.filter(household=household)),
+def _history(tracked: list[list[models.Model]]) -> list[TimelineEntry]:
+    """The recorded changes of these rows (a list per model), with the user who made each."""
+    events = [
+        event
+        for objects in tracked
+        if objects
+        for event in pghistory.models.Events.objects.tracks(objects)
     ]
-    users = dict(User.objects.values_list("pk", "username"))
+    user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
+    users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
     entries = []
-    for objects in tracked:
-        if not objects:
-            continue
-        for event in pghistory.models.Events.objects.tracks(objects):
-            context = event.pgh_context or {}
-            entries.append(
-                TimelineEntry(
-                    event.pgh_created_at,
-                    "history",
-                    f"{event.pgh_model} {event.pgh_label} #{event.pgh_obj_id}",
-                    users.get(context.get("user"), ""),
-                    {
-                        "model": event.pgh_model,
-                        "object": event.pgh_obj_id,
-                        "diff": _local_diff(event.pgh_model, event.pgh_diff),
-                        "url": context.get("url", ""),
-                    },
-                )
+    for event in events:
+        context = event.pgh_context or {}
+        entries.append(
+            TimelineEntry(
+                event.pgh_created_at,
+                "history",
+                f"{event.pgh_model} {event.pgh_label} #{event.pgh_obj_id}",
+                users.get(context.get("user"), ""),
+                {
+                    "model": event.pgh_model,
+                    "object": event.pgh_obj_id,
+                    "diff": _local_diff(event.pgh_model, event.pgh_diff),
+                    "url": context.get("url", ""),
+                },
             )
+        )
     return entries
 
 

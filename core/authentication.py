@@ -1,7 +1,8 @@
 """How callers prove who they are: passwords for people, API tokens for scripts and partners.
 
 * :class:`PersonBackend` — the password backend of the sign-in page, the admin and HTTP basic
-  auth; it refuses service accounts, which call with tokens only.
+  auth; it refuses service accounts, which call with tokens only, and reads a signed-in user
+  with their region in one query.
 * :class:`BasicAuthentication` — DRF's HTTP basic auth where ``API_BASIC_AUTH`` is on (the
   embedded demo, DEBUG); elsewhere it ignores the header, so the call is not authenticated.
 * :class:`TokenAuthentication` — ``Authorization: Token doudi_…`` (django-rest-knox: the token is
@@ -19,6 +20,7 @@ from datetime import timedelta
 
 import pghistory
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
 from knox import auth as knox_auth
@@ -37,6 +39,16 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 class PersonBackend(ModelBackend):
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and not is_service_account(user)
+
+    def get_user(self, user_id):
+        """The signed-in user of a request, read with their region in the same query: every
+        page and list scopes by it (``core.scope``)."""
+        model = get_user_model()
+        try:
+            user = model._default_manager.select_related("region").get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 class BasicAuthentication(signin.BasicAuthentication):

@@ -1,7 +1,7 @@
 """Who may open a page: the one access rule (``core.policy``), checked on every request to it.
 
 Here rather than in ``web`` because every app's pages use it (casework's sit below ``web`` in the
-layers); ``web.access`` re-exports it and builds the navigation and the admin's rule on it.
+layers); ``web.access`` builds the navigation and the admin's rule on it.
 """
 
 from collections.abc import Callable, Iterable

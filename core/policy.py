@@ -3,7 +3,7 @@ region subtree.
 
 Every API view names its ``resource`` and :class:`core.permissions.PolicyPermission` applies this
 table; every admin page (:class:`core.admin.PolicyAdminMixin`) and every web page
-(``web.access.page``) asks the same :func:`refusal`. Region scope is the other half of the rule:
+(``core.pages.page``) asks the same :func:`refusal`. Region scope is the other half of the rule:
 records are read through :func:`core.scope.scope`, so one outside the subtree is a 404.
 
 * A user without a region is refused everywhere (403, "ask an administrator"): a missing region
@@ -36,6 +36,9 @@ REGISTRY_WRITERS = frozenset({Role.CASEWORKER, Role.ADMIN})
 DECIDERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER})
 AUDIT_READERS = frozenset({Role.CASEWORKER, Role.COUNTY_APPROVER, Role.AUDITOR, Role.ADMIN})
 FINANCE = frozenset({Role.FINANCE, Role.ADMIN})
+# The two signatures on money the payroll pays or offsets (preparing and approving a batch,
+# approving a recovery recorded by hand) are finance users' own, never an administrator's.
+FINANCE_SIGNERS = frozenset({Role.FINANCE})
 MONEY_READERS = frozenset({Role.FINANCE, Role.AUDITOR, Role.ADMIN})
 
 
@@ -91,12 +94,17 @@ POLICY: dict[str, Rule] = {
     "batch": Rule(
         read=REGISTRY_READERS,
         write=FINANCE,
-        actions={"review": MONEY_READERS, "diff": MONEY_READERS},
+        actions={
+            "review": MONEY_READERS,
+            "diff": MONEY_READERS,
+            "submit": FINANCE_SIGNERS,
+            "approve": FINANCE_SIGNERS,
+        },
     ),
     "payment-line": Rule(read=REGISTRY_READERS),
     "bank-file": Rule(read=FINANCE, write=FINANCE),
     # Recoveries carry the notes of hidden income found by audit.
-    "recovery": Rule(read=MONEY_READERS, write=FINANCE),
+    "recovery": Rule(read=MONEY_READERS, write=FINANCE, actions={"approve": FINANCE_SIGNERS}),
     # Pages and the admin site.
     "home": Rule(read=EVERY_ROLE),
     "admin-site": Rule(read=ADMIN, write=ADMIN),

@@ -57,3 +57,8 @@ def working_days_between(
         day += datetime.timedelta(days=1)
         days += calendar.is_working_day(day)
     return days
+
+
+def end_of_week(day: datetime.date) -> datetime.date:
+    """The Sunday of ``day``'s week (weeks run Monday to Sunday)."""
+    return day + datetime.timedelta(days=6 - day.weekday())

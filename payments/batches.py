@@ -416,36 +416,98 @@ def peak_rss_kb() -> int:
 
 def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool, **fields) -> PaymentBatch:
     with transaction.atomic():
-        moved = PaymentBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
-            **fields,
-            status=Status.COMPUTING,
-            chunks_done=0,
-            chunks_total=0,
-            error="",
-            updated_at=timezone.now(),
-        )
-        if not moved:
-            batch.refresh_from_db()
-            raise Conflict(
-                _("批次当前状态为“%(status)s”，不能开始计算。")
-                % {"status": batch.get_status_display()}
-            )
-        batch.lines.all().delete()
-        batch.chunks.all().delete()
-        enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
-        bounds = payroll_io.chunk_bounds(enrolments=enrolments, size=settings.PAYROLL_CHUNK_SIZE)
-        BatchChunk.objects.bulk_create(
-            BatchChunk(batch=batch, number=n, first_enrolment_id=first, last_enrolment_id=last)
-            for n, (first, last) in enumerate(bounds, start=1)
-        )
-        PaymentBatch.objects.filter(pk=batch.pk).update(chunks_total=len(bounds))
-        chunk_ids = list(batch.chunks.values_list("pk", flat=True))
+        chunk_ids = _plan(batch=batch, allowed=allowed, **fields)
         if not inline:
             transaction.on_commit(lambda: _queue(chunk_ids, batch.pk))
     if inline:
         _run_inline(chunk_ids, batch.pk)
     batch.refresh_from_db()
     return batch
+
+
+def _plan(*, batch: PaymentBatch, allowed: tuple, **fields) -> list[int]:
+    """Move the batch to computing (from ``allowed``), replace its lines and chunks by the new
+    plan; returns its chunk ids in order. Runs in the caller's transaction."""
+    moved = PaymentBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
+        **fields,
+        status=Status.COMPUTING,
+        chunks_done=0,
+        chunks_total=0,
+        error="",
+        updated_at=timezone.now(),
+    )
+    if not moved:
+        batch.refresh_from_db()
+        raise Conflict(
+            _("批次当前状态为“%(status)s”，不能开始计算。") % {"status": batch.get_status_display()}
+        )
+    batch.lines.all().delete()
+    batch.chunks.all().delete()
+    enrolments = enrolments_in_force(region_prefix=batch.region.prefix, month=batch.month)
+    bounds = payroll_io.chunk_bounds(enrolments=enrolments, size=settings.PAYROLL_CHUNK_SIZE)
+    BatchChunk.objects.bulk_create(
+        BatchChunk(batch=batch, number=n, first_enrolment_id=first, last_enrolment_id=last)
+        for n, (first, last) in enumerate(bounds, start=1)
+    )
+    PaymentBatch.objects.filter(pk=batch.pk).update(chunks_total=len(bounds))
+    return list(batch.chunks.order_by("number").values_list("pk", flat=True))
+
+
+def compute_batches(*, batches: list[PaymentBatch], inline: bool = False) -> list[PaymentBatch]:
+    """Start computing several draft batches at once: a province's cities and counties for one
+    month. Each is planned as compute_batch plans it (all in one transaction: a batch that is not
+    a draft refuses them all, 409); their chunks are queued round-robin across the batches (the
+    first chunk of every batch, then every second chunk, ...), so the workers share out between
+    the batches and a county's small batch is computed in the first rounds instead of after a
+    big city's whole batch; the closing step of each is queued ahead of any chunk (see
+    CHUNK_PRIORITY). ``inline``: computed here in the same order, each batch closed as soon as
+    its last chunk is done."""
+    with transaction.atomic():
+        plans = [(batch.pk, _plan(batch=batch, allowed=(Status.DRAFT,))) for batch in batches]
+        if not inline:
+            transaction.on_commit(lambda: _queue_round_robin(plans))
+    if inline:
+        _run_round_robin_inline(plans)
+    for batch in batches:
+        batch.refresh_from_db()
+    return batches
+
+
+def round_robin(plans: list[tuple[int, list[int]]]) -> list[tuple[int, int]]:
+    """(batch id, chunk id) in the order the chunks are queued: the first chunk of each batch
+    in the order given, then the second of each that has one, and so on."""
+    order = []
+    for depth in range(max((len(chunks) for _batch, chunks in plans), default=0)):
+        order += [(batch_id, chunks[depth]) for batch_id, chunks in plans if depth < len(chunks)]
+    return order
+
+
+def _queue_round_robin(plans: list[tuple[int, list[int]]]) -> None:
+    from payments import tasks  # tasks import this module
+
+    for _batch_id, chunk_id in round_robin(plans):
+        tasks.compute_chunk.apply_async((chunk_id,), priority=CHUNK_PRIORITY)
+    for batch_id, chunks in plans:
+        if not chunks:
+            tasks.finalize_batch.delay(batch_id)
+
+
+def _run_round_robin_inline(plans: list[tuple[int, list[int]]]) -> None:
+    left = {batch_id: len(chunks) for batch_id, chunks in plans}
+    failed = set()
+    for batch_id, chunk_id in round_robin(plans):
+        if batch_id in failed:
+            continue
+        run_chunk(chunk_id=chunk_id, worker=f"inline/{os.getpid()}")
+        if PaymentBatch.objects.filter(pk=batch_id, status=Status.FAILED).exists():
+            failed.add(batch_id)
+            continue
+        left[batch_id] -= 1
+        if not left[batch_id]:
+            finalize_batch(batch_id=batch_id)
+    for batch_id, chunks in plans:
+        if not chunks:
+            finalize_batch(batch_id=batch_id)
 
 
 def _run_inline(chunk_ids: list[int], batch_id: int) -> None:
@@ -457,12 +519,18 @@ def _run_inline(chunk_ids: list[int], batch_id: int) -> None:
     finalize_batch(batch_id=batch_id)
 
 
+# The priority chunk tasks are sent with. On Redis, 0 (the default, which the closing step keeps)
+# is served first and higher numbers after it: a batch whose last chunk is done is closed at once,
+# not after the chunks of every other batch queued before its closing step.
+CHUNK_PRIORITY = 6
+
+
 def _queue(chunk_ids: list[int], batch_id: int) -> None:
     """One task per chunk; with no chunk left, the closing step."""
     from payments import tasks  # tasks import this module
 
     for chunk_id in chunk_ids:
-        tasks.compute_chunk.delay(chunk_id)
+        tasks.compute_chunk.apply_async((chunk_id,), priority=CHUNK_PRIORITY)
     if not chunk_ids:
         tasks.finalize_batch.delay(batch_id)
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import Household, User
+from casework.services.changes import require_second_signature
 from core.exceptions import Conflict, DomainError
-from core.scope import covers
 from payments.models import PaymentLine, Recovery
 from payments.money import MONEY_FIELD, MoneySum
 
@@ -91,14 +91,12 @@ def record_recovery(
 def approve_recovery(*, recovery: Recovery, by: User) -> Recovery:
     """A second finance user of the region approves a recovery recorded by hand; only then do
     batches offset it (STYLE.md rule 27; a CHECK constraint refuses the recorder too)."""
-    if by.role != User.Role.FINANCE:
-        raise DomainError(_("只有财务人员可以审批追回款"), code="role_not_allowed")
-    if not covers(by, recovery.region_code):
-        raise Conflict(_("该追回款不在您的管辖范围内"), code="scope")
-    if by.pk == recovery.created_by_id:
-        raise Conflict(
-            _("登记追回款的人不能审批：须由另一名财务人员审批"), code="approver_is_proposer"
-        )
+    require_second_signature(
+        proposer_ids={recovery.created_by_id},
+        by=by,
+        region_code=recovery.region_code,
+        roles={User.Role.FINANCE},
+    )
     approved = Recovery.objects.filter(
         pk=recovery.pk, approved_at__isnull=True, detected_in_batch__isnull=True
     ).update(approved_by=by, approved_at=timezone.now())

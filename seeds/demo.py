@@ -35,6 +35,7 @@ from casework.services.enrolments import (
 from casework.services.referrals import convert_referral, flag_candidate, reject_referral
 from casework.services.temporary_relief import decide_relief, propose_relief
 from core.months import add_months, first_of_month
+from core.workdays import end_of_week
 from payments.batches import compute_batch, create_batch
 from payments.models import PaymentBatch
 from rules.calendar import deadline
@@ -233,10 +234,6 @@ def _since(application: Application, field: str, *, days_ago: int, component: st
         application, field, start=today - datetime.timedelta(days=days_ago), days=int(days)
     )
     application.save()
-
-
-def end_of_week(day: datetime.date) -> datetime.date:
-    return day + datetime.timedelta(days=6 - day.weekday())
 
 
 def _due_this_week(application: Application) -> None:

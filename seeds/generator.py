@@ -16,7 +16,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from beneficiaries.models import Household, IncomeItem, Member
-from casework.models import Enrolment
+from casework.models import Adjustment, Enrolment
 from core.db import without_triggers
 from core.exceptions import Conflict
 from core.months import first_of_month
@@ -242,6 +242,13 @@ def delete_generated(*, city_code: str) -> int:
                 cursor.execute(f"SELECT DISTINCT batch_id FROM {lines} WHERE {in_span}", span)
                 batches.update(row[0] for row in cursor.fetchall())
                 cursor.execute(f"DELETE FROM {lines} WHERE {in_span}", span)
+                # The benchmark's history adjustments (with the triggers off, their foreign key
+                # would not stop the enrolments going).
+                cursor.execute(
+                    f"DELETE FROM {Adjustment._meta.db_table} WHERE enrolment_id IN "
+                    f"(SELECT id FROM {Enrolment._meta.db_table} WHERE {in_span})",
+                    span,
+                )
                 cursor.execute(f"DELETE FROM {Enrolment._meta.db_table} WHERE {in_span}", span)
                 members = (
                     f"SELECT m.id FROM {Member._meta.db_table} m JOIN {Household._meta.db_table} h"

@@ -231,7 +231,7 @@ def check_api(name, pattern, callback, clients, data, users, failures):
 def check_page(name, pattern, callback, clients, failures):
     roles = getattr(callback, "page_roles", None)
     if roles is None:
-        failures.append(f"{name}: no rule (a page view must be wrapped by web.access.page)")
+        failures.append(f"{name}: no rule (a page view must be wrapped by core.pages.page)")
         return
     url = url_for(name, pattern, None)
     for who, client in clients.items():

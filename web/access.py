@@ -1,6 +1,6 @@
 """Who may open which page: the one access rule (``core.policy``), checked on every request.
 
-* A page view is wrapped by :func:`page` (``core.pages``, so that every app's pages can use it),
+* A page view is wrapped by ``core.pages.page`` (in ``core``, so that every app's pages can use it),
   named by its ``resource`` in ``core.policy`` (a GET
   needs the resource's read roles, a POST its write roles; ``write=True`` for a page that only
   writes, such as a form to register something) or, for a page with no resource of its own, by
@@ -22,11 +22,10 @@ from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.translation import gettext_lazy as _
 
 from core import policy
-from core.pages import page
 from core.permissions import has_role
 from core.service_scopes import is_service_account
 
-__all__ = ["AdminOnlyMiddleware", "may_open", "may_use_admin", "page"]
+__all__ = ["AdminOnlyMiddleware", "may_open", "may_use_admin"]
 
 
 def may_open(user, url_name: str, *args) -> bool:

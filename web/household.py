@@ -22,7 +22,7 @@ from casework.selectors import TimelineEntry, household_timeline
 from core.months import first_of_month, local_time
 from core.permissions import visible_id_number
 from payments import explanations
-from payments.models import PaymentLine
+from payments.models import PaymentExplanation, PaymentLine
 from web.components import Column, Table
 
 # Fields a change record does not show: keys and bookkeeping that say nothing to a caseworker.
@@ -79,11 +79,7 @@ def household_file(*, household: Household, user) -> dict:
     enrolments = list(
         Enrolment.objects.filter(household=household).select_related("member").order_by("-id")
     )
-    lines = list(
-        PaymentLine.objects.filter(household=household)
-        .select_related("batch")
-        .order_by("-month", "-id")
-    )
+    lines = list(PaymentLine.objects.filter(household=household).order_by("-month", "-id"))
     adjustments = list(
         Adjustment.objects.filter(enrolment__household=household)
         .select_related("enrolment", "proposed_by", "approved_by")
@@ -113,12 +109,13 @@ def household_file(*, household: Household, user) -> dict:
 
 
 def household_history(*, household: Household) -> list[Event]:
-    """The household's timeline in words (a request of its own: it reads every event table)."""
+    """The household's timeline in words (a request of its own: it reads every event table).
+    The members and incomes read here to name them are the timeline's too (read once)."""
     members = list(Member.objects.filter(household=household))
-    incomes = list(IncomeItem.objects.filter(member__household=household))
+    incomes = list(IncomeItem.objects.filter(member__in=members)) if members else []
     names = {member.pk: member.name for member in members}
     return readable(
-        household_timeline(household=household),
+        household_timeline(household=household, members=members, incomes=incomes),
         names=names,
         labels={
             **{(Member, m.pk): m.name for m in members},
@@ -201,20 +198,16 @@ def enrolments_now(
     for line in lines:  # newest month first
         if line.enrolment_id and line.kind == PaymentLine.Kind.REGULAR and line.month <= month:
             latest.setdefault(line.enrolment_id, line)
-    chosen = [latest[e.pk] for e in enrolments if e.pk in latest]
-    refs = {
-        line.explanation_ref_id: line
-        for line in PaymentLine.objects.filter(pk__in=[line.pk for line in chosen]).select_related(
-            "explanation_ref"
-        )
-    }
-    sources = explanations.sources_for(line.explanation_ref for line in refs.values())
+    # The lines are loaded already: only their explanations are read (one query, by digest).
+    digests = {latest[e.pk].explanation_ref_id for e in enrolments if e.pk in latest}
+    found = {row.digest: row for row in PaymentExplanation.objects.filter(digest__in=digests)}
+    sources = explanations.sources_for(found.values())
     shown = []
     for enrolment in enrolments:
         line = latest.get(enrolment.pk)
         text = ""
         if line is not None:
-            line = refs[line.explanation_ref_id]
+            line.explanation_ref = found[line.explanation_ref_id]
             text = explanations.in_words(line, sources=sources)["text"]
         shown.append(EnrolmentNow(enrolment, line, text))
     return shown

@@ -1,7 +1,7 @@
 """The navigation: one entry per page, shown only to the users who may open that page.
 
 A new page adds one ``NavItem`` here; who sees it comes from the page's own roles
-(``web.access.page``). The admin is not a page of ours: its entry names the admin's roles.
+(``core.pages.page``). The admin is not a page of ours: its entry names the admin's roles.
 """
 
 from dataclasses import dataclass
@@ -44,8 +44,14 @@ NAV = (
     ),
     NavItem(_("网格员线索"), "casework:flags", ("casework:flag",)),
     NavItem(_("临时救助"), "casework:relief-list", ("casework:relief", "casework:relief-new")),
-    NavItem(_("期限提醒"), "casework:deadlines", ("casework:reviews-due",)),
-    NavItem(_("我的接口令牌"), "web:my_tokens"),
+    NavItem(
+        _("期限提醒"), "casework:deadlines", ("casework:deadlines-week", "casework:reviews-due")
+    ),
+    NavItem(
+        _("待我审批"),
+        "casework:decisions",
+        ("casework:relief-decision", "casework:change-decision"),
+    ),
 )
 ADMIN_ITEM = NavItem(_("系统管理"), "admin:index")
 

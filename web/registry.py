@@ -24,9 +24,10 @@ from beneficiaries.models import Household
 from beneficiaries.readlog import log_read
 from beneficiaries.selectors import search_households
 from core.exceptions import DomainError
+from core.pages import page
 from core.permissions import REGISTRY_READERS, REGISTRY_WRITERS, visible_id_number
 from core.scope import scope
-from web.access import may_open, page
+from web.access import may_open
 from web.components import Column, Pager, Table
 from web.household import household_file, household_history
 

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from beneficiaries.models import ApiToken
 from beneficiaries.service_accounts import issue_token, revoke_token
 from core.exceptions import DomainError
+from core.pages import page
 from core.permissions import EVERY_ROLE
-from web.access import page
 
 
 class IssueForm(forms.Form):

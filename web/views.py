@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.readlog import log_read
+from core.pages import page
 from core.permissions import EVERY_ROLE
-from web.access import page
 from web.forms import SignInForm
 from web.worklists import worklist_for
 

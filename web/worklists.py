@@ -21,13 +21,16 @@ from django.utils.translation import gettext_lazy as _
 
 from beneficiaries.models import User
 from casework.flags import FLAG_OUTCOMES, flag_outcome, flags_of, outcome_of
-from casework.models import Adjustment, Application, CaseState, Referral, ReliefCase
+from casework.models import Adjustment, Application, CaseState, Referral
 from casework.selectors import (
     adjustments_for,
+    applications_due_this_week,
     overdue_applications,
     relief_documents_overdue,
     reviews_due,
 )
+from casework.services import changes, temporary_relief
+from casework.services.applications import awaiting_decision as applications_awaiting
 from casework.workflow import OPEN_STATES
 from core.months import add_months, first_of_month, month_end
 from core.roles import Role
@@ -85,10 +88,6 @@ def _late(value: int) -> str:
     return "danger" if value else ""
 
 
-def end_of_week(day: datetime.date) -> datetime.date:
-    return day + datetime.timedelta(days=6 - day.weekday())
-
-
 # --- township caseworker -------------------------------------------------------------------
 
 
@@ -106,15 +105,13 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
             for state in OPEN_STATES
         ],
     )
-    due_this_week = applications.filter(
-        state__in=OPEN_STATES, step_due__gte=today, step_due__lte=end_of_week(today)
-    ).count()
+    due_this_week = applications_due_this_week(user=user, today=today).count()
     overdue = overdue_applications(user=user, today=today).count()
     documents_late = relief_documents_overdue(user=user, today=today).count()
     deadlines = Section(
         _("期限"),
         [
-            Count(_("本周内到期的办理环节"), due_this_week),
+            Count(_("本周内到期的办理环节"), due_this_week, page_url("casework:deadlines-week")),
             Count(_("已超期的办理环节"), overdue, page_url("casework:deadlines"), _late(overdue)),
             Count(
                 _("先行救助逾期未补齐材料"),
@@ -147,7 +144,40 @@ def caseworker_worklist(*, user: User, today: datetime.date) -> Worklist:
         _("网格员线索"),
         [Count(_("待处理线索"), open_flags, page_url("casework:flags", status="open"))],
     )
-    return Worklist(_("乡镇经办工作台"), [states, deadlines, reviews, flags])
+    return Worklist(
+        _("乡镇经办工作台"),
+        [states, deadlines, reviews, flags, signatures_section(user=user, applications=True)],
+    )
+
+
+def signatures_section(*, user: User, applications: bool) -> Section:
+    """What others proposed and waits for this user's signature (the decisions page); with
+    ``applications``, the cases in approval too (a caseworker's where the county delegates)."""
+    counts = []
+    if applications:
+        counts.append(
+            Count(
+                _("救助申请"),
+                applications_awaiting(user=user).count(),
+                page_url("casework:decisions", show="applications"),
+            )
+        )
+    return Section(
+        _("待我审批（第二人审批）"),
+        [
+            *counts,
+            Count(
+                _("临时救助"),
+                temporary_relief.awaiting_decision(user=user).count(),
+                page_url("casework:decisions", show="relief"),
+            ),
+            Count(
+                _("待遇调整"),
+                changes.awaiting_decision(user=user).count(),
+                page_url("casework:decisions", show="changes"),
+            ),
+        ],
+    )
 
 
 # --- grid worker -----------------------------------------------------------------------------
@@ -198,11 +228,7 @@ def grid_worker_worklist(*, user: User, today: datetime.date) -> Worklist:
 
 
 def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
-    waiting = scope(Application.objects.filter(state=CaseState.APPROVAL), user=user)
-    relief_waiting = scope(
-        ReliefCase.objects.filter(status=ReliefCase.Status.SUBMITTED, tier=ReliefCase.Tier.COUNTY),
-        user=user,
-    ).count()
+    waiting = applications_awaiting(user=user)
     late = waiting.filter(step_due__lt=today).count()
     section = Section(
         _("待审批"),
@@ -210,20 +236,15 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
             Count(
                 _("待审批的救助申请"),
                 waiting.count(),
-                api_url("application-list", state=CaseState.APPROVAL),
+                page_url("casework:decisions", show="applications"),
             ),
             Count(_("其中已超期"), late, tone=_late(late)),
-            Count(
-                _("待县级审批的临时救助"),
-                relief_waiting,
-                api_url("relief-list", status="submitted", tier="county"),
-            ),
         ],
     )
     oldest = waiting.select_related("household__village").order_by("step_due", "pk")[:10]
     table = Table(
         [
-            Column(_("编号"), "pk", link=lambda a: api_url("application-detail", a.pk)),
+            Column(_("编号"), "pk", link=lambda a: page_url("casework:application-decision", a.pk)),
             Column(_("类别"), "get_category_display"),
             Column(_("村/社区"), "household.village.name"),
             Column(_("公示截止"), "notice_ends", kind="date", wide_only=True),
@@ -232,7 +253,12 @@ def county_approver_worklist(*, user: User, today: datetime.date) -> Worklist:
         list(oldest),
         empty=_("没有待审批的申请。"),
     )
-    return Worklist(_("县级审批工作台"), [section], _("最早到期的待审批申请"), table)
+    return Worklist(
+        _("县级审批工作台"),
+        [section, signatures_section(user=user, applications=False)],
+        _("最早到期的待审批申请"),
+        table,
+    )
 
 
 # --- finance ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Applications from start to "sent to approval": the list, starting one (directly or from a
 grid worker's flag), each step's move with its notes and documents, the public notice's
-objections. Approval itself is the county approver's and is not made here."""
+objections. Approval itself is the approver's, on its decision page (casework.pages.decisions)."""
 
 import mimetypes
 
@@ -35,8 +35,8 @@ from casework.pages.forms import (
 from casework.services import applications, referrals
 from casework.services.deadlines import deadline_text
 from core.exceptions import DomainError
+from core.pages import page
 from core.scope import scope
-from web.access import page
 from web.components import Column, Pager, Table
 
 PAGE_SIZE = 25

@@ -1,5 +1,6 @@
-"""Deadlines: the caseworker's steps past their deadline (counted in working days with the
-public holidays of the calendar) and the periodic reviews falling due."""
+"""Deadlines: the caseworker's steps past their deadline and those falling due this week (each
+counted in working days with the public holidays of the calendar) and the periodic reviews
+falling due."""
 
 from django.shortcuts import render
 from django.utils import timezone
@@ -8,11 +9,16 @@ from django.utils.translation import gettext_lazy as _
 from beneficiaries.readlog import log_read
 from casework.pages.applications import detail_url
 from casework.pages.common import CASEWORKERS, applicant_name
-from casework.selectors import overdue_applications, relief_documents_overdue, reviews_due
+from casework.selectors import (
+    applications_due_this_week,
+    overdue_applications,
+    relief_documents_overdue,
+    reviews_due,
+)
 from core.months import month_end
-from core.workdays import working_days_between
+from core.pages import page
+from core.workdays import end_of_week, working_days_between
 from rules.calendar import work_calendar
-from web.access import page
 from web.components import Column, Table
 
 # A page of late work: more than this is a sign of something else to fix first.
@@ -55,6 +61,45 @@ def overdue(request):
             "cut": count > MOST_SHOWN,
             "documents_late": relief_documents_overdue(user=request.user, today=today).count(),
             "today": today,
+        },
+    )
+
+
+@page(roles=CASEWORKERS)
+def due_this_week(request):
+    """Open applications of the subtree whose step falls due from today to Sunday, soonest
+    first, with the working days left (0: due today)."""
+    today = timezone.localdate()
+    due = applications_due_this_week(user=request.user, today=today).select_related(
+        "household__head", "household__village", "member"
+    )
+    count = due.count()
+    rows = list(due[:MOST_SHOWN])
+    if rows:
+        calendar = work_calendar(first_year=today.year, last_year=rows[-1].step_due.year)
+        for application in rows:
+            application.days_left = working_days_between(today, application.step_due, calendar)
+    table = Table(
+        [
+            Column(_("编号"), "pk", link=detail_url),
+            Column(_("申请人"), applicant_name, link=detail_url),
+            Column(_("村/社区"), "household.village.name", wide_only=True),
+            Column(_("环节"), "state", kind="badge", badge_label="get_state_display"),
+            Column(_("期限"), "step_due", kind="deadline"),
+            Column(_("剩余工作日"), "days_left", kind="count"),
+        ],
+        rows,
+        empty=_("本周没有到期的办理环节。"),
+    )
+    return render(
+        request,
+        "casework/due_this_week.html",
+        {
+            "table": table,
+            "count": count,
+            "cut": count > MOST_SHOWN,
+            "today": today,
+            "week_end": end_of_week(today),
         },
     )
 

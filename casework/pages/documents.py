@@ -19,8 +19,8 @@ from beneficiaries.models import Region
 from beneficiaries.readlog import log_read
 from casework.models import Adjustment, Application, CaseState
 from casework.pages.common import CASEWORKERS, applicant_name, scoped
+from core.pages import page
 from core.scope import scope
-from web.access import page
 
 PRINT_CSS = "casework/print.css"
 

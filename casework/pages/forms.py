@@ -15,6 +15,7 @@ from casework.models import (
     CaseState,
     CaseStep,
     Category,
+    ChangeRequest,
     Objection,
     Referral,
     ReliefCase,
@@ -226,6 +227,51 @@ class ObjectionForm(forms.Form):
 class ResolveForm(forms.Form):
     resolution = model_field(
         Objection, "resolution", label=_("核实处理结果"), required=True, widget=textarea(2)
+    )
+
+
+DECISIONS = [("approve", _("批准")), ("reject", _("不予批准"))]
+
+
+class ReliefDecisionForm(forms.Form):
+    """The second signature on a relief case: approve, or refuse with the reason the household
+    is told (``decide_relief`` requires it)."""
+
+    decision = forms.ChoiceField(choices=DECISIONS)
+    reason = model_field(
+        ReliefCase,
+        "refusal_reason",
+        label=_("不予救助理由（不予救助时必填）"),
+        required=False,
+        widget=textarea(2),
+    )
+
+
+class ApplicationDecisionForm(forms.Form):
+    """The approver's decision on a case in approval: approve, or refuse with the reason
+    (``move_application`` requires it)."""
+
+    decision = forms.ChoiceField(choices=DECISIONS)
+    comment = model_field(
+        CaseStep,
+        "comment",
+        label=_("审批意见（不予批准时必填）"),
+        required=False,
+        widget=textarea(2),
+    )
+
+
+class ChangeDecisionForm(forms.Form):
+    """The second signature on a proposed change: approve, or reject with a reason
+    (``reject_change`` requires it)."""
+
+    decision = forms.ChoiceField(choices=DECISIONS)
+    note = model_field(
+        ChangeRequest,
+        "decision_note",
+        label=_("审批意见（不予批准时必填）"),
+        required=False,
+        widget=textarea(2),
     )
 
 

@@ -20,9 +20,9 @@ from casework.pages.forms import InstalmentFormSet, ReliefForm, instalment_plan
 from casework.selectors import relief_documents_overdue
 from casework.services import temporary_relief
 from core.exceptions import DomainError
+from core.pages import page
 from core.scope import scope
 from rules.selectors import render_explanation
-from web.access import page
 from web.components import Column, Pager, Table
 
 PAGE_SIZE = 25

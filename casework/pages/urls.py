@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from casework.pages import applications, deadlines, documents, relief
+from casework.pages import applications, deadlines, decisions, documents, relief
 
 app_name = "casework"
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("notices.pdf", documents.notice_pdf, name="notice-pdf"),
     path("flags/", applications.flag_list, name="flags"),
     path("deadlines/", deadlines.overdue, name="deadlines"),
+    path("deadlines/this-week/", deadlines.due_this_week, name="deadlines-week"),
     path("reviews-due/", deadlines.reviews, name="reviews-due"),
     path("relief/", relief.relief_list, name="relief-list"),
     path("relief/new/", relief.relief_new, name="relief-new"),
@@ -29,4 +30,12 @@ urlpatterns = [
     path("relief/<int:pk>/", relief.relief_detail, name="relief"),
     path("relief/<int:pk>/documents/", relief.relief_documents, name="relief-documents"),
     path("flags/<int:pk>/", applications.flag_detail, name="flag"),
+    path("decisions/", decisions.decision_list, name="decisions"),
+    path(
+        "applications/<int:pk>/decision/",
+        decisions.application_decision,
+        name="application-decision",
+    ),
+    path("relief/<int:pk>/decision/", decisions.relief_decision, name="relief-decision"),
+    path("changes/<int:pk>/decision/", decisions.change_decision, name="change-decision"),
 ]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,12 +29,12 @@ from casework.models import (
     StepAttachment,
 )
 from casework.services.access import require
-from casework.services.changes import require_second_signature
+from casework.services.changes import approver_roles, require_second_signature
 from casework.services.deadlines import clear_deadline, deadline_text, set_deadline
 from casework.services.enrolments import check_coverage, enrol
 from core.exceptions import Conflict, DomainError
 from core.months import next_month
-from core.scope import covers
+from core.scope import covers, scope
 
 
 class DuplicateCase(Conflict):
@@ -158,8 +159,7 @@ def _enter(*, application: Application, target: str, comment: str, by: User) -> 
     elif target in CLOSED_STATES:
         clear_deadline(application, "step_due")
     if target in (CaseState.APPROVAL, CaseState.APPROVED):
-        if application.objections.filter(resolved_at__isnull=True).exists():
-            raise Conflict(_("公示期间的异议尚未核实处理,不能审批。"), code="open_objection")
+        _require_objections_resolved(application)
     if target == CaseState.REFUSED:
         if not comment.strip():
             raise DomainError(_("不予批准须写明理由。"), field="comment")
@@ -180,13 +180,71 @@ def _enter(*, application: Application, target: str, comment: str, by: User) -> 
         )
 
 
+def _require_objections_resolved(application: Application) -> None:
+    if application.objections.filter(resolved_at__isnull=True).exists():
+        raise Conflict(_("公示期间的异议尚未核实处理,不能审批。"), code="open_objection")
+
+
+def _require_move(*, application: Application, to: str, by: User) -> None:
+    """The case is in the user's region and the table lets the user's role make the move."""
+    if not covers(by, application.region_code):
+        raise Conflict(_("该申请不在您的辖区内。"), code="scope")
+    why_not = workflow.refusal_reason(
+        application=application,
+        target=to,
+        user=by,
+        delegated=_approval_delegated(application),
+    )
+    if why_not:
+        raise Conflict(why_not, code="illegal_move")
+
+
+DECISIONS = (CaseState.APPROVED, CaseState.REFUSED)
+
+
+def require_decision(*, application: Application, to: str, by: User) -> None:
+    """Whether ``by`` may decide a case in approval (``to``: approved or refused), checked as
+    ``move_application`` checks it, without deciding: the region and the table, and to approve,
+    every objection resolved and a second signature (``_check_second_signature``). What the
+    approver's page asks to offer only the decisions allowed, and to say why not."""
+    _require_move(application=application, to=to, by=by)
+    if to == CaseState.APPROVED:
+        _require_objections_resolved(application)
+        _check_second_signature(application=application, by=by)
+
+
+def _proposers(application: Application) -> set[int]:
+    """Who took the case this far: its submitter and whoever moved it through any step."""
+    steps = set(application.steps.values_list("actor_id", flat=True))
+    return steps | {application.submitted_by_id}
+
+
+def awaiting_decision(*, user: User) -> QuerySet[Application]:
+    """Cases of the subtree in approval that wait for this user's signature: in the regions where
+    the user's role approves (``changes.approver_roles``), none of whose steps the user took;
+    the earliest deadline first."""
+    waiting = scope(Application.objects.filter(state=CaseState.APPROVAL), user=user)
+    today = timezone.localdate()
+    codes = {
+        code
+        for code in waiting.order_by().values_list("region_code", flat=True).distinct()
+        if user.role in approver_roles(region_code=code, on=today)
+    }
+    took_part = CaseStep.objects.filter(application=OuterRef("pk"), actor=user)
+    return (
+        waiting.filter(region_code__in=codes)
+        .exclude(submitted_by=user)
+        .exclude(Exists(took_part))
+        .order_by("step_due", "id")
+    )
+
+
 def _check_second_signature(*, application: Application, by: User) -> None:
     """Approval enrols, so it moves money: the approver is none of the people who took the case
     this far (its submitter and whoever moved it through any step), and a household case needs
     a living member to cover (STYLE.md rule 27)."""
-    proposers = set(application.steps.values_list("actor_id", flat=True))
     require_second_signature(
-        proposer_ids=proposers | {application.submitted_by_id},
+        proposer_ids=_proposers(application),
         by=by,
         region_code=application.region_code,
     )
@@ -208,16 +266,7 @@ def move_application(
     role, and each move is recorded as a ``CaseStep`` with its comment and attachments.
     Approval enrols from the month after (DOMAIN.md: payment from the month after approval)."""
     application = Application.objects.select_for_update().get(pk=application.pk)
-    if not covers(by, application.region_code):
-        raise Conflict(_("该申请不在您的辖区内。"), code="scope")
-    why_not = workflow.refusal_reason(
-        application=application,
-        target=to,
-        user=by,
-        delegated=_approval_delegated(application),
-    )
-    if why_not:
-        raise Conflict(why_not, code="illegal_move")
+    _require_move(application=application, to=to, by=by)
     source = application.state
     _enter(application=application, target=to, comment=comment, by=by)
     application.state = to

@@ -12,9 +12,11 @@ engine computed, never negative, never longer than ``gradual_exit_months`` (or
 """
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,7 @@ from casework.services import enrolments
 from casework.services.access import require
 from core.exceptions import Conflict, DomainError
 from core.months import add_months, first_of_month
+from core.scope import scope
 
 Kind = ChangeRequest.Kind
 Status = ChangeRequest.Status
@@ -49,19 +52,49 @@ def approver_roles(*, region_code: str, on: datetime.date) -> frozenset[str]:
     return frozenset({User.Role.COUNTY_APPROVER})
 
 
-def require_second_signature(*, proposer_ids: set[int], by: User, region_code: str) -> None:
-    """``by`` may approve money the proposers asked for: an approver of the region who is none
-    of them."""
-    require(
-        user=by,
-        roles=set(approver_roles(region_code=region_code, on=timezone.localdate())),
-        region_code=region_code,
-    )
+def require_second_signature(
+    *,
+    proposer_ids: set[int],
+    by: User,
+    region_code: str,
+    roles: Iterable[str] | None = None,
+) -> None:
+    """``by`` may approve money the proposers asked for: one of ``roles`` inside the region (by
+    default the approvers of the region, ``approver_roles``) who is none of them (STYLE.md rule
+    27). The one check of the second signature: changes, applications, relief and recoveries."""
+    if roles is None:
+        roles = approver_roles(region_code=region_code, on=timezone.localdate())
+    require(user=by, roles=set(roles), region_code=region_code)
     if by.pk in proposer_ids:
         raise Conflict(
             _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),
             code="approver_is_proposer",
         )
+
+
+def awaiting_decision(*, user: User) -> QuerySet[ChangeRequest]:
+    """Proposed changes of the subtree waiting for this user's signature: in the regions where
+    the user's role approves (``approver_roles``, one look-up per region code with a proposal
+    waiting), proposed by someone else."""
+    waiting = scope(ChangeRequest.objects.filter(status=Status.PROPOSED), user=user).exclude(
+        proposed_by=user
+    )
+    today = timezone.localdate()
+    codes = {
+        code
+        for code in waiting.order_by().values_list("region_code", flat=True).distinct()
+        if user.role in approver_roles(region_code=code, on=today)
+    }
+    return waiting.filter(region_code__in=codes).order_by("created_at", "id")
+
+
+def require_approver(*, change: ChangeRequest, by: User) -> None:
+    """``by`` may approve the change, or the refusal says why: a second signature
+    (``require_second_signature``), and the county's for a month before the back-pay window."""
+    require_second_signature(
+        proposer_ids={change.proposed_by_id}, by=by, region_code=change.region_code
+    )
+    _require_county_before_back_pay_window(change=change, by=by)
 
 
 def _require_county_before_back_pay_window(*, change: ChangeRequest, by: User) -> None:
@@ -145,10 +178,7 @@ def approve_change(*, change: ChangeRequest, by: User, note: str = "") -> Change
     """A second person approves: the change is made as proposed, and its adjustment names the
     proposer and the approver. The rules are checked again as of now."""
     change = _claim(change)
-    require_second_signature(
-        proposer_ids={change.proposed_by_id}, by=by, region_code=change.region_code
-    )
-    _require_county_before_back_pay_window(change=change, by=by)
+    require_approver(change=change, by=by)
     arguments = {}
     if change.kind == Kind.GRADUAL_EXIT:
         amount, months = enrolments.gradual_exit_terms(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -16,9 +17,11 @@ from beneficiaries.models import Household, User
 from casework import parameters
 from casework.models import ReliefCase, ReliefInstalment
 from casework.services.access import require
+from casework.services.changes import require_second_signature
 from casework.services.deadlines import set_deadline
-from core.exceptions import Conflict, DomainError
+from core.exceptions import Conflict, DomainError, Forbidden
 from core.months import first_of_month
+from core.scope import scope
 from rules import engine
 from rules.selectors import render_explanation
 from rules.steps import ZH, language
@@ -170,25 +173,40 @@ RELIEF_APPROVERS = {
 }
 
 
-@transaction.atomic
-def decide_relief(*, relief: ReliefCase, approve: bool, by: User, reason: str = "") -> ReliefCase:
-    """The tier the amount falls in decides: the township caseworker up to the township's limit,
-    the county approver above it (a township caseworker is told that the amount needs the
-    county's approval, and why), never the person who proposed it (STYLE.md rule 27; a CHECK
-    constraint refuses it too). A refusal carries a reason the household can be told; a
-    pay-first case's documents fall due from its approval."""
+def require_relief_approver(*, relief: ReliefCase, by: User) -> None:
+    """``by`` may decide the relief case, or the refusal says why: the tier the amount falls in
+    decides, the township caseworker up to the township's limit, the county approver above it
+    (a township caseworker is told that the amount needs the county's approval, and why), never
+    the person who proposed it (STYLE.md rule 27; a CHECK constraint refuses it too)."""
     if relief.tier == ReliefCase.Tier.COUNTY and by.role not in RELIEF_APPROVERS[relief.tier]:
         params = parameters.params(
             region_code=relief.region_code, on=timezone.localdate(relief.created_at)
         )
         _tier, approval = engine.relief_approval(amount=relief.proposed_amount, params=params)
         raise Conflict(_because(_("该救助须由县级审批。"), approval), code="role")
-    require(user=by, roles=RELIEF_APPROVERS[relief.tier], region_code=relief.region_code)
-    if by.pk == relief.created_by_id:
-        raise Conflict(
-            _("提出或经办此事项的人不能审批:须由另一名有审批权限的人员审批。"),
-            code="approver_is_proposer",
-        )
+    if relief.tier == ReliefCase.Tier.TOWNSHIP and by.role not in RELIEF_APPROVERS[relief.tier]:
+        raise Forbidden(_("该救助在乡镇审批限额内，由乡镇经办人审批。"), code="role")
+    require_second_signature(
+        proposer_ids={relief.created_by_id},
+        by=by,
+        region_code=relief.region_code,
+        roles=RELIEF_APPROVERS[relief.tier],
+    )
+
+
+def awaiting_decision(*, user: User) -> QuerySet[ReliefCase]:
+    """Relief cases of the subtree waiting for this user's signature: those of the tier the
+    user's role decides (``RELIEF_APPROVERS``) that someone else proposed."""
+    tiers = [tier for tier, roles in RELIEF_APPROVERS.items() if user.role in roles]
+    waiting = ReliefCase.objects.filter(status=ReliefCase.Status.SUBMITTED, tier__in=tiers)
+    return scope(waiting, user=user).exclude(created_by=user).order_by("created_at", "id")
+
+
+@transaction.atomic
+def decide_relief(*, relief: ReliefCase, approve: bool, by: User, reason: str = "") -> ReliefCase:
+    """A second person decides (``require_relief_approver``). A refusal carries a reason the
+    household can be told; a pay-first case's documents fall due from its approval."""
+    require_relief_approver(relief=relief, by=by)
     if not approve and not reason.strip():
         raise DomainError(_("不予救助须写明理由。"), field="reason")
     relief = ReliefCase.objects.select_for_update().get(pk=relief.pk)

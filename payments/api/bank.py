@@ -8,29 +8,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from beneficiaries.models import Household, User
+from beneficiaries.models import Household
 from beneficiaries.readlog import LoggedReadsMixin, log_read
-from core import policy
 from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
 from core.serializers import MonthField
 from core.uploads import UploadField
 from payments import approval, bankfiles, reconciliation, recoveries, review
 from payments.api.batches import BatchSerializer
 from payments.models import BankFile, BankReturn, PaymentBatch, PaymentLine, Recovery
-
-
-def _require_finance(user: User) -> None:
-    """For a check made inside a view method: the write rule of batches in ``core.policy``
-    (a view names its ``resource`` and the API's permission class applies the same rule)."""
-    reason = policy.refusal(user, "batch", safe=False)
-    if reason is not None:
-        raise PermissionDenied(reason or policy.WRONG_ROLE)
 
 
 def _batch(request, pk: int) -> PaymentBatch:
@@ -126,11 +116,10 @@ class SubmitView(APIView):
     """Submit a computed batch for approval as its preparer of record (a batch drafted by beat
     or ``run_payroll`` must be submitted by a finance user before anyone may approve it)."""
 
-    resource = "batch"
+    resource, policy_action = "batch", "submit"
 
     @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):
-        _require_finance(request.user)
         batch = approval.submit_batch(batch=_batch(request, pk), by=request.user)
         return Response(BatchSerializer(batch).data)
 
@@ -139,7 +128,7 @@ class ApproveView(APIView):
     """Approve as the checker: a finance user of the region who is not the preparer of record;
     a second approval is a 409."""
 
-    resource = "batch"
+    resource, policy_action = "batch", "approve"
 
     @extend_schema(request=None, responses=BatchSerializer)
     def post(self, request, pk: int):
@@ -311,7 +300,6 @@ class RecoveryViewSet(
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """A second finance user approves a recovery recorded by hand: batches offset it."""
-        _require_finance(request.user)
         recovery = recoveries.approve_recovery(recovery=self.get_object(), by=request.user)
         return Response(RecoverySerializer(self.get_queryset().get(pk=recovery.pk)).data)
 

@@ -38,6 +38,32 @@ def test_the_preparer_is_refused_and_another_finance_user_approves_once(
     assert PaymentBatch.objects.get(pk=batch.pk).approved_by == approver
 
 
+def test_the_policy_refuses_an_administrator_both_signatures_and_nothing_moves(
+    client, batch, make_user, regions, household, preparer
+):
+    admin = make_user("admin", regions["zhenjiang"])
+    recovery = Recovery.objects.create(
+        household=household,
+        region_code=household.region_code,
+        amount="300.00",
+        reason=Recovery.Reason.values[0],
+        note="审计发现隐瞒收入",
+        created_by=preparer,
+    )
+
+    urls = [
+        f"/api/batches/{batch.pk}/submit/",
+        f"/api/batches/{batch.pk}/approve/",
+        f"/api/recoveries/{recovery.pk}/approve/",
+    ]
+    answers = [_as(client, admin).post(url).status_code for url in urls]
+
+    assert answers == [403, 403, 403]
+    batch.refresh_from_db()
+    recovery.refresh_from_db()
+    assert (batch.status, batch.approved_by, recovery.approved_by) == ("computed", None, None)
+
+
 def test_a_batch_outside_the_users_region_is_not_found(client, batch, make_user, regions):
     outsider = make_user("finance", regions["changzhou"])
 

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
+from core.pages import page
 from tests.web.conftest import PASSWORD
-from web.access import page
 from web.navigation import nav_links
 
 
@@ -78,7 +78,11 @@ def test_a_visitor_still_gets_the_admin_sign_in_page(db):
 @pytest.mark.parametrize(
     ("role", "labels"),
     [
-        ("caseworker", ["工作台", "家庭档案", "救助申请", "网格员线索", "临时救助", "期限提醒"]),
+        (
+            "caseworker",
+            ["工作台", "家庭档案", "救助申请", "网格员线索", "临时救助", "期限提醒", "待我审批"],
+        ),
+        ("approver", ["工作台", "家庭档案", "待我审批"]),
         ("grid", ["工作台", "上报线索", "我上报的线索"]),
         ("admin", ["工作台", "家庭档案", "系统管理"]),
     ],

@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from beneficiaries.models import ApiToken
 from beneficiaries.service_accounts import issue_token
+from web.navigation import nav_links
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +117,11 @@ def test_the_page_needs_a_signed_in_person(make_partner, regions):
     assert anonymous.status_code == 302 and "next=/tokens/" in anonymous["Location"]
     assert as_partner.status_code == 302  # a partner's session is no one's: sign in
     assert not ApiToken.objects.exists()
+
+
+def test_every_page_links_to_the_tokens_beside_the_name_not_in_the_menu(finance):
+    home = signed_in(finance).get("/home/").content.decode()
+    assert 'data-testid="my-tokens"' in home and 'href="/tokens/"' in home
+    assert "我的接口令牌" not in [
+        link.label for link in nav_links(user=finance, current="web:home")
+    ]

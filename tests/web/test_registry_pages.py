@@ -3,6 +3,7 @@ members, the household's page (一户一档)."""
 
 import datetime
 import re
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -479,6 +480,8 @@ def test_the_registry_pages_hold_no_inline_script_handler_or_style(enrolled, sta
         assert "<style" not in html, name
 
 
+# Its history part reads pghistory's rows: PostgreSQL only.
+@pytest.mark.postgres
 def test_the_registry_pages_read_in_english_with_the_switch(enrolled, staff):
     client = signed_in(staff["caseworker"])
     client.post("/i18n/setlang/", {"language": "en", "next": "/households/"})
@@ -519,6 +522,78 @@ def test_the_household_page_reads_as_many_queries_whatever_its_history(enrolled,
     assert PaymentLine.objects.filter(household=enrolled).count() == 3
     assert "王小红" in html
     assert len(later) == len(first)
+
+
+FIRST_TABLE = re.compile(r'\bFROM "(\w+)"')
+# What the household page and its history read, whatever the household holds: the session, the
+# user with their region, the household, the read log's entry, each table of the page once (the
+# explanations of this month's lines and their standards), the session renewed.
+PAGE_QUERIES = 16
+HISTORY_QUERIES = 19
+
+
+def statements(queries) -> list[str]:
+    """The SQL statements run, less the transaction bookkeeping (the test's savepoints)."""
+    bookkeeping = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT")
+    return [query["sql"] for query in queries if not query["sql"].startswith(bookkeeping)]
+
+
+def tables_read(queries) -> Counter:
+    """How many statements read each table (the first table a statement reads from)."""
+    return Counter(
+        match.group(1) for query in queries if (match := FIRST_TABLE.search(query["sql"]))
+    )
+
+
+def read_twice(queries, *, but=()) -> list[str]:
+    return sorted(t for t, n in tables_read(queries).items() if n > 1 and t not in but)
+
+
+def test_the_household_page_reads_each_table_once(enrolled, staff):
+    client = signed_in(staff["caseworker"])
+    url = f"/households/{enrolled.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as page:
+        html = client.get(url).content.decode()
+
+    assert "计算说明" in html  # this month's line, explained
+    assert read_twice(page) == []
+    assert tables_read(page)["payments_paymentline"] == 1
+    assert len(statements(page)) <= PAGE_QUERIES, "\n".join(statements(page))
+
+
+@pytest.mark.postgres
+def test_the_history_reads_each_table_once_whatever_its_length(enrolled, regions, staff):
+    client = signed_in(staff["caseworker"])
+    url = f"/households/{enrolled.pk}/history/"
+    htmx = {"HX-Request": "true"}
+    caseworker = staff["caseworker"]
+    update_member(member=enrolled.members.get(name="王小明"), by=caseworker, name="王晓明")
+    client.get(url, headers=htmx)
+    with CaptureQueriesContext(connection) as first:
+        client.get(url, headers=htmx)
+    month = first_of_month(timezone.localdate())
+    for months_back in (1, 2):
+        batch = create_batch(
+            region=regions["zhenjiang"], month=add_months(month, -months_back), by=None
+        )
+        compute_batch(batch=batch, inline=True)
+    add_member(
+        household=enrolled,
+        name="王小红",
+        id_number=make_resident_id("321102", datetime.date(2015, 6, 1), 11, "F"),
+        relation="grandchild",
+        by=caseworker,
+    )
+    update_member(member=enrolled.members.get(name="王晓明"), by=caseworker, name="王小明")
+    with CaptureQueriesContext(connection) as later:
+        html = client.get(url, headers=htmx).content.decode()
+
+    assert "王小红" in html
+    ran = statements(later)
+    assert len(ran) == len(statements(first)) <= HISTORY_QUERIES, "\n".join(ran)
+    # The user table twice: the signed-in user, and the authors of the changes.
+    assert read_twice(later, but={"beneficiaries_user"}) == []
 
 
 def test_the_household_pages_and_searches_are_in_the_read_log(enrolled, staff):

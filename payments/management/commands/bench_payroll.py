@@ -6,13 +6,16 @@
 Generates (or reuses) a synthetic caseload of that many households with seeds' generate_caseload,
 runs the batch with real Celery workers that this command starts (``--workers``), and prints
 households, lines, seconds per phase, peak memory per worker and queries per chunk. It then
-measures the floor: COPY of as many plain rows as there are households, each shaped like a payment
-line and made in Python (``write_row``), into a scratch table with no index, constraint or
-trigger; for reference also the narrowest floor (one prebuilt line repeated). The last two lines
-are ``households/s`` and ``ratio to COPY floor``.
+measures the same-shape floor: the batch's own lines, as written, copied (COPY) into a new table
+with the payment-line table's columns, indexes and constraints. For reference it also prints the
+older floors: as many rows as households, each shaped like a line and made in Python
+(``write_row``), into a scratch table with no index, constraint or trigger, and the narrowest
+(one prebuilt line repeated). The last three lines are ``households/s``, ``ratio to same-shape
+floor`` and ``history months``.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,10 +30,11 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Max, Min, Sum
 
 from beneficiaries.models import Household, IncomeItem, Member, MemberMove, Region
-from casework.models import Enrolment
+from casework.models import Adjustment, Enrolment
 from config.celery import app
 from payments import batches, payroll_io
 from payments.management.commands.run_payroll import find_region, parse_month
+from payments.management.history import build_history, ensure_new_standard
 from payments.models import BatchChunk, PaymentBatch, PaymentExplanation, PaymentLine
 from rules.parameters import load_standards
 
@@ -44,6 +48,8 @@ SETTLED_MODELS = (
     PaymentExplanation,
     PaymentLine,
     BatchChunk,
+    PaymentBatch,
+    Adjustment,
 )
 BENCH_STATES = (
     PaymentBatch.Status.DRAFT,
@@ -61,6 +67,20 @@ def drop_batch(*, region: Region, month) -> None:
             PaymentLine.objects.filter(batch=batch)._raw_delete(PaymentLine.objects.db)
             BatchChunk.objects.filter(batch=batch).delete()
             batch.delete()
+
+
+def line_rows() -> str:
+    """How many payment lines the table holds: PostgreSQL's estimate (exact after the settle's
+    VACUUM), a count elsewhere."""
+    table = PaymentLine._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [table]
+            )
+        else:
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        return str(max(cursor.fetchone()[0], 0))
 
 
 def process_cpu() -> dict[int, tuple[str, int, float]]:
@@ -144,15 +164,40 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--chunk-size", type=int, default=settings.PAYROLL_CHUNK_SIZE)
         parser.add_argument("--timeout", type=int, default=1800, help="seconds to wait")
+        parser.add_argument(
+            "--history-months",
+            type=int,
+            default=0,
+            help="approved batches for this many earlier months first (kept for later runs); "
+            "the timed month then starts a new standard",
+        )
 
-    def handle(self, *args, households, workers, city, month, seed, chunk_size, timeout, **opts):
+    def handle(
+        self,
+        *args,
+        households,
+        workers,
+        city,
+        month,
+        seed,
+        chunk_size,
+        timeout,
+        history_months,
+        **opts,
+    ):
         month = parse_month(month)
         settings.PAYROLL_CHUNK_SIZE = chunk_size
         real = connection.vendor == "postgresql" and bool(settings.CELERY_BROKER_URL)
         self._caseload(city=city, households=households, seed=seed)
         region = find_region(city)
         drop_batch(region=region, month=month)
+        if history_months > 0:
+            self._history(
+                region=region, month=month, months=history_months, real=real, workers=workers,
+                timeout=timeout,
+            )  # fmt: skip
         self._settle()
+        self.stdout.write(f"payment lines in the table before the batch: {line_rows()}")
         procs = start_workers(workers) if real else []
         if procs:
             self.stdout.write(f"workers: {workers} ready")
@@ -167,8 +212,50 @@ class Command(BaseCommand):
         finally:
             stop_workers(procs)
         self._report(
-            batch, households=households, elapsed=elapsed, real=real, workers=workers, cpu=cpu
+            batch,
+            households=households,
+            elapsed=elapsed,
+            real=real,
+            workers=workers,
+            cpu=cpu,
+            history_months=history_months,
         )
+
+    def _history(self, *, region, month, months: int, real: bool, workers: int, timeout: int):
+        """The earlier months (payments.management.history), their first batch computed by
+        workers started for it and stopped after (the timed batch gets fresh ones), then the
+        timed month's new standard. Not timed; printed."""
+
+        def compute(batch: PaymentBatch) -> PaymentBatch:
+            batches.compute_batch(batch=batch, inline=not real)
+            return self._wait(batch, started=time.perf_counter(), timeout=timeout, quiet=True)
+
+        procs = start_workers(workers) if real else []
+        try:
+            history = build_history(
+                region=region,
+                month=month,
+                months=months,
+                compute=compute,
+                drop=lambda r, m: drop_batch(region=r, month=m),
+            )
+        finally:
+            stop_workers(procs)
+        span = f"{history.months[0]:%Y-%m} … {history.months[-1]:%Y-%m}"
+        if history.built:
+            self.stdout.write(
+                f"history: {months} months ({span}); built {len(history.built)} of them: "
+                f"{history.lines} lines, {history.adjustments} adjustments, "
+                f"{history.seconds:.1f} s"
+            )
+        else:
+            self.stdout.write(f"history: {months} months ({span}), all approved already")
+        standard = ensure_new_standard(region=region, month=month)
+        if standard is not None:
+            self.stdout.write(
+                f"standard: {standard.value.normalize():f} from {month:%Y-%m} added (a new "
+                "standard: the batch stores its explanations anew)"
+            )
 
     def _caseload(self, *, city: str, households: int, seed: int) -> None:
         # A fresh database works too: schema, then the seed regions and standards.
@@ -213,7 +300,9 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         self.stdout.write(f"settle: VACUUM (ANALYZE), CHECKPOINT: {elapsed:.1f} s")
 
-    def _wait(self, batch: PaymentBatch, *, started: float, timeout: int) -> PaymentBatch:
+    def _wait(
+        self, batch: PaymentBatch, *, started: float, timeout: int, quiet: bool = False
+    ) -> PaymentBatch:
         last_done = -1
         while True:
             batch.refresh_from_db()
@@ -221,7 +310,7 @@ class Command(BaseCommand):
                 return batch
             if batch.error:  # a chunk failed for good: no waiting for the timeout
                 raise CommandError(f"batch {batch.pk} stopped: {batch.error}")
-            if batch.chunks_done != last_done:
+            if batch.chunks_done != last_done and not quiet:
                 last_done = batch.chunks_done
                 self.stdout.write(
                     f"  {time.perf_counter() - started:6.1f}s  chunks "
@@ -232,7 +321,15 @@ class Command(BaseCommand):
             time.sleep(0.05)
 
     def _report(
-        self, batch, *, households: int, elapsed: float, real: bool, workers: int, cpu: dict
+        self,
+        batch,
+        *,
+        households: int,
+        elapsed: float,
+        real: bool,
+        workers: int,
+        cpu: dict,
+        history_months: int = 0,
     ):
         chunks = BatchChunk.objects.filter(batch=batch)
         sums = chunks.aggregate(
@@ -249,6 +346,7 @@ class Command(BaseCommand):
             peaks[worker] = max(peaks[worker], peak)
         floor = self._copy_floor(batch, rows=households)
         repeated = self._copy_floor(batch, rows=households, repeated=True)
+        same_shape, copied = same_shape_floor(batch)
         mode = f"PostgreSQL + Celery, {workers} worker(s)" if real else "embedded, in-process"
         out = self.stdout.write
         out(f"mode: {mode}; chunk size {settings.PAYROLL_CHUNK_SIZE}")
@@ -273,8 +371,14 @@ class Command(BaseCommand):
         )
         out(f"COPY floor (one prebuilt line repeated): {repeated:.2f} s for {households} rows")
         out(f"COPY floor: {floor:.2f} s for {households} rows, one per household")
-        out(f"households/s: {households / elapsed:.0f}")
         out(f"ratio to COPY floor: {f'{elapsed / floor:.2f}' if floor else 'n/a'}")
+        out(
+            f"same-shape floor: {same_shape:.2f} s for the batch's {copied} lines, into a table "
+            f"with the columns, indexes and constraints of {PaymentLine._meta.db_table}"
+        )
+        out(f"households/s: {households / elapsed:.0f}")
+        out(f"ratio to same-shape floor: {f'{elapsed / same_shape:.2f}' if same_shape else 'n/a'}")
+        out(f"history months: {history_months}")
 
     def _copy_floor(self, batch: PaymentBatch, *, rows: int, repeated: bool = False) -> float:
         """COPY (bulk insert on SQLite) of ``rows`` rows shaped like this batch's lines into a
@@ -330,3 +434,82 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE {scratch}")
         return elapsed
+
+
+SAME_SHAPE_TABLE = "bench_same_shape_floor"
+
+
+def same_shape_floor(batch: PaymentBatch) -> tuple[float, int]:
+    """Seconds to COPY the batch's own lines, as written (its columns, in id order), into a new
+    table with the payment-line table's columns, indexes and constraints: ``LIKE … INCLUDING
+    ALL`` (defaults and identity, NOT NULL and CHECK constraints, the primary key and every unique
+    and plain index), without its triggers. The lines are first copied out to a file (not timed);
+    the COPY in, one transaction committed as a chunk's is (payroll_io.tune_chunk_session), is
+    timed. SQLite: the table's and its indexes' own CREATE statements, and executemany. Returns
+    (seconds, lines copied)."""
+    lines = PaymentLine._meta.db_table
+    columns = ", ".join(payroll_io.LINE_COLUMNS)
+    select = f"SELECT {columns} FROM {lines} WHERE batch_id = %s ORDER BY id"
+    make_same_shape_table()
+    try:
+        if connection.vendor == "postgresql":
+            return _copy_same_shape(select, batch.pk, columns)
+        with connection.cursor() as cursor:
+            cursor.execute(select, [batch.pk])
+            rows = cursor.fetchall()
+        marks = ", ".join(["%s"] * len(payroll_io.LINE_COLUMNS))
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {SAME_SHAPE_TABLE} ({columns}) VALUES ({marks})", rows)
+        return time.perf_counter() - started, len(rows)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {SAME_SHAPE_TABLE}")
+
+
+def make_same_shape_table() -> str:
+    """(Re)create the same-shape floor's empty table; returns its name."""
+    lines = PaymentLine._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {SAME_SHAPE_TABLE}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE TABLE {SAME_SHAPE_TABLE} (LIKE {lines} INCLUDING ALL)")
+        else:
+            for statement in _sqlite_schema(lines):
+                cursor.execute(statement)
+    return SAME_SHAPE_TABLE
+
+
+def _copy_same_shape(select: str, batch_id: int, columns: str) -> tuple[float, int]:
+    copied = 0
+    with tempfile.TemporaryFile() as dump:
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT", (batch_id,)) as copy:
+                for data in copy:
+                    dump.write(data)
+                    copied += bytes(data).count(b"\n")  # a row each: COPY escapes a newline
+        dump.seek(0)
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            payroll_io.tune_chunk_session()
+            with cursor.cursor.copy(f"COPY {SAME_SHAPE_TABLE} ({columns}) FROM STDIN") as copy:
+                while block := dump.read(1 << 20):
+                    copy.write(block)
+        return time.perf_counter() - started, copied
+
+
+def _sqlite_schema(table: str) -> list[str]:
+    """The table's and its indexes' CREATE statements from sqlite_master, renamed for the
+    same-shape floor's table (index names prefixed: they are unique per database)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = %s AND type IN ('table', 'index') "
+            "AND sql IS NOT NULL ORDER BY type DESC",
+            [table],
+        )
+        statements = [row[0] for row in cursor.fetchall()]
+    renamed = []
+    for statement in statements:
+        statement = re.sub(r'INDEX "(\w+)"', rf'INDEX "{SAME_SHAPE_TABLE}_\1"', statement)
+        renamed.append(statement.replace(f'"{table}"', f'"{SAME_SHAPE_TABLE}"'))
+    return renamed

@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from casework.models import Application, CaseState, Referral
+from beneficiaries.models import User
+from casework.models import Application, CaseState, Referral, ReliefCase
 from tests.factories import HouseholdFactory, MemberFactory
 from tests.web.browser.conftest import DESKTOP, PHONE, shoot, sign_in
-from tests.web.conftest import Workday
+from tests.web.conftest import PASSWORD, Workday
 
 pytestmark = pytest.mark.browser
 
@@ -172,3 +173,71 @@ def test_a_relief_case_shows_its_tier_as_the_amount_is_typed(page, site, workday
     expect(page.get_by_role("alert")).to_contain_text("已登记临时救助")
     expect(page.get_by_role("button", name="材料已补齐")).to_be_visible()
     shoot_both(page, "casework-relief-paid-first")
+
+
+def test_a_case_paid_first_is_approved_by_a_second_caseworker_on_the_page(
+    page, site, workday: Workday, regions
+):
+    household = HouseholdFactory(village=workday.applications["submitted"].household.village)
+    household.head = MemberFactory(household=household, name="钱桂英")
+    household.save()
+    colleague = User.objects.create_user(
+        username="zhang-cw2", password=PASSWORD, role="caseworker", region=regions["town_a"]
+    )
+
+    sign_in(page, site, "zhang-cw")
+    page.goto(f"{site}/casework/relief/new/?household={household.pk}")
+    page.get_by_label("救助类型").select_option(label="急难型")
+    page.get_by_label("事由").select_option(label="灾害")
+    page.get_by_label("困难情况").fill("房屋因暴雨倒塌，无处居住。")
+    page.get_by_label("拟救助金额（元）").fill("1500")
+    expect(page.get_by_test_id("tier")).to_have_text("乡镇审批")
+    page.get_by_label("先行救助", exact=False).check()
+    page.get_by_role("button", name="登记", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("已登记临时救助")
+    expect(page.get_by_text("等待另一名有审批权限的人员审批")).to_be_visible()
+    # The proposer's own decision page says why not and offers nothing.
+    page.get_by_role("link", name="审批页").click()
+    expect(page.get_by_test_id("refusal")).to_contain_text("提出或经办此事项的人不能审批")
+    expect(page.get_by_role("button", name="批准先行救助")).to_have_count(0)
+    page.get_by_role("button", name="退出").click()
+
+    sign_in(page, site, "zhang-cw2")
+    page.locator(".counts .list-group-item").filter(has_text="临时救助").locator("a").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("待我审批")
+    shoot_both(page, "casework-decisions")
+    page.get_by_role("link", name="钱桂英").click()
+    shoot_both(page, "casework-relief-decision")
+    page.get_by_role("button", name="批准先行救助").click()
+    expect(page.get_by_role("alert")).to_contain_text("已审批临时救助")
+    expect(page.locator(".badge").first).to_have_text("已批准")
+    page.get_by_role("link", name="打开救助案卷").click()
+    expect(page.locator(".badge").first).to_have_text("已批准")
+    expect(page.get_by_role("button", name="材料已补齐")).to_be_visible()
+    shoot_both(page, "casework-relief-approved")
+
+    case = ReliefCase.objects.get(household=household)
+    assert (case.status, case.pay_first, case.decided_by) == ("approved", True, colleague)
+    assert case.documents_due > timezone.localdate()
+
+
+def test_the_county_approver_approves_an_application_on_the_page(page, site, workday: Workday):
+    application = workday.applications["approval"]
+    sign_in(page, site, "chen-approver")
+    page.locator(".counts .list-group-item").filter(has_text="待审批的救助申请").locator(
+        "a"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("待我审批")
+    expect(page.locator("main tbody tr")).to_have_count(2)
+    page.get_by_role("link", name="吴五").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("吴五")
+    shoot_both(page, "casework-application-decision")
+    page.get_by_label("审批意见（不予批准时必填）").fill("符合低保条件，同意纳入保障。")
+    page.get_by_role("button", name="批准申请").click()
+    expect(page.get_by_role("alert")).to_contain_text("已审批申请")
+    expect(page.locator(".badge").first).to_have_text("批准")
+    expect(page.get_by_role("button", name="批准申请")).to_have_count(0)
+
+    application.refresh_from_db()
+    assert application.state == CaseState.APPROVED
+    assert application.enrolment.adjustments.get().approved_by == workday.users["approver"]

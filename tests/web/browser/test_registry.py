@@ -135,6 +135,8 @@ def registered(regions, staff) -> Household:
     return household
 
 
+# The timeline's registry changes come from pghistory's triggers: PostgreSQL only.
+@pytest.mark.postgres
 def test_a_caseworker_finds_the_household_by_name_and_by_id_and_opens_it(page, site, registered):
     sign_in(page, site, "zhang-cw")
     page.get_by_role("link", name="家庭档案").click()

@@ -4,9 +4,12 @@ Run it on a database holding a generated caseload (``manage.py generate_caseload
 ``--households N`` it generates one first when the city has fewer). It signs in a township
 caseworker of the township with the most households, then sends each request ``--requests``
 times through Django's test client (the whole stack: middleware, view, queries, template) and
-prints p50, p95 and the slowest, in milliseconds, with this process's CPU time (the Python side:
-views, templates; the rest is the database and waiting for a CPU on a loaded machine) and the
-queries per request:
+prints p50, p95 and the slowest, in milliseconds, with the database time (the sum of the
+request's SQL statements' times, each sent, run and its rows received), this
+process's CPU time (the Python side: views, templates; wall time less these two is mostly
+waiting for a CPU on a loaded machine) and the queries per request. The machine's load average
+is printed before and after: on a shared machine wall times follow it, the database time and
+the query count much less.
 
 * search by full name, by the first two characters of a name, by resident ID, by a piece of
   an address and by household number (the POST that an htmx search sends: its results come back
@@ -15,6 +18,7 @@ queries per request:
   changes (the second request the page makes as it loads).
 """
 
+import os
 import random
 import statistics
 import time
@@ -60,6 +64,7 @@ class Command(BaseCommand):
             f"households; township {township.name} ({township.code}): {total:,} households; "
             f"{requests} requests of each kind"
         )
+        self.stdout.write(f"load average before: {load_average()}")
         members = list(
             Member.objects.filter(household__region_code__startswith=prefix, is_active=True)
             .order_by("?")
@@ -100,27 +105,36 @@ class Command(BaseCommand):
                 for pk in pick(ids, requests)
             ],
         }
-        header = f"{'':38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'cpu p50':>8} {'queries':>8}"
+        header = (
+            f"{'':38} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'db p50':>8} {'db p95':>8} "
+            f"{'cpu p50':>8} {'queries':>8}"
+        )
         self.stdout.write(header)
         for name, calls in runs.items():
             calls[0]()  # warm the caches and the connection once
-            times, cpu, queries = [], [], []
+            times, cpu, database, queries = [], [], [], []
             for call in calls:
-                before = len(connection.queries)
+                connection.queries_log.clear()
                 connection.force_debug_cursor = True
+                clock = QueryClock()
                 started, cpu_started = time.perf_counter(), time.process_time()
-                response = call()
+                with connection.execute_wrapper(clock):
+                    response = call()
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - cpu_started) * 1000)
-                queries.append(len(connection.queries) - before)
                 connection.force_debug_cursor = False
+                queries.append(len(connection.queries))
+                database.append(clock.seconds * 1000)
                 connection.queries_log.clear()
                 if response.status_code not in (200, 302):
                     raise CommandError(f"{name}: answered {response.status_code}")
             self.stdout.write(
                 f"{name:38} {statistics.median(times):8.1f} {percentile(times, 95):8.1f} "
-                f"{max(times):8.1f} {statistics.median(cpu):8.1f} {statistics.median(queries):8.0f}"
+                f"{max(times):8.1f} {statistics.median(database):8.1f} "
+                f"{percentile(database, 95):8.1f} {statistics.median(cpu):8.1f} "
+                f"{statistics.median(queries):8.0f}"
             )
+        self.stdout.write(f"load average after: {load_average()}")
 
     def busiest_township(self, city: str) -> Region:
         counts = (
@@ -140,6 +154,25 @@ class Command(BaseCommand):
             defaults={"role": Role.CASEWORKER, "region": township, "is_active": True},
         )
         return user
+
+
+class QueryClock:
+    """Adds up the time of each SQL statement run (sent, run and its rows received)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (as ``uptime`` shows them)."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def percentile(values: list[float], p: int) -> float:
