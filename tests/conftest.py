@@ -18,6 +18,9 @@ from hypothesis import settings as hypothesis_settings
 from beneficiaries.models import Region, User
 
 REQUIRE_SERVICES = os.environ.get("DOUDI_REQUIRE_SERVICES") == "1"
+# DOUDI_TEST_AS_APP_ROLE=<role>: the tests' connection acts as the app's PostgreSQL role (made if
+# missing, given the grants ``migrate`` gives DB_APP_ROLE), to find code the app role is refused.
+APP_ROLE = os.environ.get("DOUDI_TEST_AS_APP_ROLE", "")
 REQUIRE_BROWSER = os.environ.get("DOUDI_REQUIRE_BROWSER") == "1"
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -49,6 +52,45 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
         if "broker" in item.keywords and not settings.CELERY_BROKER_URL:
             item.add_marker(pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL"))
+
+
+if APP_ROLE:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup(django_db_setup, django_db_blocker):
+        from django.db import connection
+        from django.db.backends.signals import connection_created
+
+        from core.dbroles import grant_app_role
+        from tests.db import act_as_app_role, as_owner
+
+        with django_db_blocker.unblock():
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE])
+                if cursor.fetchone() is None:
+                    cursor.execute(f'CREATE ROLE "{APP_ROLE}" LOGIN')
+            grant_app_role(role=APP_ROLE)
+            act_as_app_role(connection=connection)
+        # Transactional tests end by emptying every table (TRUNCATE): the owner's work.
+        operations = type(connection.ops)
+        flush = operations.execute_sql_flush
+
+        def flush_as_owner(self, sql_list):
+            with as_owner():
+                flush(self, sql_list)
+
+        operations.execute_sql_flush = flush_as_owner
+        connection_created.connect(
+            lambda sender, connection, **kwargs: act_as_app_role(connection=connection),
+            weak=False,
+            dispatch_uid="doudi-test-app-role",
+        )
+        yield
+        # The owner drops the test database.
+        connection_created.disconnect(dispatch_uid="doudi-test-app-role")
+        operations.execute_sql_flush = flush
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,39 @@
 """Arranging in tests what the database refuses to the app."""
 
-from core.db import without_triggers as triggers_off
+import contextlib
+import os
 
-__all__ = ["triggers_off"]
+from django.db import connection
+
+from core.db import without_triggers
+
+APP_ROLE = os.environ.get("DOUDI_TEST_AS_APP_ROLE", "")
+
+
+def act_as_app_role(*, connection) -> None:
+    """From now on ``connection`` acts as the app role (``DOUDI_TEST_AS_APP_ROLE``), if set."""
+    if APP_ROLE and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'SET ROLE "{APP_ROLE}"')
+
+
+@contextlib.contextmanager
+def as_owner():
+    """The block runs as the database owner when the tests act as the app role: arranging a past
+    (a dropped constraint, rows removed behind the app) is not the app's work."""
+    if not APP_ROLE or connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    try:
+        yield
+    finally:
+        act_as_app_role(connection=connection)
+
+
+@contextlib.contextmanager
+def triggers_off():
+    """Every trigger off for the block, to arrange a past the app could not write."""
+    with as_owner(), without_triggers():
+        yield

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from beneficiaries.readlog import log_read
 from casework.models import Application, CaseState, ChangeRequest, ReliefCase
 from casework.pages.common import applicant_name, scoped, show_error
 from casework.pages.forms import ApplicationDecisionForm, ChangeDecisionForm, ReliefDecisionForm
@@ -98,6 +99,7 @@ def decision_list(request):
         columns, empty = RELIEF_COLUMNS, _("没有等待您审批的临时救助。")
     paginator = Paginator(rows, PAGE_SIZE)
     current = paginator.get_page(request.GET.get("page"))
+    log_read(request=request, what=f"decisions.{show}_page_list", rows=len(current))
     return render(
         request,
         "casework/decision_list.html",
@@ -133,6 +135,8 @@ def relief_decision(request, pk: int):
         user=request.user,
         pk=pk,
     )
+    if request.method == "GET":
+        log_read(request=request, what="relief.decision_page", household=relief.household, query="")
     form = ReliefDecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -197,6 +201,9 @@ def change_decision(request, pk: int):
         user=request.user,
         pk=pk,
     )
+    if request.method == "GET":
+        household = change.enrolment.household
+        log_read(request=request, what="change.decision_page", household=household, query="")
     form = ChangeDecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -256,6 +263,9 @@ def application_decision(request, pk: int):
         user=request.user,
         pk=pk,
     )
+    if request.method == "GET":
+        household = application.household
+        log_read(request=request, what="application.decision_page", household=household, query="")
     form = ApplicationDecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":

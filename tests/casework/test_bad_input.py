@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from casework.models import Adjustment, Enrolment, Referral
 from casework.services import enrolments
 from core.months import add_months, first_of_month
+from tests.db import as_owner
 
 THIS_MONTH = first_of_month(timezone.localdate())
 
@@ -196,7 +197,7 @@ def test_the_csv_export_neutralizes_formula_prefixes(auditor, stored_badly):
 
 @pytest.fixture
 def database_before_bounds(db):
-    with connection.cursor() as cursor:
+    with as_owner(), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE casework_adjustment DROP CONSTRAINT adjustment_reason_length")
 
 

@@ -23,7 +23,7 @@ from payments.explanations import create_lines
 from payments.models import PaymentBatch, PaymentLine
 from rules.models import Standard
 from rules.parameters import load_standards
-from tests.db import triggers_off
+from tests.db import as_owner, triggers_off
 from tests.factories import HouseholdFactory
 
 AUG = datetime.date(2024, 8, 1)
@@ -157,7 +157,7 @@ def database_before_bounds(db):
     """A database from before the input bounds: it accepted a gradual-exit amount the check now
     refuses (dropped before anything is written: PostgreSQL alters no table with pending
     triggers)."""
-    with connection.cursor() as cursor:
+    with as_owner(), connection.cursor() as cursor:
         cursor.execute(
             "ALTER TABLE casework_enrolment DROP CONSTRAINT gradual_exit_amount_within_bounds"
         )

@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.db import as_owner
+
 BEFORE = [("payments", "0008_line_references_enrolment_and_household_together")]
 AFTER = [("payments", "0009_explanations_kept_as_their_digested_text")]
 
@@ -28,9 +30,10 @@ def canonical(value) -> str:
 
 
 def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
+    with as_owner():  # migrations run as the owner role
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
     return executor.loader.project_state(targets).apps
 
 
@@ -68,12 +71,12 @@ def test_an_explanation_changed_behind_the_application_stops_the_migration(at_00
     text = canonical({"steps": STEPS, "versions": VERSIONS})
     digest = hashlib.sha256(text.encode()).hexdigest()
     model.objects.create(digest=digest, steps=STEPS, versions=VERSIONS)
-    with pgtrigger.ignore("payments.PaymentExplanation:explanation_written_once"):
+    with as_owner(), pgtrigger.ignore("payments.PaymentExplanation:explanation_written_once"):
         model.objects.filter(digest=digest).update(versions={"standard": 47})
 
     with pytest.raises(RuntimeError, match=f"explanation {digest} does not hash to its digest"):
         migrate(AFTER)
 
     assert model.objects.get().versions == {"standard": 47}  # still at 0008, nothing lost
-    with pgtrigger.ignore("payments.PaymentExplanation:explanation_written_once"):
+    with as_owner(), pgtrigger.ignore("payments.PaymentExplanation:explanation_written_once"):
         model.objects.all().delete()  # so that the fixture can migrate forward again

@@ -105,3 +105,31 @@ def test_the_grid_workers_flags_are_read_entries_too(workday: Workday):
         ("referral.grid_page_list", None, mine, ""),
         ("referral.grid_page", None, 1, ""),
     ]
+
+
+def test_the_approvers_pages_are_read_entries(workday: Workday, regions):
+    from tests.casework.pages.test_decision_pages import proposed_stop, relief_case
+
+    change = proposed_stop(workday)
+    relief_waiting = relief_case(workday, regions)
+    application = workday.applications["approval"]
+    client = signed_in(workday.users["approver"])
+
+    for path in (
+        "/casework/decisions/",
+        "/casework/decisions/?show=changes",
+        f"/casework/applications/{application.pk}/decision/",
+        f"/casework/changes/{change.pk}/decision/",
+        f"/casework/relief/{relief_waiting.pk}/decision/",
+    ):
+        assert client.get(path).status_code == 200, path
+    refused = client.post(f"/casework/changes/{change.pk}/decision/", {"decision": "x"})
+
+    assert refused.status_code == 400  # a decision posted is a write: no read entry
+    assert _entries() == [
+        ("decisions.applications_page_list", None, 2, ""),
+        ("decisions.changes_page_list", None, 1, "show=changes"),
+        ("application.decision_page", application.household_id, 1, ""),
+        ("change.decision_page", change.enrolment.household_id, 1, ""),
+        ("relief.decision_page", relief_waiting.household_id, 1, ""),
+    ]
