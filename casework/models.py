@@ -235,6 +235,26 @@ class Adjustment(models.Model):
         ]
 
 
+class AdjustmentCount(models.Model):
+    """How many adjustments a village has per month and kind, so that the auditors' list of
+    millions of adjustments is counted from a few thousand rows. Adjustments are append-only;
+    on PostgreSQL a statement trigger adds each insert's rows here (migration 0010), in the
+    inserting transaction."""
+
+    region_code = models.CharField(max_length=12, db_index=True)
+    effective_month = models.DateField()
+    kind = models.CharField(max_length=20)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region_code", "effective_month", "kind"],
+                name="one_adjustment_count_per_village_month_kind",
+            )
+        ]
+
+
 @track
 class ChangeRequest(models.Model):
     """A proposed change to an enrolment that moves money (动态调整申请), waiting for a second

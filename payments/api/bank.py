@@ -1,12 +1,8 @@
 """API of the bank side of a batch: review, approval, bank files, return files, recoveries."""
 
-from functools import partial
-
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,7 +15,6 @@ from rest_framework.views import APIView
 
 from beneficiaries.models import Household
 from beneficiaries.readlog import LoggedReadsMixin, log_read
-from core.api import StandardPagination
 from core.fields import EARLIEST_RECORD, NotAfterToday, input_field, not_before
 from core.serializers import MonthField
 from core.uploads import UploadField
@@ -94,33 +89,13 @@ class DiffLineSerializer(serializers.ModelSerializer):
         ]
 
 
-class CountedPaginator(Paginator):
-    """A paginator told its count (counted once by the review) instead of counting the query."""
-
-    def __init__(self, object_list, per_page, *, known_count: int, **kwargs):
-        super().__init__(object_list, per_page, **kwargs)
-        self.known_count = known_count
-
-    @cached_property
-    def count(self) -> int:
-        return self.known_count
-
-
-class DiffPagination(StandardPagination):
-    """Pages of a diff list; its count is the review's (``review.summary``)."""
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.django_paginator_class = partial(CountedPaginator, known_count=view.known_count)
-        return super().paginate_queryset(queryset, request, view)
-
-
 class DiffView(ListAPIView):
     """Lines new, stopped (``?change=stopped``: last month's lines) or changed since last month."""
 
     resource, policy_action = "batch", "diff"
     serializer_class = DiffLineSerializer
     filter_backends: list = []
-    pagination_class = DiffPagination
+    known_count: int | None = None  # the review's count of the list (StandardPagination)
 
     def get_queryset(self):
         change = self.request.query_params.get("change", "new")
