@@ -11,7 +11,8 @@ counted afresh each time.
 """
 
 import datetime
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, QuerySet, Subquery
@@ -39,6 +40,12 @@ class Summary:
     by_category: list[Total]
     by_district: list[Total]
     changes: dict[str, int]
+    # The line ids of each change list of at most KEPT_IDS lines, in id order: its pages are
+    # read by id (a few new or stopped lines would otherwise be searched for in the whole batch).
+    ids: dict[str, list[int]] = field(default_factory=dict)
+
+
+KEPT_IDS = 5000
 
 
 # Lines are being written or replaced: nothing counted from them is kept.
@@ -168,6 +175,7 @@ def _as_json(summary: Summary) -> dict:
         "by_category": rows(summary.by_category),
         "by_district": rows(summary.by_district),
         "changes": summary.changes,
+        "ids": summary.ids,
     }
 
 
@@ -175,7 +183,12 @@ def _from_json(data: dict) -> Summary:
     def totals(rows: list[list]) -> list[Total]:
         return [Total(key, name, count, Decimal(amount)) for key, name, count, amount in rows]
 
-    return Summary(totals(data["by_category"]), totals(data["by_district"]), data["changes"])
+    return Summary(
+        totals(data["by_category"]),
+        totals(data["by_district"]),
+        data["changes"],
+        data.get("ids", {}),
+    )
 
 
 def summary(*, batch: PaymentBatch) -> Summary:
@@ -195,6 +208,27 @@ def summary(*, batch: PaymentBatch) -> Summary:
 
 
 def _count(*, batch: PaymentBatch) -> Summary:
-    return Summary(
-        totals_by_category(batch=batch), totals_by_district(batch=batch), diff_counts(batch=batch)
-    )
+    changes, ids = {}, {}
+    for change in CHANGES:
+        lines = diff_lines(batch=batch, change=change)
+        first = list(lines.values_list("id", flat=True)[: KEPT_IDS + 1])
+        if len(first) <= KEPT_IDS:
+            changes[change], ids[change] = len(first), first
+        else:
+            changes[change] = lines.count()
+    return Summary(totals_by_category(batch=batch), totals_by_district(batch=batch), changes, ids)
+
+
+class KeptLines(Sequence):
+    """A change list whose line ids the review kept: a slice reads those lines by id."""
+
+    def __init__(self, lines: QuerySet[PaymentLine], ids: list[int]):
+        self.lines, self.ids = lines, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        return list(self.lines.filter(id__in=self.ids[index]))

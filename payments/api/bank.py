@@ -102,10 +102,12 @@ class DiffView(ListAPIView):
         if change not in review.CHANGES:
             raise serializers.ValidationError({"change": [_("须为 new、stopped 或 changed")]})
         batch = _batch(self.request, self.kwargs["pk"])
-        self.known_count = review.summary(batch=batch).changes[change]
+        summary = review.summary(batch=batch)
+        self.known_count = summary.changes[change]
         lines = review.diff_lines(batch=batch, change=change)
-        # None to list: the page's query would scan the whole batch to find no line.
-        return lines if self.known_count else lines.none()
+        if change in summary.ids:  # few lines: each page read by id (none: no query)
+            return review.KeptLines(lines, summary.ids[change])
+        return lines
 
     def list(self, request, *args, **kwargs):
         # The lines name households and the reasons of their changes: one read-log entry a page.

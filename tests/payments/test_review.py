@@ -276,6 +276,11 @@ def test_the_review_is_counted_once_and_again_when_a_batch_s_lines_change(
     assert first.changes == {"new": 1, "stopped": 1, "changed": 1}
     assert [(t.line_count, t.amount) for t in first.by_category] == [(3, Decimal("3225"))]
     assert again == first
+    assert {change: len(ids) for change, ids in first.ids.items()} == {
+        "new": 1,
+        "stopped": 1,
+        "changed": 1,
+    }
     # The previous batch, the first and last line id of both batches, the kept review.
     assert len(read_again) <= 4
     assert changed.changes == {"new": 2, "stopped": 1, "changed": 1}
@@ -306,9 +311,12 @@ def test_a_batch_still_computing_is_counted_afresh_and_not_kept(make_batch, add_
     assert not BatchReview.objects.exists()
 
 
+@pytest.mark.parametrize("kept_ids", [5000, 2])
 def test_the_diff_pages_count_as_the_review_and_list_the_same_lines(
-    client, two_months, approver, add_line, regions
+    client, two_months, approver, add_line, regions, monkeypatch, kept_ids
 ):
+    # Up to KEPT_IDS lines of a list are read by their kept ids; more, by the list's query.
+    monkeypatch.setattr("payments.review.KEPT_IDS", kept_ids)
     august, _, _ = two_months
     for _ in range(2):
         add_line(august, HouseholdFactory(village=regions["village_b1"]), "900")
@@ -335,3 +343,4 @@ def test_the_diff_pages_count_as_the_review_and_list_the_same_lines(
     # explanations' parameters, the read log: not one count of the lines.
     assert not [q for q in read.captured_queries if "COUNT(" in q["sql"].upper()]
     assert len(read) <= 12
+    assert ("new" in summary(batch=august).ids) is (kept_ids >= 3)
