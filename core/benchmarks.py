@@ -60,10 +60,11 @@ class Timings:
         )
 
 
-def time_calls(calls: list[Callable], *, ok=(200,)) -> Timings:
+def time_calls(calls: list[Callable], *, ok=(200,), warm: bool = True) -> Timings:
     """Run each call (a request through the test client) once, timed; a status not in ``ok``
-    raises ``RuntimeError``. The first call is run once more before, untimed, to warm up."""
-    calls[0]()
+    raises ``RuntimeError``. With ``warm`` the first call is run once more before, untimed."""
+    if warm:
+        calls[0]()
     wall, cpu, database, queries = [], [], [], []
     for call in calls:
         clock = QueryClock()

@@ -44,6 +44,7 @@ def test_bench_reads_times_every_kind_of_read_as_its_role(two_months):
 
     printed = out.getvalue()
     for kind in (
+        "batch review: first read (finance)",
         "batch review (finance)",
         "batch diff: new (finance)",
         "batch diff: stopped (finance)",
@@ -57,7 +58,7 @@ def test_bench_reads_times_every_kind_of_read_as_its_role(two_months):
         (row,) = [line for line in printed.splitlines() if line.startswith(kind)]
         figures = row[len(kind) :].split()
         assert len(figures) == 7 and all(float(f) >= 0 for f in figures), row
-    assert "2 batches (2024-07 … 2024-08), 1 adjustments" in printed
+    assert "2 batches (2024-07 … 2024-08), review and diff of the last 2, 1 adjustments" in printed
     assert "load average after:" in printed
 
 
