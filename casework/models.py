@@ -209,6 +209,15 @@ class Adjustment(models.Model):
         verbose_name = _("动态调整")
         verbose_name_plural = _("动态调整")
         ordering = ["id"]
+        # The auditors' list of a month: its rows and their region (the list's scope) without
+        # reading the table (casework.api.views.AdjustmentFilter).
+        indexes = [
+            models.Index(
+                fields=["effective_month", "id"],
+                include=["region_code"],
+                name="adjustment_month_keyset",
+            )
+        ]
         # Append-only: what is refused here could never be removed again.
         constraints = [
             # Two signatures (STYLE.md rule 27): whoever proposed a change never approved it.

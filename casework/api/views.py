@@ -7,7 +7,7 @@ or a duplicate is a 409 with the reason, from the services.
 
 import django_filters
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -389,7 +389,11 @@ class AdjustmentFilter(django_filters.FilterSet):
             month = s.MonthField().run_validation(value)
         except ValidationError as error:
             raise ValidationError({"month": error.detail}) from None
-        return queryset.filter(effective_month__gte=month, effective_month__lt=add_months(month, 1))
+        # Still in id order, but by an expression: the planner would otherwise walk the primary
+        # key through every earlier month to find this one's rows (adjustment_month_keyset).
+        return queryset.filter(
+            effective_month__gte=month, effective_month__lt=add_months(month, 1)
+        ).order_by(F("id") + 0)
 
     def filter_actor(self, queryset, name, value):
         return queryset.filter(Q(proposed_by__username=value) | Q(approved_by__username=value))
