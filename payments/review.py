@@ -125,9 +125,11 @@ def diff_lines(*, batch: PaymentBatch, change: str) -> QuerySet[PaymentLine]:
         raise ValueError(change)
     previous = previous_batch(batch=batch)
     regular = PaymentLine.objects.filter(kind=PaymentLine.Kind.REGULAR)
-    this_month = regular.filter(batch=batch)
+    # A regular line pays its batch's month: naming it makes each probe of the other month one
+    # entry of the unique (enrolment, kind, month) index, not every month of the enrolment.
+    this_month = regular.filter(batch=batch, month=batch.month)
     # With no previous batch this matches nothing (batch IS NULL) yet stays a usable subquery.
-    last_month = regular.filter(batch=previous)
+    last_month = regular.filter(batch=previous, month=previous.month if previous else None)
     same_enrolment = last_month.filter(enrolment_id=OuterRef("enrolment_id"))
     if change == "stopped":
         lines = last_month.exclude(

@@ -1,6 +1,7 @@
 """API of the bank side of a batch: review, approval, bank files, return files, recoveries."""
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -111,7 +112,13 @@ class DiffView(ListAPIView):
 
     def list(self, request, *args, **kwargs):
         # The lines name households and the reasons of their changes: one read-log entry a page.
-        response = super().list(request, *args, **kwargs)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The planner prices a page of a sparse list as the whole batch and compiles it
+                # with JIT (0.4 s) before reading its few thousand rows in 10 ms.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+            response = super().list(request, *args, **kwargs)
         log_read(request=request, what="batch.diff", rows=len(response.data["results"]))
         return response
 
