@@ -209,6 +209,15 @@ class Adjustment(models.Model):
         verbose_name = _("动态调整")
         verbose_name_plural = _("动态调整")
         ordering = ["id"]
+        # The auditors' list of a month: its rows and their region (the list's scope) without
+        # reading the table (casework.api.views.AdjustmentFilter).
+        indexes = [
+            models.Index(
+                fields=["effective_month", "id"],
+                include=["region_code"],
+                name="adjustment_month_keyset",
+            )
+        ]
         # Append-only: what is refused here could never be removed again.
         constraints = [
             # Two signatures (STYLE.md rule 27): whoever proposed a change never approved it.
@@ -231,6 +240,26 @@ class Adjustment(models.Model):
         triggers = [
             pgtrigger.Protect(
                 name="adjustment_append_only", operation=pgtrigger.Update | pgtrigger.Delete
+            )
+        ]
+
+
+class AdjustmentCount(models.Model):
+    """How many adjustments a village has per month and kind, so that the auditors' list of
+    millions of adjustments is counted from a few thousand rows. Adjustments are append-only;
+    on PostgreSQL a statement trigger adds each insert's rows here (migration 0010), in the
+    inserting transaction."""
+
+    region_code = models.CharField(max_length=12, db_index=True)
+    effective_month = models.DateField()
+    kind = models.CharField(max_length=20)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region_code", "effective_month", "kind"],
+                name="one_adjustment_count_per_village_month_kind",
             )
         ]
 

@@ -11,8 +11,12 @@
 * :class:`ResidentIdField` masks resident IDs for grid workers.
 """
 
+from functools import partial
+
 from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -24,11 +28,31 @@ from core.service_scopes import ServiceScopePermission
 
 
 class StandardPagination(PageNumberPagination):
-    """``?page=N`` and ``?page_size=M`` (at most 500)."""
+    """``?page=N`` and ``?page_size=M`` (at most 500). A view that knows how many rows its list
+    holds (counted once elsewhere) sets ``known_count`` and the list is not counted again."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        known = getattr(view, "known_count", None)
+        self.django_paginator_class = (
+            Paginator if known is None else partial(CountedPaginator, known_count=known)
+        )
+        return super().paginate_queryset(queryset, request, view)
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count instead of counting the query."""
+
+    def __init__(self, object_list, per_page, *, known_count: int, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.known_count = known_count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count
 
 
 def request_user(context: dict):

@@ -71,6 +71,21 @@ class PaymentBatch(models.Model):
         return f"{self.region.name} {self.month:%Y-%m}"
 
 
+class BatchReview(models.Model):
+    """What finance reads before approving a batch (totals by category and district, counts of
+    new, stopped and changed lines), counted once from the lines named by ``lines_key``: the
+    first and last line id of the batch and of the previous month's batch. Lines are only ever
+    written by computing a batch, whose identity ids only grow, so a recompute (of either
+    batch) changes the key and the review is counted again (``payments.review``)."""
+
+    batch = models.OneToOneField(
+        PaymentBatch, on_delete=models.CASCADE, primary_key=True, related_name="review"
+    )
+    lines_key = models.CharField(max_length=120)
+    summary = models.JSONField()
+    counted_at = models.DateTimeField(auto_now=True)
+
+
 # A batch approved or later: its lines are what was paid, never recomputed.
 FROZEN = (
     PaymentBatch.Status.APPROVED,

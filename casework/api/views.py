@@ -6,7 +6,8 @@ or a duplicate is a 409 with the reason, from the services.
 """
 
 import django_filters
-from django.db.models import Q
+from django.db import connection
+from django.db.models import F, Q, Sum
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -26,6 +27,7 @@ from casework import exports, selectors
 from casework.api import serializers as s
 from casework.models import (
     Adjustment,
+    AdjustmentCount,
     Application,
     ChangeRequest,
     Enrolment,
@@ -387,7 +389,11 @@ class AdjustmentFilter(django_filters.FilterSet):
             month = s.MonthField().run_validation(value)
         except ValidationError as error:
             raise ValidationError({"month": error.detail}) from None
-        return queryset.filter(effective_month__gte=month, effective_month__lt=add_months(month, 1))
+        # Still in id order, but by an expression: the planner would otherwise walk the primary
+        # key through every earlier month to find this one's rows (adjustment_month_keyset).
+        return queryset.filter(
+            effective_month__gte=month, effective_month__lt=add_months(month, 1)
+        ).order_by(F("id") + 0)
 
     def filter_actor(self, queryset, name, value):
         return queryset.filter(Q(proposed_by__username=value) | Q(approved_by__username=value))
@@ -403,8 +409,20 @@ class AdjustmentViewSet(CaseworkViewSet):
     filterset_class = AdjustmentFilter
     resource = "adjustment"
 
+    # Filters the kept counts (AdjustmentCount) can answer; any other filter counts the list.
+    COUNTED_BY = frozenset({"region", "kind", "month"})
+    NOT_FILTERS = frozenset({"page", "page_size", "ordering", "format", "lang"})
+
     def get_queryset(self):
         return selectors.adjustments_for(user=self.request.user)
+
+    def paginate_queryset(self, queryset):
+        params = set(self.request.query_params) - self.NOT_FILTERS
+        if params <= self.COUNTED_BY and connection.vendor == "postgresql":
+            counts = scope(AdjustmentCount.objects.all(), user=self.request.user)
+            counts = self.filterset_class(self.request.query_params, queryset=counts).qs
+            self.known_count = counts.aggregate(n=Sum("n"))["n"] or 0
+        return super().paginate_queryset(queryset)
 
     def _export(self, content, content_type: str, extension: str) -> HttpResponse:
         response_class = HttpResponse if isinstance(content, bytes) else StreamingHttpResponse

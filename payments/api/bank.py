@@ -1,6 +1,7 @@
 """API of the bank side of a batch: review, approval, bank files, return files, recoveries."""
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -54,16 +55,13 @@ class ReviewView(APIView):
     @extend_schema(responses=BatchReviewSerializer)
     def get(self, request, pk: int):
         batch = _batch(request, pk)
+        summary = review.summary(batch=batch)
         return Response(
             {
                 "batch": BatchSerializer(batch).data,
-                "by_category": TotalSerializer(
-                    review.totals_by_category(batch=batch), many=True
-                ).data,
-                "by_district": TotalSerializer(
-                    review.totals_by_district(batch=batch), many=True
-                ).data,
-                "changes": review.diff_counts(batch=batch),
+                "by_category": TotalSerializer(summary.by_category, many=True).data,
+                "by_district": TotalSerializer(summary.by_district, many=True).data,
+                "changes": summary.changes,
             }
         )
 
@@ -98,16 +96,29 @@ class DiffView(ListAPIView):
     resource, policy_action = "batch", "diff"
     serializer_class = DiffLineSerializer
     filter_backends: list = []
+    known_count: int | None = None  # the review's count of the list (StandardPagination)
 
     def get_queryset(self):
         change = self.request.query_params.get("change", "new")
         if change not in review.CHANGES:
             raise serializers.ValidationError({"change": [_("须为 new、stopped 或 changed")]})
-        return review.diff_lines(batch=_batch(self.request, self.kwargs["pk"]), change=change)
+        batch = _batch(self.request, self.kwargs["pk"])
+        summary = review.summary(batch=batch)
+        self.known_count = summary.changes[change]
+        lines = review.diff_lines(batch=batch, change=change)
+        if change in summary.ids:  # few lines: each page read by id (none: no query)
+            return review.KeptLines(lines, summary.ids[change])
+        return lines
 
     def list(self, request, *args, **kwargs):
         # The lines name households and the reasons of their changes: one read-log entry a page.
-        response = super().list(request, *args, **kwargs)
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The planner prices a page of a sparse list as the whole batch and compiles it
+                # with JIT (0.4 s) before reading its few thousand rows in 10 ms.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
+            response = super().list(request, *args, **kwargs)
         log_read(request=request, what="batch.diff", rows=len(response.data["results"]))
         return response
 

@@ -4,11 +4,21 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
-from casework.models import Application, CaseState, Enrolment, Referral
+from casework.models import (
+    Adjustment,
+    AdjustmentCount,
+    Application,
+    CaseState,
+    Enrolment,
+    Referral,
+)
 from casework.services import applications, enrolments, referrals, registry_events
 from core.months import add_months, first_of_month
 from tests.factories import HouseholdFactory, MemberFactory
@@ -211,6 +221,50 @@ def test_the_auditor_filters_adjustments_by_region_kind_month_and_actor(auditor,
     assert ids("?month=2024-10") == [("stop", "321102001001")]
     assert len(ids("?actor=approver")) == 3
     assert ids("?actor=caseworker-b") == []
+
+
+@pytest.mark.postgres
+def test_the_adjustment_list_is_counted_from_the_kept_counts_as_the_list_filters(
+    auditor, caseworker, adjustments
+):
+    api = client_for(auditor)
+    queries = [
+        "",
+        "?region=321102002",
+        "?kind=stop",
+        "?kind=stop&kind=new",
+        "?month=2024-10",
+        "?month=2024-08&region=3211020",
+        "?page_size=1&page=2",
+        "?actor=approver",
+        "?household=0",
+    ]
+    listed = {}
+    for query in queries:
+        with CaptureQueriesContext(connection) as read:
+            body = api.get(f"/api/adjustments/{query}").json()
+        listed[query] = (body["count"], sum(1 for q in read if "casework_adjustment\"" in q["sql"]
+                         and "COUNT(" in q["sql"].upper()))  # fmt: skip
+    everything = Adjustment.objects.filter(region_code__startswith="3211")
+    august_in_jingkou = everything.filter(
+        effective_month=datetime.date(2024, 8, 1), region_code__startswith="3211020"
+    ).count()
+
+    assert listed == {
+        "": (3, 0),
+        "?region=321102002": (1, 0),
+        "?kind=stop": (1, 0),
+        "?kind=stop&kind=new": (3, 0),
+        "?month=2024-10": (1, 0),
+        "?month=2024-08&region=3211020": (august_in_jingkou, 0),
+        "?page_size=1&page=2": (3, 0),
+        # Filters the counts do not hold: the list is counted.
+        "?actor=approver": (3, 1),
+        "?household=0": (0, 1),
+    }  # fmt: skip
+    assert client_for(caseworker).get("/api/adjustments/").json()["count"] == everything.filter(
+        region_code__startswith="321102001").count()  # fmt: skip
+    assert AdjustmentCount.objects.aggregate(n=Sum("n"))["n"] == Adjustment.objects.count()
 
 
 def test_the_auditor_exports_adjustments_as_csv_and_xlsx(auditor, adjustments):

@@ -4,14 +4,22 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from beneficiaries.models import User
 from casework.models import Adjustment
 from core.exceptions import Conflict, DomainError
 from payments import batches
 from payments.approval import approve_batch, submit_batch
-from payments.models import PaymentBatch, PaymentLine
-from payments.review import diff_counts, diff_lines, totals_by_category, totals_by_district
+from payments.models import BatchReview, PaymentBatch, PaymentLine
+from payments.review import (
+    diff_counts,
+    diff_lines,
+    summary,
+    totals_by_category,
+    totals_by_district,
+)
+from tests.db import triggers_off
 from tests.factories import HouseholdFactory
 
 JUL = datetime.date(2024, 7, 1)
@@ -252,3 +260,87 @@ def test_the_database_refuses_an_approval_without_a_second_finance_user(
             PaymentBatch.objects.filter(pk=batch.pk).update(status="approved", approved_by=user)
 
     assert not PaymentBatch.objects.filter(approved_by__isnull=False).exists()
+
+
+def test_the_review_is_counted_once_and_again_when_a_batch_s_lines_change(
+    two_months, add_line, regions
+):
+    august, _, _ = two_months
+    first = summary(batch=august)
+
+    with CaptureQueriesContext(connection) as read_again:
+        again = summary(batch=august)
+    add_line(august, HouseholdFactory(village=regions["village_b1"]), "800")
+    changed = summary(batch=august)
+
+    assert first.changes == {"new": 1, "stopped": 1, "changed": 1}
+    assert [(t.line_count, t.amount) for t in first.by_category] == [(3, Decimal("3225"))]
+    assert again == first
+    assert {change: len(ids) for change, ids in first.ids.items()} == {
+        "new": 1,
+        "stopped": 1,
+        "changed": 1,
+    }
+    # The previous batch, the first and last line id of both batches, the kept review.
+    assert len(read_again) <= 4
+    assert changed.changes == {"new": 2, "stopped": 1, "changed": 1}
+    assert [(t.line_count, t.amount) for t in changed.by_category] == [(4, Decimal("4025"))]
+    assert BatchReview.objects.get(batch=august).summary["changes"]["new"] == 2
+
+
+def test_a_review_of_the_previous_month_s_recomputed_lines_is_counted_again(
+    two_months, add_line, regions
+):
+    august, enrolment, _ = two_months
+    summary(batch=august)
+    july = PaymentBatch.objects.get(month=JUL)
+    with triggers_off():
+        PaymentLine.objects.filter(batch=july, enrolment=enrolment["B"]).delete()
+        add_line(july, enrolment["B"].household, "600", enrolment=enrolment["B"])
+
+    assert summary(batch=august).changes == {"new": 1, "stopped": 1, "changed": 0}
+
+
+def test_a_batch_still_computing_is_counted_afresh_and_not_kept(make_batch, add_line, household):
+    batch = make_batch(AUG, status=PaymentBatch.Status.COMPUTING)
+    add_line(batch, household, "1725")
+
+    assert summary(batch=batch).changes == {"new": 1, "stopped": 0, "changed": 0}
+    add_line(batch, HouseholdFactory(village=household.village), "500")
+    assert summary(batch=batch).changes == {"new": 2, "stopped": 0, "changed": 0}
+    assert not BatchReview.objects.exists()
+
+
+@pytest.mark.parametrize("kept_ids", [5000, 2])
+def test_the_diff_pages_count_as_the_review_and_list_the_same_lines(
+    client, two_months, approver, add_line, regions, monkeypatch, kept_ids
+):
+    # Up to KEPT_IDS lines of a list are read by their kept ids; more, by the list's query.
+    monkeypatch.setattr("payments.review.KEPT_IDS", kept_ids)
+    august, _, _ = two_months
+    for _ in range(2):
+        add_line(august, HouseholdFactory(village=regions["village_b1"]), "900")
+    client.force_login(approver)
+    new = [line.pk for line in diff_lines(batch=august, change="new")]
+
+    pages = [
+        client.get(f"/api/batches/{august.pk}/diff/?change=new&page_size=2&page={n}").json()
+        for n in (1, 2)
+    ]
+    with CaptureQueriesContext(connection) as read:
+        changed = client.get(f"/api/batches/{august.pk}/diff/?change=changed").json()
+    stopped = client.get(f"/api/batches/{august.pk}/diff/?change=stopped").json()
+
+    assert [page["count"] for page in pages] == [3, 3]
+    assert [line["id"] for page in pages for line in page["results"]] == new
+    assert pages[0]["next"] and pages[1]["next"] is None
+    assert (changed["count"], [line["amount"] for line in changed["results"]]) == (1, ["600.00"])
+    assert (stopped["count"], [line["previous_amount"] for line in stopped["results"]]) == (
+        1,
+        ["300.00"],
+    )
+    # Session, user, batch, the kept review (previous batch, line ids, review), the page, the
+    # explanations' parameters, the read log: not one count of the lines.
+    assert not [q for q in read.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(read) <= 12
+    assert ("new" in summary(batch=august).ids) is (kept_ids >= 3)
