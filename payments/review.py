@@ -215,8 +215,17 @@ def _count(*, batch: PaymentBatch) -> Summary:
         # A batch just computed adds 4-5 % of a city's lines after two years, below autovacuum's
         # threshold: without fresh statistics the planner takes its lines for one row and
         # anti-joins a month by nested loop (minutes). A sample: a second or two.
+        # Only the table's owner may ANALYZE it: the app's role (core.dbroles) relies on the
+        # table's autovacuum settings instead (payments migration 0016).
+        table = PaymentLine._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {PaymentLine._meta.db_table}")
+            cursor.execute(
+                "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class "
+                "WHERE oid = %s::regclass",
+                [table],
+            )
+            if cursor.fetchone()[0]:
+                cursor.execute(f"ANALYZE {table}")
     changes, ids = {}, {}
     for change in CHANGES:
         lines = diff_lines(batch=batch, change=change)
