@@ -25,6 +25,12 @@ def as_owner():
         yield
         return
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        already_owner = cursor.fetchone()[0] != APP_ROLE
+    if already_owner:  # nested: the outer block gives the role back when it ends
+        yield
+        return
+    with connection.cursor() as cursor:
         cursor.execute("RESET ROLE")
     try:
         yield
