@@ -129,6 +129,8 @@ class Enrolment(models.Model):
                 name="enrolment_region_like",
                 opclasses=["varchar_pattern_ops"],
             ),
+            # What was recorded since a month was approved (the back-pay step's late records).
+            models.Index(fields=["created_at"], name="enrolment_created_at"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -209,6 +211,8 @@ class Adjustment(models.Model):
         verbose_name = _("动态调整")
         verbose_name_plural = _("动态调整")
         ordering = ["id"]
+        # What was recorded since a month was approved (the back-pay step's late records).
+        indexes = [models.Index(fields=["created_at"], name="adjustment_created_at")]
         # Append-only: what is refused here could never be removed again.
         constraints = [
             # Two signatures (STYLE.md rule 27): whoever proposed a change never approved it.
