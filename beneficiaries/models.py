@@ -381,6 +381,11 @@ class Member(models.Model):
                 include=["household"],
                 condition=Q(is_active=True),
             ),
+            # Deaths recorded since a month was approved (the back-pay step's late records):
+            # only the dead are in it.
+            models.Index(
+                fields=["updated_at"], name="member_death_recorded", condition=Q(is_alive=False)
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -461,6 +466,8 @@ class MemberCondition(models.Model):
         verbose_name = _("成员状况")
         verbose_name_plural = _("成员状况")
         ordering = ["member_id", "effective_month"]
+        # What was recorded since a month was approved (the back-pay step's late records).
+        indexes = [models.Index(fields=["created_at"], name="condition_created_at")]
         constraints = [
             models.UniqueConstraint(
                 fields=["member", "effective_month"], name="one_condition_per_member_month"
@@ -531,6 +538,8 @@ class IncomeItem(models.Model):
         verbose_name = _("收入")
         verbose_name_plural = _("收入")
         ordering = ["id"]
+        # What was recorded since a month was approved (the back-pay step's late records).
+        indexes = [models.Index(fields=["created_at"], name="income_created_at")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(monthly_amount__gte=Decimal("0")), name="income_not_negative"

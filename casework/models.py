@@ -129,6 +129,8 @@ class Enrolment(models.Model):
                 name="enrolment_region_like",
                 opclasses=["varchar_pattern_ops"],
             ),
+            # What was recorded since a month was approved (the back-pay step's late records).
+            models.Index(fields=["created_at"], name="enrolment_created_at"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -209,14 +211,16 @@ class Adjustment(models.Model):
         verbose_name = _("动态调整")
         verbose_name_plural = _("动态调整")
         ordering = ["id"]
-        # The auditors' list of a month: its rows and their region (the list's scope) without
-        # reading the table (casework.api.views.AdjustmentFilter).
         indexes = [
+            # The auditors' list of a month: its rows and their region (the list's scope) without
+            # reading the table (casework.api.views.AdjustmentFilter).
             models.Index(
                 fields=["effective_month", "id"],
                 include=["region_code"],
                 name="adjustment_month_keyset",
-            )
+            ),
+            # What was recorded since a month was approved (the back-pay step's late records).
+            models.Index(fields=["created_at"], name="adjustment_created_at"),
         ]
         # Append-only: what is refused here could never be removed again.
         constraints = [

@@ -236,7 +236,19 @@ class PaymentLine(models.Model):
             # of a million lines could overflow the batch's totals.
             money_check("amount", LINE_CEILING, name="line_amount_within_bounds", signed=True),
         ]
-        indexes = [models.Index(fields=["batch", "id"], name="line_batch_keyset")]
+        indexes = [
+            models.Index(fields=["batch", "id"], name="line_batch_keyset"),
+            # The closing step looks for failed transfers to re-issue (corrections.reissue_lines)
+            # among every month's lines: this index holds only the failed ones, so the search
+            # reads those few and not years of lines. A batch's new lines are pending and never
+            # enter it.
+            models.Index(
+                fields=["region_code"],
+                name="failed_lines_by_region",
+                opclasses=["varchar_pattern_ops"],
+                condition=Q(status="failed"),
+            ),
+        ]
         # What a line pays, to whom and into which account is written once: reconciliation
         # only ever sets its status, so an approved batch cannot drift under the bank file.
         triggers = [
