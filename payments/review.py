@@ -210,6 +210,16 @@ def summary(*, batch: PaymentBatch) -> Summary:
     return counted
 
 
+def keep_summary(*, batch_id: int) -> bool:
+    """Count and keep a settled batch's review ahead of its first reading (a task after the
+    batch closes); False for a batch gone or still computing."""
+    batch = PaymentBatch.objects.filter(pk=batch_id).first()
+    if batch is None or batch.status in UNSETTLED:
+        return False
+    summary(batch=batch)
+    return True
+
+
 def _count(*, batch: PaymentBatch) -> Summary:
     if connection.vendor == "postgresql":
         # A batch just computed adds 4-5 % of a city's lines after two years, below autovacuum's

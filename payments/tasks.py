@@ -12,7 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from payments import batches
+from payments import batches, review
 from payments.batches import TRANSIENT
 
 RETRY = {
@@ -36,7 +36,17 @@ def compute_chunk(self, chunk_id: int) -> bool:
 
 @shared_task(**RETRY)
 def finalize_batch(batch_id: int) -> bool:
-    return batches.finalize_batch(batch_id=batch_id)
+    closed = batches.finalize_batch(batch_id=batch_id)
+    if closed:
+        # The review is counted here, on a worker, not at the finance user's first reading
+        # (tens of seconds once a city has years of lines); after the chunks of other batches.
+        count_review.apply_async((batch_id,), priority=batches.CHUNK_PRIORITY)
+    return closed
+
+
+@shared_task(**RETRY)
+def count_review(batch_id: int) -> bool:
+    return review.keep_summary(batch_id=batch_id)
 
 
 @shared_task(**RETRY)

@@ -344,3 +344,22 @@ def test_the_diff_pages_count_as_the_review_and_list_the_same_lines(
     assert not [q for q in read.captured_queries if "COUNT(" in q["sql"].upper()]
     assert len(read) <= 12
     assert ("new" in summary(batch=august).ids) is (kept_ids >= 3)
+
+
+def test_a_batch_closed_by_its_task_has_its_review_counted_before_anyone_reads_it(
+    make_batch, add_line, household
+):
+    from payments import tasks
+
+    september = make_batch(datetime.date(2024, 9, 1), status=PaymentBatch.Status.COMPUTING)
+    add_line(september, household, "1725")
+
+    assert tasks.finalize_batch.delay(september.pk).get() is True
+
+    september.refresh_from_db()
+    assert september.status == PaymentBatch.Status.COMPUTED
+    kept = BatchReview.objects.get(batch=september)
+    assert kept.summary["changes"] == {"new": 1, "stopped": 0, "changed": 0}
+    with CaptureQueriesContext(connection) as reading:
+        assert summary(batch=september).changes == kept.summary["changes"]
+    assert len(reading) <= 4  # read from what was kept, not counted again
