@@ -5,6 +5,8 @@ SQLite (the embedded mode) gets no such index and scans."""
 
 from django.db import migrations
 
+from core.db import RunSQLOnPostgres
+
 CREATE = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS household_address_trgm ON beneficiaries_household "
@@ -13,19 +15,9 @@ CREATE = [
 DROP = ["DROP INDEX IF EXISTS household_address_trgm"]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("beneficiaries", "0004_member_name_prefix_index"),
     ]
 
-    operations = [migrations.RunPython(run(CREATE), run(DROP), elidable=False)]
+    operations = [RunSQLOnPostgres(CREATE, DROP)]

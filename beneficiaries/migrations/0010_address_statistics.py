@@ -7,6 +7,8 @@ page's end. SQLite (the embedded mode) has no such statistics."""
 
 from django.db import migrations
 
+from core.db import RunSQLOnPostgres
+
 FORWARD = [
     "ALTER INDEX household_address_trgm ALTER COLUMN 1 SET STATISTICS 1000",
     "ANALYZE beneficiaries_household",
@@ -14,19 +16,9 @@ FORWARD = [
 BACKWARD = ["ALTER INDEX household_address_trgm ALTER COLUMN 1 SET STATISTICS -1"]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("beneficiaries", "0009_search_indexes_cover_the_subtree_check"),
     ]
 
-    operations = [migrations.RunPython(run(FORWARD), run(BACKWARD), elidable=False)]
+    operations = [RunSQLOnPostgres(FORWARD, BACKWARD)]

@@ -6,6 +6,8 @@ by the name's index. SQLite (the embedded mode) has no such statistics."""
 
 from django.db import migrations
 
+from core.db import RunSQLOnPostgres
+
 FORWARD = [
     "ALTER TABLE beneficiaries_member ALTER COLUMN name SET STATISTICS 1000",
     "ANALYZE beneficiaries_member",
@@ -13,19 +15,9 @@ FORWARD = [
 BACKWARD = ["ALTER TABLE beneficiaries_member ALTER COLUMN name SET STATISTICS -1"]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("beneficiaries", "0011_read_log_token_after_search_indexes"),
     ]
 
-    operations = [migrations.RunPython(run(FORWARD), run(BACKWARD), elidable=False)]
+    operations = [RunSQLOnPostgres(FORWARD, BACKWARD)]

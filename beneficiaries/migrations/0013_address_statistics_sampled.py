@@ -5,10 +5,7 @@ stayed at 100 histogram entries. Here the target is committed. SQLite: nothing t
 
 from django.db import migrations
 
-
-def analyze(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ANALYZE beneficiaries_household")
+from core.db import RunSQLOnPostgres
 
 
 class Migration(migrations.Migration):
@@ -16,4 +13,4 @@ class Migration(migrations.Migration):
         ("beneficiaries", "0012_name_statistics"),
     ]
 
-    operations = [migrations.RunPython(analyze, migrations.RunPython.noop, elidable=False)]
+    operations = [RunSQLOnPostgres("ANALYZE beneficiaries_household", migrations.RunSQL.noop)]

@@ -7,6 +7,8 @@ later. Analyse after 1 % of the table has changed. PostgreSQL only.
 
 from django.db import migrations
 
+from core.db import RunSQLOnPostgres
+
 FORWARD = (
     "ALTER TABLE payments_paymentline SET (autovacuum_analyze_scale_factor = 0.01, "
     "autovacuum_analyze_threshold = 1000)"
@@ -17,17 +19,7 @@ BACKWARD = (
 )
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
-
-
 class Migration(migrations.Migration):
     dependencies = [("payments", "0015_batch_review_counted_once")]
 
-    operations = [migrations.RunPython(forward, backward, elidable=False)]
+    operations = [RunSQLOnPostgres(FORWARD, BACKWARD)]
