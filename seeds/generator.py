@@ -18,6 +18,7 @@ from psycopg import sql
 from beneficiaries.facts import rebuild_household_facts
 from beneficiaries.models import Household, HouseholdFactsPeriod, IncomeItem, Member
 from casework.models import Adjustment, Enrolment
+from casework.services import adjustment_counts
 from core.db import without_triggers
 from core.exceptions import Conflict
 from core.months import first_of_month
@@ -275,4 +276,7 @@ def delete_generated(*, city_code: str) -> int:
                 deleted += cursor.rowcount
         PaymentBatch.objects.filter(pk__in=batches, lines__isnull=True).delete()
         GeneratedCaseload.objects.filter(pk__in=[run.pk for run in runs]).delete()
+        if runs:
+            # The adjustments went with the triggers off: the auditors' kept counts follow.
+            adjustment_counts.recount(region_prefix=city_code)
     return deleted

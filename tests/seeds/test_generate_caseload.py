@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Sum
 
 from beneficiaries.facts import households_out_of_step
 from beneficiaries.models import (
@@ -20,7 +21,7 @@ from beneficiaries.models import (
     User,
 )
 from beneficiaries.services import add_member
-from casework.models import MEMBER_CATEGORIES, Category, Enrolment
+from casework.models import MEMBER_CATEGORIES, Adjustment, AdjustmentCount, Category, Enrolment
 from casework.services.enrolments import check_coverage
 from core.exceptions import DomainError
 from core.idnumbers import parse_resident_id, validate_bank_account
@@ -256,6 +257,36 @@ def test_copy_path_writes_valid_rows_without_history_and_keeps_sequences_ahead(a
     assert newest.pk > run.household_id_ranges[-1][1]
     # Triggers are back once the generator is done: a registration writes its history.
     assert Household.pgh_event_model.objects.filter(pgh_obj_id=newest.pk).count() == 1
+
+
+@pytest.mark.postgres
+def test_reset_counts_the_citys_adjustments_again(admin):
+    """The reset deletes adjustments with the triggers off; the auditors' kept counts follow
+    (another city's stay as they were)."""
+    generate(households=12)
+    generate(households=6, city_code="3204")
+    for city in ("3211", "3204"):
+        for enrolment in Enrolment.objects.filter(region_code__startswith=city)[:3]:
+            Adjustment.objects.create(
+                enrolment=enrolment,
+                region_code=enrolment.region_code,
+                kind="review_confirmed",
+                reason_code="bench",
+                effective_month=AS_OF,
+            )
+    kept = dict(AdjustmentCount.objects.values_list("region_code", "n"))
+    assert sum(kept.values()) == 6
+
+    delete_generated(city_code="3211")
+
+    assert not Adjustment.objects.filter(region_code__startswith="3211").exists()
+    assert not AdjustmentCount.objects.filter(region_code__startswith="3211", n__gt=0).exists()
+    assert AdjustmentCount.objects.aggregate(n=Sum("n"))["n"] == 3
+    assert dict(
+        AdjustmentCount.objects.filter(region_code__startswith="3204").values_list(
+            "region_code", "n"
+        )
+    ) == {code: n for code, n in kept.items() if code.startswith("3204")}
 
 
 @pytest.mark.postgres
