@@ -30,7 +30,11 @@ LOCK_TIMEOUT = "5s"
 def covered_months() -> list[tuple[datetime.date, datetime.date]]:
     """The [from, to) month ranges the partitions hold (not DEFAULT)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT from_month, to_month FROM payments_line_partitions()")
+        # MINVALUE and MAXVALUE read as ±infinity, which Python's dates do not have.
+        cursor.execute(
+            "SELECT greatest(from_month, '0001-01-01'), least(to_month, '9999-12-31') "
+            "FROM payments_line_partitions()"
+        )
         return cursor.fetchall()
 
 
