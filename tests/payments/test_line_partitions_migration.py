@@ -6,9 +6,10 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from core.dbroles import grant_app_role
 from payments import partitions
 from payments.models import PaymentBatch, PaymentLine
-from tests.db import as_owner
+from tests.db import APP_ROLE, as_owner
 
 pytestmark = [pytest.mark.postgres]
 
@@ -23,6 +24,10 @@ def migrate(targets):
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(targets)
+        # The migration makes the lines' table anew: ``migrate`` gives the app role its grants
+        # afterwards (post_migrate), which the executor alone does not send.
+        if APP_ROLE:
+            grant_app_role(role=APP_ROLE)
 
 
 @pytest.fixture
