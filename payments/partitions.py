@@ -24,7 +24,7 @@ from core.months import add_months, first_of_month
 
 log = logging.getLogger(__name__)
 
-LOCK_TIMEOUT = "5s"
+LOCK_TIMEOUT = "2s"
 
 
 def covered_months() -> list[tuple[datetime.date, datetime.date]]:
