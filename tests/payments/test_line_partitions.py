@@ -114,3 +114,18 @@ def test_a_reissue_line_removed_with_its_recomputed_batch_may_be_written_again(
     line = reissue(make_batch(datetime.date(2024, 10, 1)), household, add_line)
 
     assert PaymentLine.objects.get() == line
+
+
+def test_what_a_line_pays_is_written_once_in_its_month_s_partition_too(
+    make_batch, household, add_line
+):
+    partitions.ensure_months([AUGUST])
+    line = add_line(make_batch(AUGUST), household, "900")
+    assert partition_of(line) == "payments_paymentline_y2024m08"
+
+    with pytest.raises(Exception, match="Cannot update"), transaction.atomic():
+        PaymentLine.objects.filter(pk=line.pk).update(amount=Decimal("901"))
+    PaymentLine.objects.filter(pk=line.pk).update(status=PaymentLine.Status.PAID)
+
+    line.refresh_from_db()
+    assert (line.amount, line.status) == (Decimal("900"), PaymentLine.Status.PAID)
