@@ -112,8 +112,8 @@ CREATE TRIGGER payments_reissued_once_truncate
 """
 
 # The table's own triggers, indexes (but the primary key and the re-issue index) and CHECK
-# constraints, as SQL to make them again on whatever table is then named payments_paymentline.
-# ``only``: the parent's index definitions say ON ONLY, which a plain table does not take.
+# constraints, as SQL to make them again on whatever table is then named payments_paymentline
+# (a partitioned table's index definitions say ON ONLY, which a plain table does not take).
 CAPTURE = """
     CREATE TEMP TABLE line_ddl (step int, sql text) ON COMMIT DROP;
     INSERT INTO line_ddl
