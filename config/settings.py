@@ -314,6 +314,11 @@ CELERY_BEAT_SCHEDULE["payroll-create-draft-batches"] = {
     "task": "payments.tasks.create_draft_batches",
     "schedule": crontab(minute=0, hour=6, day_of_month=PAYROLL_DRAFT_DAY),
 }
+# Payment lines are partitioned by month: the coming months' partitions are made ahead, daily.
+CELERY_BEAT_SCHEDULE["payroll-line-partitions"] = {
+    "task": "payments.tasks.ensure_line_partitions",
+    "schedule": crontab(minute=15, hour=0),
+}
 CELERY_BEAT_SCHEDULE["payroll-resume-stalled-batches"] = {
     "task": "payments.tasks.resume_stalled_batches",
     "schedule": 60,

@@ -33,8 +33,8 @@ from beneficiaries.models import Region, User
 from casework.selectors import enrolments_in_force
 from core.exceptions import Conflict, DomainError
 from core.months import first_of_month
-from payments import explanations, payroll_io
-from payments.corrections import correction_lines
+from payments import explanations, partitions, payroll_io
+from payments.corrections import correction_lines, settled_months
 from payments.lines import LineBuilder, relief_lines
 from payments.models import FROZEN, BatchChunk, PaymentBatch
 from payments.money import MoneySum
@@ -78,6 +78,7 @@ def create_batch(*, region: Region, month: datetime.date, by: User | None) -> Pa
         raise DomainError(_("发放批次只能按市或县(区)建立。"), field="region")
     if PaymentBatch.objects.filter(region=region, month=month).exists():
         raise Conflict(_("该地区本月的发放批次已存在。"))
+    partitions.ensure_months([month])
     try:
         with transaction.atomic():
             return PaymentBatch.objects.create(region=region, month=month, prepared_by=preparer(by))
@@ -331,6 +332,7 @@ def finalize_batch(*, batch_id: int) -> bool:
     nothing written and the batch failed with the reason, to be resumed once the cause is fixed.
     """
     try:
+        _ensure_correction_months(batch_id=batch_id)
         return _finalize(batch_id=batch_id)
     except TRANSIENT:
         raise
@@ -342,6 +344,15 @@ def finalize_batch(*, batch_id: int) -> bool:
             updated_at=timezone.now(),
         )
         return False
+
+
+def _ensure_correction_months(*, batch_id: int) -> None:
+    """The partitions the closing step may write into, made before its transaction: the
+    batch's month and the back-pay window's approved months (back pay carries its own month)."""
+    batch = PaymentBatch.objects.filter(pk=batch_id, status=Status.COMPUTING).first()
+    if batch is not None:
+        months = [batch.month, *(m.month for m in settled_months(batch=batch))]
+        partitions.ensure_months(months)
 
 
 def _finalize(*, batch_id: int) -> bool:
@@ -415,6 +426,7 @@ def peak_rss_kb() -> int:
 
 
 def _start(*, batch: PaymentBatch, allowed: tuple, inline: bool, **fields) -> PaymentBatch:
+    partitions.ensure_months([batch.month])
     with transaction.atomic():
         chunk_ids = _plan(batch=batch, allowed=allowed, **fields)
         if not inline:
@@ -462,6 +474,7 @@ def compute_batches(*, batches: list[PaymentBatch], inline: bool = False) -> lis
     big city's whole batch; the closing step of each is queued ahead of any chunk (see
     CHUNK_PRIORITY). ``inline``: computed here in the same order, each batch closed as soon as
     its last chunk is done."""
+    partitions.ensure_months(batch.month for batch in batches)
     with transaction.atomic():
         plans = [(batch.pk, _plan(batch=batch, allowed=(Status.DRAFT,))) for batch in batches]
         if not inline:

@@ -161,7 +161,10 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
             scope = {"region_code__startswith": max(prefix, standard_prefix, key=len)}
             in_force = enrolments_in_force(region_prefix=prefix, month=month)
             ids.update(in_force.filter(**scope).values_list("id", flat=True))
-            paid = PaymentLine.objects.filter(batch=month_batch, kind=PaymentLine.Kind.REGULAR)
+            # A regular line pays its batch's month: that month's partition alone.
+            paid = PaymentLine.objects.filter(
+                batch=month_batch, month=month, kind=PaymentLine.Kind.REGULAR
+            )
             ids.update(paid.filter(**scope).values_list("enrolment_id", flat=True))
     city = month_batch.region.code[:4].ljust(12, "0")
     cpi_changed = PriceIndex.objects.filter(
@@ -176,6 +179,7 @@ def changed_since_approval(*, month_batch: PaymentBatch, late: LateRecords) -> s
         ids.update(
             PaymentLine.objects.filter(
                 batch=month_batch,
+                month=month,
                 kind__in=(PaymentLine.Kind.REGULAR, PaymentLine.Kind.PRICE_SUBSIDY),
             ).values_list("enrolment_id", flat=True)
         )
@@ -397,6 +401,9 @@ def reissue_lines(*, batch: PaymentBatch) -> list[PaymentLine]:
             status=PaymentLine.Status.FAILED,
             region_code__startswith=batch.region.prefix,
             batch__month__lt=batch.month,
+            # Lines of earlier batches pay earlier months (back pay earlier still): the
+            # partitions of this month and later are left out.
+            month__lt=batch.month,
         )
         .values("batch_id", "household_id", "bank_name", "bank_account_holder")
         .annotate(

@@ -12,7 +12,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from payments import batches, review
+from payments import batches, partitions, review
 from payments.batches import TRANSIENT
 
 RETRY = {
@@ -61,3 +61,9 @@ def resume_stalled_batches() -> list[int]:
     return batches.resume_stalled_batches(
         stalled_after=datetime.timedelta(seconds=settings.PAYROLL_STALL_SECONDS)
     )
+
+
+@shared_task(**RETRY)
+def ensure_line_partitions() -> list[str]:
+    """Beat, daily: the payment lines' partitions of this month and the next twelve."""
+    return partitions.ensure_ahead(today=timezone.localdate())

@@ -274,6 +274,12 @@ def delete_generated(*, city_code: str) -> int:
                     span,
                 )
                 deleted += cursor.rowcount
+        if connection.vendor == "postgresql":
+            # With the triggers off, the re-issues' record (payments 0018) kept its rows.
+            cursor.execute(
+                f"DELETE FROM payments_reissued_transfer r WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {PaymentLine._meta.db_table} l WHERE l.id = r.line_id)"
+            )
         PaymentBatch.objects.filter(pk__in=batches, lines__isnull=True).delete()
         GeneratedCaseload.objects.filter(pk__in=[run.pk for run in runs]).delete()
         if runs:

@@ -33,7 +33,7 @@ from beneficiaries.models import Region, User
 from casework.models import Adjustment, Enrolment, ReviewClass
 from casework.selectors import enrolments_in_force
 from core.months import add_months, first_of_month
-from payments import batches
+from payments import batches, partitions
 from payments.approval import approve_batch
 from payments.models import FROZEN, PaymentBatch, PaymentLine
 from payments.money import MoneySum
@@ -129,6 +129,7 @@ def build_history(
     if not months:
         return history
     started = time.perf_counter()
+    partitions.ensure_months(history.months)
     users = bench_users(region)
     existing = {
         b.month: b for b in PaymentBatch.objects.filter(region=region, month__in=history.months)
@@ -186,11 +187,19 @@ def _copy_month(
             f"INSERT INTO {lines} (batch_id, month, source_ref, status, failure_reason, "
             f"{', '.join(COPIED_COLUMNS)}) "
             f"SELECT %s, %s, '', %s, '', {copied} FROM {lines} l "
-            f"WHERE l.batch_id = %s AND l.kind IN ({kinds}) AND l.enrolment_id IN ({in_force}) "
-            "ORDER BY l.id",
-            [batch.pk, month, PaymentLine.Status.PENDING, seed.pk, *COPIED_KINDS, *params],
+            f"WHERE l.batch_id = %s AND l.month = %s AND l.kind IN ({kinds}) "
+            f"AND l.enrolment_id IN ({in_force}) ORDER BY l.id",
+            [
+                batch.pk,
+                month,
+                PaymentLine.Status.PENDING,
+                seed.pk,
+                seed.month,
+                *COPIED_KINDS,
+                *params,
+            ],
         )
-    totals = PaymentLine.objects.filter(batch=batch).aggregate(
+    totals = PaymentLine.objects.filter(batch=batch, month=month).aggregate(
         count=Count("pk"), total=MoneySum("amount")
     )
     count, total = totals["count"] or 0, totals["total"] or Decimal("0.00")

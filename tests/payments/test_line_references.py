@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from beneficiaries.models import Household
-from payments import payroll_io
+from payments import partitions, payroll_io
 from payments.explanations import digest_of as explanation_digest
 from payments.explanations import make
 from payments.models import PaymentBatch, PaymentExplanation, PaymentLine
@@ -45,6 +45,7 @@ def line_row(batch, enrolment, **changes) -> tuple:
 
 @pytest.fixture
 def batch(regions):
+    partitions.ensure_months([AUGUST])  # the lines go into their month's partition
     return PaymentBatch.objects.create(region=regions["jingkou"], month=AUGUST)
 
 

@@ -7,7 +7,8 @@ Generates (or reuses) a synthetic caseload of that many households with seeds' g
 runs the batch with real Celery workers that this command starts (``--workers``), and prints
 households, lines, seconds per phase, peak memory per worker and queries per chunk. It then
 measures the same-shape floor: the batch's own lines, as written, copied (COPY) into a new table
-with the payment-line table's columns, indexes and constraints. For reference it also prints the
+shaped like one month's partition of the payment lines (their columns, indexes and constraints),
+which is what a batch's COPY fills. For reference it also prints the
 older floors: as many rows as households, each shaped like a line and made in Python
 (``write_row``), into a scratch table with no index, constraint or trigger, and the narrowest
 (one prebuilt line repeated). The last three lines are ``households/s``, ``ratio to same-shape
@@ -452,12 +453,12 @@ SAME_SHAPE_TABLE = "bench_same_shape_floor"
 
 def same_shape_floor(batch: PaymentBatch) -> tuple[float, int]:
     """Seconds to COPY the batch's own lines, as written (its columns, in id order), into a new
-    table with the payment-line table's columns, indexes and constraints: ``LIKE … INCLUDING
-    ALL`` (defaults and identity, NOT NULL and CHECK constraints, the primary key and every unique
-    and plain index), without its triggers. The lines are first copied out to a file (not timed);
-    the COPY in, one transaction committed as a chunk's is (payroll_io.tune_chunk_session), is
-    timed. SQLite: the table's and its indexes' own CREATE statements, and executemany. Returns
-    (seconds, lines copied)."""
+    table shaped like one month's partition of the lines: ``LIKE … INCLUDING ALL`` of the
+    partitioned table (defaults and identity, NOT NULL and CHECK constraints, the primary key and
+    every unique and plain index: what each partition has), without its triggers. The lines are
+    first copied out to a file (not timed); the COPY in, one transaction committed as a chunk's
+    is (payroll_io.tune_chunk_session), is timed. SQLite: the table's and its indexes' own
+    CREATE statements, and executemany. Returns (seconds, lines copied)."""
     lines = PaymentLine._meta.db_table
     columns = ", ".join(payroll_io.LINE_COLUMNS)
     select = f"SELECT {columns} FROM {lines} WHERE batch_id = %s ORDER BY id"
