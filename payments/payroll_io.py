@@ -112,8 +112,10 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             [_id_param({row[1] for row in rows})],
         )
         accounts = {household_id: account for household_id, *account in cursor.fetchall()}
-    make = EnrolmentRow._make
-    return [make((*row, *accounts[row[1]])) for row in rows]
+    # tuple.__new__: the named tuple made without _make's Python frame (the query gives the
+    # ten fields, the account the other three).
+    make = tuple.__new__
+    return [make(EnrolmentRow, (*row, *accounts[row[1]])) for row in rows]
 
 
 def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
