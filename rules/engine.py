@@ -244,15 +244,7 @@ class Params:
     (a catalogue default) has version 0.
     """
 
-    __slots__ = (
-        "region_code",
-        "month",
-        "_values",
-        "_versions",
-        "_compiled",
-        "_monthly",
-        "_fingerprint",
-    )
+    __slots__ = ("region_code", "month", "_values", "_versions", "_compiled", "_fingerprint")
 
     def __init__(
         self,
@@ -267,9 +259,6 @@ class Params:
         self._values = {key: Decimal(value) for key, value in values.items()}
         self._versions = dict(versions or {})
         self._compiled: dict[tuple[str, str], _Rules] = {}
-        # The monthly rules by category, as _compiled holds them: facts_key reads them for
-        # every enrolment, without making a (category, purpose) key.
-        self._monthly: dict[str, _Rules] = {}
         self._fingerprint: tuple | None = None
 
     @property
@@ -309,8 +298,6 @@ class Params:
         rules = self._compiled.get((category, purpose))
         if rules is None:
             rules = self._compiled[(category, purpose)] = _Rules(self, category, purpose)
-            if purpose == "monthly":
-                self._monthly[category] = rules
         return rules
 
 
@@ -530,8 +517,7 @@ def facts_key(enrolment: EnrolmentFacts, household: HouseholdFacts, params: Para
         key = _KEYS.get(category)
         if key is None:  # compute_amount refuses an unknown category
             return (status, category, enrolment.enrolment_id)
-        rules = params._monthly.get(category) or params.rules(category)
-        return (status, category, shares, *key(enrolment, household, rules))
+        return (status, category, shares, *key(enrolment, household, params.rules(category)))
     if status == GRADUAL_EXIT:  # the recorded amount and period, the persons a subsidy covers
         persons = covered_persons(enrolment, household)
         return (
