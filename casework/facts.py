@@ -63,15 +63,18 @@ def household_facts(
     household's row of facts for the month (beneficiaries.models.HouseholdFactsPeriod), one
     indexed query for all the households. A household with no member in the month is absent.
     """
-    # Ages and amounts repeat (a chunk's members share a few thousand birth dates and incomes):
-    # each computed once.
+    # Ages and amounts repeat (a chunk's members share some thousands of birth dates and
+    # incomes): each converted once. The facts are made with tuple.__new__, as their named
+    # tuples' own constructor does but without its Python frame (a chunk makes some 60,000).
     ages: dict[str, int] = {}
     amounts: dict[str, Decimal] = {}
     households: dict[int, HouseholdFacts] = {}
+    make = tuple.__new__
     for household_id, entries in facts_rows_for_month(household_ids=household_ids, month=month):
         if not entries:
             continue
         members = []
+        append = members.append
         for member_id, birth, income, ill, grade, category, care in entries:
             age = ages.get(birth)
             if age is None:
@@ -79,8 +82,8 @@ def household_facts(
             amount = amounts.get(income)
             if amount is None:
                 amount = amounts[income] = Decimal(income)
-            members.append(MemberFacts(member_id, age, amount, ill, grade, category, care))
-        households[household_id] = HouseholdFacts(household_id, tuple(members))
+            append(make(MemberFacts, (member_id, age, amount, ill, grade, category, care)))
+        households[household_id] = make(HouseholdFacts, (household_id, tuple(members), ()))
     return households
 
 

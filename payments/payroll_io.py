@@ -112,8 +112,10 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
             [_id_param({row[1] for row in rows})],
         )
         accounts = {household_id: account for household_id, *account in cursor.fetchall()}
-    make = EnrolmentRow._make
-    return [make((*row, *accounts[row[1]])) for row in rows]
+    # tuple.__new__: the named tuple made without _make's Python frame (the query gives the
+    # ten fields, the account the other three).
+    make = tuple.__new__
+    return [make(EnrolmentRow, (*row, *accounts[row[1]])) for row in rows]
 
 
 def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
@@ -241,8 +243,24 @@ def row_from_values(batch_id: int, values: tuple) -> tuple:
 
 
 def _copy_blocks(rows: list[tuple], block_rows: int = 5000) -> Iterator[str]:
+    """The rows as COPY text, in blocks. Fast path, as row_text's but checked once per block:
+    each row formatted as it is, then the block holds as many newlines as rows and as many tabs
+    as its rows have separators, no backslash, no carriage return and no "None" (how a NULL would
+    read). Any doubt, even a value that merely holds the word, and the block is made row by
+    row (row_text)."""
     for start in range(0, len(rows), block_rows):
-        yield "".join(map(row_text, rows[start : start + block_rows]))
+        block = rows[start : start + block_rows]
+        text = "".join([_ROW_FORMAT % row for row in block])
+        if (
+            text.count("\n") == len(block)
+            and text.count("\t") == _FIELD_SEPARATORS * len(block)
+            and "\\" not in text
+            and "\r" not in text
+            and "None" not in text
+        ):
+            yield text
+        else:
+            yield "".join(map(row_text, block))
 
 
 def _in_ids(column: str) -> str:

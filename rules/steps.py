@@ -657,12 +657,30 @@ def step_json(raw: tuple) -> str:
     for v in values:
         cls = v.__class__
         if cls is Decimal or cls is int:
-            parts.append(f'"{fmt(v)}"')
+            parts.append(_number_json(v))
         else:
             parts.append(_json_string(str(v)))
     cls = result.__class__
-    result = f'"{fmt(result)}"' if cls is Decimal or cls is int else _json_string(str(result))
+    result = _number_json(result) if cls is Decimal or cls is int else _json_string(str(result))
     return f'{{"result":{result},"step":"{code}","values":[{",".join(parts)}]}}'
+
+
+# A number's JSON text, by value (bounded): the values of a batch's new steps recur (standards,
+# sizes, shares, gaps). ``fmt`` reads a number by its value alone (875 and 875.00 read "875"),
+# but for zero: -0 reads "-0", so zeros are not remembered.
+_NUMBER_JSON: dict = {}
+_NUMBER_JSON_LIMIT = 50_000
+
+
+def _number_json(value) -> str:
+    if not value:
+        return f'"{fmt(value)}"'
+    text = _NUMBER_JSON.get(value)
+    if text is None:
+        if len(_NUMBER_JSON) >= _NUMBER_JSON_LIMIT:
+            _NUMBER_JSON.clear()
+        text = _NUMBER_JSON[value] = f'"{fmt(value)}"'
+    return text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,15 +2,16 @@
 
     DATABASE_URL=... python scripts/bench_lines.py [--month 2024-08] [--region 3211] [--runs 5]
 
-Reads the first chunk of enrolments in force (PAYROLL_CHUNK_SIZE) and their households once,
-from a database with a caseload (``bench_payroll`` leaves one), then times
-``payments.lines.LineBuilder`` over them: "cold" with the worker's memos emptied (every distinct
-facts key computed, every explanation rendered and digested), "warm" right after (what a worker
-does once it has seen the facts). CPU time of this process only, so other work on the machine
-barely moves it, unlike the batch's wall time: the figure to compare two versions of the engine,
-the explanations or the line loop. Then the wall time of storing the chunk's explanations as
-new rows (``payments.explanations.store``, under digests no row has, rolled back): what a chunk
-pays in the first month of a new standard.
+Reads the first chunk of enrolments in force (PAYROLL_CHUNK_SIZE) and their households from a
+database with a caseload (``bench_payroll`` leaves one), timed: the CPU this process spends
+receiving the rows and making them into facts. Then times ``payments.lines.LineBuilder`` over
+them: "cold" with the worker's memos emptied (every distinct facts key computed, every
+explanation rendered and digested), "warm" right after (what a worker does once it has seen the
+facts), and the lines' COPY text. CPU time of this process only, so other work on the machine
+moves it less than the batch's wall time: the figure to compare two versions of the reads, the
+engine, the explanations, the line loop or the COPY text. Then the wall time of storing the
+chunk's explanations as new rows (``payments.explanations.store``, under digests no row has,
+rolled back): what a chunk pays in the first month of a new standard.
 """
 
 import argparse
@@ -36,6 +37,7 @@ from casework.selectors import enrolments_in_force  # noqa: E402
 from payments import explanations, lines, payroll_io  # noqa: E402
 from payments.management.commands.run_payroll import find_region, parse_month  # noqa: E402
 from payments.models import PaymentBatch  # noqa: E402
+from rules import steps  # noqa: E402
 
 
 def main() -> None:
@@ -52,11 +54,28 @@ def main() -> None:
     ids = list(enrolments.order_by("id").values_list("id", flat=True)[:size])
     if not ids:
         sys.exit(f"no enrolment in force in {region.code} in {options.month}")
-    rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=ids[0], last_id=ids[-1])
-    households = payroll_io.read_households(
-        household_ids={row.household_id for row in rows}, month=month
+
+    def read() -> tuple[list, dict]:
+        rows = payroll_io.read_enrolments(enrolments=enrolments, first_id=ids[0], last_id=ids[-1])
+        households = payroll_io.read_households(
+            household_ids={row.household_id for row in rows}, month=month
+        )
+        return rows, households
+
+    reads = []
+    for _ in range(options.runs):
+        gc.disable()
+        started = time.process_time()
+        rows, households = read()
+        reads.append(time.process_time() - started)
+        gc.enable()
+    memos = (
+        lines._RESULTS,
+        explanations._FRAGMENTS,
+        explanations._DIGESTS,
+        explanations._VERSIONS,
+        steps._NUMBER_JSON,
     )
-    memos = (lines._RESULTS, explanations._FRAGMENTS, explanations._DIGESTS, explanations._VERSIONS)
 
     def run() -> tuple[float, int]:
         builder = lines.LineBuilder(batch=batch, cpi_rise_percent=None)
@@ -75,15 +94,22 @@ def main() -> None:
         cold.append(seconds)
         warm.append(run()[0])
     builder = lines.LineBuilder(batch=batch, cpi_rise_percent=None)
-    builder.lines(rows, households)
+    made = builder.lines(rows, households)
+    copy_texts = []
+    for _ in range(options.runs):
+        started = time.process_time()
+        "".join(payroll_io._copy_blocks(made))
+        copy_texts.append(time.process_time() - started)
     texts = {digest: builder.explanations[digest] for digest in builder.explanations}
     stored = [store_as_new(texts, run) for run in range(options.runs)]
     load = os.getloadavg()[0]
     size = sum(map(len, texts.values())) // len(texts)
     print(f"{len(rows)} enrolments, {distinct} distinct explanations of {size} bytes on average")
     for label, times, unit in (
+        ("read (enrolments, accounts, facts, coverage)", reads, "CPU s"),
         ("cold", cold, "CPU s"),
         ("warm", warm, "CPU s"),
+        ("COPY text of the lines", copy_texts, "CPU s"),
         ("store as new rows", stored, "s"),
     ):
         runs = " ".join(f"{t:.3f}" for t in times)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from payments.explanations import canonical_json
 from payments.models import Recovery
 from rules import engine, examples, steps
 from rules.engine import EnrolmentFacts, compute_amount, price_subsidy, relief_ceiling
@@ -27,6 +28,8 @@ from rules.steps import (
     Source,
     render,
     render_step,
+    step_dict,
+    step_json,
     term,
 )
 from tests.payments.facts import enrolment, household, words
@@ -202,3 +205,19 @@ def test_the_worked_examples_in_the_docs_are_what_the_code_renders(example):
     for lang in (ZH, EN):
         assert f"```text\n{examples.rendered(example, lang)}\n```" in docs
     assert "#" not in examples.rendered(example, ZH)
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        (Decimal("0"), Decimal("-0"), 0),
+        (Decimal("-0"), Decimal("0.00"), Decimal("-0.00")),
+        (Decimal("875.00"), 875, Decimal("875"), Decimal("8.75E+2")),
+        (Decimal("0.123456"), Decimal("0.1234560"), Decimal("-0.5")),
+    ],
+)
+def test_a_number_in_a_step_reads_the_same_whatever_was_written_before(numbers):
+    # step_json remembers a number's text by value: equal values read alike, but for zero.
+    for number in numbers:
+        raw = ("gap", (number, 3), number)
+        assert step_json(raw) == canonical_json(step_dict(raw))
