@@ -210,6 +210,15 @@ def summary(*, batch: PaymentBatch) -> Summary:
     return counted
 
 
+def is_kept(*, batch: PaymentBatch) -> bool:
+    """Whether the batch's review is kept for its present lines and last month's (its next read
+    counts nothing)."""
+    if batch.status in UNSETTLED:
+        return False
+    key = _lines_key(batch=batch, previous=previous_batch(batch=batch))
+    return BatchReview.objects.filter(batch=batch, lines_key=key).exists()
+
+
 def keep_summary(*, batch_id: int) -> bool:
     """Count and keep a settled batch's review ahead of its first reading (a task after the
     batch closes); False for a batch gone or still computing."""

@@ -15,6 +15,7 @@ from payments.models import BatchReview, PaymentBatch, PaymentLine
 from payments.review import (
     diff_counts,
     diff_lines,
+    is_kept,
     summary,
     totals_by_category,
     totals_by_district,
@@ -292,13 +293,17 @@ def test_a_review_of_the_previous_month_s_recomputed_lines_is_counted_again(
     two_months, add_line, regions
 ):
     august, enrolment, _ = two_months
+    assert not is_kept(batch=august)
     summary(batch=august)
+    assert is_kept(batch=august)
     july = PaymentBatch.objects.get(month=JUL)
     with triggers_off():
         PaymentLine.objects.filter(batch=july, enrolment=enrolment["B"]).delete()
         add_line(july, enrolment["B"].household, "600", enrolment=enrolment["B"])
 
+    assert not is_kept(batch=august)  # kept for July's lines as they were
     assert summary(batch=august).changes == {"new": 1, "stopped": 1, "changed": 0}
+    assert is_kept(batch=august)
 
 
 def test_a_batch_still_computing_is_counted_afresh_and_not_kept(make_batch, add_line, household):

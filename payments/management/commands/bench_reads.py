@@ -32,7 +32,8 @@ from casework.models import Adjustment, Enrolment
 from core.benchmarks import Timings, load_average, time_calls
 from core.roles import Role
 from payments.management.commands.run_payroll import find_region
-from payments.models import BatchReview, PaymentBatch
+from payments.models import PaymentBatch
+from payments.review import is_kept
 
 MAX_REQUESTS = 2000
 
@@ -95,8 +96,9 @@ class Command(BaseCommand):
 
         later_page = max(1, min(adjustments // 50, 200))
         # A batch's first review counts its lines (and keeps the counts, payments.review):
-        # timed apart, on the batches whose review is not kept yet.
-        uncounted = [pk for pk in batches if not BatchReview.objects.filter(batch_id=pk).exists()]
+        # timed apart, on the batches whose review is not kept for their present lines (a review
+        # kept before last month's lines changed is counted again).
+        uncounted = [pk for pk in batches if not is_kept(batch=PaymentBatch.objects.get(pk=pk))]
         first_reads = [get(finance, f"/api/batches/{pk}/review/") for pk in uncounted]
         runs = {
             "batch review: first read (finance)": first_reads[:requests],
