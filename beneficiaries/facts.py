@@ -232,9 +232,10 @@ def facts_rows_for_month(*, household_ids: Iterable[int], month: datetime.date) 
     if connection.vendor == "postgresql":
         # One backward step of the (household, valid_from) index per household: the latest row
         # starting by M is the one holding M (the rows tile the months). Written as a lateral
-        # join so the plan cannot turn into a scan of the whole table.
+        # join so the plan cannot turn into a scan of the whole table. ``members`` is json: as
+        # text it is the stored text, unconverted (psycopg would decode json itself).
         sql = (
-            "SELECT f.household_id, f.members FROM unnest(%s::bigint[]) AS h(id) "
+            "SELECT f.household_id, f.members::text FROM unnest(%s::bigint[]) AS h(id) "
             f"CROSS JOIN LATERAL (SELECT household_id, members, valid_until FROM {table} "
             "WHERE household_id = h.id AND valid_from <= %s ORDER BY valid_from DESC LIMIT 1) f "
             "WHERE f.valid_until IS NULL OR f.valid_until >= %s"
@@ -250,7 +251,7 @@ def facts_rows_for_month(*, household_ids: Iterable[int], month: datetime.date) 
     with connection.cursor() as cursor:
         cursor.execute(sql, [param, month, month])
         rows = cursor.fetchall()
-    # Django leaves JSON undecoded in raw queries (its field decodes it), on every vendor. The
+    # The members arrive as text (selected as text on PostgreSQL, stored as text elsewhere). The
     # rows' texts are decoded in one call, as one JSON array: per call, the decoder's set-up
     # cost as much as decoding a household's members.
     texts = [members for _, members in rows]
@@ -317,7 +318,7 @@ def _rebuild_sql(where: str) -> str:
     """The timelines of the households whose id is ``where``, as one INSERT ... SELECT: the
     months where a fact may change, each member's facts evaluated at each (the batch's former
     join, row for row), gathered per household and month, equal neighbours dropped (gaps and
-    islands)."""
+    islands). Computed in jsonb (json has no equality) and stored as jsonb's text."""
     h, m = Household._meta.db_table, Member._meta.db_table
     i, c = IncomeItem._meta.db_table, MemberCondition._meta.db_table
     mv, f = MemberMove._meta.db_table, HouseholdFactsPeriod._meta.db_table
@@ -394,7 +395,7 @@ def _rebuild_sql(where: str) -> str:
     SELECT household_id, month,
            (lead(month) OVER (PARTITION BY household_id ORDER BY month)
             - interval '1 month')::date,
-           members
+           members::json
     FROM changed WHERE before IS NULL OR before <> members
     """
 

@@ -684,6 +684,28 @@ class SignInUnlock(models.Model):
         ]
 
 
+class VerbatimJSONField(models.JSONField):
+    """A JSONField stored as PostgreSQL ``json`` (the text kept as written, validated on input)
+    instead of ``jsonb``: a read returns the stored text as is, where ``jsonb`` is printed back
+    from its binary form on every read. For values written whole and read whole, never searched
+    or compared in SQL (``json`` has no equality operator). Other databases: a JSONField.
+
+    Values go in as ``jsonb`` parameters, cast on assignment: the stored text is ``jsonb``'s
+    canonical output, whoever writes it. psycopg decodes ``json`` columns itself (Django gives
+    only ``jsonb`` a text loader), so the ORM receives decoded values; raw readers select
+    ``column::text`` to get the text."""
+
+    def db_type(self, connection):
+        if connection.vendor == "postgresql":
+            return "json"
+        return super().db_type(connection)
+
+    def from_db_value(self, value, expression, connection):
+        if connection.vendor == "postgresql":
+            return value  # decoded by psycopg already (a JSON string arrives as a str)
+        return super().from_db_value(value, expression, connection)
+
+
 class HouseholdFactsPeriod(models.Model):
     """A household's facts over a run of months (家庭月度事实), as every computation of a month
     reads them: the members living in it on each month's first day, each with the facts in force
@@ -710,7 +732,9 @@ class HouseholdFactsPeriod(models.Model):
     )
     valid_from = models.DateField(_("起始月份"))
     valid_until = models.DateField(_("截止月份"), null=True, blank=True)
-    members = models.JSONField(_("成员事实"), default=list)
+    # Stored as json, not jsonb: the batch reads every household's row each month, and jsonb's
+    # conversion back to text was most of that read's cost in PostgreSQL.
+    members = VerbatimJSONField(_("成员事实"), default=list)
 
     class Meta:
         verbose_name = _("家庭月度事实")
