@@ -54,3 +54,24 @@ def test_bench_province_computes_every_countys_batch_and_prints_each(settings, o
         chunks = BatchChunk.objects.order_by("started_at").values_list("batch_id", "number")
         firsts = [number for _batch, number in chunks][: computed.count()]
         assert firsts == [1] * computed.count()
+
+
+@pytest.mark.django_db
+def test_bench_payroll_after_bench_province_drops_the_county_batches_that_pay_the_same_people(
+    settings,
+):
+    settings.CELERY_BROKER_URL = ""
+    with as_owner():
+        call_command(
+            "bench_province", households="3211=120,3204=30", chunk_size=20, stdout=io.StringIO()
+        )
+        assert PaymentBatch.objects.filter(region__code__startswith="3211").count() > 1
+        out = io.StringIO()
+        call_command("bench_payroll", households=120, city="3211", stdout=out)
+
+    zhenjiang = PaymentBatch.objects.filter(region__code__startswith="3211")
+    [batch] = zhenjiang  # the city's own; its counties' batches of the month are gone
+    assert (batch.region.level, batch.status) == ("city", PaymentBatch.Status.COMPUTED)
+    assert batch.line_count == PaymentLine.objects.filter(batch=batch).count() > 0
+    assert PaymentBatch.objects.filter(region__code__startswith="3204").count() > 1  # kept
+    assert f"lines: {batch.line_count}" in out.getvalue()

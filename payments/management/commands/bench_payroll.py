@@ -78,6 +78,14 @@ def drop_batch(*, region: Region, month) -> None:
             batch.delete()
 
 
+def drop_batches_under(*, city: str, month) -> None:
+    """Every bench batch of the month of the city and of its counties (a city's batch and its
+    counties' would pay the same enrolments: bench_province leaves county batches)."""
+    levels = (Region.Level.CITY, Region.Level.COUNTY)
+    for region in Region.objects.filter(code__startswith=city, level__in=levels):
+        drop_batch(region=region, month=month)
+
+
 def line_rows() -> str:
     """How many payment lines the table holds: on PostgreSQL the sum of its partitions' row
     estimates (each exact after the settle's VACUUM; the partitioned parent's own figure is
@@ -203,7 +211,7 @@ class Command(BaseCommand):
         real = connection.vendor == "postgresql" and bool(settings.CELERY_BROKER_URL)
         self._caseload(city=city, households=households, seed=seed)
         region = find_region(city)
-        drop_batch(region=region, month=month)
+        drop_batches_under(city=city, month=month)
         if history_months > 0:
             self._history(
                 region=region, month=month, months=history_months, real=real, workers=workers,

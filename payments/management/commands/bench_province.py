@@ -29,7 +29,7 @@ from payments.management.commands.bench_payroll import (
 )
 from payments.management.commands.bench_payroll import (
     cpu_used,
-    drop_batch,
+    drop_batches_under,
     process_cpu,
     start_workers,
     stop_workers,
@@ -113,12 +113,8 @@ class Command(BaseCommand):
         first, since a city's batch and its counties' would pay the same enrolments."""
         found = []
         for city in cities:
-            under = Region.objects.filter(
-                code__startswith=city, level__in=(Region.Level.CITY, Region.Level.COUNTY)
-            )
-            for region in under:
-                drop_batch(region=region, month=month)
-            for region in under.filter(level=level):
+            drop_batches_under(city=city, month=month)
+            for region in Region.objects.filter(code__startswith=city, level=level):
                 count = enrolments_in_force(region_prefix=region.prefix, month=month).count()
                 if count:
                     found.append((region, count))
