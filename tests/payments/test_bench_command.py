@@ -15,6 +15,7 @@ from casework.selectors import enrolments_in_force
 from payments import partitions
 from payments.management.commands.bench_payroll import (
     Command,
+    drop_batch,
     make_same_shape_table,
     same_shape_floor,
 )
@@ -124,6 +125,23 @@ def test_bench_payroll_stops_waiting_when_a_chunk_failed_for_good(regions):
 
     with pytest.raises(CommandError, match="orphan_institution_amount"):
         Command()._wait(batch, started=time.perf_counter(), timeout=600)
+
+
+@pytest.mark.parametrize("status", [PaymentBatch.Status.FAILED, PaymentBatch.Status.APPROVED])
+def test_a_failed_bench_batch_is_dropped_by_the_next_run_and_an_approved_one_is_not(
+    regions, status
+):
+    batch = PaymentBatch.objects.create(
+        region=regions["zhenjiang"], month=datetime.date(2024, 8, 1), status=status
+    )
+
+    if status == PaymentBatch.Status.APPROVED:
+        with pytest.raises(CommandError, match="not a bench batch"):
+            drop_batch(region=regions["zhenjiang"], month=batch.month)
+        assert PaymentBatch.objects.filter(pk=batch.pk).exists()
+    else:
+        drop_batch(region=regions["zhenjiang"], month=batch.month)
+        assert not PaymentBatch.objects.filter(pk=batch.pk).exists()
 
 
 def timed_lines(batch: PaymentBatch) -> dict:

@@ -64,6 +64,7 @@ BENCH_STATES = (
     PaymentBatch.Status.DRAFT,
     PaymentBatch.Status.COMPUTING,
     PaymentBatch.Status.COMPUTED,
+    PaymentBatch.Status.FAILED,
 )
 
 
