@@ -4,25 +4,15 @@ that read's time in PostgreSQL; json returns the stored text as is. The stored t
 canonical output (the column is converted from it, and every writer passes jsonb, cast on
 assignment). Other databases: no change (the field stays a JSONField there).
 
-The conversion rewrites the table under an exclusive lock (seconds for 100,000 households)."""
+The conversion rewrites the table under an exclusive lock (7 s for the 2,048,138
+rows of 1,000,000 households)."""
 
 from django.db import migrations
 
 import beneficiaries.models
+from core.db import RunSQLOnPostgres
 
 TABLE = "beneficiaries_householdfactsperiod"
-
-
-def to_json(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {TABLE} ALTER COLUMN members TYPE json USING members::json")
-
-
-def to_jsonb(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"ALTER TABLE {TABLE} ALTER COLUMN members TYPE jsonb USING members::jsonb"
-        )
 
 
 class Migration(migrations.Migration):
@@ -41,6 +31,11 @@ class Migration(migrations.Migration):
                     ),
                 ),
             ],
-            database_operations=[migrations.RunPython(to_json, to_jsonb)],
+            database_operations=[
+                RunSQLOnPostgres(
+                    f"ALTER TABLE {TABLE} ALTER COLUMN members TYPE json USING members::json",
+                    f"ALTER TABLE {TABLE} ALTER COLUMN members TYPE jsonb USING members::jsonb",
+                )
+            ],
         ),
     ]
