@@ -199,9 +199,8 @@ def summary(*, batch: PaymentBatch) -> Summary:
     counted now (and kept, unless the batch is still computing)."""
     if batch.status in UNSETTLED:
         return _count(batch=batch)
-    key = _lines_key(batch=batch, previous=previous_batch(batch=batch))
-    kept = BatchReview.objects.filter(batch=batch, lines_key=key).values_list("summary", flat=True)
-    for data in kept:
+    key, kept = _kept(batch=batch)
+    for data in kept.values_list("summary", flat=True):
         return _from_json(data)
     counted = _count(batch=batch)
     BatchReview.objects.update_or_create(
@@ -210,13 +209,16 @@ def summary(*, batch: PaymentBatch) -> Summary:
     return counted
 
 
+def _kept(*, batch: PaymentBatch) -> tuple[str, QuerySet[BatchReview]]:
+    """The key of the batch's present lines and last month's, and its review kept under it."""
+    key = _lines_key(batch=batch, previous=previous_batch(batch=batch))
+    return key, BatchReview.objects.filter(batch=batch, lines_key=key)
+
+
 def is_kept(*, batch: PaymentBatch) -> bool:
     """Whether the batch's review is kept for its present lines and last month's (its next read
     counts nothing)."""
-    if batch.status in UNSETTLED:
-        return False
-    key = _lines_key(batch=batch, previous=previous_batch(batch=batch))
-    return BatchReview.objects.filter(batch=batch, lines_key=key).exists()
+    return batch.status not in UNSETTLED and _kept(batch=batch)[1].exists()
 
 
 def keep_summary(*, batch_id: int) -> bool:
