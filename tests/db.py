@@ -4,8 +4,10 @@ import contextlib
 import os
 
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from core.db import without_triggers
+from core.dbroles import grant_app_role
 
 APP_ROLE = os.environ.get("DOUDI_TEST_AS_APP_ROLE", "")
 
@@ -43,3 +45,21 @@ def triggers_off():
     """Every trigger off for the block, to arrange a past the app could not write."""
     with as_owner(), without_triggers():
         yield
+
+
+def migrate_to(targets) -> MigrationExecutor:
+    """Migrate the test database to ``targets`` (app label, migration name pairs) as the owner,
+    then give the app role its grants again, as ``manage.py migrate`` does after (post_migrate;
+    the executor alone does not send it): a migration may make a table anew."""
+    with as_owner():
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        if APP_ROLE:
+            grant_app_role(role=APP_ROLE)
+    return executor
+
+
+def latest_migrations() -> list[tuple[str, str]]:
+    """Every app's latest migration: ``migrate_to`` it to put the schema back after a test."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()

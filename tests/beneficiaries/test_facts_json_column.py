@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from beneficiaries import services
 from beneficiaries.facts import (
@@ -17,7 +16,7 @@ from beneficiaries.facts import (
     refresh_household_facts,
 )
 from beneficiaries.models import HouseholdFactsPeriod
-from tests.db import as_owner
+from tests.db import latest_migrations, migrate_to
 
 AUG = datetime.date(2024, 8, 1)
 TABLE = HouseholdFactsPeriod._meta.db_table
@@ -104,17 +103,10 @@ def test_the_column_is_json_holding_jsonbs_text_from_every_writer(with_income):
     assert households_out_of_step() == []
 
 
-def migrate(targets):
-    with as_owner():
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-
-
 @pytest.fixture
 def back_to_latest():
     yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to(latest_migrations())
 
 
 @pytest.mark.postgres
@@ -123,11 +115,11 @@ def test_the_migration_converts_the_column_both_ways_keeping_every_row(with_inco
     before = texts()
     assert len(before) >= 2
 
-    migrate(BEFORE)
+    migrate_to(BEFORE)
     assert column_type() == "jsonb"
     assert texts() == before
 
-    migrate(AFTER)
+    migrate_to(AFTER)
     assert column_type() == "json"
     assert texts() == before
     assert facts_rows_for_month(household_ids=[with_income.pk], month=AUG) == [

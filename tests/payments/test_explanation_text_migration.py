@@ -5,10 +5,8 @@ import json
 
 import pgtrigger
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-from tests.db import as_owner
+from tests.db import as_owner, latest_migrations, migrate_to
 
 BEFORE = [("payments", "0008_line_references_enrolment_and_household_together")]
 AFTER = [("payments", "0009_explanations_kept_as_their_digested_text")]
@@ -30,22 +28,15 @@ def canonical(value) -> str:
 
 
 def migrate(targets):
-    with as_owner():  # migrations run as the owner role
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+    """Migrate to ``targets`` and give the apps of that state."""
+    return migrate_to(targets).loader.project_state(targets).apps
 
 
 @pytest.fixture
 def at_0008():
     apps = migrate(BEFORE)
     yield apps
-    migrate(executor_leaves())
-
-
-def executor_leaves():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+    migrate_to(latest_migrations())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,12 +4,10 @@ import datetime
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
-from core.dbroles import grant_app_role
 from payments import partitions
 from payments.models import PaymentBatch, PaymentLine
-from tests.db import APP_ROLE, as_owner
+from tests.db import latest_migrations, migrate_to
 
 pytestmark = [pytest.mark.postgres]
 
@@ -19,22 +17,11 @@ MONTHS = [datetime.date(2024, m, 1) for m in (5, 6, 7)]
 COLUMNS = ("id", "batch_id", "month", "kind", "household_id", "source_ref", "amount", "status")
 
 
-def migrate(targets):
-    with as_owner():
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        # The migration makes the lines' table anew: ``migrate`` gives the app role its grants
-        # afterwards (post_migrate), which the executor alone does not send.
-        if APP_ROLE:
-            grant_app_role(role=APP_ROLE)
-
-
 @pytest.fixture
 def at_0017():
-    migrate(BEFORE)
+    migrate_to(BEFORE)
     yield
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to(latest_migrations())
 
 
 def relation(sql: str, params=()) -> list[tuple]:
@@ -59,7 +46,7 @@ def test_a_table_of_several_months_becomes_their_partition_and_keeps_every_line(
     before = lines()
     top = max(line[0] for line in before)
 
-    migrate(AFTER)
+    migrate_to(AFTER)
 
     assert lines() == before
     assert relation(
@@ -87,7 +74,7 @@ def test_a_table_of_several_months_becomes_their_partition_and_keeps_every_line(
             )
 
     after = lines()
-    migrate(BEFORE)
+    migrate_to(BEFORE)
 
     assert lines() == after
     assert relation("SELECT relkind FROM pg_class WHERE relname = 'payments_paymentline'") == [
