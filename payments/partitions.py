@@ -70,6 +70,21 @@ def ensure_months(months: Iterable[datetime.date]) -> list[str]:
     return made
 
 
+def month_partition(month: datetime.date) -> str | None:
+    """The name of ``month``'s own partition (made by ``ensure_months``) if it is attached to
+    the lines, else None. It takes an insert naming it as the parent does (migration 0019)."""
+    if connection.vendor != "postgresql":
+        return None
+    name = f"payments_paymentline_y{month.year:04d}m{month.month:02d}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_inherits WHERE inhparent = 'payments_paymentline'::regclass "
+            "AND inhrelid = to_regclass(%s)",
+            [name],
+        )
+        return name if cursor.fetchone() else None
+
+
 def ensure_ahead(*, today: datetime.date, months: int = 12) -> list[str]:
     """The partitions of this month and the next ``months`` (beat, daily)."""
     first = first_of_month(today)

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from beneficiaries.models import Household
 from casework.facts import household_facts
 from casework.selectors import enrolments_in_force
+from payments import partitions
 from payments.models import PaymentLine
 from rules.engine import HouseholdFacts
 
@@ -36,6 +37,7 @@ LINE_COLUMNS = (
     "status",
     "failure_reason",
 )
+_MONTH = LINE_COLUMNS.index("month")
 BANK_FIELDS = ("bank_name", "bank_account_holder", "bank_account_number")
 
 
@@ -188,15 +190,34 @@ def insert_lines(rows: list[tuple]) -> None:
         )
         return
     columns = ", ".join(LINE_COLUMNS)
+    table = _copy_target(rows)
     # The raw psycopg COPY, its errors translated to Django's (IntegrityError for a missing
     # reference, OperationalError for a lost connection, which tasks retry).
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {PaymentLine._meta.db_table} ({columns}) FROM STDIN") as copy,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         for block in _copy_blocks(rows):
             copy.write(block)
+
+
+def _copy_target(rows: list[tuple]) -> str:
+    """The table a COPY of ``rows`` names: when they all pay one month, that month's partition
+    if it has one, else the lines' table, which routes each row to its partition. PostgreSQL
+    writes a COPY's rows in batches into a table that is not partitioned, but one by one into a
+    partitioned table whose insert triggers read the statement's new rows (the reference check,
+    the frozen-batch and re-issue guards); each partition has the same triggers for a statement
+    that names it (migration 0019)."""
+    months = {row[_MONTH] for row in rows}
+    if len(months) == 1:
+        (month,) = months
+        if not isinstance(month, datetime.date):
+            month = datetime.date.fromisoformat(month)
+        partition = partitions.month_partition(month)
+        if partition:
+            return partition
+    return PaymentLine._meta.db_table
 
 
 def copy_text(value) -> str:

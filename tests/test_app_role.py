@@ -154,6 +154,13 @@ def test_no_line_is_added_to_or_deleted_from_an_approved_batch(as_app, approved_
     )
 
     as_app.attempt((copy, [approved_batch.pk]))
+    # Nor by naming the month's partition, which checks an insert as the lines do.
+    as_app.attempt(
+        (
+            copy.replace("INTO payments_paymentline ", "INTO payments_paymentline_y2024m08 "),
+            [approved_batch.pk],
+        )
+    )
     as_app.attempt(
         (as_app.ignore,),
         ("DELETE FROM payments_paymentline WHERE batch_id = %s", [approved_batch.pk]),
@@ -219,3 +226,27 @@ def test_the_app_role_still_does_the_apps_work(as_app, approved_batch):
     assert line_of(approved_batch)["status"] == PaymentLine.Status.FAILED
     assert PaymentBatch.objects.get(pk=approved_batch.pk).status == "exported"
     assert line_of(approved_batch)["amount"] > Decimal("0")
+
+
+def test_a_month_partition_made_by_the_app_takes_its_inserts_and_nothing_more(as_app, regions):
+    (made,) = as_app.execute("SELECT payments_line_month_partition('2031-03-01')").fetchone()
+    assert made == "payments_paymentline_y2031m03"
+
+    privileges = {
+        privilege: as_app.execute(
+            "SELECT has_table_privilege(current_user, %s, %s)", [made, privilege]
+        ).fetchone()[0]
+        for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+    }
+    assert privileges == {
+        "SELECT": True,
+        "INSERT": True,
+        "UPDATE": False,
+        "DELETE": False,
+        "TRUNCATE": False,
+    }
+    # What readies a partition runs as the owner, for the month function only.
+    error = as_app.attempt(
+        ("SELECT payments_line_partition_takes_inserts('beneficiaries_household')",)
+    )
+    assert isinstance(error, psycopg.errors.InsufficientPrivilege)
