@@ -250,11 +250,6 @@ class Household(models.Model):
         verbose_name_plural = _("家庭")
         ordering = ["id"]
         indexes = [
-            models.Index(
-                fields=["region_code"],
-                name="household_region_like",
-                opclasses=["varchar_pattern_ops"],
-            ),
             # The household search checks each household a name found is in the user's subtree
             # by this index alone (an index-only scan), without reading the household's row.
             models.Index(fields=["id"], name="household_id_region", include=["region_code"]),

@@ -124,11 +124,6 @@ class Enrolment(models.Model):
         verbose_name_plural = _("保障记录")
         ordering = ["id"]
         indexes = [
-            models.Index(
-                fields=["region_code"],
-                name="enrolment_region_like",
-                opclasses=["varchar_pattern_ops"],
-            ),
             # What was recorded since a month was approved (the back-pay step's late records).
             models.Index(fields=["created_at"], name="enrolment_created_at"),
         ]
