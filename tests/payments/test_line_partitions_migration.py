@@ -86,3 +86,66 @@ def test_a_table_of_several_months_becomes_their_partition_and_keeps_every_line(
                 august, household, "1", kind=PaymentLine.Kind.REISSUE, source_ref="r:2024-06-01"
             )
     assert PaymentBatch.objects.count() == 4
+
+
+TAKES_INSERTS = [("payments", "0019_line_partitions_take_direct_inserts")]
+
+
+def readied() -> dict[str, tuple]:
+    """Each partition: (its statement-level insert triggers, its id's default)."""
+    return {
+        name: (tuple(sorted(filter(None, triggers))), default)
+        for name, triggers, default in relation(
+            "SELECT c.relname, array_agg(t.tgname ORDER BY t.tgname), "
+            "pg_get_expr(d.adbin, d.adrelid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid "
+            "LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgparentid = 0 "
+            "AND t.tgtype & 1 = 0 AND t.tgtype & 4 <> 0 "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = 1 "
+            "WHERE i.inhparent = 'payments_paymentline'::regclass GROUP BY 1, 3"
+        )
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_partitions_there_are_take_inserts_that_name_them_and_back(
+    at_0017, make_batch, household, add_line
+):
+    for month in MONTHS:
+        add_line(make_batch(month), household, "900")
+    migrate_to(AFTER)
+    partitions.ensure_months([datetime.date(2024, 8, 1)])
+    top = max(line[0] for line in lines())
+
+    migrate_to(TAKES_INSERTS)
+
+    checks = ("doudi_frozen_lines_insert", "payments_line_references_exist")
+    checks += ("payments_reissued_once_insert",)
+    sequence = "nextval('payments_paymentline_id_seq'::regclass)"
+    assert readied() == {
+        name: (checks, sequence)
+        for name in ("default", "history", "y2024m08")
+        for name in [f"payments_paymentline_{name}"]
+    }
+    august = make_batch(datetime.date(2024, 8, 1), status=PaymentBatch.Status.COMPUTING)
+    line = add_line(august, household, "900")
+    copy = (
+        "INSERT INTO {} (batch_id, month, kind, household_id, region_code, category, source_ref, "
+        "amount, explanation_ref_id, bank_name, bank_account_holder, bank_account_number, "
+        "status, failure_reason) SELECT batch_id, %s, 'relief_instalment', {}, region_code, "
+        "category, '', 1, explanation_ref_id, '', '', '', 'pending', '' "
+        "FROM payments_paymentline WHERE id = %s RETURNING id"
+    )
+    (made,) = relation(
+        copy.format("payments_paymentline_y2024m08", "household_id"), ["2024-08-01", line.pk]
+    )
+    assert made[0] > line.pk > top
+    with pytest.raises(IntegrityError, match="missing household"), transaction.atomic():
+        relation(copy.format("payments_paymentline_history", "987654321"), ["2024-05-01", line.pk])
+
+    migrate_to(AFTER)
+
+    assert set(readied().values()) == {((), None)}
+    assert partitions.ensure_months([datetime.date(2024, 9, 1)]) == [
+        "payments_paymentline_y2024m09"
+    ]
