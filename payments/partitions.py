@@ -72,14 +72,17 @@ def ensure_months(months: Iterable[datetime.date]) -> list[str]:
 
 def month_partition(month: datetime.date) -> str | None:
     """The name of ``month``'s own partition (made by ``ensure_months``) if it is attached to
-    the lines, else None. It takes an insert naming it as the parent does (migration 0019)."""
+    the lines and takes an insert naming it as the parent does (migration 0019: it has the
+    parent's insert checks, and with them its ids), else None."""
     if connection.vendor != "postgresql":
         return None
     name = f"payments_paymentline_y{month.year:04d}m{month.month:02d}"
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM pg_inherits WHERE inhparent = 'payments_paymentline'::regclass "
-            "AND inhrelid = to_regclass(%s)",
+            "SELECT 1 FROM pg_inherits i JOIN pg_trigger t ON t.tgrelid = i.inhrelid "
+            "AND t.tgname = 'payments_line_references_exist' "
+            "WHERE i.inhparent = 'payments_paymentline'::regclass "
+            "AND i.inhrelid = to_regclass(%s)",
             [name],
         )
         return name if cursor.fetchone() else None

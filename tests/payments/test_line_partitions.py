@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 
 from payments import batches, partitions, payroll_io, tasks
 from payments.models import PaymentBatch, PaymentLine
+from tests.db import as_owner
 from tests.payments.conftest import AUGUST
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -202,6 +203,12 @@ def test_a_chunk_s_lines_are_copied_into_their_month_s_partition_when_it_has_one
     assert payroll_io._copy_target([copy_row(september, household)]) == "payments_paymentline"
     mixed = [copy_row(august, household), copy_row(september, household)]
     assert payroll_io._copy_target(mixed) == "payments_paymentline"
+    # A partition without the parent's insert checks is never named.
+    with as_owner(), connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TRIGGER payments_line_references_exist ON payments_paymentline_y2024m08"
+        )
+    assert payroll_io._copy_target([copy_row(august, household)]) == "payments_paymentline"
 
 
 def test_lines_copied_into_a_partition_take_the_parent_s_ids(make_batch, household, add_line):
