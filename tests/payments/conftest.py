@@ -23,6 +23,28 @@ ZHENJIANG_VILLAGE = "321102001001"
 CHANGZHOU_VILLAGE = "320402001001"
 
 
+def line_row(batch: PaymentBatch, **values) -> tuple:
+    """A line row of ``batch`` as a chunk writes it (payroll_io.LINE_COLUMNS order): a pending
+    dibao line of the batch's month with no enrolment, account or explanation, but for
+    ``values``; ``household_id`` and ``region_code`` must be given."""
+    row = {
+        "batch_id": batch.pk,
+        "month": batch.month.isoformat(),
+        "kind": "regular",
+        "enrolment_id": None,
+        "category": "dibao",
+        "source_ref": "",
+        "amount": "900.00",
+        "explanation_ref_id": "",
+        "bank_name": "",
+        "bank_account_holder": "",
+        "bank_account_number": "",
+        "status": "pending",
+        "failure_reason": "",
+    } | values
+    return tuple(row[column] for column in payroll_io.LINE_COLUMNS)
+
+
 def write_lines(rows: list[tuple], explanations: dict[str, str]) -> None:
     """Write line rows as a batch chunk does: their explanations first, then the lines."""
     store_explanations(explanations)

@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from payments import batches, partitions, payroll_io, tasks
 from payments.models import PaymentBatch, PaymentLine
 from tests.db import as_owner
-from tests.payments.conftest import AUGUST
+from tests.payments.conftest import AUGUST, line_row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -170,24 +170,8 @@ def test_every_partition_checks_an_insert_that_names_it_as_the_parent_does():
 
 
 def copy_row(batch, household, **changes) -> tuple:
-    values = {
-        "batch_id": batch.pk,
-        "month": batch.month.isoformat(),
-        "kind": "regular",
-        "enrolment_id": None,
-        "household_id": household.pk,
-        "region_code": household.region_code,
-        "category": "dibao",
-        "source_ref": "",
-        "amount": "900.00",
-        "explanation_ref_id": "",
-        "bank_name": "",
-        "bank_account_holder": "",
-        "bank_account_number": "",
-        "status": "pending",
-        "failure_reason": "",
-    } | changes
-    return tuple(values[column] for column in payroll_io.LINE_COLUMNS)
+    values = {"household_id": household.pk, "region_code": household.region_code}
+    return line_row(batch, **(values | changes))
 
 
 def test_a_chunk_s_lines_are_copied_into_their_month_s_partition_when_it_has_one(

@@ -8,13 +8,14 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from beneficiaries.models import Household
-from payments import partitions, payroll_io
+from payments import partitions
 from payments.explanations import digest_of as explanation_digest
 from payments.explanations import make
 from payments.models import PaymentBatch, PaymentExplanation, PaymentLine
 from tests.db import as_owner
 from tests.factories import HouseholdFactory
 from tests.payments.conftest import AUGUST, write_lines
+from tests.payments.conftest import line_row as payments_line_row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -23,24 +24,13 @@ EXPLANATION = '{"steps":[{"formula":"","inputs":{},"result":"1725","rule":"test"
 
 def line_row(batch, enrolment, **changes) -> tuple:
     values = {
-        "batch_id": batch.pk,
-        "month": "2024-08-01",
-        "kind": "regular",
         "enrolment_id": enrolment.pk,
         "household_id": enrolment.household_id,
         "region_code": enrolment.region_code,
-        "category": "dibao",
-        "source_ref": "",
         "amount": "1725",
         "explanation_ref_id": explanation_digest(EXPLANATION),
-        "bank_name": "",
-        "bank_account_holder": "",
-        "bank_account_number": "",
-        "status": "pending",
-        "failure_reason": "",
     }
-    values.update(changes)
-    return tuple(values[column] for column in payroll_io.LINE_COLUMNS)
+    return payments_line_row(batch, **(values | changes))
 
 
 @pytest.fixture
