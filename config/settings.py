@@ -118,6 +118,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
@@ -296,6 +297,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers keep their database connection from task to task (closed when broken, failed or older
+# than CONN_MAX_AGE: config.celery.close_old_database_connections). Celery's Django fix-up
+# closes it after every task unless this is set; set this way it closes it after a million.
+CELERY_DB_REUSE_MAX = 1_000_000
 # A task's visibility timeout must outlast its longest chunk, or Redis hands it out twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULE: dict = {}
