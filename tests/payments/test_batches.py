@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from beneficiaries.facts import refresh_household_facts
-from beneficiaries.models import IncomeItem, Member
+from beneficiaries.models import Household, IncomeItem, Member
 from beneficiaries.services import move_member
 from casework.facts import explain_enrolment, facts_for_enrolment
 from casework.models import Enrolment, ReliefCase, ReliefInstalment
@@ -484,6 +484,10 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
         gradual_exit_from=datetime.date(2024, 2, 1),
         gradual_exit_until=datetime.date(2024, 7, 1),
     )
+    for number, enrolment in enumerate(caseload):  # each household its own account
+        Household.objects.filter(pk=enrolment.household_id).update(
+            bank_account_holder=f"户主{number}", bank_account_number=f"62220200000001{number:05d}"
+        )
     enrolments = enrolments_in_force(region_prefix="321102", month=AUGUST)
     first, last = enrolments.order_by("id").first().pk, enrolments.order_by("id").last().pk
 
@@ -502,6 +506,14 @@ def test_bulk_read_facts_equal_the_facts_of_each_enrolment(regions, caseload, ma
         assert bulk == expected
     exiting = next(row for row in rows if row.id == caseload[6].pk)
     assert exiting.gradual_exit_from == datetime.date(2024, 2, 1)
+    assert [row.id for row in rows] == sorted(row.id for row in rows)
+    for row in rows:
+        household = Household.objects.get(pk=row.household_id)
+        assert (row.bank_name, row.bank_account_holder, row.bank_account_number) == (
+            household.bank_name,
+            household.bank_account_holder,
+            household.bank_account_number,
+        )
 
 
 def test_only_batches_that_stopped_progressing_are_resumed(
