@@ -260,10 +260,14 @@ def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> tuple[list[tupl
     rows = payroll_io.read_enrolments(
         enrolments=enrolments, first_id=chunk.first_enrolment_id, last_id=chunk.last_enrolment_id
     )
-    households = payroll_io.read_households(
-        household_ids={row.household_id for row in rows}, month=batch.month
-    )
     cpi = cpi_rise_for(region_code=batch.region.code, month=batch.month)
+    # The households' other enrolments are read only in a month with a CPI rise recorded: the
+    # price subsidy is the one amount that depends on them.
+    households = payroll_io.read_households(
+        household_ids={row.household_id for row in rows},
+        month=batch.month,
+        coverage=cpi is not None,
+    )
     chunk.read_seconds = timer.lap()
     builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
     lines = builder.lines(rows, households)

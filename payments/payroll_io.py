@@ -130,10 +130,14 @@ def read_enrolments(*, enrolments: QuerySet, first_id: int, last_id: int) -> lis
     return [make(EnrolmentRow, (*row, *accounts[row[1]])) for row in rows]
 
 
-def read_households(*, household_ids: set[int], month: datetime.date) -> dict[int, HouseholdFacts]:
+def read_households(
+    *, household_ids: set[int], month: datetime.date, coverage: bool = True
+) -> dict[int, HouseholdFacts]:
     """Each household's facts for the month (rules.engine.HouseholdFacts): the members living
     in it on the month's first day with their age, counted income and the health facts in force
-    in the month.
+    in the month, and its enrolments in force where there are two or more (``coverage``).
+    Without ``coverage`` those are left empty and not read: only the price subsidy reads them
+    (rules.engine.subsidy_shares), so a month with no CPI rise recorded for the city needs none.
 
     One indexed query reads each household's row of facts for the month
     (beneficiaries.models.HouseholdFactsPeriod, kept in step by every change to a fact); no
@@ -141,9 +145,11 @@ def read_households(*, household_ids: set[int], month: datetime.date) -> dict[in
     absent.
     """
     households = household_facts(household_ids=household_ids, month=month)
-    for household_id, coverage in read_coverage(household_ids=household_ids, month=month).items():
+    if not coverage:
+        return households
+    for household_id, found in read_coverage(household_ids=household_ids, month=month).items():
         if household_id in households:
-            households[household_id] = households[household_id]._replace(coverage=coverage)
+            households[household_id] = households[household_id]._replace(coverage=found)
     return households
 
 

@@ -291,6 +291,31 @@ def test_enrolments_with_equal_facts_keys_get_equal_results(p, cases, cpi, data)
         assert by_key.setdefault(key, made) == made, key
 
 
+@settings(max_examples=150)
+@given(p=params(), case=collidable_case(), data=st.data())
+def test_the_monthly_amount_reads_no_other_enrolment_of_the_household(p, case, data):
+    """The batch leaves a household's other enrolments unread in a month without a CPI rise
+    (payments.batches): only the price subsidy may depend on them."""
+    enrolment, household = case
+    member_ids = [None, *(m.member_id for m in household.members)]
+    others = data.draw(
+        st.lists(
+            st.tuples(
+                st.integers(1, 10**6),
+                st.sampled_from(member_ids),
+                st.sampled_from([DIBAO, "marginal", *MEMBER_CATEGORIES]),
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    mine = (enrolment.enrolment_id, enrolment.member_id, enrolment.category)
+    coverage = tuple(sorted({mine, *others}, key=lambda found: found[0]))  # by id, as read
+    covered = household._replace(coverage=coverage)
+
+    assert compute_amount(enrolment, covered, p) == compute_amount(enrolment, household, p)
+
+
 def test_facts_key_leaves_out_ids_ages_within_a_band_and_how_income_is_split():
     p = build_params(SEED_ROWS, region_code=CITIES["zhenjiang"], month=MONTH)
     one = HouseholdFacts(1, (MemberFacts(11, 40, Decimal("600")), MemberFacts(12, 30, Decimal(0))))
