@@ -91,6 +91,58 @@ def test_batch_has_one_line_per_enrolment_in_force(
     assert batch.total_amount == sum(line.amount for line in lines)
 
 
+def larger_caseload(regions, caseload) -> list[int]:
+    """The seven households and sixteen more: the ids of the 23 enrolments in force."""
+    villages = [regions["village_a1"], regions["village_a2"], regions["village_b1"]]
+    more = [make_household(villages[n % 3], [Decimal(n * 50)]) for n in range(16)]
+    return sorted(e.pk for e in [*caseload, *more])
+
+
+def chunk_sizes(bounds, ids) -> list[int]:
+    return [sum(first <= i <= last for i in ids) for first, last in bounds]
+
+
+def test_a_batchs_last_chunk_is_split_so_the_workers_finish_together(
+    regions, caseload, monkeypatch
+):
+    ids = larger_caseload(regions, caseload)
+    enrolments = enrolments_in_force(region_prefix="321102", month=AUGUST)
+    monkeypatch.setattr(payroll_io, "MIN_TAIL_PART", 1)
+
+    bounds = payroll_io.chunk_bounds(enrolments=enrolments, size=8)
+
+    # 23 in steps of 2 (8 / TAIL_PARTS): the last four steps are chunks of their own, the
+    # steps before them grouped four by four.
+    assert chunk_sizes(bounds, ids) == [8, 8, 2, 2, 2, 1]
+    assert bounds[0][0] == ids[0] and bounds[-1][1] == ids[-1]
+    assert all(b[0] == a[1] + 1 for a, b in zip(bounds, bounds[1:], strict=False))
+    # A small caseload is split in up to four chunks; a size below 4 x MIN_TAIL_PART is not.
+    assert chunk_sizes(payroll_io.chunk_bounds(enrolments=enrolments, size=40), ids) == [
+        10,
+        10,
+        3,
+    ]
+    monkeypatch.setattr(payroll_io, "MIN_TAIL_PART", 3)
+    assert chunk_sizes(payroll_io.chunk_bounds(enrolments=enrolments, size=8), ids) == [8, 8, 7]
+
+
+def test_a_batch_split_finer_at_its_end_pays_the_same(
+    regions, caseload, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    larger_caseload(regions, caseload)
+    whole = computed_batch(regions, django_capture_on_commit_callbacks)
+    expected = line_snapshot(whole)
+    whole.delete()
+    monkeypatch.setattr(payroll_io, "MIN_TAIL_PART", 1)
+    settings.PAYROLL_CHUNK_SIZE = 8
+
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+
+    assert (batch.status, batch.chunks_total, batch.chunks_done) == ("computed", 6, 6)
+    assert line_snapshot(batch) == expected
+    assert batch.line_count == 23
+
+
 def test_household_of_three_with_900_income_gets_1725(
     regions, caseload, django_capture_on_commit_callbacks
 ):
