@@ -272,7 +272,9 @@ def _compute_lines(*, chunk: BatchChunk, batch: PaymentBatch) -> tuple[list[tupl
     builder = LineBuilder(batch=batch, cpi_rise_percent=cpi)
     lines = builder.lines(rows, households)
     chunk.compute_seconds = timer.lap()
-    explanations.store(builder.explanations)
+    explanations.store(
+        builder.explanations, known=explanations.stored_digests((batch.pk, batch.created_at))
+    )
     chunk.write_seconds = timer.lap()
     return lines, builder.total
 
@@ -312,7 +314,10 @@ def describe(error: BaseException) -> str:
 def record_chunk_failure(*, chunk_id: int, error: str) -> None:
     """A chunk failed for good (retries spent, or an error no retry mends, such as a standard
     missing for the month or an amount the database refuses): the batch is failed and shows
-    why, until it is resumed. The chunk goes back to pending, to be computed on resume."""
+    why, until it is resumed. The chunk goes back to pending, to be computed on resume. This
+    worker forgets the explanations it saw stored: if the chunk failed for want of one (a
+    database restored or emptied meanwhile), the resume stores it again."""
+    explanations.forget_stored()
     BatchChunk.objects.filter(pk=chunk_id, status=BatchChunk.Status.RUNNING).update(
         status=BatchChunk.Status.PENDING
     )

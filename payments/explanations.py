@@ -164,7 +164,33 @@ class ChunkExplanations(Mapping):
 # Storing.
 
 
-def store(explanations: Mapping[str, str]) -> None:
+# Per worker process: the digests this worker has seen stored, per batch computation (see
+# stored_digests). An explanation is never deleted (explanation_written_once), so one seen
+# stored stays stored and a chunk need not ask again.
+_STORED: dict[tuple, set[str]] = {}
+_STORED_BATCHES = 4  # a province's batches computed together take turns
+STORED_LIMIT = 200_000  # digests per batch (~25 MB), past which the set starts again
+
+
+def stored_digests(key: tuple) -> set[str]:
+    """The digests seen stored while computing the batch ``key`` names (its id and when it was
+    made), for ``store(known=…)``. Kept for the few batches used last; ``forget_stored`` drops
+    them all (a failed chunk calls it: a database restored from a backup, or emptied by hand,
+    may have lost what was seen)."""
+    found = _STORED.pop(key, None)
+    if found is None or len(found) > STORED_LIMIT:
+        found = set()
+    _STORED[key] = found  # the most recently used last
+    while len(_STORED) > _STORED_BATCHES:
+        _STORED.pop(next(iter(_STORED)), None)
+    return found
+
+
+def forget_stored() -> None:
+    _STORED.clear()
+
+
+def store(explanations: Mapping[str, str], *, known: set[str] | None = None) -> None:
     """Store the explanations not stored yet: digest → canonical JSON text.
 
     PostgreSQL: one query finds those already stored (most are: identical facts recur every
@@ -172,43 +198,51 @@ def store(explanations: Mapping[str, str]) -> None:
     digest order (two writers never deadlock) with ON CONFLICT DO NOTHING (another worker may
     store the same one meanwhile). A batch chunk commits them before its lines, in a short
     transaction of their own, so a worker storing the same explanation waits only for that.
-    Elsewhere: bulk_create, in digest order.
+    ``known``: digests the caller has seen stored (``stored_digests``), not asked about again;
+    the ones this call asks about are added to it when its transaction commits. Elsewhere:
+    bulk_create, in digest order.
     """
-    if not explanations:
-        return
-    if connection.vendor != "postgresql":
-        PaymentExplanation.objects.bulk_create(
-            [PaymentExplanation(digest=d, text=explanations[d]) for d in sorted(explanations)],
-            ignore_conflicts=True,
-            batch_size=500,
-        )
+    digests = list(explanations) if known is None else [d for d in explanations if d not in known]
+    if not digests:
         return
     table = PaymentExplanation._meta.db_table
     # In a transaction of its own when called outside one (the scratch table lives as long).
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT digest FROM {table} WHERE digest = ANY(%s::text[])",
-            ["{" + ",".join(explanations) + "}"],  # hex digests: a literal, dumped at once
-        )
-        stored = {digest for (digest,) in cursor.fetchall()}
-        missing = sorted(set(explanations) - stored)
-        if not missing:
-            return
-        cursor.execute(
-            "CREATE TEMP TABLE explanation_stage (digest text, text text) ON COMMIT DROP"
-        )
-        with (
-            connection.wrap_database_errors,
-            cursor.cursor.copy("COPY explanation_stage (digest, text) FROM STDIN") as copy,
-        ):
-            copy.write(
-                "".join([f"{digest}\t{copy_text(explanations[digest])}\n" for digest in missing])
+    with transaction.atomic():
+        if known is not None:
+            transaction.on_commit(lambda: known.update(digests))
+        if connection.vendor != "postgresql":
+            PaymentExplanation.objects.bulk_create(
+                [PaymentExplanation(digest=d, text=explanations[d]) for d in sorted(digests)],
+                ignore_conflicts=True,
+                batch_size=500,
             )
-        cursor.execute(
-            f"INSERT INTO {table} (digest, text) SELECT digest, text FROM explanation_stage "
-            "ORDER BY digest ON CONFLICT DO NOTHING"
-        )
-        cursor.execute("DROP TABLE explanation_stage")
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT digest FROM {table} WHERE digest = ANY(%s::text[])",
+                ["{" + ",".join(digests) + "}"],  # hex digests: a literal, dumped at once
+            )
+            stored = {digest for (digest,) in cursor.fetchall()}
+            missing = sorted(set(digests) - stored)
+            if not missing:
+                return
+            cursor.execute(
+                "CREATE TEMP TABLE explanation_stage (digest text, text text) ON COMMIT DROP"
+            )
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy("COPY explanation_stage (digest, text) FROM STDIN") as copy,
+            ):
+                copy.write(
+                    "".join(
+                        [f"{digest}\t{copy_text(explanations[digest])}\n" for digest in missing]
+                    )
+                )
+            cursor.execute(
+                f"INSERT INTO {table} (digest, text) SELECT digest, text FROM explanation_stage "
+                "ORDER BY digest ON CONFLICT DO NOTHING"
+            )
+            cursor.execute("DROP TABLE explanation_stage")
 
 
 def create_lines(lines: Iterable[PaymentLine]) -> list[PaymentLine]:

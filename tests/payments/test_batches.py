@@ -5,8 +5,9 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from beneficiaries.facts import refresh_household_facts
@@ -15,6 +16,7 @@ from beneficiaries.services import move_member
 from casework.facts import explain_enrolment, facts_for_enrolment
 from casework.models import Enrolment, ReliefCase, ReliefInstalment
 from casework.selectors import enrolments_in_force
+from core.db import without_triggers
 from core.exceptions import Conflict
 from payments import batches, payroll_io
 from payments import lines as batch_lines
@@ -141,6 +143,50 @@ def test_a_batch_split_finer_at_its_end_pays_the_same(
     assert (batch.status, batch.chunks_total, batch.chunks_done) == ("computed", 6, 6)
     assert line_snapshot(batch) == expected
     assert batch.line_count == 23
+
+
+def explanation_lookups(captured) -> list[str]:
+    return [q["sql"] for q in captured if "payments_paymentexplanation" in q["sql"]]
+
+
+def test_a_worker_asks_only_about_explanations_it_has_not_seen_stored(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    expected = line_snapshot(batch)
+
+    with CaptureQueriesContext(connection) as captured:
+        with django_capture_on_commit_callbacks(execute=True):
+            batches.recompute_batch(batch=batch, by=None)
+
+    batch.refresh_from_db()
+    assert batch.status == PaymentBatch.Status.COMPUTED
+    assert line_snapshot(batch) == expected
+    assert explanation_lookups(captured) == []
+
+
+@pytest.mark.postgres
+def test_explanations_lost_behind_the_workers_back_are_stored_again_on_resume(
+    regions, caseload, django_capture_on_commit_callbacks
+):
+    """A database restored or emptied while a worker remembers what it saw stored: the chunk
+    fails on the lines' reference check, the worker forgets, and the resume stores them."""
+    batch = computed_batch(regions, django_capture_on_commit_callbacks)
+    expected = line_snapshot(batch)
+    with as_owner(), without_triggers(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM payments_paymentexplanation")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.recompute_batch(batch=batch, by=None)
+    batch.refresh_from_db()
+    assert batch.status == PaymentBatch.Status.FAILED
+    assert "missing explanation" in batch.error
+
+    with django_capture_on_commit_callbacks(execute=True):
+        batches.resume_batch(batch=batch)
+    batch.refresh_from_db()
+    assert batch.status == PaymentBatch.Status.COMPUTED
+    assert line_snapshot(batch) == expected
 
 
 def test_household_of_three_with_900_income_gets_1725(
