@@ -158,8 +158,14 @@ def caseload(regions, settings):
 
 @pytest.fixture(autouse=True)
 def eager_celery(request):
-    """Tasks run in-process, except in tests that exercise a real worker (marked ``broker``)."""
+    """Tasks run in-process, except in tests that exercise a real worker (marked ``broker``).
+    That worker runs in a thread of the test process: its connection is closed after each task
+    (CONN_MAX_AGE 0), so that none is left open on the test database when the session ends
+    (a worker process keeps its own: tests/test_worker_connections.py)."""
     if "broker" in request.keywords:
+        from django.db import connection
+
+        request.getfixturevalue("monkeypatch").setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
         yield
         return
     from config.celery import app
