@@ -60,16 +60,17 @@ class EnrolmentRow(NamedTuple):
     bank_account_number: str
 
 
-# A batch's last PAYROLL_CHUNK_SIZE enrolments go in TAIL_PARTS smaller chunks, when each would
-# still hold MIN_TAIL_PART or more: the workers then finish together, instead of one computing
-# the last whole chunk while the others wait (on two workers, about half a chunk's time).
+# The last PAYROLL_CHUNK_SIZE enrolments of a batch of more than one chunk go in TAIL_PARTS
+# smaller chunks, when each would still hold MIN_TAIL_PART or more: the workers then finish
+# together, instead of one computing the last whole chunk while the others wait (on two
+# workers, about half a chunk's time).
 TAIL_PARTS = 4
 MIN_TAIL_PART = 1000
 
 
 def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
     """Split the enrolments into keyset ranges: [(first_id, last_id), ...], of ``size`` ids but
-    for the last ``size``, which are split in TAIL_PARTS (see there).
+    for the last ``size`` of more than ``size``, which are split in TAIL_PARTS (see there).
 
     One query numbers the ids server-side and returns only every part's first id and the last
     id (no OFFSET, no ids shipped to Python).
@@ -89,8 +90,13 @@ def chunk_bounds(*, enrolments: QuerySet, size: int) -> list[tuple[int, int]]:
     if not marks:
         return []
     steps = [mark_id for mark_id, rn in marks if (rn - 1) % step == 0]
-    tail = max(len(steps) - parts, 0)
-    starts = steps[:tail:parts] + steps[tail:]
+    if marks[-1][1] <= size:
+        # One chunk's worth is one chunk: a province's small county, computed in the first
+        # round of the batches computed together (compute_batches), stays so.
+        starts = steps[:1]
+    else:
+        tail = len(steps) - parts
+        starts = steps[:tail:parts] + steps[tail:]
     ends = [start - 1 for start in starts[1:]] + [marks[-1][0]]
     return list(zip(starts, ends, strict=True))
 

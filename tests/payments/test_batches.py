@@ -118,10 +118,14 @@ def test_a_batchs_last_chunk_is_split_so_the_workers_finish_together(
     assert chunk_sizes(bounds, ids) == [8, 8, 2, 2, 2, 1]
     assert bounds[0][0] == ids[0] and bounds[-1][1] == ids[-1]
     assert all(b[0] == a[1] + 1 for a, b in zip(bounds, bounds[1:], strict=False))
-    # A small caseload is split in up to four chunks; a size below 4 x MIN_TAIL_PART is not.
-    assert chunk_sizes(payroll_io.chunk_bounds(enrolments=enrolments, size=40), ids) == [
-        10,
-        10,
+    # One chunk's worth stays one chunk; a size below 4 x MIN_TAIL_PART is not split.
+    assert chunk_sizes(payroll_io.chunk_bounds(enrolments=enrolments, size=40), ids) == [23]
+    assert chunk_sizes(payroll_io.chunk_bounds(enrolments=enrolments, size=23), ids) == [23]
+    assert chunk_sizes(payroll_io.chunk_bounds(enrolments=enrolments, size=22), ids) == [
+        5,
+        5,
+        5,
+        5,
         3,
     ]
     monkeypatch.setattr(payroll_io, "MIN_TAIL_PART", 3)
