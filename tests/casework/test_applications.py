@@ -233,13 +233,30 @@ def test_a_second_open_application_is_shown_not_duplicated(application, househol
     assert Application.objects.count() == 1
 
 
-def test_review_opinion_and_decision_deadlines_count_working_days(application, caseworker):
-    # 15 working days from submission (Jiangsu): three calendar weeks.
-    assert application.step_due == application.submitted_on + datetime.timedelta(days=21)
-    put_in(application, CaseState.PUBLIC_NOTICE)
-    applications.move_application(application=application, to="approval", by=caseworker)
-    application.refresh_from_db()
-    assert application.step_due == timezone.localdate() + datetime.timedelta(days=14)
+@pytest.mark.parametrize(
+    ("now", "review_due", "decision_due"),
+    [
+        # Submitted on a Monday with no holiday ahead: 15 working days are three calendar weeks,
+        # the decision's 10 two.
+        (MONDAY, datetime.date(2025, 3, 24), datetime.date(2025, 3, 17)),
+        # Submitted on a Saturday: the count starts on Monday 8 December and ends on a Friday.
+        (MONDAY.replace(year=2026, month=12, day=5), datetime.date(2026, 12, 25), None),
+    ],
+)
+def test_review_opinion_and_decision_deadlines_count_working_days(
+    household, family, caseworker, now, review_due, decision_due
+):
+    with time_machine.travel(now, tick=False):
+        application = applications.submit_application(
+            household=household, category="dibao", by=caseworker
+        )
+        assert application.step_due == review_due
+        if decision_due is None:
+            return
+        put_in(application, CaseState.PUBLIC_NOTICE)
+        applications.move_application(application=application, to="approval", by=caseworker)
+        application.refresh_from_db()
+        assert application.step_due == decision_due
 
 
 def test_overdue_cases_are_listed(application, household, family, caseworker):
