@@ -18,7 +18,7 @@ were written (``rules.steps.render_step``).
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 from django.db import connection, transaction
 
@@ -136,6 +136,12 @@ class ChunkExplanations(Mapping):
         """Note a recipe for ``digest`` unless its text is known already."""
         if digest not in self._entries:
             self._entries[digest] = recipe
+
+    @property
+    def noted(self) -> Container[str]:
+        """The digests noted so far (a text or a recipe each): a caller adding a line for each
+        of a million enrolments asks this before it makes a recipe for ``add``."""
+        return self._entries
 
     def _versions_text(self, versions: dict) -> str:
         # Remembered by identity too: results of one rule share their versions dict (the entry

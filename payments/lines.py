@@ -118,17 +118,30 @@ class LineBuilder:
         out = []
         append = out.append
         add_explanation = self.explanations.add
+        noted = self.explanations.noted
         batch_id, month, month_text, cpi = self.batch.pk, self.month, self.month_text, self.cpi
         by_code: dict[str, tuple[Params, Memo]] = {}
         pending = PaymentLine.Status.PENDING
         total = self.total
         for row in rows:
-            enrolment = enrolment_facts(row, month)
-            household = households.get(row.household_id) or HouseholdFacts(row.household_id, ())
-            found = by_code.get(row.region_code)
+            # One unpacking rather than a dozen attribute reads of the named tuple.
+            (
+                enrolment_id, household_id, member_id, category, care_level, status,
+                exit_amount, exit_from, exit_until, region_code, bank_name, holder, account,
+            ) = row  # fmt: skip
+            if status == ACTIVE:
+                enrolment = _new_tuple(
+                    EnrolmentFacts,
+                    (enrolment_id, category, member_id, care_level, status, exit_amount,
+                     exit_from, exit_until),
+                )  # fmt: skip
+            else:
+                enrolment = enrolment_facts(row, month)
+            household = households.get(household_id) or HouseholdFacts(household_id, ())
+            found = by_code.get(region_code)
             if found is None:
-                params = self._params_for(row.region_code)
-                found = by_code[row.region_code] = (params, _results_for(params, cpi))
+                params = self._params_for(region_code)
+                found = by_code[region_code] = (params, _results_for(params, cpi))
             params, results = found
             key = facts_key(enrolment, household, params)
             made = results.get(key)
@@ -136,22 +149,23 @@ class LineBuilder:
                 made = results.remember(key, self._made(enrolment, household, params))
             for kind, amount, amount_text, digest in made:
                 total += amount
-                add_explanation(digest, (enrolment, household, params, kind, cpi))
+                if digest not in noted:
+                    add_explanation(digest, (enrolment, household, params, kind, cpi))
                 append(
                     (
                         batch_id,
                         month_text,
                         kind,
-                        row.id,
-                        row.household_id,
-                        row.region_code,
-                        row.category,
+                        enrolment_id,
+                        household_id,
+                        region_code,
+                        category,
                         "",
                         amount_text,
                         digest,
-                        row.bank_name,
-                        row.bank_account_holder,
-                        row.bank_account_number,
+                        bank_name,
+                        holder,
+                        account,
                         pending,
                         "",
                     )
