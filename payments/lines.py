@@ -126,17 +126,10 @@ class LineBuilder:
         for row in rows:
             # One unpacking rather than a dozen attribute reads of the named tuple.
             (
-                enrolment_id, household_id, member_id, category, care_level, status,
-                exit_amount, exit_from, exit_until, region_code, bank_name, holder, account,
+                enrolment_id, household_id, _member, category, _care, _status,
+                _exit_amount, _exit_from, _exit_until, region_code, bank_name, holder, account,
             ) = row  # fmt: skip
-            if status == ACTIVE:
-                enrolment = _new_tuple(
-                    EnrolmentFacts,
-                    (enrolment_id, category, member_id, care_level, status, exit_amount,
-                     exit_from, exit_until),
-                )  # fmt: skip
-            else:
-                enrolment = enrolment_facts(row, month)
+            enrolment = enrolment_facts(row, month)
             household = households.get(household_id) or HouseholdFacts(household_id, ())
             found = by_code.get(region_code)
             if found is None:
