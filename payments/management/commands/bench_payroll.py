@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management import call_command
@@ -383,11 +384,7 @@ class Command(BaseCommand):
         # The floor's own COPY is timed as the batch is, after a CHECKPOINT (the batch's WAL
         # otherwise has the server checkpointing during it), and the faster of two is kept: one
         # COPY's time moved by a third between runs on a shared VM, the batch's much less.
-        floors = []
-        for _ in range(SAME_SHAPE_RUNS):
-            self._checkpoint()
-            seconds, copied = same_shape_floor(batch)
-            floors.append(seconds)
+        floors, copied = same_shape_floor(batch, runs=SAME_SHAPE_RUNS, before_each=self._checkpoint)
         same_shape = min(floors)
         mode = f"PostgreSQL + Celery, {workers} worker(s)" if real else "embedded, in-process"
         out = self.stdout.write
@@ -483,32 +480,70 @@ SAME_SHAPE_TABLE = "bench_same_shape_floor"
 SAME_SHAPE_RUNS = 2
 
 
-def same_shape_floor(batch: PaymentBatch) -> tuple[float, int]:
+def same_shape_floor(
+    batch: PaymentBatch, *, runs: int = 1, before_each: Callable[[], None] = lambda: None
+) -> tuple[list[float], int]:
     """Seconds to COPY the batch's own lines, as written (its columns, in id order), into a new
     table shaped like one month's partition of the lines: ``LIKE … INCLUDING ALL`` of the
     partitioned table (defaults and identity, NOT NULL and CHECK constraints, the primary key and
     every unique and plain index: what each partition has), without its triggers. The lines are
-    first copied out to a file (not timed); the COPY in, one transaction committed as a chunk's
-    is (payroll_io.tune_chunk_session), is timed. SQLite: the table's and its indexes' own
-    CREATE statements, and executemany. Returns (seconds, lines copied)."""
+    first copied out to a file once (not timed); each of ``runs`` makes the table anew, calls
+    ``before_each`` and times the COPY in, one transaction committed as a chunk's is
+    (payroll_io.tune_chunk_session), then drops the table. SQLite: the table's and its indexes'
+    own CREATE statements, and executemany. Returns (seconds of each run, lines copied)."""
     lines = PaymentLine._meta.db_table
     columns = ", ".join(payroll_io.LINE_COLUMNS)
     select = f"SELECT {columns} FROM {lines} WHERE batch_id = %s ORDER BY id"
+    if connection.vendor == "postgresql":
+        with tempfile.TemporaryFile() as dump:
+            copied = _dump_lines(select, batch.pk, dump)
+
+            def copy_in() -> None:
+                dump.seek(0)
+                with connection.cursor() as cursor:
+                    payroll_io.tune_chunk_session()
+                    sql = f"COPY {SAME_SHAPE_TABLE} ({columns}) FROM STDIN"
+                    with cursor.cursor.copy(sql) as copy:
+                        while block := dump.read(1 << 20):
+                            copy.write(block)
+
+            return [_timed_into_new_table(copy_in, before_each) for _ in range(runs)], copied
+    with connection.cursor() as cursor:
+        cursor.execute(select, [batch.pk])
+        rows = cursor.fetchall()
+    marks = ", ".join(["%s"] * len(payroll_io.LINE_COLUMNS))
+
+    def insert() -> None:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {SAME_SHAPE_TABLE} ({columns}) VALUES ({marks})", rows)
+
+    return [_timed_into_new_table(insert, before_each) for _ in range(runs)], len(rows)
+
+
+def _timed_into_new_table(write: Callable[[], None], before: Callable[[], None]) -> float:
+    """Seconds ``write`` takes, in a transaction of its own, to fill the same-shape table, made
+    anew before (then ``before`` called) and dropped after."""
     make_same_shape_table()
     try:
-        if connection.vendor == "postgresql":
-            return _copy_same_shape(select, batch.pk, columns)
-        with connection.cursor() as cursor:
-            cursor.execute(select, [batch.pk])
-            rows = cursor.fetchall()
-        marks = ", ".join(["%s"] * len(payroll_io.LINE_COLUMNS))
+        before()
         started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {SAME_SHAPE_TABLE} ({columns}) VALUES ({marks})", rows)
-        return time.perf_counter() - started, len(rows)
+        with transaction.atomic():
+            write()
+        return time.perf_counter() - started
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {SAME_SHAPE_TABLE}")
+
+
+def _dump_lines(select: str, batch_id: int, dump) -> int:
+    """Copy the lines ``select`` reads out into the file ``dump``; returns how many."""
+    copied = 0
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY ({select}) TO STDOUT", (batch_id,)) as copy:
+            for data in copy:
+                dump.write(data)
+                copied += bytes(data).count(b"\n")  # a row each: COPY escapes a newline
+    return copied
 
 
 def make_same_shape_table() -> str:
@@ -522,24 +557,6 @@ def make_same_shape_table() -> str:
             for statement in _sqlite_schema(lines):
                 cursor.execute(statement)
     return SAME_SHAPE_TABLE
-
-
-def _copy_same_shape(select: str, batch_id: int, columns: str) -> tuple[float, int]:
-    copied = 0
-    with tempfile.TemporaryFile() as dump:
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY ({select}) TO STDOUT", (batch_id,)) as copy:
-                for data in copy:
-                    dump.write(data)
-                    copied += bytes(data).count(b"\n")  # a row each: COPY escapes a newline
-        dump.seek(0)
-        started = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            payroll_io.tune_chunk_session()
-            with cursor.cursor.copy(f"COPY {SAME_SHAPE_TABLE} ({columns}) FROM STDIN") as copy:
-                while block := dump.read(1 << 20):
-                    copy.write(block)
-        return time.perf_counter() - started, copied
 
 
 def _sqlite_schema(table: str) -> list[str]:
